@@ -1,0 +1,428 @@
+"""Plain ONNX frontend: models exported by ``torch.onnx.export`` (legacy and dynamo modes).
+
+The graph is walked once in topological order. Every tensor is either a *constant* (an
+initialiser, or an op whose inputs are all constant: folded with ONNX's reference
+evaluator, so weight binarisation such as ``Where(GreaterOrEqual(W, 0), 1, -1)`` becomes a
+plain weight array), a *dynamic* IR tensor, or a *comparison* of a dynamic tensor with a
+constant that only ``Where`` may consume. Dynamic ops become float-level IR ops (Conv,
+Dense, Affine, Binarize, MaxPool, Reshape); the passes then fold them to integers.
+Binary weights are recognised later by their values (``ExtractBinaryWeights``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from bnnfpga.errors import BnnfpgaError, ModelError
+from bnnfpga.ir.graph import Graph, Node
+from bnnfpga.ir.ops import Affine, Binarize, Conv, Dense, MaxPool, Reshape
+from bnnfpga.ir.types import TensorType, uint
+from bnnfpga.names import UniqueNames
+
+SUPPORTED_DYNAMIC_OPS = (
+    "Conv, Gemm, MatMul, BatchNormalization, Add/Sub/Mul/Div by per-channel constants, Neg, "
+    "Where(GreaterOrEqual/Greater/LessOrEqual/Less(x, c), a, b), Sign, MaxPool, Flatten, Reshape, "
+    "Identity, Dropout"
+)
+
+
+def load_onnx(path: str | os.PathLike) -> onnx.ModelProto:
+    """Read and check an ONNX file (with external data beside it), or raise a clear error."""
+    path = Path(path)
+    if not path.is_file():
+        raise BnnfpgaError(f"{path}: no such file")
+    try:
+        model = onnx.load(str(path), load_external_data=True)
+    except Exception as exc:  # protobuf raises several types for garbage or truncated files
+        raise ModelError(f"{path}: not a readable ONNX file (truncated or not ONNX): {exc}") from None
+    if not model.graph.node:
+        raise ModelError(f"{path}: not a readable ONNX file (no graph nodes)")
+    try:
+        onnx.checker.check_model(model)
+    except Exception as exc:
+        raise ModelError(f"{path}: invalid ONNX model: {str(exc).splitlines()[0]}") from None
+    return model
+
+
+@dataclass
+class _Const:
+    value: np.ndarray
+
+
+@dataclass
+class _Dyn:
+    tensor: str  # IR tensor name
+    type: TensorType
+
+
+@dataclass
+class _Compare:
+    """x <cmp> c for a dynamic x, waiting for the Where that turns it into binarisation."""
+
+    x: _Dyn
+    cmp: str  # 'ge' | 'gt' | 'le' | 'lt'
+    c: np.ndarray  # per-channel
+
+
+_COMPARE_OPS = {"GreaterOrEqual": "ge", "Greater": "gt", "LessOrEqual": "le", "Less": "lt"}
+# x <cmp> c written as c <cmp'> x when the constant comes first.
+_MIRROR = {"ge": "le", "gt": "lt", "le": "ge", "lt": "gt"}
+
+
+class _Importer:
+    def __init__(self, model: onnx.ModelProto, input_bits: int):
+        self.model = model
+        self.input_bits = input_bits
+        self.opsets = {imp.domain or "": imp.version for imp in model.opset_import}
+        self.env: dict[str, _Const | _Dyn | _Compare] = {}
+        self.nodes: list[Node] = []
+        self.names = UniqueNames()
+        self.onnx_tensors: dict[str, str] = {}
+        self.notes: list[str] = []
+
+    # -- helpers ---------------------------------------------------------------------------
+    def emit(self, onnx_node, op, x: _Dyn, suffix: str = "") -> _Dyn:
+        base = (onnx_node.name or f"{onnx_node.op_type}_{len(self.nodes)}") + suffix
+        name = self.names.take(base)
+        node = Node(name, op, (x.tensor,), name, source=onnx_node.name or onnx_node.op_type)
+        self.nodes.append(node)
+        out_type = op.output_type([x.type])
+        return _Dyn(name, out_type)
+
+    def per_channel(self, onnx_node, x: _Dyn, c: np.ndarray) -> np.ndarray:
+        """A constant that broadcasts against x (N, C, ...) and is uniform except along C,
+        as a float64 vector of length C."""
+        rank = len(x.type.shape) + 1
+        c = np.asarray(c, dtype=np.float64)
+        if c.ndim > rank:
+            raise ModelError(f"constant of shape {c.shape} does not broadcast per channel", onnx_node.name, onnx_node.op_type)
+        full_shape = (1,) + x.type.shape
+        try:
+            full = np.broadcast_to(c.reshape((1,) * (rank - c.ndim) + c.shape), full_shape)
+        except ValueError:
+            raise ModelError(f"constant of shape {c.shape} does not broadcast against {full_shape}", onnx_node.name, onnx_node.op_type) from None
+        first = full[(0, slice(None)) + (slice(0, 1),) * (rank - 2)]
+        if not np.array_equal(np.broadcast_to(first, full_shape), full):
+            raise ModelError(
+                "constant varies over spatial positions; only per-channel or per-tensor constants are supported",
+                onnx_node.name,
+                onnx_node.op_type,
+            )
+        return first.reshape(-1).copy()
+
+    def unsupported(self, onnx_node, why: str = "") -> ModelError:
+        msg = why or "unsupported operation on activations"
+        return ModelError(f"{msg}; supported on activations: {SUPPORTED_DYNAMIC_OPS}", onnx_node.name, onnx_node.op_type)
+
+    def fold_constant(self, onnx_node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
+        from onnx.reference import ReferenceEvaluator
+
+        feeds = {name: value for name, value in zip(onnx_node.input, inputs) if name}
+        try:
+            return ReferenceEvaluator(onnx_node, opsets=self.opsets).run(None, feeds)
+        except Exception as exc:
+            raise ModelError(f"cannot evaluate constant expression: {exc}", onnx_node.name, onnx_node.op_type) from None
+
+    # -- walk ------------------------------------------------------------------------------
+    def run(self) -> Graph:
+        g = self.model.graph
+        for init in g.initializer:
+            self.env[init.name] = _Const(numpy_helper.to_array(init))
+        inputs = [i for i in g.input if i.name not in self.env]
+        if len(inputs) != 1:
+            raise ModelError(f"the model must have exactly one input, found {len(inputs)}")
+        x = self.read_input(inputs[0])
+        self.env[inputs[0].name] = x
+        self.onnx_tensors[x.tensor] = inputs[0].name
+        for node in g.node:
+            self.visit(node)
+        if len(g.output) != 1:
+            raise ModelError(f"the model must have exactly one output, found {len(g.output)}")
+        out = self.env.get(g.output[0].name)
+        if not isinstance(out, _Dyn):
+            raise ModelError(f"output {g.output[0].name!r} does not depend on the input")
+        self.onnx_tensors[out.tensor] = g.output[0].name
+        return Graph(
+            input_name=x.tensor,
+            input_type=x.type,
+            nodes=self.nodes,
+            output_name=out.tensor,
+            model_name=g.name or "model",
+            onnx_tensors=self.onnx_tensors,
+            notes=self.notes,
+        )
+
+    def read_input(self, vi) -> _Dyn:
+        dims = vi.type.tensor_type.shape.dim
+        shape = []
+        for i, d in enumerate(dims):
+            if d.HasField("dim_value") and d.dim_value > 0:
+                shape.append(d.dim_value)
+            elif i == 0:
+                shape.append(None)  # batch
+            else:
+                raise ModelError(
+                    f"input {vi.name!r} has a dynamic dimension {i} ({d.dim_param or '?'}); "
+                    "only the batch dimension may be dynamic: export with a fixed image size"
+                )
+        if len(shape) not in (2, 4):
+            raise ModelError(f"input {vi.name!r} has rank {len(shape)}; expected (N, C, H, W) or (N, F)")
+        name = self.names.take("input")
+        return _Dyn(name, TensorType(tuple(shape[1:]), uint(self.input_bits)))
+
+    def visit(self, node) -> None:
+        ins = [self.env.get(name) if name else None for name in node.input]
+        for name, value in zip(node.input, ins):
+            if name and value is None:
+                raise ModelError(f"input {name!r} is not produced by any earlier node", node.name, node.op_type)
+        if node.domain not in ("", "ai.onnx"):
+            raise ModelError(f"custom op domain {node.domain!r} is not supported by the plain ONNX frontend", node.name, node.op_type)
+
+        if all(v is None or isinstance(v, _Const) for v in ins) and node.op_type != "Shape":
+            outs = self.fold_constant(node, [None if v is None else v.value for v in ins])
+            for name, value in zip(node.output, outs):
+                if name:
+                    self.env[name] = _Const(np.asarray(value))
+            return
+
+        handler = getattr(self, f"op_{node.op_type}", None)
+        if handler is None:
+            raise self.unsupported(node)
+        result = handler(node, ins)
+        self.env[node.output[0]] = result
+        if isinstance(result, _Dyn) and result.type.dtype.kind == "bipolar":
+            self.onnx_tensors.setdefault(result.tensor, node.output[0])
+
+    # -- dynamic ops -----------------------------------------------------------------------
+    def _dyn_and_const(self, node, ins):
+        a, b = ins[0], ins[1]
+        if isinstance(a, _Dyn) and isinstance(b, _Const):
+            return a, b.value, False
+        if isinstance(a, _Const) and isinstance(b, _Dyn):
+            return b, a.value, True
+        raise self.unsupported(node, "needs one activation and one constant operand (two activations: not supported yet)")
+
+    def op_Identity(self, node, ins):
+        return ins[0]
+
+    def op_Dropout(self, node, ins):
+        if len(node.output) > 1 and node.output[1]:
+            raise self.unsupported(node, "Dropout mask output is not supported")
+        return ins[0]
+
+    def op_Shape(self, node, ins):
+        (x,) = ins
+        if isinstance(x, _Const):
+            return _Const(np.array(x.value.shape, dtype=np.int64))
+        # The batch dimension is reported as 1: reshapes keep it as their leading dimension.
+        return _Const(np.array((1,) + x.type.shape, dtype=np.int64))
+
+    def op_Conv(self, node, ins):
+        x, w = ins[0], ins[1]
+        if not isinstance(x, _Dyn) or not isinstance(w, _Const) or (len(ins) > 2 and ins[2] is not None and not isinstance(ins[2], _Const)):
+            raise self.unsupported(node, "Conv needs constant weights and bias")
+        if len(x.type.shape) != 3:
+            raise self.unsupported(node, "Conv needs an (N, C, H, W) input")
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        weight = np.asarray(w.value, dtype=np.float64)
+        if weight.ndim != 4:
+            raise self.unsupported(node, "only 2-D convolution is supported")
+        if attrs.get("group", 1) != 1:
+            raise self.unsupported(node, f"grouped convolution (group={attrs['group']}) is not supported")
+        if any(d != 1 for d in attrs.get("dilations", [1, 1])):
+            raise self.unsupported(node, "dilated convolution is not supported")
+        if weight.shape[1] != x.type.shape[0]:
+            raise ModelError(f"weight has {weight.shape[1]} input channels, activation has {x.type.shape[0]}", node.name, node.op_type)
+        strides = tuple(int(s) for s in attrs.get("strides", [1, 1]))
+        pads = self._pads(node, attrs, x.type.shape[1:], weight.shape[2:], strides)
+        bias = np.asarray(ins[2].value, dtype=np.float64) if len(ins) > 2 and ins[2] is not None else None
+        return self.emit(node, Conv(weight=weight, bias=bias, strides=strides, pads=pads), x)
+
+    def _pads(self, node, attrs, spatial, kernel, strides) -> tuple[int, int, int, int]:
+        auto_pad = attrs.get("auto_pad", b"NOTSET")
+        auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
+        if auto_pad in ("NOTSET", "VALID"):
+            p = [int(v) for v in attrs.get("pads", [0, 0, 0, 0])] if auto_pad == "NOTSET" else [0, 0, 0, 0]
+            return (p[0], p[1], p[2], p[3])
+        if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+            pads = []
+            for size, k, s in zip(spatial, kernel, strides):
+                out = -(-size // s)
+                total = max(0, (out - 1) * s + k - size)
+                small, large = total // 2, total - total // 2
+                pads.append((small, large) if auto_pad == "SAME_UPPER" else (large, small))
+            return (pads[0][0], pads[1][0], pads[0][1], pads[1][1])
+        raise self.unsupported(node, f"auto_pad={auto_pad} is not supported")
+
+    def op_Gemm(self, node, ins):
+        x, b = ins[0], ins[1]
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        if not isinstance(x, _Dyn) or not isinstance(b, _Const) or attrs.get("transA", 0):
+            raise self.unsupported(node, "Gemm needs the activation as A (transA=0) and constant B, C")
+        w = np.asarray(b.value, dtype=np.float64) * float(attrs.get("alpha", 1.0))
+        weight = w if attrs.get("transB", 0) else w.T
+        bias = None
+        if len(ins) > 2 and ins[2] is not None:
+            if not isinstance(ins[2], _Const):
+                raise self.unsupported(node, "Gemm needs a constant C")
+            bias = np.broadcast_to(np.asarray(ins[2].value, np.float64) * float(attrs.get("beta", 1.0)), (weight.shape[0],)).copy()
+        return self._dense(node, x, weight, bias)
+
+    def op_MatMul(self, node, ins):
+        x, w = ins[0], ins[1]
+        if not isinstance(x, _Dyn) or not isinstance(w, _Const) or np.ndim(w.value) != 2:
+            raise self.unsupported(node, "MatMul needs the activation first and a constant 2-D weight")
+        return self._dense(node, x, np.asarray(w.value, dtype=np.float64).T, None)
+
+    def _dense(self, node, x: _Dyn, weight: np.ndarray, bias):
+        if len(x.type.shape) != 1:
+            raise self.unsupported(node, f"fully connected layer needs a flat (N, F) input, got {x.type}; add Flatten")
+        if weight.shape[1] != x.type.shape[0]:
+            raise ModelError(f"weight expects {weight.shape[1]} inputs, activation has {x.type.shape[0]}", node.name, node.op_type)
+        return self.emit(node, Dense(weight=weight, bias=bias), x)
+
+    def op_BatchNormalization(self, node, ins):
+        x = ins[0]
+        if not isinstance(x, _Dyn) or not all(isinstance(v, _Const) for v in ins[1:5]):
+            raise self.unsupported(node, "BatchNormalization needs constant parameters")
+        if len([o for o in node.output if o]) > 1:
+            raise self.unsupported(node, "BatchNormalization in training mode is not supported")
+        eps = next((a.f for a in node.attribute if a.name == "epsilon"), 1e-5)
+        gamma, beta, mean, var = (np.asarray(v.value, dtype=np.float64).reshape(-1) for v in ins[1:5])
+        scale = gamma / np.sqrt(var + np.float64(np.float32(eps)))
+        return self.emit(node, Affine(scale=scale, bias=beta - mean * scale), x)
+
+    def _affine(self, node, x: _Dyn, scale, bias) -> _Dyn:
+        c = x.type.shape[0]
+        scale = np.broadcast_to(np.asarray(scale, np.float64), (c,)).copy()
+        bias = np.broadcast_to(np.asarray(bias, np.float64), (c,)).copy()
+        return self.emit(node, Affine(scale=scale, bias=bias), x)
+
+    def op_Add(self, node, ins):
+        x, c, _ = self._dyn_and_const(node, ins)
+        return self._affine(node, x, 1.0, self.per_channel(node, x, c))
+
+    def op_Sub(self, node, ins):
+        x, c, const_first = self._dyn_and_const(node, ins)
+        c = self.per_channel(node, x, c)
+        return self._affine(node, x, -1.0, c) if const_first else self._affine(node, x, 1.0, -c)
+
+    def op_Mul(self, node, ins):
+        x, c, _ = self._dyn_and_const(node, ins)
+        return self._affine(node, x, self.per_channel(node, x, c), 0.0)
+
+    def op_Div(self, node, ins):
+        x, c, const_first = self._dyn_and_const(node, ins)
+        if const_first:
+            raise self.unsupported(node, "division of a constant by an activation is not supported")
+        c = self.per_channel(node, x, c)
+        if np.any(c == 0):
+            raise ModelError("division by zero", node.name, node.op_type)
+        return self._affine(node, x, 1.0 / c, 0.0)
+
+    def op_Neg(self, node, ins):
+        return self._affine(node, ins[0], -1.0, 0.0)
+
+    def _compare(self, node, ins):
+        x, c, const_first = self._dyn_and_const(node, ins)
+        cmp = _COMPARE_OPS[node.op_type]
+        return _Compare(x, _MIRROR[cmp] if const_first else cmp, self.per_channel(node, x, c))
+
+    op_GreaterOrEqual = op_Greater = op_LessOrEqual = op_Less = _compare
+
+    def op_Where(self, node, ins):
+        cond, a, b = ins
+        if not isinstance(cond, _Compare) or not isinstance(a, _Const) or not isinstance(b, _Const):
+            raise self.unsupported(node, "Where is supported as binarisation Where(x >= c, a, b) with constant a, b")
+        x = cond.x
+        hi = self.per_channel(node, x, a.value)
+        lo = self.per_channel(node, x, b.value)
+        if np.any(hi == lo):
+            raise self.unsupported(node, "Where with equal branches is a constant, not a binarisation")
+        # x >= c ⇔ x − c >= 0;  x <= c ⇔ c − x >= 0; gt/lt are the strict forms.
+        if cond.cmp in ("ge", "gt"):
+            x = self._affine(node, x, 1.0, -cond.c) if np.any(cond.c != 0) else x
+        else:
+            x = self._affine(node, x, -1.0, cond.c)
+        v = self.emit(node, Binarize(strict=cond.cmp in ("gt", "lt")), x, suffix="_sign")
+        if np.array_equal(hi, np.ones_like(hi)) and np.array_equal(lo, -np.ones_like(lo)):
+            return v
+        # Where(x, a, b) = (a + b)/2 + (a − b)/2 · sign
+        return self._affine(node, v, (hi - lo) / 2, (hi + lo) / 2)
+
+    def op_Sign(self, node, ins):
+        self.notes.append(
+            f"node {node.name or 'Sign'!r} (Sign): read as binarisation x >= 0 → +1, x < 0 → −1 "
+            "(ONNX Sign maps 0 to 0)"
+        )
+        return self.emit(node, Binarize(strict=False, onnx_sign=True), ins[0])
+
+    def op_MaxPool(self, node, ins):
+        (x,) = ins
+        if len(node.output) > 1 and node.output[1]:
+            raise self.unsupported(node, "MaxPool indices output is not supported")
+        if len(x.type.shape) != 3:
+            raise self.unsupported(node, "MaxPool needs an (N, C, H, W) input")
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        kernel = tuple(int(k) for k in attrs["kernel_shape"])
+        if len(kernel) != 2:
+            raise self.unsupported(node, "only 2-D max-pooling is supported")
+        if any(d != 1 for d in attrs.get("dilations", [1, 1])):
+            raise self.unsupported(node, "dilated max-pooling is not supported")
+        strides = tuple(int(s) for s in attrs.get("strides", [1, 1]))
+        pads = list(self._pads(node, attrs, x.type.shape[1:], kernel, strides))
+        if attrs.get("ceil_mode", 0):
+            # ceil_mode adds windows at the bottom/right edge; extra padding gives the same windows.
+            for axis, (size, k, s) in enumerate(zip(x.type.shape[1:], kernel, strides)):
+                span = size + pads[axis] + pads[axis + 2] - k
+                out = -(-span // s) + 1
+                if (out - 1) * s >= size + pads[axis]:  # last window would start in the padding
+                    out -= 1
+                pads[axis + 2] += (out - 1) * s + k - (size + pads[axis] + pads[axis + 2])
+        return self.emit(node, MaxPool(kernel=kernel, strides=strides, pads=tuple(pads)), x)
+
+    def op_Flatten(self, node, ins):
+        (x,) = ins
+        axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
+        if axis != 1:
+            raise self.unsupported(node, "Flatten is supported with axis=1 only")
+        return self._reshape(node, x, (x.type.size,))
+
+    def op_Reshape(self, node, ins):
+        x, shape = ins[0], ins[1]
+        if not isinstance(shape, _Const):
+            raise self.unsupported(node, "Reshape needs a constant shape")
+        target = [int(v) for v in shape.value.reshape(-1)]
+        if not target or target[0] not in (0, 1, -1):
+            raise self.unsupported(node, f"Reshape to {target} changes the batch dimension")
+        rest = [x.type.shape[i - 1] if v == 0 and i - 1 < len(x.type.shape) else v for i, v in enumerate(target)][1:]
+        if target[0] == -1 and -1 in rest:
+            raise self.unsupported(node, f"Reshape to {target} is ambiguous")
+        if -1 in rest:
+            known = int(np.prod([v for v in rest if v != -1]))
+            rest[rest.index(-1)] = x.type.size // known
+        if int(np.prod(rest)) != x.type.size:
+            raise ModelError(f"cannot reshape {x.type} to {target}", node.name, node.op_type)
+        if tuple(rest) == x.type.shape:
+            return x
+        if len(rest) != 1:
+            raise self.unsupported(node, f"Reshape to {target}: only flattening to (N, F) is supported")
+        return self._reshape(node, x, tuple(rest))
+
+    def _reshape(self, node, x: _Dyn, shape):
+        if tuple(shape) == x.type.shape:
+            return x
+        return self.emit(node, Reshape(shape=tuple(shape)), x)
+
+
+def import_model(model: onnx.ModelProto, input_bits: int = 8) -> Graph:
+    """Translate a checked ONNX model into a float-level IR graph."""
+    if not 1 <= input_bits <= 16:
+        raise BnnfpgaError(f"input bits must be between 1 and 16, got {input_bits}")
+    return _Importer(model, input_bits).run()

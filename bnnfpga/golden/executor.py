@@ -1,0 +1,85 @@
+"""Runs an IR graph (at any pipeline stage) on a batch of frames with the golden kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bnnfpga.errors import BnnfpgaError
+from bnnfpga.golden import kernels
+from bnnfpga.ir.graph import Graph
+from bnnfpga.ir.ops import Affine, Binarize, Conv, Dense, DotProduct, MaxPool, OutputAffine, Reshape, Threshold
+from bnnfpga.ir.types import TensorType
+
+ROUTES = ("packed", "gemm")
+# Frames per step: bounds the memory of im2col matrices on large models.
+BATCH = 64
+
+
+def check_input(graph: Graph, x: np.ndarray) -> np.ndarray:
+    """Validate a batch against the graph input (N, *shape) and its integer range."""
+    t = graph.input_type
+    x = np.asarray(x)
+    if x.ndim == len(t.shape):
+        x = x[None]
+    if tuple(x.shape[1:]) != t.shape:
+        raise BnnfpgaError(f"input has shape {tuple(x.shape)}, the model expects (N, {', '.join(map(str, t.shape))})")
+    if np.issubdtype(x.dtype, np.floating):
+        if not np.all(np.isfinite(x)) or not np.all(x == np.round(x)):
+            raise BnnfpgaError(f"input must hold integers ({t.dtype}), found non-integer values")
+    elif not np.issubdtype(x.dtype, np.integer):
+        raise BnnfpgaError(f"input must be an integer array, got dtype {x.dtype}")
+    if x.size and (x.min() < t.dtype.min or x.max() > t.dtype.max):
+        raise BnnfpgaError(
+            f"input values must lie in [{t.dtype.min}, {t.dtype.max}] ({t.dtype}), found [{x.min()}, {x.max()}]"
+        )
+    return x.astype(np.int64)
+
+
+def _run_node(op, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:
+    if isinstance(op, DotProduct):
+        if op.weight_dtype.kind == "float" or not in_type.dtype.is_integer:
+            if isinstance(op, Conv):
+                return kernels.float_conv(x, op.weight, op.bias, op.strides, op.pads)
+            y = x.astype(np.float64) @ op.weight.T.astype(np.float64)
+            return y if op.bias is None else y + op.bias
+        bound = max(abs(in_type.dtype.min), abs(in_type.dtype.max)) * op.fan_in
+        if isinstance(op, Conv):
+            return kernels.conv(x, op.weight, op.strides, op.pads, route, in_type.dtype, bound)
+        return kernels.dense(x, op.weight, route, in_type.dtype, bound)
+    if isinstance(op, (Affine, OutputAffine)):
+        return x * kernels.channel_view(op.scale, x.ndim) + kernels.channel_view(op.bias, x.ndim)
+    if isinstance(op, Binarize):
+        return np.where(x > 0 if op.strict else x >= 0, 1, -1).astype(np.int8)
+    if isinstance(op, Threshold):
+        return kernels.threshold(x, op.thresholds, op.constant)
+    if isinstance(op, MaxPool):
+        return kernels.max_pool(x, op.kernel, op.strides, op.pads, op.use_min)
+    if isinstance(op, Reshape):
+        return x.reshape((x.shape[0],) + tuple(op.shape))
+    raise TypeError(f"golden model has no kernel for {type(op).__name__}")
+
+
+def execute(graph: Graph, x: np.ndarray, route: str = "packed", keep_all: bool = False) -> dict[str, np.ndarray]:
+    """Run ``graph`` on frames ``x`` (N, *input shape). Returns {tensor: value} for the output,
+    or for every tensor when ``keep_all``. Bipolar tensors are int8 ±1, integers int64,
+    floats float64."""
+    if route not in ROUTES:
+        raise ValueError(f"route must be one of {ROUTES}")
+    x = check_input(graph, x)
+    types = graph.types()
+    parts: list[dict[str, np.ndarray]] = []
+    for start in range(0, x.shape[0], BATCH):
+        values = {graph.input_name: x[start : start + BATCH]}
+        for node in graph.nodes:
+            (inp,) = node.inputs
+            values[node.output] = _run_node(node.op, values[inp], types[inp], route)
+        parts.append(values if keep_all else {graph.output_name: values[graph.output_name]})
+    if not parts:
+        return {graph.output_name: np.zeros((0,) + types[graph.output_name].shape)}
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def predict(graph: Graph, x: np.ndarray, route: str = "gemm") -> np.ndarray:
+    """The model's output for frames ``x``; float32 when the output is a host-side affine."""
+    y = execute(graph, x, route)[graph.output_name]
+    return y.astype(np.float32) if np.issubdtype(y.dtype, np.floating) else y

@@ -1,0 +1,184 @@
+"""IR operations. Each op knows its attributes and its output type; the golden model gives
+them meaning (bnnfpga/golden/executor.py) and DESIGN.md section 3 is their contract.
+
+Before folding, the graph also holds float ops (``Affine``, ``Binarize``, float weights) as
+the frontend read them from ONNX; the passes turn them into integer ops. Arrays are NumPy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bnnfpga.ir.types import BIPOLAR, FLOAT, DType, TensorType, signed_width, uint
+
+
+class Op:
+    """Base class: one operation with one output tensor."""
+
+    def output_type(self, inputs: list[TensorType]) -> TensorType:
+        raise NotImplementedError
+
+
+def _pool_out(size: int, kernel: int, stride: int, pad_lo: int, pad_hi: int) -> int:
+    return (size + pad_lo + pad_hi - kernel) // stride + 1
+
+
+@dataclass(eq=False)
+class DotProduct(Op):
+    """Shared part of Conv and Dense: y = W·x (+ bias while still float).
+
+    ``weight`` is float64 as read from the model until ``ExtractBinaryWeights``; then int8
+    with values ±1 (bipolar, DESIGN 3.1). ``flipped[o]`` records that row o was negated by
+    threshold folding (DESIGN 3.3, γ < 0). ``acc_min``/``acc_max`` are the proven per-row
+    reachable accumulator ranges (DESIGN 3.8), set by ``AccumulatorWidths``.
+    """
+
+    weight: np.ndarray
+    bias: np.ndarray | None = None
+    flipped: np.ndarray | None = None
+    acc_min: np.ndarray | None = None
+    acc_max: np.ndarray | None = None
+
+    @property
+    def out_channels(self) -> int:
+        return int(self.weight.shape[0])
+
+    @property
+    def fan_in(self) -> int:
+        return int(np.prod(self.weight.shape[1:]))
+
+    @property
+    def weight_dtype(self) -> DType:
+        return BIPOLAR if self.weight.dtype == np.int8 else FLOAT
+
+    def accumulator_type(self, input_dtype: DType) -> DType:
+        if self.weight_dtype == FLOAT or not input_dtype.is_integer:
+            return FLOAT
+        if self.acc_min is not None and self.acc_max is not None:
+            return signed_width(int(self.acc_min.min()), int(self.acc_max.max()))
+        magnitude = max(abs(input_dtype.min), abs(input_dtype.max)) * self.fan_in
+        return signed_width(-magnitude, magnitude)
+
+
+@dataclass(eq=False)
+class Conv(DotProduct):
+    """2-D convolution, weight (O, C, KH, KW); zero padding contributes 0 (DESIGN 3.5).
+
+    ``pads`` is (top, left, bottom, right) as in ONNX; ``strides`` is (sy, sx).
+    """
+
+    strides: tuple[int, int] = (1, 1)
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+    @property
+    def kernel(self) -> tuple[int, int]:
+        return int(self.weight.shape[2]), int(self.weight.shape[3])
+
+    def output_type(self, inputs: list[TensorType]) -> TensorType:
+        (x,) = inputs
+        _, h, w = x.shape
+        kh, kw = self.kernel
+        oh = _pool_out(h, kh, self.strides[0], self.pads[0], self.pads[2])
+        ow = _pool_out(w, kw, self.strides[1], self.pads[1], self.pads[3])
+        return TensorType((self.out_channels, oh, ow), self.accumulator_type(x.dtype))
+
+
+@dataclass(eq=False)
+class Dense(DotProduct):
+    """Fully connected layer, weight (O, I)."""
+
+    def output_type(self, inputs: list[TensorType]) -> TensorType:
+        (x,) = inputs
+        return TensorType((self.out_channels,), self.accumulator_type(x.dtype))
+
+
+@dataclass(eq=False)
+class Affine(Op):
+    """Per-channel z = scale[c]·x + bias[c] in float64 (batchnorm, Mul/Add, input normalisation)."""
+
+    scale: np.ndarray
+    bias: np.ndarray
+
+    def output_type(self, inputs: list[TensorType]) -> TensorType:
+        return TensorType(inputs[0].shape, FLOAT)
+
+
+@dataclass(eq=False)
+class Binarize(Op):
+    """Float → bipolar: +1 when x ≥ 0 (or x > 0 when ``strict``), else −1 (DESIGN 3.2).
+    ``onnx_sign`` records that the model said ``Sign``, which maps 0 to 0, not +1."""
+
+    strict: bool = False
+    onnx_sign: bool = False
+
+    def output_type(self, inputs: list[TensorType]) -> TensorType:
+        return TensorType(inputs[0].shape, BIPOLAR)
+
+
+@dataclass(eq=False)
+class Threshold(Op):
+    """Integer → bipolar (one threshold) or uint(k) (2^k − 1 thresholds), per channel.
+
+    out = number of thresholds t with y ≥ t (MultiThreshold semantics); with one threshold
+    that count 0/1 is read as −1/+1. ``constant[c]`` ≠ 0 makes channel c the constant
+    ``constant[c]`` whatever y is (DESIGN 3.3, γ = 0).
+    """
+
+    thresholds: np.ndarray  # int64 (C, n), each row sorted ascending
+    constant: np.ndarray  # int8 (C,)
+
+    @property
+    def levels(self) -> int:
+        return int(self.thresholds.shape[1])
+
+    def output_type(self, inputs: list[TensorType]) -> TensorType:
+        if self.levels == 1:
+            return TensorType(inputs[0].shape, BIPOLAR)
+        return TensorType(inputs[0].shape, uint(int(self.levels).bit_length()))
+
+
+@dataclass(eq=False)
+class MaxPool(Op):
+    """Max-pool over windows of valid (unpadded) positions; ``use_min[c]`` makes channel c a
+    min-pool, which is what a max-pool becomes behind a flipped threshold (DESIGN 3.6).
+    On bipolar values max is OR and min is AND of the bits."""
+
+    kernel: tuple[int, int]
+    strides: tuple[int, int]
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0)
+    use_min: np.ndarray | None = None
+
+    def output_type(self, inputs: list[TensorType]) -> TensorType:
+        (x,) = inputs
+        c, h, w = x.shape
+        oh = _pool_out(h, self.kernel[0], self.strides[0], self.pads[0], self.pads[2])
+        ow = _pool_out(w, self.kernel[1], self.strides[1], self.pads[1], self.pads[3])
+        return TensorType((c, oh, ow), x.dtype)
+
+
+@dataclass(eq=False)
+class Reshape(Op):
+    """Row-major (NCHW) reshape, e.g. flatten (C, H, W) → (C·H·W,)."""
+
+    shape: tuple[int, ...]
+
+    def output_type(self, inputs: list[TensorType]) -> TensorType:
+        return TensorType(tuple(self.shape), inputs[0].dtype)
+
+
+@dataclass(eq=False)
+class OutputAffine(Op):
+    """Host-side per-class affine on the last layer's integer accumulators (DESIGN 3.7)."""
+
+    scale: np.ndarray
+    bias: np.ndarray
+
+    def output_type(self, inputs: list[TensorType]) -> TensorType:
+        return TensorType(inputs[0].shape, FLOAT)
+
+
+OP_TYPES: dict[str, type[Op]] = {
+    cls.__name__: cls for cls in (Conv, Dense, Affine, Binarize, Threshold, MaxPool, Reshape, OutputAffine)
+}

@@ -1,0 +1,97 @@
+"""Element types and tensor types of the IR.
+
+Shapes are per frame (no batch dimension): ``(C, H, W)`` for feature maps, ``(N,)`` for
+vectors. Element types follow DESIGN.md 3.1: a bipolar value is stored as one bit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DType:
+    """Element type. ``kind`` is 'bipolar' ({-1,+1}), 'uint', 'int' (two's complement) or 'float'."""
+
+    kind: str
+    bits: int
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("bipolar", "uint", "int", "float"):
+            raise ValueError(f"unknown dtype kind {self.kind!r}")
+        if self.kind == "bipolar" and self.bits != 1:
+            raise ValueError("bipolar values are 1 bit")
+
+    @property
+    def is_integer(self) -> bool:
+        return self.kind in ("bipolar", "uint", "int")
+
+    @property
+    def min(self) -> int:
+        if self.kind == "bipolar":
+            return -1
+        if self.kind == "uint":
+            return 0
+        if self.kind == "int":
+            return -(1 << (self.bits - 1))
+        raise ValueError("float has no integer range")
+
+    @property
+    def max(self) -> int:
+        if self.kind == "bipolar":
+            return 1
+        if self.kind == "uint":
+            return (1 << self.bits) - 1
+        if self.kind == "int":
+            return (1 << (self.bits - 1)) - 1
+        raise ValueError("float has no integer range")
+
+    def __str__(self) -> str:
+        return {"bipolar": "bipolar", "float": "float"}.get(self.kind, f"{self.kind}{self.bits}")
+
+    @staticmethod
+    def parse(text: str) -> DType:
+        if text == "bipolar":
+            return BIPOLAR
+        if text == "float":
+            return FLOAT
+        for kind in ("uint", "int"):
+            if text.startswith(kind) and text[len(kind):].isdigit():
+                return DType(kind, int(text[len(kind):]))
+        raise ValueError(f"unknown dtype {text!r}")
+
+
+BIPOLAR = DType("bipolar", 1)
+FLOAT = DType("float", 64)
+
+
+def uint(bits: int) -> DType:
+    return DType("uint", bits)
+
+
+def signed_width(lo: int, hi: int) -> DType:
+    """The narrowest two's complement type holding every integer in [lo, hi]."""
+    bits = 1
+    while not (-(1 << (bits - 1)) <= lo and hi <= (1 << (bits - 1)) - 1):
+        bits += 1
+    return DType("int", bits)
+
+
+@dataclass(frozen=True)
+class TensorType:
+    shape: tuple[int, ...]
+    dtype: DType
+
+    @property
+    def channels(self) -> int:
+        return self.shape[0]
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+    def __str__(self) -> str:
+        return f"{self.dtype}[{'x'.join(map(str, self.shape))}]"

@@ -1,0 +1,140 @@
+"""IR verifier, run after every pipeline stage.
+
+``verify(graph)`` checks structure, types and per-op invariants and raises ``IRError``
+(an internal error: a pass produced a broken graph). ``verify_folded(graph)`` checks that
+folding reached the hardware form and raises ``ModelError`` naming the first node that
+could not be folded (a model bnnfpga does not support).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bnnfpga.errors import ModelError
+from bnnfpga.ir.graph import Graph
+from bnnfpga.ir.ops import Affine, Binarize, Conv, Dense, DotProduct, MaxPool, OutputAffine, Reshape, Threshold
+from bnnfpga.ir.types import signed_width
+
+# The accelerator streams the last layer's accumulators as int32 (DESIGN 3.7).
+MAX_ACCUMULATOR_BITS = 32
+
+
+class IRError(AssertionError):
+    """A pass broke an IR invariant: a bug in bnnfpga, not in the user's model."""
+
+
+def _fail(node, message: str) -> IRError:
+    return IRError(f"{node.name} ({type(node.op).__name__}): {message}")
+
+
+def verify(graph: Graph) -> None:
+    seen = {graph.input_name}
+    names = set()
+    for node in graph.nodes:
+        if node.name in names:
+            raise _fail(node, "duplicate node name")
+        names.add(node.name)
+        if len(node.inputs) != 1:
+            raise _fail(node, "ops take exactly one input")
+        for i in node.inputs:
+            if i not in seen:
+                raise _fail(node, f"reads {i!r} before it is produced")
+        if node.output in seen:
+            raise _fail(node, f"tensor {node.output!r} produced twice")
+        seen.add(node.output)
+    if graph.output_name not in seen:
+        raise IRError(f"graph output {graph.output_name!r} is never produced")
+    try:
+        types = graph.types()
+    except Exception as exc:  # shape arithmetic on a malformed op
+        raise IRError(f"type inference failed: {exc}") from exc
+    for node in graph.nodes:
+        _verify_node(node, types[node.inputs[0]], types[node.output])
+
+
+def _verify_node(node, in_type, out_type) -> None:
+    op = node.op
+    if any(d <= 0 for d in out_type.shape):
+        raise _fail(node, f"empty output shape {out_type.shape}")
+    if isinstance(op, DotProduct):
+        expected_rank = 4 if isinstance(op, Conv) else 2
+        if op.weight.ndim != expected_rank:
+            raise _fail(node, f"weight rank {op.weight.ndim}, expected {expected_rank}")
+        fan_in_shape = in_type.shape[:1] if isinstance(op, Conv) else in_type.shape
+        if op.weight.shape[1 : 1 + len(fan_in_shape)] != fan_in_shape:
+            raise _fail(node, f"weight {op.weight.shape} does not match input {in_type}")
+        if op.weight.dtype == np.int8:
+            if not np.all(np.abs(op.weight) == 1):
+                raise _fail(node, "integer weights must be ±1")
+            if op.bias is not None:
+                raise _fail(node, "integer dot products carry no bias (it belongs to the affine)")
+        for field in ("flipped", "acc_min", "acc_max"):
+            value = getattr(op, field)
+            if value is not None and value.shape != (op.out_channels,):
+                raise _fail(node, f"{field} has shape {value.shape}, expected ({op.out_channels},)")
+        if op.acc_min is not None and np.any(op.acc_min > op.acc_max):
+            raise _fail(node, "empty accumulator range")
+    elif isinstance(op, (Affine, OutputAffine)):
+        c = in_type.shape[0]
+        if op.scale.shape != (c,) or op.bias.shape != (c,):
+            raise _fail(node, f"scale/bias must have shape ({c},)")
+        if not (np.all(np.isfinite(op.scale)) and np.all(np.isfinite(op.bias))):
+            raise _fail(node, "non-finite scale or bias")
+    elif isinstance(op, Threshold):
+        c = in_type.shape[0]
+        if not in_type.dtype.is_integer:
+            raise _fail(node, "thresholds compare integers")
+        if op.thresholds.ndim != 2 or op.thresholds.shape[0] != c:
+            raise _fail(node, f"thresholds must have shape ({c}, n)")
+        if np.any(np.diff(op.thresholds, axis=1) < 0):
+            raise _fail(node, "thresholds of a channel must be sorted")
+        if op.constant.shape != (c,) or not np.all(np.isin(op.constant, (-1, 0, 1))):
+            raise _fail(node, "constant must be −1, 0 or +1 per channel")
+    elif isinstance(op, MaxPool):
+        if min(op.kernel) < 1 or min(op.strides) < 1 or min(op.pads) < 0:
+            raise _fail(node, "kernel and strides must be positive, pads non-negative")
+        if max(op.pads[0], op.pads[2]) >= op.kernel[0] or max(op.pads[1], op.pads[3]) >= op.kernel[1]:
+            raise _fail(node, "a pooling window would lie entirely in the padding")
+        if op.use_min is not None and op.use_min.shape != (in_type.shape[0],):
+            raise _fail(node, "use_min must have one flag per channel")
+    elif isinstance(op, Reshape):
+        if out_type.size != in_type.size:
+            raise _fail(node, f"reshape changes the size {in_type.size} → {out_type.size}")
+    elif not isinstance(op, Binarize):
+        raise _fail(node, "unknown op")
+
+
+def verify_folded(graph: Graph) -> None:
+    """The graph is in hardware form: integer ops only, one optional host affine at the end,
+    thresholds inside the proven accumulator range, accumulators at most 32 bits."""
+    verify(graph)
+    types = graph.types()
+    producers = {n.output: n for n in graph.nodes}
+    for node in graph.nodes:
+        op = node.op
+        in_type = types[node.inputs[0]]
+        where = dict(node=node.source or node.name, op=type(op).__name__)
+        if isinstance(op, OutputAffine):
+            if node.output != graph.output_name:
+                raise ModelError("a host-side affine is only possible on the last layer", **where)
+            continue
+        if isinstance(op, (Affine, Binarize)) or not types[node.output].dtype.is_integer:
+            raise ModelError(
+                "this step could not be folded into integer thresholds: supported is "
+                "dot product → per-channel affine/batchnorm → binarisation, with max-pooling anywhere in between",
+                **where,
+            )
+        if isinstance(op, DotProduct):
+            if not in_type.dtype.is_integer:
+                raise ModelError(f"input is {in_type.dtype}, expected an integer tensor", **where)
+            if op.acc_min is None:
+                raise IRError(f"{node.name}: accumulator range was not proven")
+            width = signed_width(int(op.acc_min.min()), int(op.acc_max.max())).bits
+            if width > MAX_ACCUMULATOR_BITS:
+                raise ModelError(f"accumulator needs {width} bits, more than {MAX_ACCUMULATOR_BITS}", **where)
+        if isinstance(op, Threshold):
+            dot = producers.get(node.inputs[0])
+            if dot is not None and isinstance(dot.op, DotProduct):
+                lo, hi = dot.op.acc_min[:, None], dot.op.acc_max[:, None]
+                if np.any(op.thresholds < lo) or np.any(op.thresholds > hi + 1):
+                    raise IRError(f"{node.name}: threshold outside the accumulator range [min, max + 1]")

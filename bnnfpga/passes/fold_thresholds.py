@@ -1,0 +1,105 @@
+"""Fold the affine and binarisation behind a dot product into integer thresholds (DESIGN 3.3)."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from bnnfpga.ir.graph import Graph, Node
+from bnnfpga.ir.ops import Affine, Binarize, DotProduct, Threshold
+from bnnfpga.passes.base import Pass
+
+
+class ThresholdCheckError(AssertionError):
+    """The folded threshold disagrees with the float evaluation: a bug in bnnfpga."""
+
+
+def fold_channel(scale: float, bias: float, strict: bool, lo: int, hi: int) -> tuple[bool, int, int]:
+    """For z = scale·y + bias and out = +1 ⇔ z ≥ 0 (z > 0 when ``strict``), over integers
+    y ∈ [lo, hi]: returns (flipped, T, constant) such that out = +1 ⇔ y' ≥ T with y' = −y
+    when flipped, else y' = y; ``constant`` is ±1 for a scale of 0, else 0.
+    Exact: τ = −bias/scale is computed with Fractions of the float64 values."""
+    if scale == 0:
+        on = bias > 0 if strict else bias >= 0
+        return False, (lo if on else hi + 1), (1 if on else -1)
+    flipped = scale < 0
+    s, b = Fraction(abs(scale)), Fraction(bias)
+    tau = -b / s  # out = +1 ⇔ y' ≥ τ (or > τ)
+    t = math.floor(tau) + 1 if strict else math.ceil(tau)
+    y_lo, y_hi = (-hi, -lo) if flipped else (lo, hi)
+    return flipped, min(max(t, y_lo), y_hi + 1), 0
+
+
+def check_channel(scale: float, bias: float, strict: bool, lo: int, hi: int, flipped: bool, t: int) -> None:
+    """Exhaustive check over every reachable y: the threshold decision equals the evaluation
+    of scale·y + bias. Float64 decides where it can; exact Fractions settle values so close
+    to zero that float64 rounding could decide either way."""
+    y = np.arange(lo, hi + 1, dtype=np.int64)
+    z = scale * y.astype(np.float64) + bias
+    float_decision = z > 0 if strict else z >= 0
+    folded = (-y if flipped else y) >= t
+    for value in y[float_decision != folded]:
+        exact = Fraction(scale) * int(value) + Fraction(bias)
+        if (exact > 0 if strict else exact >= 0) != bool((-value if flipped else value) >= t):
+            raise ThresholdCheckError(f"threshold {t} disagrees with z = {scale!r}·y + {bias!r} at y = {value}")
+
+
+def exact_zero_inputs(scale: float, bias: float, lo: int, hi: int) -> bool:
+    """Whether some reachable y gives scale·y + bias == 0 exactly (a Sign tie)."""
+    if scale == 0:
+        return bias == 0
+    tau = -Fraction(bias) / Fraction(scale)
+    return tau.denominator == 1 and lo <= tau <= hi
+
+
+class FoldThresholds(Pass):
+    """Dot → [Affine] → Binarize becomes Dot (flipped rows negated) → Threshold."""
+
+    def apply(self, graph: Graph) -> Graph:
+        g = graph.copy()
+        for dot in list(g.nodes):
+            if not isinstance(dot.op, DotProduct) or dot.op.acc_min is None:
+                continue
+            nxt = g.only_consumer(dot.output)
+            affine = nxt if nxt is not None and isinstance(nxt.op, Affine) else None
+            binarize = g.only_consumer(affine.output) if affine is not None else nxt
+            if binarize is None or not isinstance(binarize.op, Binarize):
+                continue
+            self._fold(g, dot, affine, binarize)
+        return g
+
+    @staticmethod
+    def _fold(g: Graph, dot: Node, affine: Node | None, binarize: Node) -> None:
+        op: DotProduct = dot.op
+        channels = op.out_channels
+        scale = affine.op.scale if affine is not None else np.ones(channels)
+        bias = affine.op.bias if affine is not None else np.zeros(channels)
+        strict = binarize.op.strict
+        flipped = np.zeros(channels, bool)
+        thresholds = np.zeros((channels, 1), np.int64)
+        constant = np.zeros(channels, np.int8)
+        ties = []
+        for c in range(channels):
+            lo, hi = int(op.acc_min[c]), int(op.acc_max[c])
+            flipped[c], thresholds[c, 0], constant[c] = fold_channel(float(scale[c]), float(bias[c]), strict, lo, hi)
+            check_channel(float(scale[c]), float(bias[c]), strict, lo, hi, bool(flipped[c]), int(thresholds[c, 0]))
+            if binarize.op.onnx_sign and exact_zero_inputs(float(scale[c]), float(bias[c]), lo, hi):
+                ties.append(c)
+        if ties:
+            g.notes.append(
+                f"warning: node {binarize.source!r} (Sign): channels {ties[:8]}{'…' if len(ties) > 8 else ''} can see "
+                "an input of exactly 0, where ONNX Sign outputs 0 and bnnfpga outputs +1"
+            )
+        sign = np.where(flipped, -1, 1)
+        weight = (op.weight * sign.reshape((-1,) + (1,) * (op.weight.ndim - 1))).astype(np.int8)
+        acc_min = np.where(flipped, -op.acc_max, op.acc_min)
+        acc_max = np.where(flipped, -op.acc_min, op.acc_max)
+        dot.op = type(op)(**{**vars(op), "weight": weight, "flipped": flipped, "acc_min": acc_min, "acc_max": acc_max})
+        binarize.op = Threshold(thresholds=thresholds, constant=constant)
+        binarize.inputs = (dot.output,)
+        binarize.source = f"{affine.source}+{binarize.source}" if affine is not None else binarize.source
+        if affine is not None:
+            g.nodes.remove(affine)
+            g.onnx_tensors.pop(affine.output, None)

@@ -1,0 +1,31 @@
+"""The last layer's per-class affine runs on the host (DESIGN 3.7)."""
+
+import numpy as np
+
+from bnnfpga.ir.graph import Graph, Node
+from bnnfpga.ir.ops import Affine, DotProduct, OutputAffine
+from bnnfpga.passes.base import Pass
+
+
+class HostOutputAffine(Pass):
+    """A final Affine on integer accumulators becomes OutputAffine (host side); a graph that
+    ends in a dot product gets an identity OutputAffine, so the accelerator always streams
+    integer accumulators and the host always produces float logits."""
+
+    def apply(self, graph: Graph) -> Graph:
+        g = graph.copy()
+        types = g.types()
+        last = g.producer(g.output_name)
+        if last is None:
+            return g
+        if isinstance(last.op, Affine) and types[last.inputs[0]].dtype.is_integer:
+            last.op = OutputAffine(scale=last.op.scale, bias=last.op.bias)
+        elif isinstance(last.op, DotProduct) and types[last.output].dtype.is_integer:
+            channels = types[last.output].shape[0]
+            name = g.fresh_name(f"{last.name}_host")
+            out = Node(name, OutputAffine(scale=np.ones(channels), bias=np.zeros(channels)), (last.output,), name, last.source)
+            g.nodes.append(out)
+            g.output_name = name
+            if last.output in g.onnx_tensors:
+                g.onnx_tensors[name] = g.onnx_tensors.pop(last.output)
+        return g

@@ -1,0 +1,46 @@
+"""The compiler's stages in order. The IR is verified after each one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bnnfpga.ir.graph import Graph
+from bnnfpga.ir.verify import verify, verify_folded
+from bnnfpga.passes.absorb_input_affine import AbsorbInputAffine
+from bnnfpga.passes.accumulator_widths import AccumulatorWidths
+from bnnfpga.passes.base import Pass
+from bnnfpga.passes.extract_binary_weights import ExtractBinaryWeights
+from bnnfpga.passes.fold_thresholds import FoldThresholds
+from bnnfpga.passes.host_output_affine import HostOutputAffine
+from bnnfpga.passes.merge_affines import MergeAffines
+from bnnfpga.passes.name_tensors import NameTensorsAfterNodes
+from bnnfpga.passes.pool_after_threshold import PoolAfterThreshold
+
+
+def stages() -> list[Pass]:
+    """Frontend output (float-level IR) → folded IR (integer ops + host affine)."""
+    return [
+        ExtractBinaryWeights(),  # W = s·B: ±1 weights, scale s into an affine
+        MergeAffines(),  # input normalisation chains, batchnorm after scale
+        AbsorbInputAffine(),  # affines in front of a dot product move behind it
+        PoolAfterThreshold(),  # max-pool moves behind affine and binarisation (OR/AND)
+        MergeAffines(),
+        AccumulatorWidths(),  # prove per-row accumulator ranges
+        FoldThresholds(),  # affine + binarisation → integer thresholds, flipped rows
+        HostOutputAffine(),  # last layer's affine to the host
+        NameTensorsAfterNodes(),  # tensor names follow their nodes again
+    ]
+
+
+def fold(graph: Graph, on_stage: Callable[[str, Graph], None] | None = None) -> Graph:
+    """Run every stage, verifying the IR after each; check the result is in hardware form."""
+    verify(graph)
+    if on_stage:
+        on_stage("frontend", graph)
+    for stage in stages():
+        graph = stage.apply(graph)
+        verify(graph)
+        if on_stage:
+            on_stage(stage.name, graph)
+    verify_folded(graph)
+    return graph
