@@ -1,0 +1,143 @@
+"""The public Python API; the CLI is a thin layer over it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from bnnfpga import __version__, golden
+from bnnfpga.boards import load_board
+from bnnfpga.errors import BnnfpgaError
+from bnnfpga.frontend import import_model, load_onnx
+from bnnfpga.ir.graph import Graph
+from bnnfpga.ir.types import TensorType
+from bnnfpga.passes.pipeline import fold
+from bnnfpga.report import markdown_report
+from bnnfpga.streams import pack_stream, to_hex_lines
+
+BACKENDS = ("golden",)
+
+
+def load(model_path: str | os.PathLike, input_bits: int = 8, on_stage: Callable[[str, Graph], None] | None = None) -> Graph:
+    """Read an ONNX model and fold it to the hardware-form IR (verified after every stage)."""
+    return fold(import_model(load_onnx(model_path), input_bits), on_stage)
+
+
+def load_graph(path: str | os.PathLike) -> Graph:
+    """A folded graph: from an ONNX model, or from a compile output (OUT/ or OUT/ir.json)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "ir.json"
+    if path.suffix == ".json":
+        try:
+            return Graph.from_json(path.read_text())
+        except (OSError, ValueError, KeyError) as exc:
+            raise BnnfpgaError(f"{path}: not a bnnfpga IR file ({exc})") from None
+    return load(path)
+
+
+def load_inputs(path: str | os.PathLike) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise BnnfpgaError(f"{path}: cannot read a NumPy array ({exc})") from None
+
+
+def predict(graph: Graph, x: np.ndarray, backend: str = "golden") -> np.ndarray:
+    """The model's output for frames x (N, *input shape): same shape and meaning as the ONNX
+    model's output (float32 logits after the host-side affine)."""
+    if backend not in BACKENDS:
+        raise BnnfpgaError(f"backend {backend!r} is not available; available: {', '.join(BACKENDS)}")
+    return golden.predict(graph, x)
+
+
+def random_inputs(t: TensorType, count: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.integers(t.dtype.min, t.dtype.max + 1, size=(count,) + t.shape).astype(np.int64)
+
+
+def _stage_printer(stream) -> Callable[[str, Graph], None]:
+    def show(name: str, graph: Graph) -> None:
+        print(f"  [{name}] {len(graph.nodes)} nodes, verified", file=stream, flush=True)
+
+    return show
+
+
+def compile_model(
+    model_path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    board: str = "pynq-z2",
+    input_bits: int = 8,
+    vectors: int = 8,
+    inputs: np.ndarray | None = None,
+    force: bool = False,
+    progress=None,
+) -> Graph:
+    """Compile ``model_path`` into ``out_dir``: ir.json, report.md and golden test vectors.
+
+    Everything is written to a temporary directory beside ``out_dir`` and renamed at the end,
+    so a failed compile leaves no ``out_dir`` behind.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not force:
+        raise BnnfpgaError(f"{out_dir} exists; remove it or pass --force")
+    board_info = load_board(board)
+    if progress:
+        print(f"compiling {model_path} for {board_info.name}", file=progress, flush=True)
+    graph = load(model_path, input_bits, _stage_printer(progress) if progress else None)
+    x = random_inputs(graph.input_type, vectors) if inputs is None else golden.executor.check_input(graph, inputs)
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        options = {"board": board_info.name, "input_bits": input_bits, "vectors": len(x)}
+        (tmp / "ir.json").write_text(graph.to_json())
+        (tmp / "report.md").write_text(markdown_report(graph, Path(model_path).name, board_info.name, options))
+        write_vectors(graph, x, tmp / "vectors")
+        if progress:
+            print(f"  [vectors] {len(x)} frames", file=progress, flush=True)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return graph
+
+
+def write_vectors(graph: Graph, x: np.ndarray, directory: Path) -> None:
+    """Golden test vectors in stream format (bnnfpga/streams.py) for the backends' testbenches:
+    the input, every bipolar activation, the int32 accumulators and the host's logits."""
+    directory.mkdir()
+    values = golden.execute(graph, x, route="packed", keep_all=True)
+    types = graph.types()
+    last = graph.producer(graph.output_name)
+    acc_name = last.inputs[0] if last is not None and type(last.op).__name__ == "OutputAffine" else graph.output_name
+    manifest = {"bnnfpga": __version__, "frames": int(len(x)), "format": "see bnnfpga/streams.py", "tensors": []}
+
+    def save(name: str, tensor: str, data: np.ndarray, layout: str) -> None:
+        np.save(directory / f"{name}.npy", data, allow_pickle=False)
+        manifest["tensors"].append({"file": f"{name}.npy", "tensor": tensor, "type": str(types[tensor]),
+                                    "layout": layout, "shape": list(data.shape), "dtype": str(data.dtype)})
+
+    save("input_nchw", graph.input_name, x.astype(np.uint16 if graph.input_type.dtype.bits > 8 else np.uint8), "N,C,H,W (ONNX layout)")
+    stream_in = pack_stream(x, graph.input_type)
+    save("input_stream", graph.input_name, stream_in, "N,pixel,word uint64 (stream)")
+    (directory / "input_stream.hex").write_text(to_hex_lines(stream_in))
+    for node in graph.nodes:
+        t = types[node.output]
+        if t.dtype.kind == "bipolar":
+            save(f"act_{node.name}", node.output, pack_stream(values[node.output], t), "N,pixel,word uint64 (stream)")
+    acc = values[acc_name].astype(np.int32)
+    save("output_acc", acc_name, acc, "N,class int32 (stream)")
+    (directory / "output_acc.hex").write_text("".join(f"{int(v) & 0xFFFFFFFF:08x}\n" for v in acc.reshape(-1)))
+    if acc_name != graph.output_name:
+        save("output_logits", graph.output_name, values[graph.output_name].astype(np.float32), "N,class float32 (host)")
+    (directory / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+

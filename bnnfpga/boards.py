@@ -1,0 +1,69 @@
+"""Board descriptions: boards/*.toml is the only place board facts live."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from bnnfpga.errors import BnnfpgaError
+
+RESOURCE_KEYS = ("lut", "ff", "bram36", "dsp")
+
+
+def boards_dir() -> Path:
+    """boards/ of a wheel install (force-included as bnnfpga/_data/boards) or of the source tree."""
+    installed = Path(__file__).parent / "_data" / "boards"
+    return installed if installed.is_dir() else Path(__file__).parent.parent / "boards"
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    description: str
+    part: str
+    clock_mhz: float
+    resources: dict[str, int]
+
+
+def available() -> list[str]:
+    return sorted(p.stem for p in boards_dir().glob("*.toml"))
+
+
+def load_board(name_or_path: str) -> Board:
+    """A board by name (boards/NAME.toml) or from a path to a custom .toml file."""
+    path = Path(name_or_path)
+    if not (name_or_path.endswith(".toml") or path.is_file()):
+        path = boards_dir() / f"{name_or_path}.toml"
+        if not path.is_file():
+            raise BnnfpgaError(f"unknown board {name_or_path!r}; available: {', '.join(available())} (or a path to a .toml file)")
+    try:
+        doc = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise BnnfpgaError(f"board file {path}: {exc}") from None
+    return _validate(doc, path)
+
+
+def _validate(doc: dict, path: Path) -> Board:
+    def need(key, kind, table=doc, prefix=""):
+        if key not in table:
+            raise BnnfpgaError(f"board file {path}: missing key {prefix}{key}")
+        value = table[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise BnnfpgaError(f"board file {path}: {prefix}{key} must be {kind.__name__ if isinstance(kind, type) else 'a number'}")
+        return value
+
+    resources = need("resources", dict)
+    counts = {k: need(k, int, resources, "resources.") for k in RESOURCE_KEYS}
+    if any(v < 0 for v in counts.values()):
+        raise BnnfpgaError(f"board file {path}: resource counts must be non-negative")
+    clock = float(need("clock_mhz", (int, float)))
+    if not 1 <= clock <= 1000:
+        raise BnnfpgaError(f"board file {path}: clock_mhz must be between 1 and 1000")
+    return Board(
+        name=need("name", str),
+        description=doc.get("description", ""),
+        part=need("part", str),
+        clock_mhz=clock,
+        resources=counts,
+    )

@@ -1,0 +1,126 @@
+"""Command line: ``bnnfpga compile|predict|verify|inspect|boards``. Thin over bnnfpga.api."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from bnnfpga import __version__, api
+from bnnfpga.boards import available, load_board
+from bnnfpga.errors import BnnfpgaError
+from bnnfpga.report import inspect_table
+
+EXIT_USER_ERROR = 2
+EXIT_DISAGREE = 1
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--input-bits", type=int, default=8, help="bits per input element (default 8: uint8 images)")
+
+
+def _cmd_compile(args) -> int:
+    inputs = api.load_inputs(args.inputs) if args.inputs else None
+    api.compile_model(args.model, args.output, board=args.board, input_bits=args.input_bits,
+                      vectors=args.vectors, inputs=inputs, force=args.force, progress=sys.stderr)
+    print(f"wrote {args.output}/ (ir.json, report.md, vectors/)")
+    return 0
+
+
+def _cmd_predict(args) -> int:
+    graph = api.load(args.model, args.input_bits) if not Path(args.model).is_dir() else api.load_graph(args.model)
+    y = api.predict(graph, api.load_inputs(args.inputs), backend=args.backend)
+    if args.output:
+        np.save(args.output, y, allow_pickle=False)
+        print(f"wrote {args.output} {y.shape} {y.dtype}")
+    else:
+        np.set_printoptions(precision=6, suppress=True, linewidth=120)
+        print(y)
+    return 0
+
+
+def _cmd_verify(args) -> int:
+    from bnnfpga.verify import verify_model
+
+    graph = api.load(args.model, args.input_bits)
+    x = api.load_inputs(args.inputs) if args.inputs else api.random_inputs(graph.input_type, args.frames)
+    result = verify_model(args.model, graph, x)
+    print(result.table())
+    for note in graph.notes:
+        print(f"note: {note}")
+    print(f"{'PASS' if result.ok else 'FAIL'}: {result.frames} frames, golden vs onnxruntime")
+    return 0 if result.ok else EXIT_DISAGREE
+
+
+def _cmd_inspect(args) -> int:
+    graph = api.load(args.model, args.input_bits)
+    print(inspect_table(graph))
+    for note in graph.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def _cmd_boards(args) -> int:
+    for name in available():
+        b = load_board(name)
+        r = b.resources
+        print(f"{b.name:12s} {b.part:20s} {b.clock_mhz:6.1f} MHz  LUT {r['lut']:>7,}  FF {r['ff']:>8,}  BRAM36 {r['bram36']:>5}  DSP {r['dsp']:>5}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bnnfpga", description="Compile binary CNNs (ONNX) into FPGA accelerators.")
+    parser.add_argument("--version", action="version", version=f"bnnfpga {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("compile", help="fold a model and write OUT/ (ir.json, report.md, golden vectors)")
+    p.add_argument("model")
+    p.add_argument("--board", default="pynq-z2", help="board name or path to a board .toml")
+    p.add_argument("-o", "--output", required=True, help="output directory (must not exist unless --force)")
+    p.add_argument("--vectors", type=int, default=8, help="random test frames to write (default 8)")
+    p.add_argument("--inputs", help="write test vectors for these frames (.npy) instead of random ones")
+    p.add_argument("--force", action="store_true", help="replace an existing output directory")
+    _add_model_options(p)
+    p.set_defaults(func=_cmd_compile)
+
+    p = sub.add_parser("predict", help="run a model (or a compile output) on frames from a .npy file")
+    p.add_argument("model", help="model.onnx or a compile output directory")
+    p.add_argument("inputs", help="frames (N, C, H, W) or (N, F) of integers, .npy")
+    p.add_argument("-o", "--output", help="write outputs to this .npy instead of printing them")
+    p.add_argument("--backend", default="golden", choices=api.BACKENDS)
+    _add_model_options(p)
+    p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("verify", help="compare the golden model with onnxruntime, layer by layer")
+    p.add_argument("model")
+    p.add_argument("--inputs", help="frames .npy (default: random frames)")
+    p.add_argument("--frames", type=int, default=16, help="random frames when --inputs is not given")
+    _add_model_options(p)
+    p.set_defaults(func=_cmd_verify)
+
+    p = sub.add_parser("inspect", help="print the folded model, one row per layer")
+    p.add_argument("model")
+    _add_model_options(p)
+    p.set_defaults(func=_cmd_inspect)
+
+    p = sub.add_parser("boards", help="list the known boards")
+    p.set_defaults(func=_cmd_boards)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BnnfpgaError as exc:
+        print(f"bnnfpga: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("bnnfpga: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

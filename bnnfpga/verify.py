@@ -1,0 +1,110 @@
+"""``bnnfpga verify``: the golden model against onnxruntime on the same ONNX file, layer by layer.
+
+onnxruntime is a test-time dependency only: it is imported here, lazily.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+
+from bnnfpga import golden
+from bnnfpga.errors import BnnfpgaError
+from bnnfpga.frontend import load_onnx
+from bnnfpga.ir.graph import Graph
+from bnnfpga.report import format_table
+
+# Logits from onnxruntime carry float32 rounding of the batchnorm arithmetic.
+LOGIT_RTOL = 1e-5
+
+
+@dataclass
+class Agreement:
+    layer: str
+    onnx_tensor: str
+    kind: str
+    compared: int
+    mismatches: int
+    detail: str
+
+    @property
+    def ok(self) -> bool:
+        return self.mismatches == 0
+
+
+@dataclass
+class VerifyResult:
+    rows: list[Agreement]
+    frames: int
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.rows)
+
+    def table(self) -> str:
+        return format_table(
+            ("layer", "onnx tensor", "kind", "compared", "mismatches", "detail", "ok"),
+            [[r.layer, r.onnx_tensor, r.kind, str(r.compared), str(r.mismatches), r.detail, "yes" if r.ok else "NO"] for r in self.rows],
+        )
+
+
+def run_onnxruntime(model: onnx.ModelProto, x: np.ndarray, tensors: list[str]) -> dict[str, np.ndarray]:
+    """Run ``model`` on x, also returning the hidden ``tensors``; honours a fixed batch size."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise BnnfpgaError("verify needs onnxruntime: pip install onnxruntime (or the dev extra)") from None
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    outputs = [o.name for o in m.graph.output]
+    for name in tensors:
+        if name not in outputs:
+            m.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
+            outputs.append(name)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(m.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    inp = session.get_inputs()[0]
+    batch = inp.shape[0] if isinstance(inp.shape[0], int) and inp.shape[0] > 0 else len(x)
+    xf = x.astype(np.float32)
+    parts = []
+    for start in range(0, len(xf), max(batch, 1)):
+        chunk = xf[start : start + batch]
+        pad = batch - len(chunk)
+        if pad:
+            chunk = np.concatenate([chunk, np.zeros((pad,) + chunk.shape[1:], np.float32)])
+        result = session.run(outputs, {inp.name: chunk})
+        parts.append([r[: len(r) - pad] if pad else r for r in result])
+    return {name: np.concatenate([p[i] for p in parts]) for i, name in enumerate(outputs)}
+
+
+def verify_model(model_path: str | os.PathLike, graph: Graph, x: np.ndarray) -> VerifyResult:
+    """Compare every tagged hidden activation and the output of ``graph`` (folded from
+    ``model_path``) with onnxruntime on frames x; also the two golden routes with each other."""
+    model = load_onnx(model_path)
+    x = golden.executor.check_input(graph, x)
+    ours = golden.execute(graph, x, route="packed", keep_all=True)
+    fast = golden.execute(graph, x, route="gemm")[graph.output_name]
+    hidden = {t: o for t, o in graph.onnx_tensors.items() if t != graph.input_name and t != graph.output_name and t in ours}
+    output_onnx = model.graph.output[0].name
+    ref = run_onnxruntime(model, x, sorted(hidden.values()))
+    rows = []
+    for tensor, onnx_name in sorted(hidden.items(), key=lambda kv: [n.output for n in graph.nodes].index(kv[0])):
+        a, b = ours[tensor], ref[onnx_name].reshape(ours[tensor].shape)
+        bad = int(np.sum(a != b))
+        rows.append(Agreement(tensor, onnx_name, "activation", a.size, bad, "bit-exact" if not bad else f"{bad} values differ"))
+    out, ref_out = ours[graph.output_name], ref[output_onnx].reshape(ours[graph.output_name].shape)
+    scale = max(1.0, float(np.max(np.abs(ref_out)))) if ref_out.size else 1.0
+    diff = np.abs(out - ref_out.astype(np.float64))
+    close = diff <= LOGIT_RTOL * scale
+    rows.append(Agreement(graph.output_name, output_onnx, "logits", out.size, int(np.sum(~close)), f"max |diff| {diff.max() if diff.size else 0:.3g}"))
+    if out.ndim == 2:
+        top_ours, top_ref = out.argmax(axis=1), ref_out.argmax(axis=1)
+        bad = int(np.sum(top_ours != top_ref))
+        rows.append(Agreement(graph.output_name, output_onnx, "top-1", len(out), bad, f"{len(out) - bad}/{len(out)} equal"))
+    route_bad = int(np.sum(fast != out))
+    rows.append(Agreement(graph.output_name, "(golden gemm route)", "packed vs gemm", out.size, route_bad, "exact" if not route_bad else "routes differ"))
+    return VerifyResult(rows, len(x))
