@@ -96,6 +96,9 @@ def compile_model(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; OUT/ should look like any directory
         options = {"board": board_info.name, "input_bits": input_bits, "vectors": len(x)}
         (tmp / "ir.json").write_text(graph.to_json())
         (tmp / "report.md").write_text(markdown_report(graph, Path(model_path).name, board_info.name, options))

@@ -1,0 +1,107 @@
+"""Torch models for the tests and benchmarks, with fixed seeds, and their ONNX export.
+
+``randomize_batchnorm`` gives every batchnorm random statistics with some γ < 0 and some
+γ = 0, so that flipped and constant channels are always exercised.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from bnnfpga.nn import BinaryConv2d, BinaryLinear, BinarySign
+
+
+def randomize_batchnorm(model: nn.Module, seed: int, zero_gamma: bool = True) -> nn.Module:
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            c = m.num_features
+            m.weight.data = torch.randn(c, generator=g)  # about half negative
+            if zero_gamma and c > 2:
+                m.weight.data[1] = 0.0
+            m.bias.data = torch.randn(c, generator=g) * 2
+            m.running_mean.data = torch.randn(c, generator=g) * 4
+            m.running_var.data = torch.rand(c, generator=g) * 4 + 0.5
+    return model
+
+
+class Normalize(nn.Module):
+    """(x/255 − mean)/std with scalar mean and std (input normalisation)."""
+
+    def __init__(self, mean: float = 0.5, std: float = 0.25):
+        super().__init__()
+        self.mean, self.std = mean, std
+
+    def forward(self, x):
+        return (x / 255.0 - self.mean) / self.std
+
+
+def conv_block(cin: int, cout: int, **kw) -> list[nn.Module]:
+    return [BinaryConv2d(cin, cout, 3, **kw), nn.BatchNorm2d(cout), BinarySign()]
+
+
+class SmallCNN(nn.Module):
+    """Covers input normalisation, padding=1 on ±1 activations, stride 2, 37 channels,
+    max-pool before batchnorm, and a fully connected tail."""
+
+    def __init__(self, in_ch: int = 3, size: int = 12, classes: int = 10):
+        super().__init__()
+        self.features = nn.Sequential(
+            Normalize(),
+            *conv_block(in_ch, 37),                      # first layer, no padding
+            *conv_block(37, 19, padding=1),              # padding on ±1 activations
+            BinaryConv2d(19, 24, 3, stride=2, padding=1),  # stride 2
+            nn.MaxPool2d(2),                             # max-pool before batchnorm
+            nn.BatchNorm2d(24),
+            BinarySign(),
+        )
+        s = ((size - 2 + 2 - 3) // 2 + 1) // 2
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            BinaryLinear(24 * s * s, 33), nn.BatchNorm1d(33), BinarySign(),
+            BinaryLinear(33, classes), nn.BatchNorm1d(classes),
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+class CNV(nn.Module):
+    """The BNN-PYNQ CNV topology: 3×32×32, conv 64, 64, pool, 128, 128, pool, 256, 256,
+    fc 512, 512, 10; 3×3 kernels, no padding."""
+
+    def __init__(self, classes: int = 10):
+        super().__init__()
+        self.features = nn.Sequential(
+            Normalize(0.5, 0.5),
+            *conv_block(3, 64), *conv_block(64, 64), nn.MaxPool2d(2),
+            *conv_block(64, 128), *conv_block(128, 128), nn.MaxPool2d(2),
+            *conv_block(128, 256), *conv_block(256, 256),
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            BinaryLinear(256, 512), nn.BatchNorm1d(512), BinarySign(),
+            BinaryLinear(512, 512), nn.BatchNorm1d(512), BinarySign(),
+            BinaryLinear(512, classes), nn.BatchNorm1d(classes),
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+def build(cls, seed: int = 0, **kwargs) -> nn.Module:
+    torch.manual_seed(seed)
+    return randomize_batchnorm(cls(**kwargs), seed).eval()
+
+
+def export(model: nn.Module, input_shape: tuple[int, ...], path: Path, dynamo: bool) -> Path:
+    """Export with batch size 1, as a user would with a sample frame."""
+    x = torch.randint(0, 256, (1,) + tuple(input_shape)).float()
+    if dynamo:
+        torch.onnx.export(model, (x,), str(path), dynamo=True, verbose=False, external_data=True)
+    else:
+        torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=13)
+    return path
