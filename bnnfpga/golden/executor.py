@@ -35,6 +35,14 @@ def check_input(graph: Graph, x: np.ndarray) -> np.ndarray:
     return x.astype(np.int64)
 
 
+def to_channels_last(x: np.ndarray) -> np.ndarray:
+    return x.transpose(0, 2, 3, 1) if x.ndim == 4 else x
+
+
+def to_channels_first(x: np.ndarray) -> np.ndarray:
+    return x.transpose(0, 3, 1, 2) if x.ndim == 4 else x
+
+
 def _run_node(op, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:
     if isinstance(op, DotProduct):
         if op.weight_dtype.kind == "float" or not in_type.dtype.is_integer:
@@ -47,33 +55,35 @@ def _run_node(op, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:
             return kernels.conv(x, op.weight, op.strides, op.pads, route, in_type.dtype, bound)
         return kernels.dense(x, op.weight, route, in_type.dtype, bound)
     if isinstance(op, (Affine, OutputAffine)):
-        return x * kernels.channel_view(op.scale, x.ndim) + kernels.channel_view(op.bias, x.ndim)
+        return x * op.scale + op.bias
     if isinstance(op, Binarize):
         return np.where(x > 0 if op.strict else x >= 0, 1, -1).astype(np.int8)
     if isinstance(op, Threshold):
         return kernels.threshold(x, op.thresholds, op.constant)
     if isinstance(op, MaxPool):
         return kernels.max_pool(x, op.kernel, op.strides, op.pads, op.use_min)
-    if isinstance(op, Reshape):
-        return x.reshape((x.shape[0],) + tuple(op.shape))
+    if isinstance(op, Reshape):  # ONNX reshapes in (N, C, H, W) order
+        return to_channels_last(to_channels_first(x).reshape((x.shape[0],) + tuple(op.shape)))
     raise TypeError(f"golden model has no kernel for {type(op).__name__}")
 
 
 def execute(graph: Graph, x: np.ndarray, route: str = "packed", keep_all: bool = False) -> dict[str, np.ndarray]:
     """Run ``graph`` on frames ``x`` (N, *input shape). Returns {tensor: value} for the output,
-    or for every tensor when ``keep_all``. Bipolar tensors are int8 ±1, integers int64,
-    floats float64."""
+    or for every tensor when ``keep_all``, in ONNX layout (N, C, H, W) or (N, F). Bipolar
+    tensors are int8 ±1; integers are int64 (packed route) or integer-valued floats (gemm
+    route); floats are float64."""
     if route not in ROUTES:
         raise ValueError(f"route must be one of {ROUTES}")
     x = check_input(graph, x)
     types = graph.types()
     parts: list[dict[str, np.ndarray]] = []
     for start in range(0, x.shape[0], BATCH):
-        values = {graph.input_name: x[start : start + BATCH]}
+        values = {graph.input_name: to_channels_last(x[start : start + BATCH])}
         for node in graph.nodes:
             (inp,) = node.inputs
             values[node.output] = _run_node(node.op, values[inp], types[inp], route)
-        parts.append(values if keep_all else {graph.output_name: values[graph.output_name]})
+        kept = values if keep_all else {graph.output_name: values[graph.output_name]}
+        parts.append({k: to_channels_first(v) for k, v in kept.items()})
     if not parts:
         return {graph.output_name: np.zeros((0,) + types[graph.output_name].shape)}
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -1,9 +1,13 @@
-"""Batched NumPy kernels of the IR ops.
+"""Batched NumPy kernels of the IR ops, on channels-last tensors.
+
+The golden executor keeps feature maps as (N, H, W, C), the order in which the hardware
+streams them (bnnfpga/streams.py), and converts to and from ONNX's (N, C, H, W) at its
+boundary. Vectors are (N, F).
 
 Dot products have two routes (DESIGN 3.1): ``packed`` mirrors the hardware (XNOR-popcount
 on uint64 words, bit planes for multi-bit inputs, a validity mask for zero padding) and
 ``gemm`` multiplies ±1 matrices in floating point, exact while every partial sum stays
-below 2^24 (float32) or 2^53 (float64). ``tests/unit/test_golden_routes.py`` shows they agree.
+below 2^24 (float32) or 2^53 (float64). The unit tests show that both routes agree.
 """
 
 from __future__ import annotations
@@ -13,35 +17,52 @@ import numpy as np
 from bnnfpga.golden.packing import pack_bits, popcount
 from bnnfpga.ir.types import DType
 
-# Rows of the im2col matrix processed at once by the packed route, to bound memory.
+# uint64 words (rows × output channels × words) the packed route handles at once.
 _PACKED_CHUNK_WORDS = 1 << 21
 
 
-def im2col(x: np.ndarray, kernel: tuple[int, int], strides: tuple[int, int], pads: tuple[int, int, int, int]):
-    """x (N, C, H, W) → patches (N, OH·OW, C·KH·KW) with zeros in padding, and the validity
-    mask (OH·OW, C·KH·KW) that is False exactly where a patch element is padding."""
-    n, c, h, w = x.shape
-    kh, kw = kernel
+def conv_weight_rows(weight: np.ndarray) -> np.ndarray:
+    """Conv weight (O, C, KH, KW) as rows (O, KH·KW·C) in the order of ``im2col`` patches."""
+    return weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)
+
+
+def _pad_spatial(x: np.ndarray, pads, value=0) -> np.ndarray:
     top, left, bottom, right = pads
-    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
-    valid = np.pad(np.ones((1, c, h, w), dtype=bool), ((0, 0), (0, 0), (top, bottom), (left, right)))
+    if not any(pads):
+        return x
+    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
 
-    def windows(a):
-        win = np.lib.stride_tricks.sliding_window_view(a, (kh, kw), axis=(2, 3))
-        win = win[:, :, :: strides[0], :: strides[1]]  # (N, C, OH, OW, KH, KW)
-        oh, ow = win.shape[2], win.shape[3]
-        return win.transpose(0, 2, 3, 1, 4, 5).reshape(a.shape[0], oh * ow, c * kh * kw)
 
-    return windows(xp), windows(valid)[0]
+def _windows(a: np.ndarray, kernel, strides) -> np.ndarray:
+    """(N, H, W, C) → view (N, OH, OW, C, KH, KW) of the sliding windows."""
+    win = np.lib.stride_tricks.sliding_window_view(a, kernel, axis=(1, 2))
+    return win[:, :: strides[0], :: strides[1]]
+
+
+def im2col(x: np.ndarray, kernel: tuple[int, int], strides: tuple[int, int], pads: tuple[int, int, int, int]):
+    """x (N, H, W, C) → patches (N, OH·OW, KH·KW·C) with zeros in padding, and the validity
+    mask (OH·OW, KH·KW·C) that is False exactly where a patch element is padding."""
+    n, h, w, c = x.shape
+
+    def patches(a):
+        win = _windows(_pad_spatial(a, pads), kernel, strides)  # (N, OH, OW, C, KH, KW)
+        oh, ow = win.shape[1], win.shape[2]
+        return win.transpose(0, 1, 2, 4, 5, 3).reshape(a.shape[0], oh * ow, -1)
+
+    return patches(x), patches(np.ones((1, h, w, c), dtype=bool))[0]
+
+
+def gemm_dtype(bound: int):
+    """The float type in which a ±1 GEMM with partial sums up to ``bound`` is exact."""
+    if bound >= 1 << 53:
+        raise OverflowError("accumulator too wide for an exact floating-point GEMM")
+    return np.float32 if bound < 1 << 24 else np.float64
 
 
 def dot_gemm(patches: np.ndarray, weight_rows: np.ndarray, bound: int) -> np.ndarray:
-    """patches (..., K) · weight_rows (O, K)ᵀ exactly, in float32 when ``bound`` < 2^24."""
-    if bound >= 1 << 53:
-        raise OverflowError("accumulator too wide for an exact floating-point GEMM")
-    ftype = np.float32 if bound < 1 << 24 else np.float64
-    y = patches.astype(ftype) @ weight_rows.astype(ftype).T
-    return y.astype(np.int64)
+    """patches (R, K) · weight_rows (O, K)ᵀ exactly, as integer-valued floats (R, O)."""
+    ftype = gemm_dtype(bound)
+    return patches.astype(ftype, copy=False) @ weight_rows.astype(ftype).T
 
 
 def dot_packed(patches: np.ndarray, valid: np.ndarray | None, weight_rows: np.ndarray, dtype: DType) -> np.ndarray:
@@ -77,18 +98,21 @@ def dot_packed(patches: np.ndarray, valid: np.ndarray | None, weight_rows: np.nd
 
 
 def conv(x, weight, strides, pads, route: str, dtype: DType, bound: int) -> np.ndarray:
-    """Integer conv of x (N, C, H, W) with ±1 weight (O, C, KH, KW) → (N, O, OH, OW) int64."""
+    """Integer conv of x (N, H, W, C) with ±1 weight (O, C, KH, KW) → (N, OH, OW, O).
+    The result holds exact integers: int64 (packed route) or float (gemm route)."""
     n = x.shape[0]
-    o, _, kh, kw = weight.shape
-    patches, valid = im2col(x, (kh, kw), strides, pads)
-    p = patches.shape[1]
-    oh = (x.shape[2] + pads[0] + pads[2] - kh) // strides[0] + 1
-    rows = weight.reshape(o, -1)
     if route == "gemm":
-        y = dot_gemm(patches, rows, bound)
+        x = x.astype(gemm_dtype(bound), copy=False)  # convert before im2col multiplies the size
+    patches, valid = im2col(x, weight.shape[2:], strides, pads)
+    p = patches.shape[1]
+    oh = (x.shape[1] + pads[0] + pads[2] - weight.shape[2]) // strides[0] + 1
+    rows = conv_weight_rows(weight)
+    flat = patches.reshape(n * p, -1)
+    if route == "gemm":
+        y = dot_gemm(flat, rows, bound)
     else:
-        y = dot_packed(patches.reshape(n * p, -1), np.tile(valid, (n, 1)), rows, dtype).reshape(n, p, o)
-    return y.transpose(0, 2, 1).reshape(n, o, oh, p // oh)
+        y = dot_packed(flat, np.tile(valid, (n, 1)), rows, dtype)
+    return y.reshape(n, oh, p // oh, -1)
 
 
 def dense(x, weight, route: str, dtype: DType, bound: int) -> np.ndarray:
@@ -98,42 +122,42 @@ def dense(x, weight, route: str, dtype: DType, bound: int) -> np.ndarray:
 
 
 def float_conv(x, weight, bias, strides, pads) -> np.ndarray:
-    """Float64 convolution with zero padding (for graphs before weight extraction)."""
-    o, _, kh, kw = weight.shape
-    patches, _ = im2col(x.astype(np.float64), (kh, kw), strides, pads)
-    y = patches @ weight.reshape(o, -1).T.astype(np.float64)
+    """Float64 convolution of x (N, H, W, C) with zero padding (graphs before folding)."""
+    patches, _ = im2col(x.astype(np.float64), weight.shape[2:], strides, pads)
+    y = patches @ conv_weight_rows(weight).T.astype(np.float64)
     if bias is not None:
         y = y + bias
-    oh = (x.shape[2] + pads[0] + pads[2] - kh) // strides[0] + 1
-    return y.transpose(0, 2, 1).reshape(x.shape[0], o, oh, -1)
-
-
-def channel_view(v: np.ndarray, ndim: int) -> np.ndarray:
-    """Reshape a per-channel vector (C,) to broadcast over (N, C, ...) of ``ndim`` dims."""
-    return v.reshape((1, -1) + (1,) * (ndim - 2))
+    oh = (x.shape[1] + pads[0] + pads[2] - weight.shape[2]) // strides[0] + 1
+    return y.reshape(x.shape[0], oh, -1, weight.shape[0])
 
 
 def threshold(y: np.ndarray, thresholds: np.ndarray, constant: np.ndarray) -> np.ndarray:
+    """Channels-last y against per-channel thresholds (C, n); see ir.ops.Threshold."""
     t = thresholds.astype(np.int64)
+    if t.shape[1] == 1:
+        out = (y >= t[:, 0].astype(y.dtype)).view(np.int8)  # 0/1, then in place to −1/+1
+        out <<= 1
+        out -= 1
+        fixed = np.flatnonzero(constant)
+        if fixed.size:
+            out[..., fixed] = constant[fixed]
+        return out
     count = np.zeros(y.shape, dtype=np.int64)
     for i in range(t.shape[1]):
-        count += y >= channel_view(t[:, i], y.ndim)
-    if t.shape[1] == 1:
-        out = (2 * count - 1).astype(np.int8)
-        const = channel_view(constant.astype(np.int8), y.ndim)
-        return np.where(const != 0, const, out).astype(np.int8)
+        count += y >= t[:, i]
     return count
 
 
 def max_pool(x, kernel, strides, pads, use_min) -> np.ndarray:
-    """Max-pool over valid positions only; channels with ``use_min`` take the minimum."""
+    """Max-pool of x (N, H, W, C) over valid positions; ``use_min`` channels take the minimum."""
     is_float = np.issubdtype(x.dtype, np.floating)
-    v = x.astype(np.float64 if is_float else np.int64)
-    sign = np.ones(x.shape[1], np.int64) if use_min is None else np.where(use_min, -1, 1)
-    v = v * channel_view(sign, v.ndim)
-    fill = -np.inf if is_float else np.iinfo(np.int64).min
-    top, left, bottom, right = pads
-    vp = np.pad(v, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=fill)
-    win = np.lib.stride_tricks.sliding_window_view(vp, kernel, axis=(2, 3))[:, :, :: strides[0], :: strides[1]]
-    out = win.max(axis=(4, 5)) * channel_view(sign, v.ndim)
-    return out.astype(x.dtype)
+    wide = x.astype(np.float64 if is_float else np.int64, copy=False)
+    lowest = -np.inf if is_float else np.iinfo(np.int64).min
+
+    def pool(a):
+        return _windows(_pad_spatial(a, pads, lowest), kernel, strides).max(axis=(4, 5))
+
+    if use_min is None or not use_min.any():
+        return pool(wide).astype(x.dtype)
+    sign = np.where(use_min, -1, 1).astype(wide.dtype)
+    return (pool(wide * sign) * sign).astype(x.dtype)

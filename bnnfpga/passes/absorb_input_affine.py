@@ -65,10 +65,10 @@ class AbsorbInputAffine(Pass):
             raise ModelError("input scale is zero", affine.source, "Mul")
         weight = op.weight.astype(np.float64)
         if isinstance(op, Conv):
-            in_shape = types[affine.inputs[0]].shape
-            bias_map = np.broadcast_to(b[:, None, None], in_shape)[None]
-            offset = float_conv(bias_map, weight, None, op.strides, op.pads)[0]
-            per_channel = offset[:, :1, :1]
+            c, h, w = types[affine.inputs[0]].shape
+            bias_map = np.broadcast_to(b, (1, h, w, c))  # channels-last, as the golden kernels
+            offset = float_conv(bias_map, weight, None, op.strides, op.pads)[0]  # (OH, OW, O)
+            per_channel = offset[:1, :1, :]
             if not np.all(offset == per_channel):
                 raise ModelError(
                     f"the input offset before zero-padded convolution {dot.source!r} would make border outputs "

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from bnnfpga.golden.kernels import im2col
+from bnnfpga.golden.kernels import conv_weight_rows, im2col
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.ops import Conv, DotProduct
 from bnnfpga.passes.base import Pass
@@ -11,13 +11,15 @@ from bnnfpga.passes.base import Pass
 def reachable_range(op: DotProduct, in_shape: tuple[int, ...], lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-row [min, max] of Σ w·x over inputs x ∈ [lo, hi] with ±1 weights w, taking zero
     padding into account (a padded tap contributes 0). Each bound is reached by one input."""
-    rows = op.weight.reshape(op.out_channels, -1).astype(np.int64)
-    pos, neg = (rows > 0).astype(np.int64), (rows < 0).astype(np.int64)
     if isinstance(op, Conv):
-        _, valid = im2col(np.zeros((1,) + in_shape, np.int8), op.kernel, op.strides, op.pads)
+        rows = conv_weight_rows(op.weight)
+        c, h, w = in_shape
+        _, valid = im2col(np.zeros((1, h, w, c), np.int8), op.kernel, op.strides, op.pads)
         valid = valid.astype(np.int64)  # (positions, K)
     else:
+        rows = op.weight
         valid = np.ones((1, rows.shape[1]), np.int64)
+    pos, neg = (rows > 0).astype(np.int64), (rows < 0).astype(np.int64)
     # At each position: max = Σ_{w=+1} hi − Σ_{w=−1} lo, min = Σ_{w=+1} lo − Σ_{w=−1} hi.
     vp, vn = valid @ pos.T, valid @ neg.T  # (positions, O)
     acc_max = (vp * hi - vn * lo).max(axis=0)

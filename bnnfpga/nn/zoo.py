@@ -1,4 +1,4 @@
-"""Torch models for the tests and benchmarks, with fixed seeds, and their ONNX export.
+"""Reference topologies (torch, fixed seeds) for tests and benchmarks, and their ONNX export.
 
 ``randomize_batchnorm`` gives every batchnorm random statistics with some γ < 0 and some
 γ = 0, so that flipped and constant channels are always exercised.
@@ -97,11 +97,13 @@ def build(cls, seed: int = 0, **kwargs) -> nn.Module:
     return randomize_batchnorm(cls(**kwargs), seed).eval()
 
 
-def export(model: nn.Module, input_shape: tuple[int, ...], path: Path, dynamo: bool) -> Path:
-    """Export with batch size 1, as a user would with a sample frame."""
+def export(model: nn.Module, input_shape: tuple[int, ...], path: Path, dynamo: bool, dynamic_batch: bool = False) -> Path:
+    """Export as a user would, with a sample frame (batch 1 unless ``dynamic_batch``)."""
     x = torch.randint(0, 256, (1,) + tuple(input_shape)).float()
     if dynamo:
-        torch.onnx.export(model, (x,), str(path), dynamo=True, verbose=False, external_data=True)
+        shapes = ({0: torch.export.Dim("batch")},) if dynamic_batch else None
+        torch.onnx.export(model, (x,), str(path), dynamo=True, verbose=False, external_data=True, dynamic_shapes=shapes)
     else:
-        torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=13)
+        axes = {"x": {0: "batch"}} if dynamic_batch else None
+        torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=13, input_names=["x"], dynamic_axes=axes)
     return path
