@@ -137,6 +137,7 @@ class _Importer:
         inputs = [i for i in g.input if i.name not in self.env]
         if len(inputs) != 1:
             raise ModelError(f"the model must have exactly one input, found {len(inputs)}")
+        self.check_supported_ops(inputs[0].name)
         x = self.read_input(inputs[0])
         self.env[inputs[0].name] = x
         self.onnx_tensors[x.tensor] = inputs[0].name
@@ -158,6 +159,21 @@ class _Importer:
             notes=self.notes,
         )
 
+    def check_supported_ops(self, input_name: str) -> None:
+        """Name every node on the activation path whose op has no handler, all at once."""
+        dynamic, bad, seen_types = {input_name}, [], set()
+        for node in self.model.graph.node:
+            if node.op_type != "Shape" and any(i in dynamic for i in node.input):  # shapes are static
+                dynamic.update(node.output)
+                if not hasattr(self, f"op_{node.op_type}") and node.op_type not in seen_types:
+                    seen_types.add(node.op_type)
+                    bad.append(f"{node.op_type} ({node.name or 'unnamed'})")
+        if bad:
+            first = next(n for n in self.model.graph.node if f"{n.op_type} ({n.name or 'unnamed'})" == bad[0])
+            also = f"; also unsupported: {', '.join(bad[1:6])}{' …' if len(bad) > 6 else ''}" if len(bad) > 1 else ""
+            raise ModelError(f"unsupported operation on activations{also}; supported on activations: {SUPPORTED_DYNAMIC_OPS}",
+                             first.name, first.op_type)
+
     def read_input(self, vi) -> _Dyn:
         dims = vi.type.tensor_type.shape.dim
         shape = []
@@ -171,7 +187,7 @@ class _Importer:
                     f"input {vi.name!r} has a dynamic dimension {i} ({d.dim_param or '?'}); "
                     "only the batch dimension may be dynamic: export with a fixed image size"
                 )
-        if len(shape) not in (2, 4):
+        if len(shape) < 2:
             raise ModelError(f"input {vi.name!r} has rank {len(shape)}; expected (N, C, H, W) or (N, F)")
         name = self.names.take("input")
         return _Dyn(name, TensorType(tuple(shape[1:]), uint(self.input_bits)))

@@ -1,0 +1,57 @@
+"""Models exported once per session (torch, fixed seeds) for the end-to-end tests."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from bnnfpga.nn import BinaryLinear, BinarySign
+from bnnfpga.nn import zoo
+
+
+class MLP(nn.Module):
+    """Binary MLP on flat inputs, with input normalisation and a per-feature offset."""
+
+    def __init__(self, features: int = 64, hidden: int = 37, classes: int = 10):
+        super().__init__()
+        self.net = nn.Sequential(
+            BinaryLinear(features, hidden), nn.BatchNorm1d(hidden), BinarySign(),
+            BinaryLinear(hidden, hidden), nn.BatchNorm1d(hidden), BinarySign(),
+            BinaryLinear(hidden, classes), nn.BatchNorm1d(classes),
+        )
+
+    def forward(self, x):
+        return self.net((x - 8.0) / 4.0)
+
+
+NETWORKS = {
+    "small_cnn": (zoo.SmallCNN, (3, 12, 12)),
+    "mlp": (MLP, (64,)),
+}
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory):
+    """exported(network, mode) → path of the ONNX file (mode: 'legacy' or 'dynamo')."""
+    cache = {}
+    root = tmp_path_factory.mktemp("models")
+
+    def get(network: str, mode: str):
+        key = (network, mode)
+        if key not in cache:
+            cls, shape = NETWORKS[network]
+            model = zoo.build(cls, seed=3)
+            (root / f"{network}_{mode}").mkdir()
+            cache[key] = zoo.export(model, shape, root / f"{network}_{mode}" / "model.onnx", dynamo=(mode == "dynamo"))
+        return cache[key]
+
+    return get
+
+
+def export_module(module: nn.Module, shape, path, **kwargs):
+    """Legacy export of an arbitrary module with a uint8-range sample input."""
+    torch.manual_seed(0)
+    x = torch.randint(0, 256, (1,) + tuple(shape)).float()
+    torch.onnx.export(module.eval(), (x,), str(path), dynamo=False, opset_version=13, input_names=["x"], **kwargs)
+    return path

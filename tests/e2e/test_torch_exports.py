@@ -1,0 +1,49 @@
+"""Models exported by torch in both exporter modes: golden vs onnxruntime on every layer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bnnfpga import api, golden
+from bnnfpga.ir.ops import Conv, DotProduct, MaxPool, Threshold
+from bnnfpga.verify import verify_model
+
+MODES = ("legacy", "dynamo")
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("network", ["small_cnn", "mlp"])
+def test_verify_agrees_on_every_layer(exported, network, mode):
+    path = exported(network, mode)
+    graph = api.load(path)
+    x = api.random_inputs(graph.input_type, 32, seed=7)
+    result = verify_model(path, graph, x)
+    assert result.ok, "\n" + result.table()
+    hidden = [r for r in result.rows if r.kind == "activation"]
+    assert len(hidden) >= 2, "hidden binary activations must be compared, not only the output"
+    assert {r.kind for r in result.rows} >= {"logits", "top-1", "packed vs gemm"}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_small_cnn_exercises_the_numeric_contract(exported, mode):
+    """The test network really contains what the contract is about (else the test proves little)."""
+    graph = api.load(exported("small_cnn", mode))
+    convs = [n.op for n in graph.nodes if isinstance(n.op, Conv)]
+    assert any(any(c.pads) for c in convs), "padding on ±1 activations"
+    assert any(c.strides == (2, 2) for c in convs), "stride 2"
+    assert any(c.out_channels == 37 for c in convs), "channel count not a multiple of 8"
+    assert sum(int(n.op.flipped.sum()) for n in graph.nodes if isinstance(n.op, DotProduct) and n.op.flipped is not None) > 0
+    assert sum(int((n.op.constant != 0).sum()) for n in graph.nodes if isinstance(n.op, Threshold)) > 0
+    pools = [n.op for n in graph.nodes if isinstance(n.op, MaxPool)]
+    assert pools and any(p.use_min is not None and p.use_min.any() for p in pools), "max-pool moved behind a flipped threshold"
+
+
+@pytest.mark.parametrize("network", ["small_cnn", "mlp"])
+def test_legacy_and_dynamo_exports_compute_the_same(exported, network):
+    legacy, dynamo = api.load(exported(network, "legacy")), api.load(exported(network, "dynamo"))
+    x = api.random_inputs(legacy.input_type, 64, seed=11)
+    a = golden.execute(legacy, x, keep_all=False)[legacy.output_name]
+    b = golden.execute(dynamo, x, keep_all=False)[dynamo.output_name]
+    assert np.array_equal(a.argmax(1), b.argmax(1))
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(a).max())
