@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from bnnfpga.errors import ModelError
 from bnnfpga.ir.graph import Graph, Node
 from bnnfpga.ir.ops import Affine, Binarize, DotProduct, Threshold
 from bnnfpga.passes.base import Pass
@@ -46,60 +47,82 @@ def check_channel(scale: float, bias: float, strict: bool, lo: int, hi: int, fli
             raise ThresholdCheckError(f"threshold {t} disagrees with z = {scale!r}·y + {bias!r} at y = {value}")
 
 
-def exact_zero_inputs(scale: float, bias: float, lo: int, hi: int) -> bool:
-    """Whether some reachable y gives scale·y + bias == 0 exactly (a Sign tie)."""
+def exact_zero_inputs(scale: float, bias: float, lo: int, hi: int, step: int = 1) -> bool:
+    """Whether some reachable y ∈ {lo, lo + step, …, hi} gives scale·y + bias == 0 exactly
+    (a Sign tie). ``step`` is 2 for ±1 dot products without padding: y ≡ fan-in (mod 2)."""
     if scale == 0:
         return bias == 0
     tau = -Fraction(bias) / Fraction(scale)
-    return tau.denominator == 1 and lo <= tau <= hi
+    return tau.denominator == 1 and lo <= tau <= hi and (int(tau) - lo) % step == 0
 
 
 class FoldThresholds(Pass):
-    """Dot → [Affine] → Binarize becomes Dot (flipped rows negated) → Threshold."""
+    """[Affine] → Binarize on integers becomes Threshold. Behind a dot product, rows whose
+    scale is negative are negated (flipped) so that every threshold reads y ≥ T. On other
+    integer tensors (the raw input, an integer pool) a negative scale cannot be flipped."""
 
     def apply(self, graph: Graph) -> Graph:
         g = graph.copy()
-        for dot in list(g.nodes):
-            if not isinstance(dot.op, DotProduct) or dot.op.acc_min is None:
-                continue
-            nxt = g.only_consumer(dot.output)
-            affine = nxt if nxt is not None and isinstance(nxt.op, Affine) else None
-            binarize = g.only_consumer(affine.output) if affine is not None else nxt
-            if binarize is None or not isinstance(binarize.op, Binarize):
-                continue
-            self._fold(g, dot, affine, binarize)
+        for binarize in [n for n in g.nodes if isinstance(n.op, Binarize)]:
+            source = g.producer(binarize.inputs[0])
+            affine = source if source is not None and isinstance(source.op, Affine) and g.only_consumer(source.output) is binarize else None
+            values = affine.inputs[0] if affine is not None else binarize.inputs[0]
+            producer = g.producer(values)
+            if producer is not None and isinstance(producer.op, DotProduct):
+                if producer.op.acc_min is None or g.only_consumer(values) is not (affine or binarize):
+                    continue
+                lo, hi = producer.op.acc_min, producer.op.acc_max
+            else:
+                dtype = g.types()[values].dtype
+                if not dtype.is_integer:
+                    continue
+                channels = g.types()[values].shape[0]
+                lo, hi = np.full(channels, dtype.min), np.full(channels, dtype.max)
+                producer = None
+            self._fold(g, producer, values, lo, hi, affine, binarize)
         return g
 
     @staticmethod
-    def _fold(g: Graph, dot: Node, affine: Node | None, binarize: Node) -> None:
-        op: DotProduct = dot.op
-        channels = op.out_channels
+    def _fold(g: Graph, dot: Node | None, values: str, acc_min, acc_max, affine: Node | None, binarize: Node) -> None:
+        channels = len(acc_min)
         scale = affine.op.scale if affine is not None else np.ones(channels)
         bias = affine.op.bias if affine is not None else np.zeros(channels)
+        if dot is None and np.any(scale < 0):
+            raise ModelError(
+                "binarisation with a negative scale directly on the input (or on a pooled integer tensor) "
+                "cannot be flipped into a dot product; supported: a non-negative scale there",
+                (affine or binarize).source,
+                "Affine+Binarize",
+            )
         strict = binarize.op.strict
+        step = 1
+        if dot is not None and g.types()[dot.inputs[0]].dtype.kind == "bipolar" and not any(getattr(dot.op, "pads", ())):
+            step = 2  # a sum of fan-in ±1 terms has the parity of the fan-in
         flipped = np.zeros(channels, bool)
         thresholds = np.zeros((channels, 1), np.int64)
         constant = np.zeros(channels, np.int8)
         ties = []
         for c in range(channels):
-            lo, hi = int(op.acc_min[c]), int(op.acc_max[c])
+            lo, hi = int(acc_min[c]), int(acc_max[c])
             flipped[c], thresholds[c, 0], constant[c] = fold_channel(float(scale[c]), float(bias[c]), strict, lo, hi)
             check_channel(float(scale[c]), float(bias[c]), strict, lo, hi, bool(flipped[c]), int(thresholds[c, 0]))
-            if binarize.op.onnx_sign and exact_zero_inputs(float(scale[c]), float(bias[c]), lo, hi):
+            if binarize.op.onnx_sign and exact_zero_inputs(float(scale[c]), float(bias[c]), lo, hi, step):
                 ties.append(c)
         if ties:
             g.notes.append(
                 f"warning: node {binarize.source!r} (Sign): channels {ties[:8]}{'…' if len(ties) > 8 else ''} can see "
                 "an input of exactly 0, where ONNX Sign outputs 0 and bnnfpga outputs +1"
             )
-        sign = np.where(flipped, -1, 1)
-        weight = (op.weight * sign.reshape((-1,) + (1,) * (op.weight.ndim - 1))).astype(np.int8)
-        acc_min = np.where(flipped, -op.acc_max, op.acc_min)
-        acc_max = np.where(flipped, -op.acc_min, op.acc_max)
-        dot.op = type(op)(**{**vars(op), "weight": weight, "flipped": flipped, "acc_min": acc_min, "acc_max": acc_max})
+        if dot is not None:
+            op: DotProduct = dot.op
+            sign = np.where(flipped, -1, 1)
+            weight = (op.weight * sign.reshape((-1,) + (1,) * (op.weight.ndim - 1))).astype(np.int8)
+            dot.op = type(op)(**{**vars(op), "weight": weight, "flipped": flipped,
+                                 "acc_min": np.where(flipped, -op.acc_max, op.acc_min),
+                                 "acc_max": np.where(flipped, -op.acc_min, op.acc_max)})
         binarize.op = Threshold(thresholds=thresholds, constant=constant)
-        binarize.inputs = (dot.output,)
-        binarize.source = f"{affine.source}+{binarize.source}" if affine is not None else binarize.source
+        binarize.inputs = (values,)
         if affine is not None:
+            binarize.source = f"{affine.source}+{binarize.source}"
             g.nodes.remove(affine)
             g.onnx_tensors.pop(affine.output, None)
