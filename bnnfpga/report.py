@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bnnfpga import __version__
 from bnnfpga.ir.graph import Graph
-from bnnfpga.ir.ops import Conv, DotProduct, MaxPool, OutputAffine, Reshape, Threshold
+from bnnfpga.ir.ops import Conv, DotProduct, IntegerAffine, MaxPool, OutputAffine, Reshape, Threshold
 from bnnfpga.ir.types import signed_width
 
 
@@ -47,6 +47,12 @@ def layers(graph: Graph) -> list[LayerRow]:
                          str(op.weight_dtype), str(in_t.dtype), positions * op.out_channels * op.fan_in, acc, "-",
                          int(op.flipped.sum()) if op.flipped is not None else 0, 0)
             )
+            continue
+        if isinstance(op, IntegerAffine):
+            offsets = sorted(set(int(v) for v in op.offset))
+            desc = f"{op.scale}·x + {offsets[0] if len(offsets) == 1 else 'r[c]'}"
+            rows.append(LayerRow(node.name, f"IntegerAffine {desc}", "x".join(map(str, in_t.shape)),
+                                 "x".join(map(str, out_t.shape)), "-", str(in_t.dtype), 0, str(out_t.dtype), "-", 0, 0))
             continue
         if not rows:
             continue

@@ -7,7 +7,17 @@ import numpy as np
 from bnnfpga.errors import BnnfpgaError
 from bnnfpga.golden import kernels
 from bnnfpga.ir.graph import Graph
-from bnnfpga.ir.ops import Affine, Binarize, Conv, Dense, DotProduct, MaxPool, OutputAffine, Reshape, Threshold
+from bnnfpga.ir.ops import (
+    Affine,
+    Binarize,
+    Conv,
+    DotProduct,
+    IntegerAffine,
+    MaxPool,
+    OutputAffine,
+    Reshape,
+    Threshold,
+)
 from bnnfpga.ir.types import TensorType
 
 ROUTES = ("packed", "gemm")
@@ -56,6 +66,8 @@ def _run_node(op, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:
         return kernels.dense(x, op.weight, route, in_type.dtype, bound)
     if isinstance(op, (Affine, OutputAffine)):
         return x * op.scale + op.bias
+    if isinstance(op, IntegerAffine):
+        return x.astype(np.int64) * op.scale + op.offset
     if isinstance(op, Binarize):
         return np.where(x > 0 if op.strict else x >= 0, 1, -1).astype(np.int8)
     if isinstance(op, Threshold):

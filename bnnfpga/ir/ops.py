@@ -106,6 +106,23 @@ class Affine(Op):
 
 
 @dataclass(eq=False)
+class IntegerAffine(Op):
+    """u = scale·x + offset[c] on integers, for an input offset in front of a zero-padded
+    convolution: the padding must be zero *after* the offset (DESIGN 3.5), so the offset is
+    applied exactly, in integers, before the convolution instead of being folded behind it."""
+
+    scale: int
+    offset: np.ndarray  # int64 (C,)
+
+    def output_type(self, inputs: list[TensorType]) -> TensorType:
+        (x,) = inputs
+        lo = min(self.scale * x.dtype.min, self.scale * x.dtype.max) + int(self.offset.min())
+        hi = max(self.scale * x.dtype.min, self.scale * x.dtype.max) + int(self.offset.max())
+        dtype = uint(hi.bit_length()) if lo >= 0 else signed_width(lo, hi)
+        return TensorType(x.shape, dtype)
+
+
+@dataclass(eq=False)
 class Binarize(Op):
     """Float → bipolar: +1 when x ≥ 0 (or x > 0 when ``strict``), else −1 (DESIGN 3.2).
     ``onnx_sign`` records that the model said ``Sign``, which maps 0 to 0, not +1."""
@@ -180,5 +197,5 @@ class OutputAffine(Op):
 
 
 OP_TYPES: dict[str, type[Op]] = {
-    cls.__name__: cls for cls in (Conv, Dense, Affine, Binarize, Threshold, MaxPool, Reshape, OutputAffine)
+    cls.__name__: cls for cls in (Conv, Dense, Affine, IntegerAffine, Binarize, Threshold, MaxPool, Reshape, OutputAffine)
 }

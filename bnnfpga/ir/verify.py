@@ -12,7 +12,7 @@ import numpy as np
 
 from bnnfpga.errors import ModelError
 from bnnfpga.ir.graph import Graph
-from bnnfpga.ir.ops import Affine, Binarize, Conv, Dense, DotProduct, MaxPool, OutputAffine, Reshape, Threshold
+from bnnfpga.ir.ops import Affine, Binarize, Conv, DotProduct, IntegerAffine, MaxPool, OutputAffine, Reshape, Threshold
 from bnnfpga.ir.types import signed_width
 
 # The accelerator streams the last layer's accumulators as int32 (DESIGN 3.7).
@@ -80,6 +80,9 @@ def _verify_node(node, in_type, out_type) -> None:
             raise _fail(node, f"scale/bias must have shape ({c},)")
         if not (np.all(np.isfinite(op.scale)) and np.all(np.isfinite(op.bias))):
             raise _fail(node, "non-finite scale or bias")
+    elif isinstance(op, IntegerAffine):
+        if not in_type.dtype.is_integer or op.scale < 1 or op.offset.shape != (in_type.shape[0],):
+            raise _fail(node, "integer affine needs an integer input, a positive scale and one offset per channel")
     elif isinstance(op, Threshold):
         c = in_type.shape[0]
         if not in_type.dtype.is_integer:

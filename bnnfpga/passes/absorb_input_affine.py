@@ -1,22 +1,28 @@
 """Move the affine in front of a dot product (input normalisation, or the (a+b)/2 + (a−b)/2·x
 of a Where with other values than ±1) behind it, where threshold folding can absorb it."""
 
+import math
+from fractions import Fraction
+
 import numpy as np
 
 from bnnfpga.errors import ModelError
 from bnnfpga.golden.kernels import float_conv
 from bnnfpga.ir.graph import Graph, Node
-from bnnfpga.ir.ops import Affine, Conv, Dense, DotProduct, Reshape
+from bnnfpga.ir.ops import Affine, Conv, DotProduct, IntegerAffine, Reshape
 from bnnfpga.passes.base import Pass
+
+# Largest q in a·x + b = (a/q)·(q·x + r): it widens the first layer's input by log2(q) bits.
+MAX_OFFSET_DENOMINATOR = 256
 
 
 class AbsorbInputAffine(Pass):
     """Affine(a, b) → Dot(W) becomes Dot(W) → Affine(a, W·b).
 
     The scale must be one number for all input channels (else the weights would stop being
-    binary). The offset term W·b must not depend on the output position, which fails for a
-    zero-padded convolution with b ≠ 0: padding is zero *after* the offset, so border
-    positions see fewer offset terms (DESIGN 3.5 forbids changing padding semantics).
+    binary). For a zero-padded convolution with b ≠ 0 the offset term W·b depends on the
+    output position (padding is zero *after* the offset, DESIGN 3.5); there the offset stays
+    in front as an exact IntegerAffine u = q·x + r and only the scale a/q moves behind.
     An affine in front of a flatten moves behind it first.
     """
 
@@ -70,23 +76,49 @@ class AbsorbInputAffine(Pass):
             offset = float_conv(bias_map, weight, None, op.strides, op.pads)[0]  # (OH, OW, O)
             per_channel = offset[:1, :1, :]
             if not np.all(offset == per_channel):
-                raise ModelError(
-                    f"the input offset before zero-padded convolution {dot.source!r} would make border outputs "
-                    "position-dependent; supported: no offset (e.g. normalise to x/255 only) or no padding in this layer",
-                    affine.source,
-                    "Sub/Add",
-                )
+                # Padding is zero after the offset: apply the offset exactly, in integers, in front.
+                AbsorbInputAffine._offset_in_integers(g, affine, dot, types)
+                return
             offset = per_channel.reshape(-1)
         else:
             offset = weight @ b
         g.nodes.remove(affine)
         g.onnx_tensors.pop(affine.output, None)
         dot.inputs = affine.inputs
+        AbsorbInputAffine._scale_behind(g, dot, a[0], offset)
+
+    @staticmethod
+    def _offset_in_integers(g: Graph, affine: Node, dot: Node, types) -> None:
+        """a·x + b = (a/q)·(q·x + r) with integers q > 0 and r = q·b/a: the conv then sees the
+        integer tensor q·x + r, zero-padded exactly as the model says."""
+        a, b = float(affine.op.scale[0]), affine.op.bias
+        if not types[affine.inputs[0]].dtype.is_integer:
+            raise ModelError(f"an offset in front of zero-padded convolution {dot.source!r} needs an integer input",
+                             affine.source, "Sub/Add")
+        ratios = [Fraction(float(v) / a).limit_denominator(MAX_OFFSET_DENOMINATOR) for v in b]
+        exact = all(abs(float(r) - float(v) / a) <= 1e-9 * max(1.0, abs(float(v) / a)) for r, v in zip(ratios, b))
+        q = math.lcm(*(r.denominator for r in ratios))
+        if not exact or q > MAX_OFFSET_DENOMINATOR:
+            raise ModelError(
+                f"the input offset before zero-padded convolution {dot.source!r} is not a simple fraction of the "
+                f"input scale (offset/scale must be r/q with q ≤ {MAX_OFFSET_DENOMINATOR}); supported: such offsets "
+                "(e.g. (x/255 − 0.5)/0.25), no offset, or no padding in this layer",
+                affine.source,
+                "Sub/Add",
+            )
+        affine.op = IntegerAffine(scale=q, offset=np.array([int(r * q) for r in ratios], dtype=np.int64))
+        g.onnx_tensors.pop(affine.output, None)
+        AbsorbInputAffine._scale_behind(g, dot, a / q, np.zeros(dot.op.out_channels))
+
+    @staticmethod
+    def _scale_behind(g: Graph, dot: Node, a: float, offset: np.ndarray) -> None:
+        """Dot → Affine(a, offset) composed with an affine already behind the dot, if any."""
+        op: DotProduct = dot.op
         post = g.only_consumer(dot.output)
         if isinstance(post, Node) and isinstance(post.op, Affine):
-            post.op = Affine(scale=post.op.scale * a[0], bias=post.op.bias + post.op.scale * offset)
+            post.op = Affine(scale=post.op.scale * a, bias=post.op.bias + post.op.scale * offset)
             return
         old, acc = dot.output, g.fresh_name(f"{dot.name}_acc")
         dot.output = acc
-        scale = Affine(scale=np.full(op.out_channels, a[0]), bias=offset)
+        scale = Affine(scale=np.full(op.out_channels, a), bias=offset)
         g.nodes.insert(g.nodes.index(dot) + 1, Node(g.fresh_name(f"{dot.name}_scale"), scale, (acc,), old, affine.source))

@@ -25,9 +25,27 @@ class MLP(nn.Module):
         return self.net((x - 8.0) / 4.0)
 
 
+class PaddedFirstLayer(nn.Module):
+    """(x/255 − 0.5)/0.25 in front of a zero-padded first conv: the offset must be applied
+    before the padding (an exact IntegerAffine 2x − 255), not folded behind it."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            zoo.Normalize(0.5, 0.25),
+            *zoo.conv_block(3, 8, padding=1), nn.MaxPool2d(2),
+            *zoo.conv_block(8, 16, padding=1),
+            nn.Flatten(), BinaryLinear(16 * 5 * 5, 10), nn.BatchNorm1d(10),
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+
 NETWORKS = {
     "small_cnn": (zoo.SmallCNN, (3, 12, 12)),
     "mlp": (MLP, (64,)),
+    "padded_first_layer": (PaddedFirstLayer, (3, 10, 10)),
 }
 
 

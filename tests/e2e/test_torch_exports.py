@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from bnnfpga import api, golden
-from bnnfpga.ir.ops import Conv, DotProduct, MaxPool, Threshold
+from bnnfpga.ir.ops import Conv, DotProduct, IntegerAffine, MaxPool, Threshold
 from bnnfpga.verify import verify_model
 
 MODES = ("legacy", "dynamo")
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("network", ["small_cnn", "mlp"])
+@pytest.mark.parametrize("network", ["small_cnn", "mlp", "padded_first_layer"])
 def test_verify_agrees_on_every_layer(exported, network, mode):
     path = exported(network, mode)
     graph = api.load(path)
@@ -39,7 +39,15 @@ def test_small_cnn_exercises_the_numeric_contract(exported, mode):
     assert pools and any(p.use_min is not None and p.use_min.any() for p in pools), "max-pool moved behind a flipped threshold"
 
 
-@pytest.mark.parametrize("network", ["small_cnn", "mlp"])
+@pytest.mark.parametrize("mode", MODES)
+def test_input_offset_before_padding_stays_exact(exported, mode):
+    graph = api.load(exported("padded_first_layer", mode))
+    first = graph.nodes[0].op
+    assert isinstance(first, IntegerAffine) and first.scale == 2 and set(first.offset) == {-255}
+    assert str(graph.types()[graph.nodes[0].output].dtype) == "int9"
+
+
+@pytest.mark.parametrize("network", ["small_cnn", "mlp", "padded_first_layer"])
 def test_legacy_and_dynamo_exports_compute_the_same(exported, network):
     legacy, dynamo = api.load(exported(network, "legacy")), api.load(exported(network, "dynamo"))
     x = api.random_inputs(legacy.input_type, 64, seed=11)
