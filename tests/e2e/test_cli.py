@@ -192,3 +192,20 @@ def test_hostile_onnx_names_become_safe_identifiers(tmp_path):
         assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,47}", node.name), node.name
     assert len({n.name for n in graph.nodes}) == len(graph.nodes)
     assert os.sep not in "".join(n.name for n in graph.nodes)
+
+
+def test_predict_and_compile_need_neither_onnxruntime_nor_torch(tmp_path):
+    """Run-time code is the project's own: block the test-only packages and run the CLI."""
+    script = (
+        "import sys\n"
+        "for name in ('onnxruntime', 'torch', 'qonnx', 'sklearn'):\n"
+        "    sys.modules[name] = None  # any import of them raises ImportError\n"
+        "from bnnfpga.cli import main\n"
+        f"rc1 = main(['predict', {str(EXAMPLE / 'model.onnx')!r}, {str(EXAMPLE / 'test_images.npy')!r}, '-o', {str(tmp_path / 'y.npy')!r}])\n"
+        f"rc2 = main(['compile', {str(EXAMPLE / 'model.onnx')!r}, '-o', {str(tmp_path / 'out')!r}])\n"
+        "sys.exit(rc1 or rc2)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    labels = np.load(EXAMPLE / "test_labels.npy")
+    assert (np.load(tmp_path / "y.npy").argmax(1) == labels).mean() > 0.9
