@@ -85,7 +85,7 @@ class AbsorbInputAffine(Pass):
         g.nodes.remove(affine)
         g.onnx_tensors.pop(affine.output, None)
         dot.inputs = affine.inputs
-        AbsorbInputAffine._scale_behind(g, dot, a[0], offset)
+        AbsorbInputAffine._scale_behind(g, dot, a[0], offset, affine.source)
 
     @staticmethod
     def _offset_in_integers(g: Graph, affine: Node, dot: Node, types) -> None:
@@ -108,10 +108,10 @@ class AbsorbInputAffine(Pass):
             )
         affine.op = IntegerAffine(scale=q, offset=np.array([int(r * q) for r in ratios], dtype=np.int64))
         g.onnx_tensors.pop(affine.output, None)
-        AbsorbInputAffine._scale_behind(g, dot, a / q, np.zeros(dot.op.out_channels))
+        AbsorbInputAffine._scale_behind(g, dot, a / q, np.zeros(dot.op.out_channels), affine.source)
 
     @staticmethod
-    def _scale_behind(g: Graph, dot: Node, a: float, offset: np.ndarray) -> None:
+    def _scale_behind(g: Graph, dot: Node, a: float, offset: np.ndarray, source: str) -> None:
         """Dot → Affine(a, offset) composed with an affine already behind the dot, if any."""
         op: DotProduct = dot.op
         post = g.only_consumer(dot.output)
@@ -121,4 +121,4 @@ class AbsorbInputAffine(Pass):
         old, acc = dot.output, g.fresh_name(f"{dot.name}_acc")
         dot.output = acc
         scale = Affine(scale=np.full(op.out_channels, a), bias=offset)
-        g.nodes.insert(g.nodes.index(dot) + 1, Node(g.fresh_name(f"{dot.name}_scale"), scale, (acc,), old, affine.source))
+        g.nodes.insert(g.nodes.index(dot) + 1, Node(g.fresh_name(f"{dot.name}_scale"), scale, (acc,), old, source))

@@ -4,26 +4,43 @@ import numpy as np
 
 from bnnfpga.golden.kernels import conv_weight_rows, im2col
 from bnnfpga.ir.graph import Graph
-from bnnfpga.ir.ops import Conv, DotProduct
+from bnnfpga.ir.ops import Conv, DotProduct, IntegerAffine
 from bnnfpga.passes.base import Pass
 
 
-def reachable_range(op: DotProduct, in_shape: tuple[int, ...], lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row [min, max] of Σ w·x over inputs x ∈ [lo, hi] with ±1 weights w, taking zero
-    padding into account (a padded tap contributes 0). Each bound is reached by one input."""
+def channel_bounds(graph: Graph, tensor: str, types) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel [min, max] of an integer tensor: its type's range, tightened where the
+    producer says more (an IntegerAffine of the input adds a per-channel offset)."""
+    t = types[tensor]
+    lo, hi = np.full(t.shape[0], t.dtype.min, np.int64), np.full(t.shape[0], t.dtype.max, np.int64)
+    producer = graph.producer(tensor)
+    if producer is not None and isinstance(producer.op, IntegerAffine):
+        in_lo, in_hi = channel_bounds(graph, producer.inputs[0], types)
+        q, r = producer.op.scale, producer.op.offset
+        lo, hi = q * in_lo + r, q * in_hi + r
+    return lo, hi
+
+
+def reachable_range(op: DotProduct, in_shape: tuple[int, ...], lo, hi) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row [min, max] of Σ w·x over inputs x with x ∈ [lo[c], hi[c]] per input channel c
+    (or scalars) and ±1 weights w, taking zero padding into account (a padded tap contributes
+    0). Each bound is reached by one input."""
+    c = in_shape[0]
+    lo, hi = np.broadcast_to(np.asarray(lo, np.int64), (c,)), np.broadcast_to(np.asarray(hi, np.int64), (c,))
     if isinstance(op, Conv):
         rows = conv_weight_rows(op.weight)
-        c, h, w = in_shape
+        _, h, w = in_shape
         _, valid = im2col(np.zeros((1, h, w, c), np.int8), op.kernel, op.strides, op.pads)
-        valid = valid.astype(np.int64)  # (positions, K)
+        valid = valid.astype(np.int64)  # (positions, K), K ordered (kh, kw, c)
+        taps = rows.shape[1] // c
+        lo, hi = np.tile(lo, taps), np.tile(hi, taps)
     else:
         rows = op.weight
         valid = np.ones((1, rows.shape[1]), np.int64)
     pos, neg = (rows > 0).astype(np.int64), (rows < 0).astype(np.int64)
     # At each position: max = Σ_{w=+1} hi − Σ_{w=−1} lo, min = Σ_{w=+1} lo − Σ_{w=−1} hi.
-    vp, vn = valid @ pos.T, valid @ neg.T  # (positions, O)
-    acc_max = (vp * hi - vn * lo).max(axis=0)
-    acc_min = (vp * lo - vn * hi).min(axis=0)
+    acc_max = (valid @ (pos * hi - neg * lo).T).max(axis=0)
+    acc_min = (valid @ (pos * lo - neg * hi).T).min(axis=0)
     return acc_min, acc_max
 
 
@@ -38,7 +55,8 @@ class AccumulatorWidths(Pass):
             in_type = types[node.inputs[0]]
             if not isinstance(op, DotProduct) or op.weight.dtype != np.int8 or not in_type.dtype.is_integer:
                 continue
-            acc_min, acc_max = reachable_range(op, in_type.shape, in_type.dtype.min, in_type.dtype.max)
+            lo, hi = channel_bounds(g, node.inputs[0], types)
+            acc_min, acc_max = reachable_range(op, in_type.shape, lo, hi)
             node.op = type(op)(**{**vars(op), "acc_min": acc_min, "acc_max": acc_max})
             types = g.types()
         return g

@@ -17,34 +17,49 @@ class ThresholdCheckError(AssertionError):
     """The folded threshold disagrees with the float evaluation: a bug in bnnfpga."""
 
 
+def float_decisions(scale: float, bias: float, strict: bool, y: np.ndarray) -> np.ndarray:
+    """The reference: out = +1 where scale·y + bias ≥ 0 (> 0 when strict), evaluated in float64
+    exactly as the golden model evaluates the unfolded Affine → Binarize."""
+    z = scale * y.astype(np.float64) + bias
+    return z > 0 if strict else z >= 0
+
+
 def fold_channel(scale: float, bias: float, strict: bool, lo: int, hi: int) -> tuple[bool, int, int]:
     """For z = scale·y + bias and out = +1 ⇔ z ≥ 0 (z > 0 when ``strict``), over integers
     y ∈ [lo, hi]: returns (flipped, T, constant) such that out = +1 ⇔ y' ≥ T with y' = −y
     when flipped, else y' = y; ``constant`` is ±1 for a scale of 0, else 0.
-    Exact: τ = −bias/scale is computed with Fractions of the float64 values."""
+
+    T comes from τ = −bias/scale computed exactly with Fractions of the float64 values; where
+    float64 rounding of scale·y + bias lands on the other side of 0 than the exact value (a
+    tie within one rounding step), T moves by one to follow the float64 evaluation, which is
+    monotone in y and is what the unfolded graph computes."""
     if scale == 0:
         on = bias > 0 if strict else bias >= 0
         return False, (lo if on else hi + 1), (1 if on else -1)
     flipped = scale < 0
-    s, b = Fraction(abs(scale)), Fraction(bias)
-    tau = -b / s  # out = +1 ⇔ y' ≥ τ (or > τ)
+    tau = -Fraction(bias) / Fraction(abs(scale))  # out = +1 ⇔ y' ≥ τ (or > τ)
     t = math.floor(tau) + 1 if strict else math.ceil(tau)
     y_lo, y_hi = (-hi, -lo) if flipped else (lo, hi)
-    return flipped, min(max(t, y_lo), y_hi + 1), 0
+    t = min(max(t, y_lo), y_hi + 1)
+
+    def on(y_prime: int) -> bool:
+        return bool(float_decisions(scale, bias, strict, np.array([-y_prime if flipped else y_prime]))[0])
+
+    while t > y_lo and on(t - 1):
+        t -= 1
+    while t <= y_hi and not on(t):
+        t += 1
+    return flipped, t, 0
 
 
 def check_channel(scale: float, bias: float, strict: bool, lo: int, hi: int, flipped: bool, t: int) -> None:
-    """Exhaustive check over every reachable y: the threshold decision equals the evaluation
-    of scale·y + bias. Float64 decides where it can; exact Fractions settle values so close
-    to zero that float64 rounding could decide either way."""
+    """Exhaustive check over every reachable y: the threshold decision equals the float64
+    evaluation of scale·y + bias."""
     y = np.arange(lo, hi + 1, dtype=np.int64)
-    z = scale * y.astype(np.float64) + bias
-    float_decision = z > 0 if strict else z >= 0
     folded = (-y if flipped else y) >= t
-    for value in y[float_decision != folded]:
-        exact = Fraction(scale) * int(value) + Fraction(bias)
-        if (exact > 0 if strict else exact >= 0) != bool((-value if flipped else value) >= t):
-            raise ThresholdCheckError(f"threshold {t} disagrees with z = {scale!r}·y + {bias!r} at y = {value}")
+    bad = np.flatnonzero(float_decisions(scale, bias, strict, y) != folded)
+    if bad.size:
+        raise ThresholdCheckError(f"threshold {t} disagrees with z = {scale!r}·y + {bias!r} at y = {y[bad[0]]}")
 
 
 def exact_zero_inputs(scale: float, bias: float, lo: int, hi: int, step: int = 1) -> bool:

@@ -293,12 +293,6 @@ def test_fold_exact_offset_before_padded_conv_variants(negative, split):
     assert set(first.op.offset.tolist()) <= {-255, -510, -765}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=NameError,
-    reason="AbsorbInputAffine._scale_behind uses the undefined name `affine` (affine.source) when no "
-    "Affine follows the dot product: NameError",
-)
 @pytest.mark.parametrize("padded", [False, True], ids=["plain", "integer_offset"])
 def test_absorb_input_affine_without_affine_behind_the_dot(padded):
     """Normalisation → ±1 conv without bias → Binarize (no batchnorm): ExtractBinaryWeights
@@ -732,12 +726,6 @@ def test_fold_thresholds_warns_about_reachable_sign_ties():
 # -- float rounding at threshold ties ----------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="golden executor evaluates Affine→Binarize as rounded float64 (0.1·3 + (−0.30000000000000004) "
-    "== 0.0 → +1) while FoldThresholds decides exactly with Fractions (z = −2.8e-17 → −1): the pass "
-    "changes the golden output at a float rounding tie (DESIGN 3.3 says 'must equal the float evaluation')",
-)
 def test_fold_thresholds_matches_golden_float_evaluation_at_rounding_tie():
     chain = Chain((3,), uint(8))
     chain.add("fc", Dense(weight=np.ones((1, 3), np.int8)))
