@@ -19,6 +19,8 @@ from bnnfpga.ir.types import DType
 
 # uint64 words (rows × output channels × words) the packed route handles at once.
 _PACKED_CHUNK_WORDS = 1 << 21
+# Bytes of im2col matrix the gemm route builds at once.
+_GEMM_CHUNK_BYTES = 2 << 20
 
 
 def conv_weight_rows(weight: np.ndarray) -> np.ndarray:
@@ -101,18 +103,21 @@ def conv(x, weight, strides, pads, route: str, dtype: DType, bound: int) -> np.n
     """Integer conv of x (N, H, W, C) with ±1 weight (O, C, KH, KW) → (N, OH, OW, O).
     The result holds exact integers: int64 (packed route) or float (gemm route)."""
     n = x.shape[0]
-    if route == "gemm":
-        x = x.astype(gemm_dtype(bound), copy=False)  # convert before im2col multiplies the size
-    patches, valid = im2col(x, weight.shape[2:], strides, pads)
-    p = patches.shape[1]
     oh = (x.shape[1] + pads[0] + pads[2] - weight.shape[2]) // strides[0] + 1
+    ow = (x.shape[2] + pads[1] + pads[3] - weight.shape[3]) // strides[1] + 1
     rows = conv_weight_rows(weight)
-    flat = patches.reshape(n * p, -1)
-    if route == "gemm":
-        y = dot_gemm(flat, rows, bound)
-    else:
-        y = dot_packed(flat, np.tile(valid, (n, 1)), rows, dtype)
-    return y.reshape(n, oh, p // oh, -1)
+    if route == "packed":
+        patches, valid = im2col(x, weight.shape[2:], strides, pads)
+        y = dot_packed(patches.reshape(n * oh * ow, -1), np.tile(valid, (n, 1)), rows, dtype)
+        return y.reshape(n, oh, ow, -1)
+    x = x.astype(gemm_dtype(bound), copy=False)  # convert before im2col multiplies the size
+    # A few frames at a time: the im2col matrix then stays in cache (≈ 2× faster on CNV).
+    step = max(1, _GEMM_CHUNK_BYTES // (oh * ow * rows.shape[1] * x.itemsize))
+    out = np.empty((n, oh, ow, rows.shape[0]), dtype=x.dtype)
+    for start in range(0, n, step):
+        patches, _ = im2col(x[start : start + step], weight.shape[2:], strides, pads)
+        out[start : start + step] = dot_gemm(patches.reshape(-1, rows.shape[1]), rows, bound).reshape(-1, oh, ow, rows.shape[0])
+    return out
 
 
 def dense(x, weight, route: str, dtype: DType, bound: int) -> np.ndarray:
@@ -150,14 +155,25 @@ def threshold(y: np.ndarray, thresholds: np.ndarray, constant: np.ndarray) -> np
 
 def max_pool(x, kernel, strides, pads, use_min) -> np.ndarray:
     """Max-pool of x (N, H, W, C) over valid positions; ``use_min`` channels take the minimum."""
-    is_float = np.issubdtype(x.dtype, np.floating)
-    wide = x.astype(np.float64 if is_float else np.int64, copy=False)
-    lowest = -np.inf if is_float else np.iinfo(np.int64).min
+    out = _pool(x, kernel, strides, pads, np.maximum)
+    if use_min is not None and use_min.any():
+        channels = np.flatnonzero(use_min)
+        out[..., channels] = _pool(x[..., channels], kernel, strides, pads, np.minimum)
+    return out
 
-    def pool(a):
-        return _windows(_pad_spatial(a, pads, lowest), kernel, strides).max(axis=(4, 5))
 
-    if use_min is None or not use_min.any():
-        return pool(wide).astype(x.dtype)
-    sign = np.where(use_min, -1, 1).astype(wide.dtype)
-    return (pool(wide * sign) * sign).astype(x.dtype)
+def _pool(x, kernel, strides, pads, reduce) -> np.ndarray:
+    n, h, w, c = x.shape
+    kh, kw = kernel
+    if tuple(kernel) == tuple(strides) and not any(pads):
+        # Non-overlapping windows: a reshape instead of a strided window view (much faster).
+        oh, ow = h // kh, w // kw
+        tiles = x[:, : oh * kh, : ow * kw].reshape(n, oh, kh, ow, kw, c)
+        return reduce.reduce(reduce.reduce(tiles, axis=4), axis=2)
+    if np.issubdtype(x.dtype, np.floating):
+        fill = -np.inf if reduce is np.maximum else np.inf
+    else:
+        info = np.iinfo(x.dtype)
+        fill = info.min if reduce is np.maximum else info.max
+    win = _windows(_pad_spatial(x, pads, fill), kernel, strides)
+    return reduce.reduce(reduce.reduce(win, axis=5), axis=4)
