@@ -10,13 +10,13 @@ from bnnfpga.errors import ModelError
 from bnnfpga.golden.kernels import float_conv
 from bnnfpga.ir.graph import Graph, Node
 from bnnfpga.ir.ops import Affine, Conv, DotProduct, IntegerAffine, Reshape
-from bnnfpga.passes.base import Pass
+from bnnfpga.passes.base import LocalRewrite
 
 # Largest q in a·x + b = (a/q)·(q·x + r): it widens the first layer's input by log2(q) bits.
 MAX_OFFSET_DENOMINATOR = 256
 
 
-class AbsorbInputAffine(Pass):
+class AbsorbInputAffine(LocalRewrite):
     """Affine(a, b) → Dot(W) becomes Dot(W) → Affine(a, W·b).
 
     The scale must be one number for all input channels (else the weights would stop being
@@ -26,26 +26,16 @@ class AbsorbInputAffine(Pass):
     An affine in front of a flatten moves behind it first.
     """
 
-    def apply(self, graph: Graph) -> Graph:
-        g = graph.copy()
-        types = g.types()
-        progress = True
-        while progress:
-            progress = False
-            for node in g.nodes:
-                nxt = g.only_consumer(node.output)
-                if not isinstance(node.op, Affine) or nxt is None:
-                    continue
-                if isinstance(nxt.op, Reshape):
-                    self._swap_with_reshape(g, node, nxt, types)
-                elif isinstance(nxt.op, DotProduct):
-                    self._absorb(g, node, nxt, types)
-                else:
-                    continue
-                types = g.types()
-                progress = True
-                break
-        return g
+    def rewrite(self, g: Graph, node: Node, nxt: Node) -> bool:
+        if not isinstance(node.op, Affine):
+            return False
+        if isinstance(nxt.op, Reshape):
+            self._swap_with_reshape(g, node, nxt, g.types())
+        elif isinstance(nxt.op, DotProduct):
+            self._absorb(g, node, nxt, g.types())
+        else:
+            return False
+        return True
 
     @staticmethod
     def _swap_with_reshape(g: Graph, affine: Node, reshape: Node, types) -> None:

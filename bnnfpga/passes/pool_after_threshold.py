@@ -2,36 +2,28 @@
 
 import numpy as np
 
-from bnnfpga.ir.graph import Graph
+from bnnfpga.ir.graph import Graph, Node
 from bnnfpga.ir.ops import Affine, Binarize, MaxPool
-from bnnfpga.passes.base import Pass
+from bnnfpga.passes.base import LocalRewrite
 
 
-class PoolAfterThreshold(Pass):
+class PoolAfterThreshold(LocalRewrite):
     """MaxPool → Affine becomes Affine → MaxPool, where channels with a negative scale turn
     into min-pools (max(s·y) = s·min(y) for s < 0); MaxPool → Binarize becomes
     Binarize → MaxPool (binarisation is non-decreasing). On bipolar values the pool is then
     an OR, or an AND for the flipped channels, and the accumulators never need pooling."""
 
-    def apply(self, graph: Graph) -> Graph:
-        g = graph.copy()
-        moved = True
-        while moved:
-            moved = False
-            for pool in g.nodes:
-                nxt = g.only_consumer(pool.output)
-                if not isinstance(pool.op, MaxPool) or nxt is None or not isinstance(nxt.op, (Affine, Binarize)):
-                    continue
-                op = pool.op
-                use_min = op.use_min if op.use_min is not None else np.zeros(g.types()[pool.output].shape[0], bool)
-                if isinstance(nxt.op, Affine):
-                    use_min = use_min ^ (nxt.op.scale < 0)
-                new_pool = MaxPool(kernel=op.kernel, strides=op.strides, pads=op.pads, use_min=use_min)
-                # Swap the ops in place; tensor names keep their positions in the chain.
-                pool.op, nxt.op = nxt.op, new_pool
-                pool.name, nxt.name = nxt.name, pool.name
-                pool.source, nxt.source = nxt.source, pool.source
-                g.onnx_tensors.pop(pool.output, None)
-                moved = True
-                break
-        return g
+    def rewrite(self, g: Graph, pool: Node, nxt: Node) -> bool:
+        if not isinstance(pool.op, MaxPool) or not isinstance(nxt.op, (Affine, Binarize)):
+            return False
+        op = pool.op
+        use_min = op.use_min if op.use_min is not None else np.zeros(g.types()[pool.output].shape[0], bool)
+        if isinstance(nxt.op, Affine):
+            use_min = use_min ^ (nxt.op.scale < 0)
+        new_pool = MaxPool(kernel=op.kernel, strides=op.strides, pads=op.pads, use_min=use_min)
+        # Swap the ops in place; tensor names keep their positions in the chain.
+        pool.op, nxt.op = nxt.op, new_pool
+        pool.name, nxt.name = nxt.name, pool.name
+        pool.source, nxt.source = nxt.source, pool.source
+        g.onnx_tensors.pop(pool.output, None)
+        return True
