@@ -16,6 +16,7 @@ from bnnfpga.boards import load_board
 from bnnfpga.errors import BnnfpgaError
 from bnnfpga.frontend import import_model, load_onnx
 from bnnfpga.ir.graph import Graph
+from bnnfpga.ir.ops import OutputAffine
 from bnnfpga.ir.types import TensorType
 from bnnfpga.passes.pipeline import fold
 from bnnfpga.report import markdown_report
@@ -121,7 +122,7 @@ def write_vectors(graph: Graph, x: np.ndarray, directory: Path) -> None:
     values = golden.execute(graph, x, route="packed", keep_all=True)
     types = graph.types()
     last = graph.producer(graph.output_name)
-    acc_name = last.inputs[0] if last is not None and type(last.op).__name__ == "OutputAffine" else graph.output_name
+    acc_name = last.inputs[0] if last is not None and isinstance(last.op, OutputAffine) else graph.output_name
     manifest = {"bnnfpga": __version__, "frames": int(len(x)), "format": "see bnnfpga/streams.py", "tensors": []}
 
     def save(name: str, tensor: str, data: np.ndarray, layout: str) -> None:
