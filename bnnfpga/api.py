@@ -14,15 +14,17 @@ import numpy as np
 from bnnfpga import __version__, golden
 from bnnfpga.boards import load_board
 from bnnfpga.errors import BnnfpgaError
+from bnnfpga.folding import Fold, choose_folding
 from bnnfpga.frontend import import_model, load_onnx
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.ops import OutputAffine
 from bnnfpga.ir.types import TensorType
 from bnnfpga.passes.pipeline import fold
 from bnnfpga.report import markdown_report
-from bnnfpga.streams import pack_stream, to_hex_lines
+from bnnfpga.codegen import hls
+from bnnfpga.streams import accumulator_stream, pack_stream, to_hex_lines
 
-BACKENDS = ("golden",)
+BACKENDS = ("golden", "hls")
 
 
 def load(model_path: str | os.PathLike, input_bits: int = 8, on_stage: Callable[[str, Graph], None] | None = None) -> Graph:
@@ -50,12 +52,44 @@ def load_inputs(path: str | os.PathLike) -> np.ndarray:
         raise BnnfpgaError(f"{path}: cannot read a NumPy array ({exc})") from None
 
 
-def predict(graph: Graph, x: np.ndarray, backend: str = "golden") -> np.ndarray:
+def predict(graph: Graph, x: np.ndarray, backend: str = "golden", folding: dict[str, Fold] | None = None,
+            board: str = "pynq-z2") -> np.ndarray:
     """The model's output for frames x (N, *input shape): same shape and meaning as the ONNX
-    model's output (float32 logits after the host-side affine)."""
-    if backend not in BACKENDS:
-        raise BnnfpgaError(f"backend {backend!r} is not available; available: {', '.join(BACKENDS)}")
-    return golden.predict(graph, x)
+    model's output (float32 logits after the host-side affine), computed by ``backend``:
+    'golden' (NumPy) or 'hls' (C simulation of the generated HLS project)."""
+    if backend == "golden":
+        return golden.predict(graph, x)
+    if backend == "hls":
+        acc = backend_accumulators(graph, x, backend, folding, board)
+        return host_output(graph, acc)
+    raise BnnfpgaError(f"backend {backend!r} is not available; available: {', '.join(BACKENDS)}")
+
+
+def backend_accumulators(graph: Graph, x: np.ndarray, backend: str, folding: dict[str, Fold] | None = None,
+                         board: str = "pynq-z2") -> np.ndarray:
+    """The accelerator's output stream (the last layer's int32 accumulators) from ``backend``."""
+    if backend == "hls":
+        from bnnfpga import csim
+
+        return csim.accumulators(graph, x, choose_folding(graph, folding), load_board(board))
+    values = golden.execute(graph, x, keep_all=True)
+    return values[accumulator_tensor(graph)].astype(np.int32)
+
+
+def accumulator_tensor(graph: Graph) -> str:
+    """The tensor the accelerator streams out: the input of the host-side affine."""
+    last = graph.producer(graph.output_name)
+    return last.inputs[0] if last is not None and isinstance(last.op, OutputAffine) else graph.output_name
+
+
+def host_output(graph: Graph, acc: np.ndarray) -> np.ndarray:
+    """Apply the host-side affine (DESIGN 3.7) to the accelerator's accumulators."""
+    last = graph.producer(graph.output_name)
+    if last is None or not isinstance(last.op, OutputAffine):
+        return acc
+    scale, bias = last.op.scale, last.op.bias
+    view = (1, -1) + (1,) * (acc.ndim - 2)
+    return (acc * scale.reshape(view) + bias.reshape(view)).astype(np.float32)
 
 
 def random_inputs(t: TensorType, count: int, seed: int = 0) -> np.ndarray:
@@ -79,8 +113,10 @@ def compile_model(
     inputs: np.ndarray | None = None,
     force: bool = False,
     progress=None,
+    fold: dict[str, Fold] | None = None,
 ) -> Graph:
-    """Compile ``model_path`` into ``out_dir``: ir.json, report.md and golden test vectors.
+    """Compile ``model_path`` into ``out_dir``: ir.json, report.md, golden test vectors and
+    the HLS project (hls/).
 
     Everything is written to a temporary directory beside ``out_dir`` and renamed at the end,
     so a failed compile leaves no ``out_dir`` behind.
@@ -93,6 +129,7 @@ def compile_model(
         print(f"compiling {model_path} for {board_info.name}", file=progress, flush=True)
     graph = load(model_path, input_bits, _stage_printer(progress) if progress else None)
     x = random_inputs(graph.input_type, vectors) if inputs is None else golden.executor.check_input(graph, inputs)
+    folding = choose_folding(graph, fold)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -102,10 +139,13 @@ def compile_model(
         os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; OUT/ should look like any directory
         options = {"board": board_info.name, "input_bits": input_bits, "vectors": len(x)}
         (tmp / "ir.json").write_text(graph.to_json())
-        (tmp / "report.md").write_text(markdown_report(graph, Path(model_path).name, board_info.name, options))
+        (tmp / "report.md").write_text(markdown_report(graph, Path(model_path).name, board_info.name, options, folding))
         write_vectors(graph, x, tmp / "vectors")
         if progress:
             print(f"  [vectors] {len(x)} frames", file=progress, flush=True)
+        hls.generate(graph, tmp / "hls", board_info, folding)
+        if progress:
+            print("  [hls] Vitis HLS project", file=progress, flush=True)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)
@@ -121,8 +161,7 @@ def write_vectors(graph: Graph, x: np.ndarray, directory: Path) -> None:
     directory.mkdir()
     values = golden.execute(graph, x, route="packed", keep_all=True)
     types = graph.types()
-    last = graph.producer(graph.output_name)
-    acc_name = last.inputs[0] if last is not None and isinstance(last.op, OutputAffine) else graph.output_name
+    acc_name = accumulator_tensor(graph)
     manifest = {"bnnfpga": __version__, "frames": int(len(x)), "format": "see bnnfpga/streams.py", "tensors": []}
 
     def save(name: str, tensor: str, data: np.ndarray, layout: str) -> None:
@@ -138,8 +177,8 @@ def write_vectors(graph: Graph, x: np.ndarray, directory: Path) -> None:
         t = types[node.output]
         if t.dtype.kind == "bipolar":
             save(f"act_{node.name}", node.output, pack_stream(values[node.output], t), "N,pixel,word uint64 (stream)")
-    acc = values[acc_name].astype(np.int32)
-    save("output_acc", acc_name, acc, "N,class int32 (stream)")
+    acc = accumulator_stream(values[acc_name].astype(np.int32))
+    save("output_acc", acc_name, acc, "N,word int32 (stream order)")
     (directory / "output_acc.hex").write_text("".join(f"{int(v) & 0xFFFFFFFF:08x}\n" for v in acc.reshape(-1)))
     if acc_name != graph.output_name:
         save("output_logits", graph.output_name, values[graph.output_name].astype(np.float32), "N,class float32 (host)")

@@ -6,15 +6,14 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from bnnfpga.codegen.templates import data_dir
 from bnnfpga.errors import BnnfpgaError
 
 RESOURCE_KEYS = ("lut", "ff", "bram36", "dsp")
 
 
 def boards_dir() -> Path:
-    """boards/ of a wheel install (force-included as bnnfpga/_data/boards) or of the source tree."""
-    installed = Path(__file__).parent / "_data" / "boards"
-    return installed if installed.is_dir() else Path(__file__).parent.parent / "boards"
+    return data_dir("boards")
 
 
 @dataclass(frozen=True)

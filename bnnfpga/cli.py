@@ -11,6 +11,7 @@ import numpy as np
 from bnnfpga import __version__, api
 from bnnfpga.boards import available, load_board
 from bnnfpga.errors import BnnfpgaError
+from bnnfpga.folding import parse_fold_options
 from bnnfpga.report import inspect_table
 
 EXIT_USER_ERROR = 2
@@ -21,17 +22,23 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input-bits", type=int, default=8, help="bits per input element (default 8: uint8 images)")
 
 
+def _add_fold_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fold", action="append", metavar="LAYER=PE,SIMD",
+                   help="PE and SIMD of a layer (repeatable; names as in `bnnfpga inspect`)")
+
+
 def _cmd_compile(args) -> int:
     inputs = api.load_inputs(args.inputs) if args.inputs else None
     api.compile_model(args.model, args.output, board=args.board, input_bits=args.input_bits,
-                      vectors=args.vectors, inputs=inputs, force=args.force, progress=sys.stderr)
-    print(f"wrote {args.output}/ (ir.json, report.md, vectors/)")
+                      vectors=args.vectors, inputs=inputs, force=args.force, progress=sys.stderr,
+                      fold=parse_fold_options(args.fold))
+    print(f"wrote {args.output}/ (ir.json, report.md, vectors/, hls/)")
     return 0
 
 
 def _cmd_predict(args) -> int:
     graph = api.load(args.model, args.input_bits) if not Path(args.model).is_dir() else api.load_graph(args.model)
-    y = api.predict(graph, api.load_inputs(args.inputs), backend=args.backend)
+    y = api.predict(graph, api.load_inputs(args.inputs), backend=args.backend, folding=parse_fold_options(args.fold))
     if args.output:
         np.save(args.output, y, allow_pickle=False)
         print(f"wrote {args.output} {y.shape} {y.dtype}")
@@ -42,15 +49,18 @@ def _cmd_predict(args) -> int:
 
 
 def _cmd_verify(args) -> int:
-    from bnnfpga.verify import verify_model
+    from bnnfpga.verify import verify_backend, verify_model
 
     graph = api.load(args.model, args.input_bits)
     x = api.load_inputs(args.inputs) if args.inputs else api.random_inputs(graph.input_type, args.frames)
-    result = verify_model(args.model, graph, x)
+    if args.backend == "golden":
+        result, what = verify_model(args.model, graph, x), "golden vs onnxruntime"
+    else:
+        result, what = verify_backend(graph, x, args.backend, parse_fold_options(args.fold)), f"{args.backend} vs golden"
     print(result.table())
     for note in graph.notes:
         print(f"note: {note}")
-    print(f"{'PASS' if result.ok else 'FAIL'}: {result.frames} frames, golden vs onnxruntime")
+    print(f"{'PASS' if result.ok else 'FAIL'}: {result.frames} frames, {what}")
     return 0 if result.ok else EXIT_DISAGREE
 
 
@@ -83,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inputs", help="write test vectors for these frames (.npy) instead of random ones")
     p.add_argument("--force", action="store_true", help="replace an existing output directory")
     _add_model_options(p)
+    _add_fold_option(p)
     p.set_defaults(func=_cmd_compile)
 
     p = sub.add_parser("predict", help="run a model (or a compile output) on frames from a .npy file")
@@ -91,13 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="write outputs to this .npy instead of printing them")
     p.add_argument("--backend", default="golden", choices=api.BACKENDS)
     _add_model_options(p)
+    _add_fold_option(p)
     p.set_defaults(func=_cmd_predict)
 
     p = sub.add_parser("verify", help="compare the golden model with onnxruntime, layer by layer")
     p.add_argument("model")
     p.add_argument("--inputs", help="frames .npy (default: random frames)")
     p.add_argument("--frames", type=int, default=16, help="random frames when --inputs is not given")
+    p.add_argument("--backend", default="golden", choices=api.BACKENDS,
+                   help="golden: golden model vs onnxruntime (default); hls: C simulation vs golden model")
     _add_model_options(p)
+    _add_fold_option(p)
     p.set_defaults(func=_cmd_verify)
 
     p = sub.add_parser("inspect", help="print the folded model, one row per layer")

@@ -117,7 +117,18 @@ def accumulator_summary(graph: Graph) -> list[str]:
     return out
 
 
-def markdown_report(graph: Graph, model: str, board: str, options: dict) -> str:
+def folding_table(graph: Graph, folding) -> str:
+    rows = []
+    for n in graph.nodes:
+        if isinstance(n.op, DotProduct) and n.name in folding:
+            f = folding[n.name]
+            mh, mw = n.op.out_channels, n.op.fan_in
+            positions = graph.types()[n.output].size // mh
+            rows.append([n.name, str(mh), str(mw), str(f.pe), str(f.simd), f"{(mh // f.pe) * (mw // f.simd) * positions:,}"])
+    return format_table(("layer", "MH", "MW", "PE", "SIMD", "MVU cycles/frame"), rows, markdown=True)
+
+
+def markdown_report(graph: Graph, model: str, board: str, options: dict, folding=None) -> str:
     t = totals(graph)
     parts = [
         f"# bnnfpga report: {model}",
@@ -136,6 +147,7 @@ def markdown_report(graph: Graph, model: str, board: str, options: dict) -> str:
         f"- weight bits: {t['weight_bits']:,}",
         f"- thresholds: {t['thresholds']:,}",
         "",
+        *(["## Folding", "", folding_table(graph, folding), ""] if folding else []),
         "## Accumulator widths",
         "",
         *accumulator_summary(graph),

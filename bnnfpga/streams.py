@@ -35,3 +35,14 @@ def pack_stream(values: np.ndarray, t: TensorType) -> np.ndarray:
 def to_hex_lines(words: np.ndarray) -> str:
     """One 64-bit word per line, 16 hex digits ($readmemh and C++ testbench friendly)."""
     return "".join(f"{int(w):016x}\n" for w in words.reshape(-1))
+
+
+def accumulator_stream(acc: np.ndarray) -> np.ndarray:
+    """Accumulators (N, C[, H, W]) → (N, words) int32 in stream order (pixels, then channels)."""
+    return np.moveaxis(acc, 1, -1).reshape(acc.shape[0], -1) if acc.ndim > 2 else acc
+
+
+def accumulators_from_stream(words: np.ndarray, frames: int, shape: tuple[int, ...]) -> np.ndarray:
+    """Inverse of ``accumulator_stream``: int32 words → (N, *shape) in ONNX layout."""
+    pixel_major = words.reshape((frames,) + tuple(shape[1:]) + (shape[0],))
+    return np.moveaxis(pixel_major, -1, 1)

@@ -108,3 +108,21 @@ def verify_model(model_path: str | os.PathLike, graph: Graph, x: np.ndarray) -> 
     route_bad = int(np.sum(fast != out))
     rows.append(Agreement(graph.output_name, "(golden gemm route)", "packed vs gemm", out.size, route_bad, "exact" if not route_bad else "routes differ"))
     return VerifyResult(rows, len(x))
+
+
+def verify_backend(graph: Graph, x: np.ndarray, backend: str, folding=None) -> VerifyResult:
+    """Compare a backend's output stream (the int32 accumulators) with the golden model's,
+    word for word, and the host-side logits and top-1 computed from them."""
+    from bnnfpga import api
+
+    x = golden.executor.check_input(graph, x)
+    expected = api.backend_accumulators(graph, x, "golden")
+    got = api.backend_accumulators(graph, x, backend, folding)
+    bad = int(np.sum(got != expected))
+    tensor = api.accumulator_tensor(graph)
+    rows = [Agreement(tensor, f"({backend})", "accumulators", expected.size, bad, "word for word" if not bad else f"{bad} words differ")]
+    ours, ref = api.host_output(graph, got), api.host_output(graph, expected)
+    if ours.ndim == 2:
+        top_bad = int(np.sum(ours.argmax(1) != ref.argmax(1)))
+        rows.append(Agreement(graph.output_name, f"({backend})", "top-1", len(x), top_bad, f"{len(x) - top_bad}/{len(x)} equal"))
+    return VerifyResult(rows, len(x))

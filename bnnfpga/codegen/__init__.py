@@ -1,0 +1,1 @@
+"""Backends' code generators: render templates from the folded IR."""

@@ -1,0 +1,128 @@
+// bnnfpga streaming library: matrix-vector unit with thresholds (DESIGN.md 3.1-3.4, 4).
+#ifndef BNNFPGA_MVU_HPP
+#define BNNFPGA_MVU_HPP
+
+#include "bnnfpga_types.hpp"
+
+namespace bnnfpga {
+
+// Dot product of one chunk with one weight chunk (weight bit 1 = +1, 0 = -1).
+//   SIMD     elements per chunk
+//   BITS     bits per input element; 1 means bipolar (bit 1 = +1), else integers
+//   SIGNED   integer inputs are two's complement (the output of an IntegerAffine)
+//   ACC_W    accumulator width
+template <unsigned SIMD, unsigned BITS, bool SIGNED, unsigned ACC_W>
+struct ChunkDot {
+    // Integers: sum of +x where w = 1, -x where w = 0 (padding is 0 and adds nothing).
+    static ap_int<ACC_W> apply(const Chunk<SIMD, BITS> &in, ap_uint<SIMD> w) {
+        ap_int<ACC_W> sum = 0;
+        for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+            ap_int<BITS + 1> x;
+            if (SIGNED) {
+                x = (ap_int<BITS>)in.data.range(s * BITS + BITS - 1, s * BITS);
+            } else {
+                x = (ap_uint<BITS>)in.data.range(s * BITS + BITS - 1, s * BITS);
+            }
+            sum += w[s] ? (ap_int<BITS + 2>)x : (ap_int<BITS + 2>)(-x);
+        }
+        return sum;
+    }
+};
+
+template <unsigned SIMD, bool SIGNED, unsigned ACC_W>
+struct ChunkDot<SIMD, 1, SIGNED, ACC_W> {
+    // Bipolar: 2 * popcount(valid & XNOR(x, w)) - popcount(valid).
+    static ap_int<ACC_W> apply(const Chunk<SIMD, 1> &in, ap_uint<SIMD> w) {
+        const ap_uint<SIMD> agree = ~(in.data ^ w) & in.valid;
+        ap_uint<CountBits<SIMD>::value + 1> matches = 0, valid = 0;
+        for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+            matches += agree[s];
+            valid += in.valid[s];
+        }
+        return (ap_int<ACC_W>)(2 * (ap_int<CountBits<SIMD>::value + 3>)matches - (ap_int<CountBits<SIMD>::value + 3>)valid);
+    }
+};
+
+// Activation: one threshold per channel (bipolar out) or a constant channel.
+//   PE, NF   output lanes and neuron folds (channel = nf * PE + pe)
+//   T_W      threshold width (accumulator width + 1: a threshold may be max + 1)
+template <unsigned PE, unsigned NF, unsigned T_W>
+struct ThresholdActivation {
+    static const unsigned OUT_BITS = 1;
+    ap_int<T_W> threshold[PE][NF];
+    ap_int<2> constant[PE][NF];  // 0: use the threshold; +1/-1: the channel is constant
+
+    template <unsigned ACC_W>
+    ap_uint<1> activate(unsigned pe, unsigned nf, ap_int<ACC_W> acc) const {
+        const ap_int<2> c = constant[pe][nf];
+        if (c != 0) return c > 0 ? 1 : 0;
+        return acc >= threshold[pe][nf] ? 1 : 0;
+    }
+};
+
+// Activation: the accumulator itself, as int32 (last layer; DESIGN.md 3.7).
+struct AccumulatorOutput {
+    static const unsigned OUT_BITS = 32;
+
+    template <unsigned ACC_W>
+    ap_int<32> activate(unsigned, unsigned, ap_int<ACC_W> acc) const {
+        return (ap_int<32>)acc;
+    }
+};
+
+// Matrix-vector unit: for each of REPS input vectors of MW elements (read as MW/SIMD
+// chunks), computes MH dot products with ±1 weight rows, PE rows at a time and SIMD
+// elements per cycle, and writes one word of MH activations (ACT::OUT_BITS bits each).
+// Cycles per vector: (MH/PE) * (MW/SIMD) (DESIGN.md 4).
+//   MW, MH        vector length and output channels
+//   SIMD, PE      input elements per cycle (divides MW), output lanes (divides MH)
+//   BITS, SIGNED  input element type (see ChunkDot)
+//   ACC_W         accumulator width, proven by the compiler (DESIGN.md 3.8)
+//   REPS          vectors per frame (output positions of a convolution, 1 for a dense layer)
+//   ACT           ThresholdActivation or AccumulatorOutput
+// weights[pe][nf * (MW/SIMD) + sf] holds elements sf*SIMD ... of row nf*PE + pe.
+template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned BITS, bool SIGNED, unsigned ACC_W,
+          unsigned REPS, typename ACT>
+void mvu(hls::stream<Chunk<SIMD, BITS> > &in, hls::stream<ap_uint<MH * ACT::OUT_BITS> > &out,
+         const ap_uint<SIMD> weights[PE][(MH / PE) * (MW / SIMD)], const ACT &act) {
+    const unsigned SF = MW / SIMD, NF = MH / PE;
+    Chunk<SIMD, BITS> buffer[SF];
+    for (unsigned rep = 0; rep < REPS; rep++) {
+        ap_uint<MH * ACT::OUT_BITS> result = 0;
+        for (unsigned nf = 0; nf < NF; nf++) {
+            ap_int<ACC_W> acc[PE];
+#pragma HLS ARRAY_PARTITION variable = acc complete
+            for (unsigned pe = 0; pe < PE; pe++) {
+#pragma HLS UNROLL
+                acc[pe] = 0;
+            }
+            for (unsigned sf = 0; sf < SF; sf++) {
+#pragma HLS PIPELINE II = 1
+                Chunk<SIMD, BITS> chunk;
+                if (nf == 0) {
+                    chunk = in.read();
+                    buffer[sf] = chunk;
+                } else {
+                    chunk = buffer[sf];
+                }
+                for (unsigned pe = 0; pe < PE; pe++) {
+#pragma HLS UNROLL
+                    acc[pe] += ChunkDot<SIMD, BITS, SIGNED, ACC_W>::apply(chunk, weights[pe][nf * SF + sf]);
+                }
+            }
+            for (unsigned pe = 0; pe < PE; pe++) {
+#pragma HLS UNROLL
+                const unsigned channel = nf * PE + pe;
+                result.range((channel + 1) * ACT::OUT_BITS - 1, channel * ACT::OUT_BITS) =
+                    act.template activate<ACC_W>(pe, nf, acc[pe]);
+            }
+        }
+        out.write(result);
+    }
+}
+
+}  // namespace bnnfpga
+
+#endif
