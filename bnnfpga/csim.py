@@ -18,7 +18,8 @@ import numpy as np
 from bnnfpga.errors import BnnfpgaError
 from bnnfpga.toolchain import ap_types_dir, gxx
 
-CXXFLAGS = ("-O2", "-std=c++14", "-Wall", "-Wextra")
+# HLS pragmas are for Vitis HLS; g++ would warn about each of them.
+CXXFLAGS = ("-O2", "-std=c++14", "-Wall", "-Wextra", "-Wno-unknown-pragmas")
 
 
 def cache_dir() -> Path:

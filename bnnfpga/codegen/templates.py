@@ -17,8 +17,15 @@ def data_dir(name: str) -> Path:
     return installed if installed.is_dir() else Path(__file__).resolve().parents[2] / name
 
 
+def comment_text(text: str) -> str:
+    """Untrusted text (an ONNX node name) made safe inside a // or # comment: printable
+    ASCII only, on one line, and no block-comment delimiters."""
+    safe = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in str(text))
+    return safe.replace("*/", "*?").replace("/*", "?*")[:120]
+
+
 def environment(directory: Path) -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(directory)),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -26,6 +33,8 @@ def environment(directory: Path) -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
+    env.filters["comment"] = comment_text
+    return env
 
 
 def header(model_name: str) -> str:

@@ -18,7 +18,7 @@ from bnnfpga import api
 from bnnfpga.cli import main
 from bnnfpga.nn import BinaryConv2d, BinaryLinear, BinarySign
 
-from .conftest import export_module
+from tests.models import export_module
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "digits_cnn"

@@ -11,7 +11,7 @@ from bnnfpga import api
 from bnnfpga.nn.train import accuracy, train_classifier
 from bnnfpga.verify import run_onnxruntime
 
-from .conftest import MLP
+from tests.models import MLP
 
 
 def test_trained_digits_mlp_accuracy_is_identical(tmp_path):

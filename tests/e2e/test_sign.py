@@ -9,7 +9,7 @@ from bnnfpga import api
 from bnnfpga.nn import BinaryConv2d, BinaryLinear
 from bnnfpga.verify import verify_model
 
-from .conftest import export_module
+from tests.models import export_module
 
 
 class SignNet(nn.Module):

@@ -15,7 +15,7 @@ from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.ops import Affine, Conv, Dense, MaxPool, Threshold
 from bnnfpga.ir.types import BIPOLAR, DType, uint
 from bnnfpga.passes.pipeline import fold
-from tests.unit.graphs import GRAPHS, Chain, random_cnn, random_input
+from tests.graphs import GRAPHS, Chain, random_cnn, random_input
 
 INT4 = DType("int", 4)
 

@@ -13,7 +13,7 @@ from bnnfpga.ir.ops import Affine, Conv, Dense, IntegerAffine, MaxPool, Reshape,
 from bnnfpga.ir.types import BIPOLAR, FLOAT, DType, TensorType, signed_width, uint
 from bnnfpga.ir.verify import IRError, verify
 from bnnfpga.passes.pipeline import fold
-from tests.unit.graphs import GRAPHS, Chain, random_input
+from tests.graphs import GRAPHS, Chain, random_input
 
 # -- serialisation -----------------------------------------------------------------------
 

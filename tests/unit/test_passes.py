@@ -26,7 +26,7 @@ from bnnfpga.passes.merge_affines import MergeAffines
 from bnnfpga.passes.name_tensors import NameTensorsAfterNodes
 from bnnfpga.passes.pipeline import fold, stages
 from bnnfpga.passes.pool_after_threshold import PoolAfterThreshold
-from tests.unit.graphs import GRAPHS, UINT8, Chain, cnn, mlp, random_cnn, random_input
+from tests.graphs import GRAPHS, UINT8, Chain, cnn, mlp, random_cnn, random_input
 
 FRAMES = 16
 STAGE_NAMES = [p.name for p in stages()]

@@ -1,8 +1,8 @@
-"""Models exported once per session (torch, fixed seeds) for the end-to-end tests."""
+"""Torch test models (fixed seeds) shared by the e2e and csim tiers; the session fixture
+``exported`` in tests/conftest.py exports each once."""
 
 from __future__ import annotations
 
-import pytest
 import torch
 from torch import nn
 
@@ -49,22 +49,10 @@ NETWORKS = {
 }
 
 
-@pytest.fixture(scope="session")
-def exported(tmp_path_factory):
-    """exported(network, mode) → path of the ONNX file (mode: 'legacy' or 'dynamo')."""
-    cache = {}
-    root = tmp_path_factory.mktemp("models")
-
-    def get(network: str, mode: str):
-        key = (network, mode)
-        if key not in cache:
-            cls, shape = NETWORKS[network]
-            model = zoo.build(cls, seed=3)
-            (root / f"{network}_{mode}").mkdir()
-            cache[key] = zoo.export(model, shape, root / f"{network}_{mode}" / "model.onnx", dynamo=(mode == "dynamo"))
-        return cache[key]
-
-    return get
+def export_network(network: str, mode: str, directory):
+    """Export NETWORKS[network] with the legacy or dynamo exporter into ``directory``."""
+    cls, shape = NETWORKS[network]
+    return zoo.export(zoo.build(cls, seed=3), shape, directory / "model.onnx", dynamo=(mode == "dynamo"))
 
 
 def export_module(module: nn.Module, shape, path, **kwargs):

@@ -1,4 +1,4 @@
-"""Small float-level IR graphs for the unit tests (helpers, not tests).
+"""Small float-level IR graphs for the unit and csim tests (helpers, not tests).
 
 The graphs are built directly from bnnfpga.ir ops, the way the ONNX frontend leaves them:
 float weights ``s_row · (±1)`` with a float bias, per-channel affines (batchnorm, input

@@ -1,0 +1,217 @@
+"""HLS backend: generated C++ compiled with g++ and run on golden test vectors, bit-exact.
+
+Every distinct design compiles once (a few seconds); bnnfpga caches binaries by content
+hash, so a re-run only simulates.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bnnfpga import api, csim
+from bnnfpga.boards import load_board
+from bnnfpga.codegen import hls
+from bnnfpga.folding import Fold, choose_folding
+from bnnfpga.ir.ops import Binarize, Conv, Dense, MaxPool, Reshape
+from bnnfpga.passes.pipeline import fold
+from tests.graphs import Chain, binary_weight, calibrated_batchnorm, output_affine, random_input
+
+ROOT = Path(__file__).resolve().parents[2]
+BOARD = load_board("pynq-z2")
+
+
+def assert_hls_matches_golden(graph, x, folding=None):
+    """Accumulators from C simulation equal the golden model's, word for word."""
+    expected = api.backend_accumulators(graph, x, "golden")
+    got = api.backend_accumulators(graph, x, "hls", folding)
+    mismatches = np.argwhere(got != expected)
+    assert not len(mismatches), f"{len(mismatches)} of {expected.size} words differ, first at {mismatches[0]}"
+    return got
+
+
+# -- engines over parametrised shapes ----------------------------------------------------------
+
+def conv_net(kernel: int, stride: int, pad: int, channels: int, pool: bool, seed: int):
+    """uint8 image → Conv 3x3 (first-layer MVU on integers) → bn → sign → Conv(kernel, stride,
+    pad) on ±1 → [max-pool 2x2 before bn] → bn (γ < 0 and γ = 0 channels) → sign → flatten →
+    Dense → host affine."""
+    rng = np.random.default_rng(seed)
+    chain = Chain((3, 11, 11), name=f"conv_k{kernel}s{stride}p{pad}c{channels}")
+    chain.add("conv", Conv(weight=binary_weight(rng, (6, 3, 3, 3)), bias=rng.normal(size=6)))
+    chain.add("bn", calibrated_batchnorm(chain, rng))
+    chain.add("sign", Binarize())
+    p = (pad,) * 4
+    chain.add("conv", Conv(weight=binary_weight(rng, (channels, 6, kernel, kernel), zero_row=True), strides=(stride, stride), pads=p))
+    if pool:
+        chain.add("pool", MaxPool(kernel=(2, 2), strides=(2, 2)))
+    chain.add("bn", calibrated_batchnorm(chain, rng))
+    chain.add("sign", Binarize())
+    features = chain.type.size
+    chain.add("flatten", Reshape(shape=(features,)))
+    chain.add("fc", Dense(weight=binary_weight(rng, (10, features))))
+    chain.add("out", output_affine(rng, 10))
+    return fold(chain.graph())
+
+
+CONV_CASES = [  # kernel, stride, pad, channels, pool
+    (1, 1, 0, 5, False),
+    (3, 1, 1, 13, True),
+    (3, 2, 1, 37, False),
+    (5, 1, 0, 7, True),
+    (5, 2, 2, 10, False),
+    (3, 1, 0, 64, True),
+]
+
+
+@pytest.mark.parametrize("folding", ["rule", "minimal", "widest"])
+@pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: "k{}s{}p{}c{}{}".format(*c[:4], "pool" if c[4] else ""))
+def test_conv_engines_bit_exact(case, folding):
+    graph = conv_net(*case, seed=sum(case[:4]))
+    folds = choose_folding(graph)
+    if folding == "minimal":
+        folds = {name: Fold(1, 1) for name in folds}
+    elif folding == "widest":  # PE = all rows, SIMD = the largest divisor ≤ 64
+        folds = {n.name: Fold(n.op.out_channels, max(d for d in range(1, 65) if n.op.fan_in % d == 0))
+                 for n in graph.nodes if n.name in folds}
+    x = random_input(graph.input_type, 8, seed=3)
+    assert_hls_matches_golden(graph, x, folds)
+
+
+# -- whole networks -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("network, mode", [("small_cnn", "legacy"), ("small_cnn", "dynamo"), ("mlp", "dynamo"),
+                                           ("padded_first_layer", "legacy")])
+def test_foundation_networks_bit_exact(exported, network, mode):
+    graph = api.load(exported(network, mode))
+    x = api.random_inputs(graph.input_type, 32, seed=5)
+    assert_hls_matches_golden(graph, x)
+
+
+def test_trained_digits_model_bit_exact_and_same_predictions():
+    model = ROOT / "examples" / "digits_cnn" / "model.onnx"
+    graph = api.load(model)
+    x = np.load(ROOT / "examples" / "digits_cnn" / "test_images.npy")
+    assert len(x) >= 32
+    assert_hls_matches_golden(graph, x)
+    labels = np.load(ROOT / "examples" / "digits_cnn" / "test_labels.npy")
+    hls_logits = api.predict(graph, x, backend="hls")
+    assert np.array_equal(hls_logits.argmax(1), api.predict(graph, x).argmax(1))
+    assert (hls_logits.argmax(1) == labels).mean() > 0.9
+
+
+@pytest.mark.slow
+def test_cnv_sized_network_bit_exact(tmp_path):
+    """The BNN-PYNQ CNV topology (its build takes about a minute): 2 frames."""
+    from bnnfpga.nn import zoo
+
+    path = zoo.export(zoo.build(zoo.CNV, seed=0), (3, 32, 32), tmp_path / "cnv.onnx", dynamo=False)
+    graph = api.load(path)
+    assert_hls_matches_golden(graph, api.random_inputs(graph.input_type, 2, seed=1))
+
+
+# -- the generated code itself ------------------------------------------------------------------
+
+def generated(tmp_path, graph, name="hls"):
+    out = tmp_path / name
+    hls.generate(graph, out, BOARD, choose_folding(graph))
+    return out
+
+
+def test_generated_project_is_deterministic(tmp_path, exported):
+    graph = api.load(exported("small_cnn", "dynamo"))
+    a, b = generated(tmp_path, graph, "a"), generated(tmp_path, graph, "b")
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+
+
+def test_compiles_without_warnings_in_our_code(tmp_path, exported):
+    """-Wall -Wextra: warnings inside the vendor ap_types headers are theirs; none may point
+    at the library or the generated files."""
+    out = generated(tmp_path, api.load(exported("small_cnn", "legacy")))
+    import subprocess
+
+    proc = subprocess.run(csim.compile_command(out, tmp_path / "tb"), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ours = [line for line in proc.stderr.splitlines()
+            if re.match(rf"{re.escape(str(out))}/[^:]+:\d+(:\d+)?: warning", line)]
+    assert not ours, "\n".join(ours)
+
+
+FORBIDDEN = {
+    r"\bnew\b": "dynamic allocation",
+    r"\bmalloc\b|\bfree\s*\(": "dynamic allocation",
+    r"std::(vector|map|list|string|set|unordered_map|deque)": "STL container",
+    r"#include\s*<(vector|map|list|string|set|unordered_map|deque)>": "STL container",
+    r"\bwhile\s*\(": "unbounded loop",
+    r"\bgoto\b": "goto",
+}
+
+
+def kernel_sources(out: Path) -> dict[Path, str]:
+    """The synthesised code: the library and the generated top and parameters (not the testbench)."""
+    return {p: p.read_text() for p in sorted(out.rglob("*.?pp")) if p.name != "testbench.cpp"}
+
+
+def test_kernels_have_no_forbidden_constructs(tmp_path, exported):
+    out = generated(tmp_path, api.load(exported("small_cnn", "legacy")))
+    sources = kernel_sources(out)
+    assert len(sources) >= 8
+    for path, text in sources.items():
+        code = re.sub(r"//[^\n]*", "", text)
+        for pattern, what in FORBIDDEN.items():
+            assert not re.search(pattern, code), f"{path.name}: {what} ({pattern})"
+    # No function calls itself (recursion).
+    for path, text in sources.items():
+        for match in re.finditer(r"(\w+)\s*\([^;{)]*(?:\([^)]*\)[^;{)]*)*\)\s*(?:const\s*)?\{", text):
+            name = match.group(1)
+            if name in ("for", "if", "switch", "while"):
+                continue
+            body = braced_body(text, match.end() - 1)
+            assert not re.search(rf"\b{name}\s*(<[^;]*?>)?\s*\(", body), f"{path.name}: {name} calls itself"
+
+
+def braced_body(text: str, open_brace: int) -> str:
+    """The text between the brace at ``open_brace`` and its matching closing brace."""
+    depth = 0
+    for i in range(open_brace, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[open_brace + 1 : i]
+    raise AssertionError("unbalanced braces")
+
+
+def test_every_innermost_loop_is_pipelined_or_unrolled(tmp_path, exported):
+    out = generated(tmp_path, api.load(exported("small_cnn", "legacy")))
+    for path, text in kernel_sources(out).items():
+        for match in re.finditer(r"for \(", text):
+            body = braced_body(text, text.index("{", match.end()))
+            if "for (" in body:
+                continue  # an outer loop: its innermost loops carry the pragma
+            first = body.strip().splitlines()[0].strip()
+            assert first.startswith(("#pragma HLS PIPELINE II = 1", "#pragma HLS UNROLL")), \
+                f"{path.name}: innermost loop at offset {match.start()} starts with {first!r}"
+
+
+def test_hostile_names_become_safe_cpp(tmp_path):
+    import onnx
+
+    model = onnx.load(str(ROOT / "examples" / "digits_cnn" / "model.onnx"))
+    hostile = ['bad "quote"', "../../etc/passwd", "int", "class", "日本語の層", "a b\nc", "static_cast", "main"]
+    for i, node in enumerate(model.graph.node):
+        node.name = hostile[i % len(hostile)]
+    model.graph.name = "evil */ name\n#define X"
+    path = tmp_path / "hostile.onnx"
+    onnx.save(model, str(path))
+    graph = api.load(path)
+    out = generated(tmp_path, graph)
+    for p in out.rglob("*"):
+        assert re.fullmatch(r"[A-Za-z0-9_.]+", p.name), p
+        assert p.resolve().is_relative_to(out.resolve())
+    assert "#define X" not in (out / "top.cpp").read_text()
+    x = np.load(ROOT / "examples" / "digits_cnn" / "test_images.npy")[:4]
+    assert_hls_matches_golden(graph, x)
