@@ -14,7 +14,6 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = "1"
 
 import argparse  # noqa: E402
-import datetime  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -25,9 +24,7 @@ import numpy as np  # noqa: E402
 from bnnfpga import api, golden  # noqa: E402
 from bnnfpga.nn import zoo  # noqa: E402
 from bnnfpga.report import format_table  # noqa: E402
-
-RESULTS = Path(__file__).with_name("RESULTS.md")
-
+from results import record  # noqa: E402
 
 def best_of(runs: int, fn) -> float:
     times = []
@@ -85,21 +82,6 @@ def main() -> int:
     if args.record:
         record("golden", table + "\n\n" + summary)
     return 0 if agree and exact else 1
-
-
-def record(section: str, body: str) -> None:
-    """Replace (or append) '## <section>' in RESULTS.md with body, its date and command."""
-    stamp = datetime.date.today().isoformat()
-    command = "python " + " ".join([f"benchmarks/{Path(sys.argv[0]).name}"] + sys.argv[1:])
-    block = f"## {section}\n\n{stamp}, `{command}`\n\n{body}\n"
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\nLatest run of each benchmark.\n\n"
-    start = text.find(f"## {section}\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + block
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + block + ("" if end < 0 else text[end + 1 :])
-    RESULTS.write_text(text)
 
 
 if __name__ == "__main__":

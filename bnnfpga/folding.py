@@ -9,8 +9,6 @@ from bnnfpga.errors import BnnfpgaError
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.ops import DotProduct
 
-# The HLS library keeps one weight chunk in an ap_uint<SIMD> initialised from a 64-bit literal.
-MAX_SIMD = 64
 DEFAULT_MAX_PE = 16
 DEFAULT_MAX_SIMD = 32
 
@@ -50,9 +48,8 @@ def choose_folding(graph: Graph, overrides: dict[str, Fold] | None = None,
         fold = overrides.pop(node.name, None) or Fold(largest_divisor(mh, max_pe), largest_divisor(mw, max_simd))
         if fold.pe < 1 or mh % fold.pe:
             raise BnnfpgaError(f"layer {node.name}: PE={fold.pe} must divide the {mh} output channels")
-        if fold.simd < 1 or mw % fold.simd or fold.simd > MAX_SIMD:
-            raise BnnfpgaError(f"layer {node.name}: SIMD={fold.simd} must divide the {mw} inputs per output "
-                               f"and be at most {MAX_SIMD}")
+        if fold.simd < 1 or mw % fold.simd:
+            raise BnnfpgaError(f"layer {node.name}: SIMD={fold.simd} must divide the {mw} inputs per output")
         folds[node.name] = fold
     if overrides:
         layers = ", ".join(n.name for n in graph.nodes if isinstance(n.op, DotProduct))

@@ -26,6 +26,9 @@ from bnnfpga.ir.ops import Conv, DotProduct, IntegerAffine, MaxPool, OutputAffin
 from bnnfpga.ir.types import signed_width
 from bnnfpga.names import sanitize
 
+# Weight memories up to this size (bits per PE) go to distributed RAM, larger ones to BRAM.
+LUTRAM_MAX_BITS = 8192
+
 LIBRARY = ("bnnfpga_types.hpp", "bnnfpga_linebuffer.hpp", "bnnfpga_swg.hpp", "bnnfpga_mvu.hpp", "bnnfpga_pool.hpp", "bnnfpga_io.hpp")
 
 
@@ -59,12 +62,18 @@ def _pixel(bits: int) -> str:
 
 
 def _weight_words(rows: np.ndarray, fold: Fold) -> list[list[str]]:
-    """±1 rows (MH, MW) → weights[pe][nf * SF + sf] as hex literals (bit s = element s)."""
+    """±1 rows (MH, MW) → weights[pe][nf * SF + sf] as C++ initialisers (bit s = element s):
+    a 64-bit literal, or a hex string for chunks wider than 64 bits."""
     mh, mw = rows.shape
     nf, sf = mh // fold.pe, mw // fold.simd
-    words = pack_bits(rows.reshape(mh, sf, fold.simd) > 0)[..., 0]  # (MH, SF) uint64
-    by_lane = words.reshape(nf, fold.pe, sf).transpose(1, 0, 2).reshape(fold.pe, nf * sf)
-    return [[f"0x{int(v):x}ULL" for v in lane] for lane in by_lane]
+    words = pack_bits(rows.reshape(mh, sf, fold.simd) > 0)  # (MH, SF, words) uint64
+    by_lane = words.reshape(nf, fold.pe, sf, -1).transpose(1, 0, 2, 3).reshape(fold.pe, nf * sf, -1)
+
+    def literal(chunk: np.ndarray) -> str:
+        value = sum(int(w) << (64 * i) for i, w in enumerate(chunk))
+        return f"0x{value:x}ULL" if fold.simd <= 64 else f'ap_uint<{fold.simd}>("{value:x}", 16)'
+
+    return [[literal(chunk) for chunk in lane] for lane in by_lane]
 
 
 def _by_lane(values: np.ndarray, pe: int) -> list[list[str]]:
@@ -143,10 +152,12 @@ def _dot(d: _Design, node, op: DotProduct, activation: Threshold | None, cur: _T
     acc_w = out_t.dtype.bits
     out_bits = 1 if activation is not None else 32
     out = d.stream(node.name, _pixel(mh * out_bits))
+    memory_bits = mh * mw // fold.pe
     d.engines.append({"kind": "mvu", "comment": f"{node.name}: {mh}x{mw} MVU, PE={fold.pe}, SIMD={fold.simd}",
                       "name": node.name, "mw": mw, "mh": mh, "simd": fold.simd, "pe": fold.pe, "bits": cur.bits,
                       "signed": "true" if cur.signed else "false", "acc_w": acc_w, "reps": oh * ow,
-                      "inp": chunks, "out": out})
+                      "inp": chunks, "out": out, "memory_bits": memory_bits, "thresholds": activation is not None,
+                      "memory": "lutram" if memory_bits <= LUTRAM_MAX_BITS else "bram"})
     layer = {"kind": "mvu", "name": node.name, "source": node.source, "mh": mh, "mw": mw, "pe": fold.pe,
              "simd": fold.simd, "nf": mh // fold.pe, "tiles": (mh // fold.pe) * (mw // fold.simd),
              "weights": _weight_words(rows, fold), "activation": "threshold" if activation is not None else "accumulator"}

@@ -74,11 +74,23 @@ def test_conv_engines_bit_exact(case, folding):
     folds = choose_folding(graph)
     if folding == "minimal":
         folds = {name: Fold(1, 1) for name in folds}
-    elif folding == "widest":  # PE = all rows, SIMD = the largest divisor ≤ 64
-        folds = {n.name: Fold(n.op.out_channels, max(d for d in range(1, 65) if n.op.fan_in % d == 0))
-                 for n in graph.nodes if n.name in folds}
+    elif folding == "widest":  # PE = all rows, SIMD = the whole row (wider than 64 bits for most layers)
+        folds = {n.name: Fold(n.op.out_channels, n.op.fan_in) for n in graph.nodes if n.name in folds}
     x = random_input(graph.input_type, 8, seed=3)
     assert_hls_matches_golden(graph, x, folds)
+
+
+def test_convolution_as_last_layer_streams_every_position():
+    """A conv whose accumulators leave the accelerator: OH·OW·C words per frame, pixel-major."""
+    rng = np.random.default_rng(4)
+    chain = Chain((2, 7, 7), name="conv_out")
+    chain.add("conv", Conv(weight=binary_weight(rng, (5, 2, 3, 3), unit=True), strides=(2, 2), pads=(1, 0, 1, 0)))
+    chain.add("out", output_affine(rng, 5))
+    graph = fold(chain.graph())
+    x = random_input(graph.input_type, 4, seed=1)
+    got = assert_hls_matches_golden(graph, x, {graph.nodes[0].name: Fold(5, 6)})
+    assert got.shape == (4, 5, 4, 3)
+    np.testing.assert_array_equal(api.host_output(graph, got), api.predict(graph, x))
 
 
 # -- whole networks -----------------------------------------------------------------------------
