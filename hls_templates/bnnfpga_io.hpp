@@ -60,6 +60,27 @@ void integer_affine(hls::stream<ap_uint<C * IN_BITS> > &in, hls::stream<ap_uint<
     }
 }
 
+// Thresholds applied elementwise to integer pixels (binarising the raw input): bit c of the
+// output pixel is 1 when x_c >= threshold[c], or the channel's constant (+1 -> 1, -1 -> 0).
+//   C, IN_BITS   channels and unsigned input element width
+//   T_W          threshold width
+//   PIXELS       pixels per frame
+template <unsigned C, unsigned IN_BITS, unsigned T_W, unsigned PIXELS>
+void threshold_stage(hls::stream<ap_uint<C * IN_BITS> > &in, hls::stream<ap_uint<C> > &out,
+                     const ap_int<T_W> threshold[C], const ap_int<2> constant[C]) {
+    for (unsigned p = 0; p < PIXELS; p++) {
+#pragma HLS PIPELINE II = 1
+        const ap_uint<C * IN_BITS> x = in.read();
+        ap_uint<C> bits = 0;
+        for (unsigned c = 0; c < C; c++) {
+#pragma HLS UNROLL
+            const ap_int<IN_BITS + 1> v = (ap_uint<IN_BITS>)x.range(c * IN_BITS + IN_BITS - 1, c * IN_BITS);
+            bits[c] = constant[c] != 0 ? (constant[c] > 0 ? 1 : 0) : (v >= threshold[c] ? 1 : 0);
+        }
+        out.write(bits);
+    }
+}
+
 }  // namespace bnnfpga
 
 #endif

@@ -113,6 +113,8 @@ def build_design(graph: Graph, folding: dict[str, Fold]) -> tuple[_Design, int, 
             cur, words = _dot(d, node, op, activation, cur, folding[node.name], types)
             if activation is None:
                 out_words = words
+        elif isinstance(op, Threshold):
+            cur = _threshold(d, node, op, cur)
         elif isinstance(op, MaxPool):
             cur = _pool(d, node, op, cur, types)
         elif isinstance(op, Reshape):
@@ -173,6 +175,22 @@ def _dot(d: _Design, node, op: DotProduct, activation: Threshold | None, cur: _T
     if activation is None:
         d.engines.append({"kind": "output", "comment": "int32 accumulators → AXI-Stream", "count": mh, "words": oh * ow, "inp": out})
     return _Tensor(out, mh, oh, ow, out_bits), mh * oh * ow
+
+
+def _threshold(d: _Design, node, op: Threshold, cur: _Tensor) -> _Tensor:
+    """A threshold not fused into a dot product: binarisation of the (unsigned) input."""
+    if op.levels != 1 or cur.signed:
+        raise BnnfpgaError(f"layer {node.name}: the HLS backend thresholds unsigned inputs into bipolar values only")
+    t = op.thresholds[:, 0]
+    width = signed_width(min(int(t.min()), 0), max(int(t.max()), (1 << cur.bits))).bits
+    out = d.stream(node.name, _pixel(cur.c))
+    d.engines.append({"kind": "threshold", "comment": f"{node.name}: thresholds on the input", "name": node.name,
+                      "c": cur.c, "in_bits": cur.bits, "threshold_w": width, "pixels": cur.h * cur.w,
+                      "inp": cur.stream, "out": out})
+    d.layers[node.name] = {"kind": "threshold", "name": node.name, "source": node.source, "c": cur.c,
+                           "threshold_w": width, "thresholds": [str(int(v)) for v in t],
+                           "constant": [str(int(v)) for v in op.constant]}
+    return _Tensor(out, cur.c, cur.h, cur.w, 1)
 
 
 def _pool(d: _Design, node, op: MaxPool, cur: _Tensor, types) -> _Tensor:

@@ -227,3 +227,55 @@ def test_hostile_names_become_safe_cpp(tmp_path):
     assert "#define X" not in (out / "top.cpp").read_text()
     x = np.load(ROOT / "examples" / "digits_cnn" / "test_images.npy")[:4]
     assert_hls_matches_golden(graph, x)
+
+
+def test_sign_model_with_binarised_input_bit_exact(tmp_path):
+    """The foundation's Sign model: Sign(x − 127.5) on the raw input is a threshold stage."""
+    import torch
+
+    from tests.e2e.test_sign import SignNet
+    from tests.models import export_module
+
+    torch.manual_seed(0)
+    graph = api.load(export_module(SignNet(), (2, 6, 6), tmp_path / "sign.onnx"))
+    assert_hls_matches_golden(graph, api.random_inputs(graph.input_type, 32, seed=2))
+
+
+def test_trained_digits_mlp_bit_exact(tmp_path):
+    """The foundation's binary MLP trained on scikit-learn's digits (vector input with offset)."""
+    import torch
+    from sklearn.datasets import load_digits
+
+    from bnnfpga.nn.train import train_classifier
+    from tests.models import MLP
+
+    torch.set_num_threads(1)
+    digits = load_digits()
+    torch.manual_seed(0)
+    model = train_classifier(MLP(hidden=128), digits.data[:1000], digits.target[:1000], epochs=5)
+    path = tmp_path / "mlp.onnx"
+    torch.onnx.export(model, (torch.zeros(1, 64),), str(path), dynamo=False, opset_version=13)
+    graph = api.load(path)
+    assert_hls_matches_golden(graph, digits.data[1000:1064].astype(np.int64))
+
+
+def test_generated_testbench_passes_on_the_compile_vectors(tmp_path):
+    """OUT/hls/testbench.cpp run on OUT/vectors, as run_hls.tcl's csim_design does; a
+    corrupted expectation makes it fail."""
+    import subprocess
+
+    from bnnfpga.cli import main
+
+    out = tmp_path / "out"
+    assert main(["compile", str(ROOT / "examples" / "digits_cnn" / "model.onnx"), "-o", str(out), "--vectors", "5"]) == 0
+    binary, _ = csim.build(out / "hls")
+    vectors = out / "vectors"
+    ok = subprocess.run([str(binary), str(vectors / "input_stream.hex"), str(tmp_path / "o.hex"), str(vectors / "output_acc.hex")],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0 and "5 frames, 50 output words compared, 0 mismatches" in ok.stdout, ok.stdout + ok.stderr
+    words = (vectors / "output_acc.hex").read_text().splitlines()
+    words[7] = f"{(int(words[7], 16) + 1) & 0xFFFFFFFF:08x}"
+    (tmp_path / "bad.hex").write_text("\n".join(words) + "\n")
+    bad = subprocess.run([str(binary), str(vectors / "input_stream.hex"), str(tmp_path / "o.hex"), str(tmp_path / "bad.hex")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1 and "1 mismatches" in bad.stdout
