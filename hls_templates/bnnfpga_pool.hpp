@@ -17,8 +17,7 @@ template <unsigned C, unsigned H, unsigned W, unsigned KH, unsigned KW, unsigned
 void max_pool(hls::stream<ap_uint<C> > &in, hls::stream<ap_uint<C> > &out, const ap_uint<C> min_channels) {
     const unsigned OH = (H + PT + PB - KH) / SH + 1;
     const unsigned OW = (W + PL + PR - KW) / SW + 1;
-    static LineBuffer<C, H, W, KH> lines;
-    lines.next_row = 0;
+    LineBuffer<C, H, W, KH> lines;  // one per instance: no static state shared between layers
     for (unsigned oy = 0; oy < OH; oy++) {
         const int top = (int)(oy * SH) - (int)PT;
         lines.fill_until(in, top + (int)KH - 1);

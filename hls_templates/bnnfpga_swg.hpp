@@ -21,8 +21,7 @@ void sliding_window(hls::stream<ap_uint<C * BITS> > &in, hls::stream<Chunk<SIMD,
     const unsigned OW = (W + PL + PR - KW) / SW + 1;
     const unsigned MW = KH * KW * C;
     const unsigned SF = MW / SIMD;
-    static LineBuffer<C * BITS, H, W, KH> lines;
-    lines.next_row = 0;
+    LineBuffer<C * BITS, H, W, KH> lines;  // one per instance: no static state shared between layers
     for (unsigned oy = 0; oy < OH; oy++) {
         const int top = (int)(oy * SH) - (int)PT;
         lines.fill_until(in, top + (int)KH - 1);
