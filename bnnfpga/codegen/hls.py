@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from bnnfpga.boards import Board
+from bnnfpga.codegen.layout import by_lane, weight_chunks
 from bnnfpga.codegen.templates import data_dir, environment, header
 from bnnfpga.errors import BnnfpgaError
 from bnnfpga.folding import Fold
 from bnnfpga.golden.kernels import conv_weight_rows
-from bnnfpga.golden.packing import pack_bits
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.ops import Conv, DotProduct, IntegerAffine, MaxPool, OutputAffine, Reshape, Threshold
 from bnnfpga.ir.types import signed_width
@@ -61,24 +61,16 @@ def _pixel(bits: int) -> str:
     return f"ap_uint<{bits}>"
 
 
-def _weight_words(rows: np.ndarray, fold: Fold) -> list[list[str]]:
-    """±1 rows (MH, MW) → weights[pe][nf * SF + sf] as C++ initialisers (bit s = element s):
-    a 64-bit literal, or a hex string for chunks wider than 64 bits."""
-    mh, mw = rows.shape
-    nf, sf = mh // fold.pe, mw // fold.simd
-    words = pack_bits(rows.reshape(mh, sf, fold.simd) > 0)  # (MH, SF, words) uint64
-    by_lane = words.reshape(nf, fold.pe, sf, -1).transpose(1, 0, 2, 3).reshape(fold.pe, nf * sf, -1)
-
-    def literal(chunk: np.ndarray) -> str:
-        value = sum(int(w) << (64 * i) for i, w in enumerate(chunk))
+def _weight_literals(rows: np.ndarray, fold: Fold) -> list[list[str]]:
+    """Weight chunks as C++ initialisers: a 64-bit literal, or a hex string when wider."""
+    def literal(value: int) -> str:
         return f"0x{value:x}ULL" if fold.simd <= 64 else f'ap_uint<{fold.simd}>("{value:x}", 16)'
 
-    return [[literal(chunk) for chunk in lane] for lane in by_lane]
+    return [[literal(v) for v in lane] for lane in weight_chunks(rows, fold)]
 
 
 def _by_lane(values: np.ndarray, pe: int) -> list[list[str]]:
-    """Per-channel values (MH,) → [pe][nf] with channel = nf * PE + pe."""
-    return [[str(int(v)) for v in lane] for lane in values.reshape(-1, pe).T]
+    return [[str(v) for v in lane] for lane in by_lane(values, pe)]
 
 
 def build_design(graph: Graph, folding: dict[str, Fold]) -> tuple[_Design, int, int]:
@@ -162,7 +154,7 @@ def _dot(d: _Design, node, op: DotProduct, activation: Threshold | None, cur: _T
                       "memory": "lutram" if memory_bits <= LUTRAM_MAX_BITS else "bram"})
     layer = {"kind": "mvu", "name": node.name, "source": node.source, "mh": mh, "mw": mw, "pe": fold.pe,
              "simd": fold.simd, "nf": mh // fold.pe, "tiles": (mh // fold.pe) * (mw // fold.simd),
-             "weights": _weight_words(rows, fold), "activation": "threshold" if activation is not None else "accumulator"}
+             "weights": _weight_literals(rows, fold), "activation": "threshold" if activation is not None else "accumulator"}
     if activation is not None:
         if activation.levels != 1:
             raise BnnfpgaError(f"layer {node.name}: multi-threshold activations are not supported by the HLS backend yet")
