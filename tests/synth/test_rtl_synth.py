@@ -38,3 +38,8 @@ def test_mvu_synthesises_to_luts_and_flip_flops(tmp_path, pe, simd):
     luts = sum(n for cell, n in cells.items() if cell.startswith("LUT"))
     assert luts > pe * simd // 4, cells  # the XNOR-popcount of PE x SIMD bits is real logic
     assert cells.get("FDRE", 0) + cells.get("FDSE", 0) > 0
+
+
+def test_fifo_synthesises(tmp_path):
+    cells = synthesise("bnn_axis_fifo", {"WIDTH": 32, "DEPTH": 16}, tmp_path)
+    assert sum(n for cell, n in cells.items() if cell.startswith(("RAM", "LUT"))) > 0, cells
