@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bnnfpga.rtlsim import rtl_dir, run_cocotb
+import random
+
+from tests.rtl.streams import run_stream_test
 
 
 @pytest.mark.parametrize("width, depth", [(1, 2), (13, 4), (70, 16)])
 def test_fifo_keeps_every_word(width, depth, tmp_path):
-    run_cocotb("bnn_axis_fifo", [rtl_dir() / "bnn_axis_fifo.sv"], {"WIDTH": width, "DEPTH": depth},
-               "test_passthrough", tmp_path / "build", {"BNNFPGA_TB_SEED": str(width * depth)})
+    rng = random.Random(width * depth)
+    words = [rng.getrandbits(width) for _ in range(300)]
+    run_stream_test("bnn_axis_fifo", {"WIDTH": width, "DEPTH": depth}, words, words, tmp_path, seed=width)

@@ -28,4 +28,4 @@ def test_lint_clean(module, tmp_path):
 
 
 def test_every_module_is_linted():
-    assert {"bnn_mvu", "bnn_axis_fifo"} <= set(MODULES)
+    assert {"bnn_mvu", "bnn_axis_fifo", "bnn_swg"} <= set(MODULES)

@@ -12,7 +12,7 @@ from bnnfpga.codegen.layout import weight_chunks
 from bnnfpga.folding import Fold
 from bnnfpga.golden.kernels import dot_packed
 from bnnfpga.ir.types import BIPOLAR, DType, signed_width
-from bnnfpga.rtlsim import rtl_dir, run_cocotb
+from tests.rtl.streams import run_stream_test
 
 CASES = [  # MW, MH, SIMD, PE, input dtype, thresholds?
     (9, 4, 3, 2, BIPOLAR, True),
@@ -67,14 +67,12 @@ def make_vectors(mw, mh, simd, pe, dtype, thresholds, reps, seed, tmp_path):
     params = {"MW": mw, "MH": mh, "SIMD": simd, "PE": pe, "BITS": bits, "SIGNED_IN": int(dtype.kind == "int"),
               "ACC_W": acc_w, "OUT_BITS": 1 if thresholds else 32, "T_W": acc_w + 1}
     params.update({k: f'"{v}"' for k, v in files.items() if v.exists() or k == "WEIGHTS_FILE"})
-    (tmp_path / "vectors.json").write_text(json.dumps({"inputs": chunks, "expected": expected, "seed": seed}))
-    return params
+    return params, chunks, expected
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"mw{c[0]}mh{c[1]}simd{c[2]}pe{c[3]}{c[4]}{'thr' if c[5] else 'acc'}")
 def test_mvu_bit_exact_under_idle_and_backpressure(case, tmp_path):
     mw, mh, simd, pe, dtype, thresholds = case
-    params = make_vectors(mw, mh, simd, pe, dtype, thresholds, reps=12, seed=mw * mh, tmp_path=tmp_path)
-    run_cocotb("bnn_mvu", [rtl_dir() / "bnn_mvu.sv"], params, "test_mvu", tmp_path / "build",
-               {"BNNFPGA_TB_VECTORS": str(tmp_path / "vectors.json")})
+    params, inputs, expected = make_vectors(mw, mh, simd, pe, dtype, thresholds, reps=12, seed=mw * mh, tmp_path=tmp_path)
+    run_stream_test("bnn_mvu", params, inputs, expected, tmp_path, seed=mw * mh)
 
