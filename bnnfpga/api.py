@@ -17,7 +17,8 @@ from bnnfpga.errors import BnnfpgaError
 from bnnfpga.folding import Fold, choose_folding
 from bnnfpga.frontend import import_model, load_onnx
 from bnnfpga.ir.graph import Graph
-from bnnfpga.ir.ops import OutputAffine
+from bnnfpga.ir.verify import verify_folded
+from bnnfpga.ir.ops import OutputAffine, Reshape
 from bnnfpga.ir.types import TensorType
 from bnnfpga.passes.pipeline import fold
 from bnnfpga.report import markdown_report
@@ -39,9 +40,11 @@ def load_graph(path: str | os.PathLike) -> Graph:
         path = path / "ir.json"
     if path.suffix == ".json":
         try:
-            return Graph.from_json(path.read_text())
-        except (OSError, ValueError, KeyError) as exc:
-            raise BnnfpgaError(f"{path}: not a bnnfpga IR file ({exc})") from None
+            graph = Graph.from_json(path.read_text())
+            verify_folded(graph)
+            return graph
+        except (OSError, ValueError, KeyError, TypeError, AssertionError) as exc:
+            raise BnnfpgaError(f"{path}: not a valid bnnfpga IR file ({exc})") from None
     return load(path)
 
 
@@ -76,20 +79,32 @@ def backend_accumulators(graph: Graph, x: np.ndarray, backend: str, folding: dic
     return values[accumulator_tensor(graph)].astype(np.int32)
 
 
+def host_nodes(graph: Graph) -> list:
+    """The trailing nodes that run on the host: the output affine and any flatten after it."""
+    tail = []
+    node = graph.producer(graph.output_name)
+    while node is not None and isinstance(node.op, (OutputAffine, Reshape)):
+        tail.insert(0, node)
+        node = graph.producer(node.inputs[0])
+    return tail
+
+
 def accumulator_tensor(graph: Graph) -> str:
-    """The tensor the accelerator streams out: the input of the host-side affine."""
-    last = graph.producer(graph.output_name)
-    return last.inputs[0] if last is not None and isinstance(last.op, OutputAffine) else graph.output_name
+    """The tensor the accelerator streams out: what the host-side nodes start from."""
+    tail = host_nodes(graph)
+    return tail[0].inputs[0] if tail else graph.output_name
 
 
 def host_output(graph: Graph, acc: np.ndarray) -> np.ndarray:
-    """Apply the host-side affine (DESIGN 3.7) to the accelerator's accumulators."""
-    last = graph.producer(graph.output_name)
-    if last is None or not isinstance(last.op, OutputAffine):
-        return acc
-    scale, bias = last.op.scale, last.op.bias
-    view = (1, -1) + (1,) * (acc.ndim - 2)
-    return (acc * scale.reshape(view) + bias.reshape(view)).astype(np.float32)
+    """Apply the host-side nodes (DESIGN 3.7) to the accelerator's accumulators (N, *shape)."""
+    y = acc
+    for node in host_nodes(graph):
+        if isinstance(node.op, OutputAffine):
+            view = (1, -1) + (1,) * (y.ndim - 2)
+            y = (y * node.op.scale.reshape(view) + node.op.bias.reshape(view)).astype(np.float32)
+        else:
+            y = y.reshape((y.shape[0],) + tuple(node.op.shape))
+    return y
 
 
 def random_inputs(t: TensorType, count: int, seed: int = 0) -> np.ndarray:
@@ -122,8 +137,10 @@ def compile_model(
     so a failed compile leaves no ``out_dir`` behind.
     """
     out_dir = Path(out_dir)
-    if out_dir.exists() and not force:
-        raise BnnfpgaError(f"{out_dir} exists; remove it or pass --force")
+    if out_dir.exists():
+        if not force:
+            raise BnnfpgaError(f"{out_dir} exists; remove it or pass --force")
+        check_replaceable(out_dir, Path(model_path))
     board_info = load_board(board)
     if progress:
         print(f"compiling {model_path} for {board_info.name}", file=progress, flush=True)
@@ -153,6 +170,20 @@ def compile_model(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return graph
+
+
+def check_replaceable(out_dir: Path, model_path: Path) -> None:
+    """--force replaces only an earlier compile output (or an empty directory), and never the
+    current directory, one of its parents, or a directory holding the model."""
+    resolved = out_dir.resolve()
+    if not resolved.is_dir():
+        raise BnnfpgaError(f"{out_dir} exists and is not a directory")
+    if resolved == Path.cwd().resolve() or resolved in Path.cwd().resolve().parents:
+        raise BnnfpgaError(f"refusing to replace {out_dir}: it is the current directory or one of its parents")
+    if resolved in model_path.resolve().parents:
+        raise BnnfpgaError(f"refusing to replace {out_dir}: it holds the model {model_path}")
+    if any(resolved.iterdir()) and not (resolved / "ir.json").is_file():
+        raise BnnfpgaError(f"refusing to replace {out_dir}: not empty and not a bnnfpga compile output (no ir.json)")
 
 
 def write_vectors(graph: Graph, x: np.ndarray, directory: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,10 +60,16 @@ def _validate(doc: dict, path: Path) -> Board:
     clock = float(need("clock_mhz", (int, float)))
     if not 1 <= clock <= 1000:
         raise BnnfpgaError(f"board file {path}: clock_mhz must be between 1 and 1000")
+    part = need("part", str)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", part):
+        raise BnnfpgaError(f"board file {path}: part {part!r} is not a valid FPGA part name")
+    name = need("name", str)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", name):
+        raise BnnfpgaError(f"board file {path}: name {name!r} may hold letters, digits, '.', '_' and '-' only")
     return Board(
-        name=need("name", str),
+        name=name,
         description=doc.get("description", ""),
-        part=need("part", str),
+        part=part,
         clock_mhz=clock,
         resources=counts,
     )

@@ -37,6 +37,7 @@ def source_hash(hls_dir: Path) -> str:
     for path in sorted(p for p in hls_dir.rglob("*") if p.suffix in (".cpp", ".hpp", ".h")):
         h.update(str(path.relative_to(hls_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
     h.update(" ".join(CXXFLAGS).encode())
+    h.update(str(ap_types_dir()).encode())  # a different ap_types install is a different build
     h.update(subprocess.run([gxx(), "--version"], capture_output=True, text=True).stdout.encode())
     return h.hexdigest()[:24]
 

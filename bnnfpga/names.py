@@ -53,7 +53,8 @@ def sanitize(name: str, fallback: str = "layer") -> str:
 
 
 class UniqueNames:
-    """Hands out sanitised names, adding a numeric suffix when two sources collide."""
+    """Hands out sanitised names, adding a numeric suffix when two sources collide. Names
+    differing only in case count as colliding (include guards, case-insensitive file systems)."""
 
     def __init__(self) -> None:
         self._taken: set[str] = set()
@@ -61,9 +62,9 @@ class UniqueNames:
     def take(self, name: str, fallback: str = "layer") -> str:
         base = sanitize(name, fallback)
         candidate, i = base, 1
-        while candidate in self._taken:
+        while candidate.lower() in self._taken:
             suffix = f"_{i}"
             candidate = f"{base[: MAX_LENGTH - len(suffix)]}{suffix}"
             i += 1
-        self._taken.add(candidate)
+        self._taken.add(candidate.lower())
         return candidate

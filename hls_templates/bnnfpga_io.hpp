@@ -39,12 +39,22 @@ void output_stage(hls::stream<ap_uint<VALUES * 32> > &in, hls::stream<ap_axiu<32
     }
 }
 
+// The value of element c of a pixel: bipolar (bit 1 = +1, bit 0 = -1), signed or unsigned.
+template <unsigned BITS, bool SIGNED, bool BIPOLAR, int W>
+ap_int<BITS + 2> element(const ap_uint<W> &pixel, unsigned c) {
+    const ap_uint<BITS> raw = pixel.range(c * BITS + BITS - 1, c * BITS);
+    if (BIPOLAR) return raw[0] ? 1 : -1;
+    if (SIGNED) return (ap_int<BITS>)raw;
+    return raw;
+}
+
 // u = SCALE * x + offset[c] per element, for an input offset that must be applied before
 // zero padding (IntegerAffine in the IR).
-//   C                 channels per pixel
-//   IN_BITS, OUT_BITS unsigned input and two's complement output element widths
-//   PIXELS            pixels per frame
-template <unsigned C, unsigned IN_BITS, unsigned OUT_BITS, unsigned PIXELS, int SCALE>
+//   C                        channels per pixel
+//   IN_BITS, OUT_BITS        input and two's complement output element widths
+//   IN_SIGNED, IN_BIPOLAR    input element type (see element())
+//   PIXELS                   pixels per frame
+template <unsigned C, unsigned IN_BITS, bool IN_SIGNED, bool IN_BIPOLAR, unsigned OUT_BITS, unsigned PIXELS, int SCALE>
 void integer_affine(hls::stream<ap_uint<C * IN_BITS> > &in, hls::stream<ap_uint<C * OUT_BITS> > &out,
                     const ap_int<OUT_BITS> offset[C]) {
     for (unsigned p = 0; p < PIXELS; p++) {
@@ -53,19 +63,20 @@ void integer_affine(hls::stream<ap_uint<C * IN_BITS> > &in, hls::stream<ap_uint<
         ap_uint<C * OUT_BITS> u = 0;
         for (unsigned c = 0; c < C; c++) {
 #pragma HLS UNROLL
-            const ap_int<OUT_BITS> v = (ap_int<OUT_BITS>)(SCALE * (ap_int<OUT_BITS>)(ap_uint<IN_BITS>)x.range(c * IN_BITS + IN_BITS - 1, c * IN_BITS) + offset[c]);
+            const ap_int<OUT_BITS> v = (ap_int<OUT_BITS>)(SCALE * element<IN_BITS, IN_SIGNED, IN_BIPOLAR>(x, c) + offset[c]);
             u.range(c * OUT_BITS + OUT_BITS - 1, c * OUT_BITS) = (ap_uint<OUT_BITS>)v;
         }
         out.write(u);
     }
 }
 
-// Thresholds applied elementwise to integer pixels (binarising the raw input): bit c of the
-// output pixel is 1 when x_c >= threshold[c], or the channel's constant (+1 -> 1, -1 -> 0).
-//   C, IN_BITS   channels and unsigned input element width
-//   T_W          threshold width
-//   PIXELS       pixels per frame
-template <unsigned C, unsigned IN_BITS, unsigned T_W, unsigned PIXELS>
+// Thresholds applied elementwise to integer or bipolar pixels (binarising the raw input): bit c
+// of the output pixel is 1 when x_c >= threshold[c], or the channel's constant (+1 -> 1, -1 -> 0).
+//   C, IN_BITS               channels and input element width
+//   IN_SIGNED, IN_BIPOLAR    input element type (see element())
+//   T_W                      threshold width
+//   PIXELS                   pixels per frame
+template <unsigned C, unsigned IN_BITS, bool IN_SIGNED, bool IN_BIPOLAR, unsigned T_W, unsigned PIXELS>
 void threshold_stage(hls::stream<ap_uint<C * IN_BITS> > &in, hls::stream<ap_uint<C> > &out,
                      const ap_int<T_W> threshold[C], const ap_int<2> constant[C]) {
     for (unsigned p = 0; p < PIXELS; p++) {
@@ -74,7 +85,7 @@ void threshold_stage(hls::stream<ap_uint<C * IN_BITS> > &in, hls::stream<ap_uint
         ap_uint<C> bits = 0;
         for (unsigned c = 0; c < C; c++) {
 #pragma HLS UNROLL
-            const ap_int<IN_BITS + 1> v = (ap_uint<IN_BITS>)x.range(c * IN_BITS + IN_BITS - 1, c * IN_BITS);
+            const ap_int<IN_BITS + 2> v = element<IN_BITS, IN_SIGNED, IN_BIPOLAR>(x, c);
             bits[c] = constant[c] != 0 ? (constant[c] > 0 ? 1 : 0) : (v >= threshold[c] ? 1 : 0);
         }
         out.write(bits);

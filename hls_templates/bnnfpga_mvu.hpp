@@ -7,11 +7,12 @@
 namespace bnnfpga {
 
 // Dot product of one chunk with one weight chunk (weight bit 1 = +1, 0 = -1).
-//   SIMD     elements per chunk
-//   BITS     bits per input element; 1 means bipolar (bit 1 = +1), else integers
-//   SIGNED   integer inputs are two's complement (the output of an IntegerAffine)
-//   ACC_W    accumulator width
-template <unsigned SIMD, unsigned BITS, bool SIGNED, unsigned ACC_W>
+//   SIMD      elements per chunk
+//   BITS      bits per input element
+//   SIGNED    integer inputs are two's complement (the output of an IntegerAffine)
+//   BIPOLAR   inputs are bipolar (BITS = 1, bit 1 = +1, bit 0 = -1) rather than integers
+//   ACC_W     accumulator width
+template <unsigned SIMD, unsigned BITS, bool SIGNED, bool BIPOLAR, unsigned ACC_W>
 struct ChunkDot {
     // Integers: sum of +x where w = 1, -x where w = 0 (padding is 0 and adds nothing).
     static ap_int<ACC_W> apply(const Chunk<SIMD, BITS> &in, ap_uint<SIMD> w) {
@@ -31,7 +32,7 @@ struct ChunkDot {
 };
 
 template <unsigned SIMD, bool SIGNED, unsigned ACC_W>
-struct ChunkDot<SIMD, 1, SIGNED, ACC_W> {
+struct ChunkDot<SIMD, 1, SIGNED, true, ACC_W> {
     // Bipolar: 2 * popcount(valid & XNOR(x, w)) - popcount(valid).
     static ap_int<ACC_W> apply(const Chunk<SIMD, 1> &in, ap_uint<SIMD> w) {
         const ap_uint<SIMD> agree = ~(in.data ^ w) & in.valid;
@@ -78,13 +79,13 @@ struct AccumulatorOutput {
 // Cycles per vector: (MH/PE) * (MW/SIMD) (DESIGN.md 4).
 //   MW, MH        vector length and output channels
 //   SIMD, PE      input elements per cycle (divides MW), output lanes (divides MH)
-//   BITS, SIGNED  input element type (see ChunkDot)
+//   BITS, SIGNED, BIPOLAR  input element type (see ChunkDot)
 //   ACC_W         accumulator width, proven by the compiler (DESIGN.md 3.8)
 //   REPS          vectors per frame (output positions of a convolution, 1 for a dense layer)
 //   ACT           ThresholdActivation or AccumulatorOutput
 // weights[pe][nf * (MW/SIMD) + sf] holds elements sf*SIMD ... of row nf*PE + pe.
-template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned BITS, bool SIGNED, unsigned ACC_W,
-          unsigned REPS, typename ACT>
+template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned BITS, bool SIGNED, bool BIPOLAR,
+          unsigned ACC_W, unsigned REPS, typename ACT>
 void mvu(hls::stream<Chunk<SIMD, BITS> > &in, hls::stream<ap_uint<MH * ACT::OUT_BITS> > &out,
          const ap_uint<SIMD> weights[PE][(MH / PE) * (MW / SIMD)], const ACT &act) {
     const unsigned SF = MW / SIMD, NF = MH / PE;
@@ -109,7 +110,7 @@ void mvu(hls::stream<Chunk<SIMD, BITS> > &in, hls::stream<ap_uint<MH * ACT::OUT_
                 }
                 for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
-                    acc[pe] += ChunkDot<SIMD, BITS, SIGNED, ACC_W>::apply(chunk, weights[pe][nf * SF + sf]);
+                    acc[pe] += ChunkDot<SIMD, BITS, SIGNED, BIPOLAR, ACC_W>::apply(chunk, weights[pe][nf * SF + sf]);
                 }
             }
             for (unsigned pe = 0; pe < PE; pe++) {

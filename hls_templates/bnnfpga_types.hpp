@@ -7,6 +7,10 @@
 #ifndef BNNFPGA_TYPES_HPP
 #define BNNFPGA_TYPES_HPP
 
+// Whole pixels and output vectors travel as one ap_uint: allow the widest ap_int there is.
+#ifndef AP_INT_MAX_W
+#define AP_INT_MAX_W 32768
+#endif
 #include <ap_int.h>
 #include <hls_stream.h>
 

@@ -22,8 +22,8 @@ from bnnfpga.errors import BnnfpgaError
 from bnnfpga.folding import Fold
 from bnnfpga.golden.kernels import conv_weight_rows
 from bnnfpga.ir.graph import Graph
-from bnnfpga.ir.ops import Conv, DotProduct, IntegerAffine, MaxPool, OutputAffine, Reshape, Threshold
-from bnnfpga.ir.types import signed_width
+from bnnfpga.ir.ops import Conv, Dense, DotProduct, IntegerAffine, MaxPool, OutputAffine, Reshape, Threshold
+from bnnfpga.ir.types import BIPOLAR, DType, signed_width
 from bnnfpga.names import sanitize
 
 # Weight memories up to this size (bits per PE) go to distributed RAM, larger ones to BRAM.
@@ -34,15 +34,30 @@ LIBRARY = ("bnnfpga_types.hpp", "bnnfpga_linebuffer.hpp", "bnnfpga_swg.hpp", "bn
 
 @dataclass
 class _Tensor:
-    """The stream currently flowing: H x W pixels of C elements of BITS bits."""
+    """The stream currently flowing: H x W pixels of C elements of type ``dtype``."""
 
     stream: str
     c: int
     h: int
     w: int
-    bits: int
-    signed: bool = False
+    dtype: DType
     flattened_from: tuple[int, int, int] | None = None  # (C, H, W) when a flatten was seen
+
+    @property
+    def bits(self) -> int:
+        return self.dtype.bits
+
+    def flags(self) -> dict[str, str]:
+        """C++ template arguments describing the element type."""
+        return {"in_signed": _bool(self.dtype.kind == "int"), "in_bipolar": _bool(self.dtype.kind == "bipolar")}
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+# Widest ap_uint the generated code uses (a whole pixel or output vector); AP_INT_MAX_W.
+MAX_STREAM_BITS = 32768
 
 
 @dataclass
@@ -58,6 +73,8 @@ class _Design:
 
 
 def _pixel(bits: int) -> str:
+    if bits > MAX_STREAM_BITS:
+        raise BnnfpgaError(f"the HLS backend streams whole pixels and vectors; {bits} bits exceed {MAX_STREAM_BITS}")
     return f"ap_uint<{bits}>"
 
 
@@ -78,8 +95,10 @@ def build_design(graph: Graph, folding: dict[str, Fold]) -> tuple[_Design, int, 
     types = graph.types()
     d = _Design()
     t_in = graph.input_type
+    if len(t_in.shape) not in (1, 3):
+        raise BnnfpgaError(f"the HLS backend takes (C, H, W) images or (F,) vectors, not an input of shape {t_in.shape}")
     c, h, w = t_in.shape if len(t_in.shape) == 3 else (t_in.shape[0], 1, 1)
-    cur = _Tensor(d.stream("input", _pixel(c * t_in.dtype.bits)), c, h, w, t_in.dtype.bits)
+    cur = _Tensor(d.stream("input", _pixel(c * t_in.dtype.bits)), c, h, w, t_in.dtype)
     d.engines.append({"kind": "input", "comment": "AXI-Stream words → pixels", "pixel_bits": c * cur.bits,
                       "pixels": h * w, "out": cur.stream})
     in_words = h * w * ((c * cur.bits + 63) // 64)
@@ -92,11 +111,11 @@ def build_design(graph: Graph, folding: dict[str, Fold]) -> tuple[_Design, int, 
             out_t = types[node.output]
             out = d.stream(node.name, _pixel(cur.c * out_t.dtype.bits))
             d.engines.append({"kind": "integer_affine", "comment": f"{node.name}: u = {op.scale}·x + r[c]", "name": node.name,
-                              "c": cur.c, "in_bits": cur.bits, "out_bits": out_t.dtype.bits, "pixels": cur.h * cur.w,
-                              "scale": op.scale, "inp": cur.stream, "out": out})
+                              "c": cur.c, "in_bits": cur.bits, **cur.flags(), "out_bits": out_t.dtype.bits,
+                              "pixels": cur.h * cur.w, "scale": op.scale, "inp": cur.stream, "out": out})
             d.layers[node.name] = {"kind": "integer_affine", "name": node.name, "source": node.source, "c": cur.c,
                                    "out_bits": out_t.dtype.bits, "offsets": [str(int(v)) for v in op.offset]}
-            cur = _Tensor(out, cur.c, cur.h, cur.w, out_t.dtype.bits, signed=out_t.dtype.kind == "int")
+            cur = _Tensor(out, cur.c, cur.h, cur.w, out_t.dtype)
         elif isinstance(op, DotProduct):
             activation = None
             if i + 1 < len(nodes) and isinstance(nodes[i + 1].op, Threshold) and nodes[i + 1].inputs == (node.output,):
@@ -110,6 +129,10 @@ def build_design(graph: Graph, folding: dict[str, Fold]) -> tuple[_Design, int, 
         elif isinstance(op, MaxPool):
             cur = _pool(d, node, op, cur, types)
         elif isinstance(op, Reshape):
+            following = nodes[i + 1].op if i + 1 < len(nodes) else None
+            if following is not None and not isinstance(following, (Dense, OutputAffine)):
+                raise BnnfpgaError(f"layer {node.name}: the HLS backend needs a flatten to feed a fully connected "
+                                   f"layer directly, not {type(following).__name__}")
             cur.flattened_from = (cur.c, cur.h, cur.w)
         elif isinstance(op, OutputAffine):
             pass  # runs on the host (DESIGN 3.7)
@@ -149,7 +172,7 @@ def _dot(d: _Design, node, op: DotProduct, activation: Threshold | None, cur: _T
     memory_bits = mh * mw // fold.pe
     d.engines.append({"kind": "mvu", "comment": f"{node.name}: {mh}x{mw} MVU, PE={fold.pe}, SIMD={fold.simd}",
                       "name": node.name, "mw": mw, "mh": mh, "simd": fold.simd, "pe": fold.pe, "bits": cur.bits,
-                      "signed": "true" if cur.signed else "false", "acc_w": acc_w, "reps": oh * ow,
+                      "signed": cur.flags()["in_signed"], "bipolar": cur.flags()["in_bipolar"], "acc_w": acc_w, "reps": oh * ow,
                       "inp": chunks, "out": out, "memory_bits": memory_bits, "thresholds": activation is not None,
                       "memory": "lutram" if memory_bits <= LUTRAM_MAX_BITS else "bram"})
     layer = {"kind": "mvu", "name": node.name, "source": node.source, "mh": mh, "mw": mw, "pe": fold.pe,
@@ -166,27 +189,27 @@ def _dot(d: _Design, node, op: DotProduct, activation: Threshold | None, cur: _T
     d.layers[node.name] = layer
     if activation is None:
         d.engines.append({"kind": "output", "comment": "int32 accumulators → AXI-Stream", "count": mh, "words": oh * ow, "inp": out})
-    return _Tensor(out, mh, oh, ow, out_bits), mh * oh * ow
+    return _Tensor(out, mh, oh, ow, BIPOLAR if activation is not None else DType("int", 32)), mh * oh * ow
 
 
 def _threshold(d: _Design, node, op: Threshold, cur: _Tensor) -> _Tensor:
     """A threshold not fused into a dot product: binarisation of the (unsigned) input."""
-    if op.levels != 1 or cur.signed:
-        raise BnnfpgaError(f"layer {node.name}: the HLS backend thresholds unsigned inputs into bipolar values only")
+    if op.levels != 1:
+        raise BnnfpgaError(f"layer {node.name}: the HLS backend thresholds into bipolar values only")
     t = op.thresholds[:, 0]
-    width = signed_width(min(int(t.min()), 0), max(int(t.max()), (1 << cur.bits))).bits
+    width = signed_width(min(int(t.min()), cur.dtype.min), max(int(t.max()), cur.dtype.max)).bits + 1
     out = d.stream(node.name, _pixel(cur.c))
     d.engines.append({"kind": "threshold", "comment": f"{node.name}: thresholds on the input", "name": node.name,
-                      "c": cur.c, "in_bits": cur.bits, "threshold_w": width, "pixels": cur.h * cur.w,
+                      "c": cur.c, "in_bits": cur.bits, **cur.flags(), "threshold_w": width, "pixels": cur.h * cur.w,
                       "inp": cur.stream, "out": out})
     d.layers[node.name] = {"kind": "threshold", "name": node.name, "source": node.source, "c": cur.c,
                            "threshold_w": width, "thresholds": [str(int(v)) for v in t],
                            "constant": [str(int(v)) for v in op.constant]}
-    return _Tensor(out, cur.c, cur.h, cur.w, 1)
+    return _Tensor(out, cur.c, cur.h, cur.w, BIPOLAR)
 
 
 def _pool(d: _Design, node, op: MaxPool, cur: _Tensor, types) -> _Tensor:
-    if cur.bits != 1:
+    if cur.dtype != BIPOLAR:
         raise BnnfpgaError(f"layer {node.name}: the HLS backend pools bipolar activations only")
     out_t = types[node.output]
     out = d.stream(node.name, _pixel(cur.c))
@@ -197,7 +220,7 @@ def _pool(d: _Design, node, op: MaxPool, cur: _Tensor, types) -> _Tensor:
     use_min = op.use_min if op.use_min is not None else np.zeros(cur.c, bool)
     mask = sum(1 << int(ch) for ch in np.flatnonzero(use_min))
     d.layers[node.name] = {"kind": "pool", "name": node.name, "source": node.source, "c": cur.c, "min_channels": f"{mask:x}"}
-    return _Tensor(out, cur.c, out_t.shape[1], out_t.shape[2], 1)
+    return _Tensor(out, cur.c, out_t.shape[1], out_t.shape[2], BIPOLAR)
 
 
 def generate(graph: Graph, out_dir: Path, board: Board, folding: dict[str, Fold]) -> dict[str, int]:

@@ -149,6 +149,7 @@ class _Importer:
         if not isinstance(out, _Dyn):
             raise ModelError(f"output {g.output[0].name!r} does not depend on the input")
         self.onnx_tensors[out.tensor] = g.output[0].name
+        self.prune_unused(out.tensor)
         return Graph(
             input_name=x.tensor,
             input_type=x.type,
@@ -158,6 +159,16 @@ class _Importer:
             onnx_tensors=self.onnx_tensors,
             notes=self.notes,
         )
+
+    def prune_unused(self, output: str) -> None:
+        """Drop nodes the output does not depend on (dead branches of the ONNX graph)."""
+        needed, kept = {output}, []
+        for node in reversed(self.nodes):
+            if node.output in needed:
+                needed.update(node.inputs)
+                kept.append(node)
+        self.nodes = kept[::-1]
+        self.onnx_tensors = {k: v for k, v in self.onnx_tensors.items() if k in needed}
 
     def check_supported_ops(self, input_name: str) -> None:
         """Name every node on the activation path whose op has no handler, all at once."""
@@ -287,7 +298,10 @@ class _Importer:
         if len(ins) > 2 and ins[2] is not None:
             if not isinstance(ins[2], _Const):
                 raise self.unsupported(node, "Gemm needs a constant C")
-            bias = np.broadcast_to(np.asarray(ins[2].value, np.float64) * float(attrs.get("beta", 1.0)), (weight.shape[0],)).copy()
+            c = np.asarray(ins[2].value, np.float64) * float(attrs.get("beta", 1.0))
+            if c.size not in (1, weight.shape[0]):
+                raise self.unsupported(node, f"Gemm with C of shape {c.shape}: supported is a bias per output")
+            bias = np.broadcast_to(c.reshape(-1), (weight.shape[0],)).copy()
         return self._dense(node, x, weight, bias)
 
     def op_MatMul(self, node, ins):
@@ -398,9 +412,12 @@ class _Importer:
             for axis, (size, k, s) in enumerate(zip(x.type.shape[1:], kernel, strides)):
                 span = size + pads[axis] + pads[axis + 2] - k
                 out = -(-span // s) + 1
-                if (out - 1) * s >= size + pads[axis]:  # last window would start in the padding
-                    out -= 1
-                pads[axis + 2] += (out - 1) * s + k - (size + pads[axis] + pads[axis + 2])
+                if (out - 1) * s >= size + pads[axis]:  # the last window would start in the padding
+                    if self.opsets.get("", 0) < 19:
+                        raise self.unsupported(node, "ceil_mode makes a window lie entirely in the padding "
+                                                     "(before opset 19 ONNX keeps it; its value is undefined)")
+                    out -= 1  # opset 19 drops it, as PyTorch does
+                pads[axis + 2] += max(0, (out - 1) * s + k - (size + pads[axis] + pads[axis + 2]))
         return self.emit(node, MaxPool(kernel=kernel, strides=strides, pads=tuple(pads)), x)
 
     def op_Flatten(self, node, ins):
@@ -417,11 +434,15 @@ class _Importer:
         target = [int(v) for v in shape.value.reshape(-1)]
         if not target or target[0] not in (0, 1, -1):
             raise self.unsupported(node, f"Reshape to {target} changes the batch dimension")
-        rest = [x.type.shape[i - 1] if v == 0 and i - 1 < len(x.type.shape) else v for i, v in enumerate(target)][1:]
+        if any(v == 0 and i > len(x.type.shape) for i, v in enumerate(target)) or any(v < -1 for v in target):
+            raise ModelError(f"invalid Reshape target {target} for {x.type}", node.name, node.op_type)
+        rest = [x.type.shape[i - 1] if v == 0 else v for i, v in enumerate(target)][1:]
         if target[0] == -1 and -1 in rest:
             raise self.unsupported(node, f"Reshape to {target} is ambiguous")
         if -1 in rest:
             known = int(np.prod([v for v in rest if v != -1]))
+            if known == 0 or x.type.size % known:
+                raise ModelError(f"cannot reshape {x.type} to {target}", node.name, node.op_type)
             rest[rest.index(-1)] = x.type.size // known
         if int(np.prod(rest)) != x.type.size:
             raise ModelError(f"cannot reshape {x.type} to {target}", node.name, node.op_type)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from bnnfpga.ir.ops import OP_TYPES, Op
 from bnnfpga.ir.types import DType, TensorType
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 @dataclass(eq=False)
@@ -117,6 +121,10 @@ class Graph:
         if doc.get("format") != "bnnfpga-ir/1":
             raise ValueError("not a bnnfpga IR file")
         nodes = []
+        names = [doc["input"]["name"], doc["output"]] + [v for n in doc["nodes"] for v in (n["name"], n["output"], *n["inputs"])]
+        for name in names:  # the file may have been edited: names become C++ identifiers and paths
+            if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
+                raise ValueError(f"invalid name {name!r}")
         for n in doc["nodes"]:
             op_cls = OP_TYPES[n["op"]]
             attrs = {k: _value_from_json(v) for k, v in n["attrs"].items()}

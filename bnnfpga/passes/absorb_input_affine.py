@@ -30,6 +30,9 @@ class AbsorbInputAffine(LocalRewrite):
         if not isinstance(node.op, Affine):
             return False
         if isinstance(nxt.op, Reshape):
+            reader = g.only_consumer(nxt.output)
+            if reader is None or not isinstance(reader.op, (DotProduct, Reshape)):
+                return False  # only on the way into a dense layer (SinkReshape moves the other way)
             self._swap_with_reshape(g, node, nxt, g.types())
         elif isinstance(nxt.op, DotProduct):
             self._absorb(g, node, nxt, g.types())
@@ -45,6 +48,7 @@ class AbsorbInputAffine(LocalRewrite):
         # reshape now reads the affine's input; the affine reads the reshape's output.
         affine.op, reshape.op = reshape.op, new_affine
         affine.name, reshape.name = reshape.name, affine.name
+        affine.source, reshape.source = reshape.source, affine.source
         g.onnx_tensors.pop(affine.output, None)
 
     @staticmethod

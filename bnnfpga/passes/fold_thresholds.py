@@ -113,6 +113,8 @@ class FoldThresholds(Pass):
         step = 1
         if dot is not None and g.types()[dot.inputs[0]].dtype.kind == "bipolar" and not any(getattr(dot.op, "pads", ())):
             step = 2  # a sum of fan-in ±1 terms has the parity of the fan-in
+        if dot is None and g.types()[values].dtype.kind == "bipolar":
+            step = 2  # the values themselves are ±1: never 0
         flipped = np.zeros(channels, bool)
         thresholds = np.zeros((channels, 1), np.int64)
         constant = np.zeros(channels, np.int8)

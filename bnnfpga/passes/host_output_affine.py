@@ -3,7 +3,7 @@
 import numpy as np
 
 from bnnfpga.ir.graph import Graph, Node
-from bnnfpga.ir.ops import Affine, DotProduct, OutputAffine
+from bnnfpga.ir.ops import Affine, DotProduct, OutputAffine, Reshape
 from bnnfpga.passes.base import Pass
 
 
@@ -16,6 +16,8 @@ class HostOutputAffine(Pass):
         g = graph.copy()
         types = g.types()
         last = g.producer(g.output_name)
+        while last is not None and isinstance(last.op, Reshape):  # a trailing flatten stays on the host
+            last = g.producer(last.inputs[0])
         if last is None:
             return g
         if isinstance(last.op, Affine) and types[last.inputs[0]].dtype.is_integer:
@@ -24,8 +26,9 @@ class HostOutputAffine(Pass):
             channels = types[last.output].shape[0]
             name = g.fresh_name(f"{last.name}_host")
             out = Node(name, OutputAffine(scale=np.ones(channels), bias=np.zeros(channels)), (last.output,), name, last.source)
-            g.nodes.append(out)
-            g.output_name = name
+            g.nodes.insert(g.nodes.index(last) + 1, out)
+            g.replace_tensor(last.output, name)
+            out.inputs = (last.output,)
             if last.output in g.onnx_tensors:
                 g.onnx_tensors[name] = g.onnx_tensors.pop(last.output)
         return g

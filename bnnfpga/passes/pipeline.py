@@ -15,6 +15,7 @@ from bnnfpga.passes.host_output_affine import HostOutputAffine
 from bnnfpga.passes.merge_affines import MergeAffines
 from bnnfpga.passes.name_tensors import NameTensorsAfterNodes
 from bnnfpga.passes.pool_after_threshold import PoolAfterThreshold
+from bnnfpga.passes.sink_reshape import SinkReshape
 
 
 def stages() -> list[Pass]:
@@ -22,6 +23,7 @@ def stages() -> list[Pass]:
     return [
         ExtractBinaryWeights(),  # W = s·B: ±1 weights, scale s into an affine
         MergeAffines(),  # input normalisation chains, batchnorm after scale
+        SinkReshape(),  # a flatten moves down to the dense layer it feeds
         AbsorbInputAffine(),  # affines in front of a dot product move behind it
         PoolAfterThreshold(),  # max-pool moves behind affine and binarisation (OR/AND)
         MergeAffines(),

@@ -169,12 +169,29 @@ def test_bad_inputs_to_predict(tmp_path, capsys):
 
 def test_existing_output_is_not_overwritten_without_force(tmp_path, capsys):
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "keep.txt").write_text("mine")
+    assert run_cli("compile", EXAMPLE / "model.onnx", "-o", out) == 0
+    (out / "stale.txt").write_text("from an earlier run")
     assert run_cli("compile", EXAMPLE / "model.onnx", "-o", out) == 2
-    assert (out / "keep.txt").read_text() == "mine"
+    assert (out / "stale.txt").exists()
     assert run_cli("compile", EXAMPLE / "model.onnx", "-o", out, "--force") == 0
-    assert not (out / "keep.txt").exists()
+    assert not (out / "stale.txt").exists()
+
+
+def test_force_never_deletes_what_is_not_a_compile_output(tmp_path, monkeypatch, capsys):
+    precious = tmp_path / "work"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("mine")
+    model = precious / "model.onnx"
+    model.write_bytes((EXAMPLE / "model.onnx").read_bytes())
+    monkeypatch.chdir(precious)
+    for target in (".", str(tmp_path), str(precious)):
+        assert run_cli("compile", model, "-o", target, "--force") == 2
+        assert "refusing to replace" in capsys.readouterr().err
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "data.bin").write_text("x")
+    assert run_cli("compile", model, "-o", other, "--force") == 2
+    assert (precious / "notes.txt").read_text() == "mine" and model.is_file() and (other / "data.bin").exists()
 
 
 def test_hostile_onnx_names_become_safe_identifiers(tmp_path):

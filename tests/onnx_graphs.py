@@ -1,0 +1,109 @@
+"""Hand-written ONNX graphs (onnx.helper) for idioms torch rarely exports; fixed seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def model(nodes, inits: dict, in_shape, out_shape) -> onnx.ModelProto:
+    graph = helper.make_graph(
+        nodes, "regression", [helper.make_tensor_value_info("x", TensorProto.FLOAT, in_shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)],
+        [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in inits.items()])
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    return m
+
+
+def signs(rng, shape):
+    return rng.choice([-1.0, 1.0], size=shape)
+
+
+def bn_inits(rng, prefix: str, c: int, spread: float) -> dict:
+    return {f"{prefix}_g": rng.normal(size=c), f"{prefix}_b": rng.normal(size=c) * 0.5,
+            f"{prefix}_m": rng.normal(size=c) * spread, f"{prefix}_v": rng.uniform(0.5, 2, size=c) * spread**2}
+
+
+def bn(prefix: str, x: str, y: str):
+    return helper.make_node("BatchNormalization", [x] + [f"{prefix}_{k}" for k in "gbmv"], [y], name=prefix)
+
+
+def heaviside_before_padded_conv(rng):
+    """{0, 1} activations (Where(x >= 0, 1, 0)) in front of a zero-padded conv."""
+    inits = {"w1": signs(rng, (4, 3, 3, 3)), "w2": signs(rng, (5, 4, 3, 3)), "w3": signs(rng, (10, 80)),
+             "zero": 0.0, "one": 1.0, **bn_inits(rng, "bn1", 4, 300), **bn_inits(rng, "bn2", 5, 3)}
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c1"], name="conv1"), bn("bn1", "c1", "b1"),
+             helper.make_node("GreaterOrEqual", ["b1", "zero"], ["ge"], name="ge"),
+             helper.make_node("Where", ["ge", "one", "zero"], ["a1"], name="heaviside"),
+             helper.make_node("Conv", ["a1", "w2"], ["c2"], name="conv2", pads=[1, 1, 1, 1]), bn("bn2", "c2", "b2"),
+             helper.make_node("Sign", ["b2"], ["s2"], name="sign2"), helper.make_node("Flatten", ["s2"], ["f"], name="flat"),
+             helper.make_node("Gemm", ["f", "w3"], ["y"], name="fc", transB=1)]
+    return model(nodes, inits, [1, 3, 6, 6], [1, 10]), 8
+
+
+def resign_after_pool(rng):
+    """Sign on values that are already ±1 (a re-binarised layer input)."""
+    inits = {"w1": signs(rng, (4, 3, 3, 3)), "w3": signs(rng, (10, 16)), **bn_inits(rng, "bn1", 4, 100)}
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c1"], name="conv1"), bn("bn1", "c1", "b1"),
+             helper.make_node("Sign", ["b1"], ["s1"], name="sign1"),
+             helper.make_node("MaxPool", ["s1"], ["p1"], name="pool", kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("Sign", ["p1"], ["s2"], name="sign2"), helper.make_node("Flatten", ["s2"], ["f"], name="flat"),
+             helper.make_node("Gemm", ["f", "w3"], ["y"], name="fc", transB=1)]
+    return model(nodes, inits, [1, 3, 6, 6], [1, 10]), 8
+
+
+def flatten_then_sign(rng):
+    """Conv → BN → Flatten → Sign → Gemm: the flatten sits between batchnorm and sign."""
+    inits = {"w1": signs(rng, (4, 3, 3, 3)), "w3": signs(rng, (10, 64)), "gemm_c": rng.normal(size=(1, 10)),
+             **bn_inits(rng, "bn1", 4, 100)}
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c1"], name="conv1"), bn("bn1", "c1", "b1"),
+             helper.make_node("Flatten", ["b1"], ["f"], name="flat"), helper.make_node("Sign", ["f"], ["s"], name="sign"),
+             helper.make_node("Gemm", ["s", "w3", "gemm_c"], ["y"], name="fc", transB=1)]
+    return model(nodes, inits, [1, 3, 6, 6], [1, 10]), 8
+
+
+def trailing_flatten(rng):
+    """The last layer is a conv whose (C, H, W) output is flattened."""
+    inits = {"w1": signs(rng, (4, 3, 3, 3)), "w2": signs(rng, (6, 4, 3, 3)), **bn_inits(rng, "bn1", 4, 100),
+             **bn_inits(rng, "bn2", 6, 3)}
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c1"], name="conv1"), bn("bn1", "c1", "b1"),
+             helper.make_node("Sign", ["b1"], ["s1"], name="sign1"),
+             helper.make_node("Conv", ["s1", "w2"], ["c2"], name="conv2"), bn("bn2", "c2", "b2"),
+             helper.make_node("Flatten", ["b2"], ["y"], name="flat")]
+    return model(nodes, inits, [1, 3, 7, 7], [1, 54]), 8
+
+
+def binary_input_mlp(rng):
+    """1-bit unsigned inputs (--input-bits 1) into a dense layer, plus a dead branch."""
+    inits = {"w1": signs(rng, (16, 12)), "w2": signs(rng, (12, 5)), "w_dead": signs(rng, (12, 3)),
+             **bn_inits(rng, "bn1", 12, 2)}
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["h"], name="fc1"), bn("bn1", "h", "b1"),
+             helper.make_node("Sign", ["b1"], ["s1"], name="sign1"),
+             helper.make_node("MatMul", ["s1", "w_dead"], ["dead"], name="unused_head"),
+             helper.make_node("MatMul", ["s1", "w2"], ["y"], name="fc2")]
+    return model(nodes, inits, [1, 16], [1, 5]), 1
+
+
+def case_colliding_names(rng):
+    inits = {"w1": signs(rng, (4, 3, 3, 3)), "w3": signs(rng, (5, 64)), **bn_inits(rng, "bn1", 4, 100)}
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c1"], name="Layer"), bn("bn1", "c1", "b1"),
+             helper.make_node("Sign", ["b1"], ["s1"], name="sign1"), helper.make_node("Flatten", ["s1"], ["f"], name="flat"),
+             helper.make_node("Gemm", ["f", "w3"], ["y"], name="layer", transB=1)]
+    return model(nodes, inits, [1, 3, 6, 6], [1, 5]), 8
+
+
+def ceil_mode_pool(rng):
+    """MaxPool 2x2 / stride 2 with ceil_mode on 7x7: the last window is cut by the border."""
+    inits = {"w1": signs(rng, (4, 3, 1, 1)), "w3": signs(rng, (7, 64)), **bn_inits(rng, "bn1", 4, 100)}
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c1"], name="conv1"), bn("bn1", "c1", "b1"),
+             helper.make_node("Sign", ["b1"], ["s1"], name="sign1"),
+             helper.make_node("MaxPool", ["s1"], ["p1"], name="pool", kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1),
+             helper.make_node("Flatten", ["p1"], ["f"], name="flat"),
+             helper.make_node("Gemm", ["f", "w3"], ["y"], name="fc", transB=1)]
+    return model(nodes, inits, [1, 3, 7, 7], [1, 7]), 8
+
+
+GRAPHS = {f.__name__: f for f in (heaviside_before_padded_conv, ceil_mode_pool, resign_after_pool, flatten_then_sign, trailing_flatten,
+                                   binary_input_mlp, case_colliding_names)}
