@@ -11,6 +11,8 @@ from bnnfpga.codegen.templates import data_dir
 from bnnfpga.errors import BnnfpgaError
 
 RESOURCE_KEYS = ("lut", "ff", "bram36", "dsp")
+# Board names and parts end up in Tcl scripts and file names: letters, digits, '.', '_', '-'.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 
 
 def boards_dir() -> Path:
@@ -61,10 +63,10 @@ def _validate(doc: dict, path: Path) -> Board:
     if not 1 <= clock <= 1000:
         raise BnnfpgaError(f"board file {path}: clock_mhz must be between 1 and 1000")
     part = need("part", str)
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", part):
+    if not _PLAIN_NAME.fullmatch(part):
         raise BnnfpgaError(f"board file {path}: part {part!r} is not a valid FPGA part name")
     name = need("name", str)
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", name):
+    if not _PLAIN_NAME.fullmatch(name):
         raise BnnfpgaError(f"board file {path}: name {name!r} may hold letters, digits, '.', '_' and '-' only")
     return Board(
         name=name,

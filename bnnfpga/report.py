@@ -98,11 +98,12 @@ def inspect_table(graph: Graph, markdown: bool = False) -> str:
 
 
 def totals(graph: Graph) -> dict[str, int]:
+    rows = layers(graph)
     weight_bits = sum(n.op.weight.size for n in graph.nodes if isinstance(n.op, DotProduct))
     threshold_count = sum(int((n.op.constant == 0).sum()) * n.op.levels for n in graph.nodes if isinstance(n.op, Threshold))
     return {
-        "layers": len(layers(graph)),
-        "macs_per_frame": sum(r.macs for r in layers(graph)),
+        "layers": len(rows),
+        "macs_per_frame": sum(r.macs for r in rows),
         "weight_bits": int(weight_bits),
         "thresholds": threshold_count,
     }
@@ -118,12 +119,12 @@ def accumulator_summary(graph: Graph) -> list[str]:
 
 
 def folding_table(graph: Graph, folding) -> str:
-    rows = []
+    rows, types = [], graph.types()
     for n in graph.nodes:
         if isinstance(n.op, DotProduct) and n.name in folding:
             f = folding[n.name]
             mh, mw = n.op.out_channels, n.op.fan_in
-            positions = graph.types()[n.output].size // mh
+            positions = types[n.output].size // mh
             rows.append([n.name, str(mh), str(mw), str(f.pe), str(f.simd), f"{(mh // f.pe) * (mw // f.simd) * positions:,}"])
     return format_table(("layer", "MH", "MW", "PE", "SIMD", "MVU cycles/frame"), rows, markdown=True)
 

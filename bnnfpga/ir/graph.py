@@ -85,6 +85,15 @@ class Graph:
         readers = self.consumers(tensor)
         return readers[0] if len(readers) == 1 and tensor != self.output_name else None
 
+    def exchange(self, first: Node, second: Node, new_first_op: Op, new_second_op: Op) -> None:
+        """Exchange two adjacent nodes (``second`` reads ``first``): ``first`` keeps its place
+        in the chain but takes ``new_first_op`` and the second node's name and source, and vice
+        versa. The tensor between them now holds other values, so its ONNX tag is dropped."""
+        first.op, second.op = new_first_op, new_second_op
+        first.name, second.name = second.name, first.name
+        first.source, second.source = second.source, first.source
+        self.onnx_tensors.pop(first.output, None)
+
     def replace_tensor(self, old: str, new: str) -> None:
         """Make every consumer of ``old`` read ``new`` instead (and the graph output)."""
         for node in self.nodes:

@@ -45,11 +45,7 @@ class AbsorbInputAffine(LocalRewrite):
         in_shape = types[affine.inputs[0]].shape
         per_channel = int(np.prod(in_shape[1:])) if len(in_shape) > 1 else 1
         new_affine = Affine(scale=np.repeat(affine.op.scale, per_channel), bias=np.repeat(affine.op.bias, per_channel))
-        # reshape now reads the affine's input; the affine reads the reshape's output.
-        affine.op, reshape.op = reshape.op, new_affine
-        affine.name, reshape.name = reshape.name, affine.name
-        affine.source, reshape.source = reshape.source, affine.source
-        g.onnx_tensors.pop(affine.output, None)
+        g.exchange(affine, reshape, reshape.op, new_affine)
 
     @staticmethod
     def _absorb(g: Graph, affine: Node, dot: Node, types) -> None:

@@ -21,9 +21,5 @@ class PoolAfterThreshold(LocalRewrite):
         if isinstance(nxt.op, Affine):
             use_min = use_min ^ (nxt.op.scale < 0)
         new_pool = MaxPool(kernel=op.kernel, strides=op.strides, pads=op.pads, use_min=use_min)
-        # Swap the ops in place; tensor names keep their positions in the chain.
-        pool.op, nxt.op = nxt.op, new_pool
-        pool.name, nxt.name = nxt.name, pool.name
-        pool.source, nxt.source = nxt.source, pool.source
-        g.onnx_tensors.pop(pool.output, None)
+        g.exchange(pool, nxt, nxt.op, new_pool)
         return True

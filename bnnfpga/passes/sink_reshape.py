@@ -27,9 +27,5 @@ class SinkReshape(LocalRewrite):
             moved = Affine(scale=per_channel[0], bias=per_channel[1])
         else:
             moved = nxt.op
-        # Swap the ops in place; tensor names keep their positions in the chain.
-        reshape.op, nxt.op = moved, reshape.op
-        reshape.name, nxt.name = nxt.name, reshape.name
-        reshape.source, nxt.source = nxt.source, reshape.source
-        g.onnx_tensors.pop(reshape.output, None)
+        g.exchange(reshape, nxt, moved, reshape.op)
         return True
