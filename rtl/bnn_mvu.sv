@@ -9,36 +9,51 @@
 //
 // s_axis_tdata = {mask, data}: data holds SIMD elements of BITS bits (element s at bits
 // [s*BITS +: BITS]); mask bit s is 0 where element s is zero padding (DESIGN.md 3.5).
+//
+// Three pipeline stages, all stalled together by output back-pressure:
+//   fetch       take a chunk (from s_axis in the first pass, else from the buffer) and
+//               read the weight word of all PE lanes (a synchronous ROM: BRAM or LUTRAM)
+//   partial     per lane, GROUP-element partial dot products (popcounts for bipolar
+//               inputs): the first level of the adder tree
+//   accumulate  sum the partials into the accumulator; at the end of a row apply the
+//               threshold, and at the end of the vector load the output register
 module bnn_mvu #(
     parameter int MW = 9,             // elements per vector
     parameter int MH = 4,             // output channels
     parameter int SIMD = 3,           // elements per cycle, divides MW
     parameter int PE = 2,             // output channels per cycle, divides MH
-    parameter int BITS = 1,           // bits per input element; 1 = bipolar
+    parameter int BITS = 1,           // bits per input element
+    parameter bit BIPOLAR = 1'b1,     // inputs are bipolar (BITS = 1, bit 1 = +1, bit 0 = -1)
     parameter bit SIGNED_IN = 1'b0,   // integer inputs are two's complement
     parameter int ACC_W = 8,          // accumulator width (proven by the compiler)
     parameter int OUT_BITS = 1,       // 1: thresholded bits, 32: int32 accumulators
     parameter int T_W = ACC_W + 1,    // threshold width (a threshold may be max + 1)
-    parameter WEIGHTS_FILE = "",      // $readmemh: PE*(MH/PE)*(MW/SIMD) words of SIMD bits, [pe][nf][sf]
+    parameter int GROUP = 16,         // elements per first-level adder of the pipelined tree
+    parameter WEIGHTS_FILE = "",      // $readmemh: (MH/PE)*(MW/SIMD) words of PE*SIMD bits, [nf*SF + sf], lane pe at [pe*SIMD +: SIMD]
     parameter THRESHOLDS_FILE = "",   // $readmemh: MH thresholds of T_W bits (OUT_BITS = 1)
     parameter CONSTANTS_FILE = ""     // $readmemh: MH 2-bit codes: 0 threshold, 1 constant +1, 3 constant -1
 ) (
-    input  logic                     clk,
-    input  logic                     rst_n,
+    input  logic                      clk,
+    input  logic                      rst_n,
     input  logic [SIMD*BITS+SIMD-1:0] s_axis_tdata,
-    input  logic                     s_axis_tvalid,
-    output logic                     s_axis_tready,
-    output logic [MH*OUT_BITS-1:0]   m_axis_tdata,
-    output logic                     m_axis_tvalid,
-    input  logic                     m_axis_tready
+    input  logic                      s_axis_tvalid,
+    output logic                      s_axis_tready,
+    output logic [MH*OUT_BITS-1:0]    m_axis_tdata,
+    output logic                      m_axis_tvalid,
+    input  logic                      m_axis_tready
 );
     localparam int SF = MW / SIMD;
     localparam int NF = MH / PE;
     localparam int TILES = NF * SF;
     localparam int SF_W = SF > 1 ? $clog2(SF) : 1;
     localparam int NF_W = NF > 1 ? $clog2(NF) : 1;
+    localparam int T_AW = TILES > 1 ? $clog2(TILES) : 1;
+    localparam int G = SIMD < GROUP ? SIMD : GROUP;
+    localparam int GROUPS = (SIMD + G - 1) / G;
+    localparam int CW = $clog2(G + 1) + 1;  // a signed count of up to G elements
+    localparam int WIDE = ACC_W + CW + 2;   // intermediate width: no overflow before truncation
 
-    logic [SIMD-1:0] weights[PE*TILES];
+    logic [PE*SIMD-1:0] weights[TILES];
     logic signed [T_W-1:0] thresholds[MH];
     logic [1:0] constants[MH];
     initial begin
@@ -49,40 +64,69 @@ module bnn_mvu #(
         end
     end
 
-    logic [SIMD*BITS-1:0] buf_data[SF];
-    logic [SIMD-1:0] buf_mask[SF];
+    // Control of one chunk as it moves down the pipeline.
+    typedef struct packed {
+        logic first;       // first chunk of a row: the accumulator starts from 0
+        logic last;        // last chunk of a row: apply the activation
+        logic [NF_W-1:0] nf;
+        logic last_step;   // last chunk of the vector: load the output register
+    } ctl_t;
+
+    // ---- fetch ----
     logic [SF_W-1:0] sf;
     logic [NF_W-1:0] nf;
+    logic [SIMD*BITS-1:0] buf_data[SF];
+    logic [SIMD-1:0] buf_mask[SF];
+    logic f_valid;
+    ctl_t f_ctl;
+    logic [SIMD*BITS-1:0] f_data;
+    logic [SIMD-1:0] f_mask;
+    logic [PE*SIMD-1:0] f_weights;
+    // ---- partial ----
+    logic p_valid;
+    ctl_t p_ctl;
+    logic signed [ACC_W-1:0] p_part[PE][GROUPS];
+    // ---- accumulate ----
     logic signed [ACC_W-1:0] acc[PE];
     logic [MH*OUT_BITS-1:0] result;
 
+    // The accumulate stage cannot finish a vector while the output register is occupied.
+    wire advance = !(p_valid && p_ctl.last_step && m_axis_tvalid && !m_axis_tready);
     wire first_pass = (nf == 0);
-    wire last_step = (nf == NF_W'(NF - 1)) && (sf == SF_W'(SF - 1));
-    // The finished vector needs the output register: stall while it is still occupied.
-    wire blocked = last_step && m_axis_tvalid && !m_axis_tready;
-    wire step = !blocked && (first_pass ? s_axis_tvalid : 1'b1);
-    assign s_axis_tready = first_pass && !blocked;
+    wire fire = advance && (first_pass ? s_axis_tvalid : 1'b1);
+    assign s_axis_tready = first_pass && advance;
 
-    wire [SIMD*BITS-1:0] data = first_pass ? s_axis_tdata[SIMD*BITS-1:0] : buf_data[sf];
-    wire [SIMD-1:0] mask = first_pass ? s_axis_tdata[SIMD*BITS+:SIMD] : buf_mask[sf];
+    wire [SIMD*BITS-1:0] in_data = first_pass ? s_axis_tdata[SIMD*BITS-1:0] : buf_data[sf];
+    wire [SIMD-1:0] in_mask = first_pass ? s_axis_tdata[SIMD*BITS+:SIMD] : buf_mask[sf];
+    wire last_sf = (sf == SF_W'(SF - 1));
+    wire last_nf = (nf == NF_W'(NF - 1));
+    wire [T_AW-1:0] tile = T_AW'(int'(nf) * SF + int'(sf));
 
-    // One chunk's dot product with weight chunk w.
-    function automatic logic signed [ACC_W-1:0] chunk_dot(input logic [SIMD*BITS-1:0] x, input logic [SIMD-1:0] m,
-                                                          input logic [SIMD-1:0] w);
-        logic signed [ACC_W-1:0] sum;
+    // Partial dot product of elements [g*G, (g+1)*G) of a chunk with weight bits w.
+    function automatic logic signed [ACC_W-1:0] group_dot(input logic [SIMD*BITS-1:0] x, input logic [SIMD-1:0] m,
+                                                          input logic [SIMD-1:0] w, input int g);
+        logic signed [WIDE-1:0] sum;
+        logic [CW-1:0] agree, valid;
         logic signed [BITS+1:0] v;
         sum = '0;
-        for (int s = 0; s < SIMD; s++) begin
-            if (BITS == 1) begin
-                // bipolar: +1 where the bits agree, -1 where they differ, 0 in the padding
-                if (m[s]) sum += (x[s] ~^ w[s]) ? ACC_W'(1) : -ACC_W'(1);
-            end else begin
-                if (SIGNED_IN) v = (BITS+2)'($signed(x[s*BITS+:BITS]));
-                else v = (BITS+2)'({1'b0, x[s*BITS+:BITS]});
-                sum += w[s] ? ACC_W'(v) : -ACC_W'(v);
+        agree = '0;
+        valid = '0;
+        v = '0;
+        for (int k = 0; k < G; k++) begin
+            if (g * G + k < SIMD) begin
+                if (BIPOLAR) begin
+                    // 2 * popcount(valid & XNOR) - popcount(valid): padding adds 0
+                    agree += CW'({m[g*G+k] & (x[g*G+k] ~^ w[g*G+k])});
+                    valid += CW'({m[g*G+k]});
+                end else begin
+                    if (SIGNED_IN) v = (BITS+2)'($signed(x[(g*G+k)*BITS+:BITS]));
+                    else v = (BITS+2)'({1'b0, x[(g*G+k)*BITS+:BITS]});
+                    sum += w[g*G+k] ? WIDE'(v) : -WIDE'(v);
+                end
             end
         end
-        chunk_dot = sum;
+        if (BIPOLAR) sum = 2 * WIDE'($signed({1'b0, agree})) - WIDE'($signed({1'b0, valid}));
+        group_dot = ACC_W'(sum);
     endfunction
 
     logic signed [ACC_W-1:0] acc_next[PE];
@@ -90,15 +134,16 @@ module bnn_mvu #(
     always_comb begin
         result_next = result;
         for (int pe = 0; pe < PE; pe++) begin
-            acc_next[pe] = (sf == 0 ? '0 : acc[pe]) + chunk_dot(data, mask, weights[pe*TILES + int'(nf)*SF + int'(sf)]);
-            if (sf == SF_W'(SF - 1)) begin
+            acc_next[pe] = p_ctl.first ? '0 : acc[pe];
+            for (int g = 0; g < GROUPS; g++) acc_next[pe] += p_part[pe][g];
+            if (p_ctl.last) begin
                 // channel = nf * PE + pe
                 if (OUT_BITS == 1) begin
-                    result_next[int'(nf)*PE+pe] = constants[int'(nf)*PE+pe] == 2'd1 ? 1'b1 :
-                                                  constants[int'(nf)*PE+pe] == 2'd3 ? 1'b0 :
-                                                  T_W'(acc_next[pe]) >= thresholds[int'(nf)*PE+pe];
+                    result_next[int'(p_ctl.nf)*PE+pe] = constants[int'(p_ctl.nf)*PE+pe] == 2'd1 ? 1'b1 :
+                                                        constants[int'(p_ctl.nf)*PE+pe] == 2'd3 ? 1'b0 :
+                                                        T_W'(acc_next[pe]) >= thresholds[int'(p_ctl.nf)*PE+pe];
                 end else begin
-                    result_next[(int'(nf)*PE+pe)*OUT_BITS+:OUT_BITS] = OUT_BITS'(acc_next[pe]);
+                    result_next[(int'(p_ctl.nf)*PE+pe)*OUT_BITS+:OUT_BITS] = OUT_BITS'(acc_next[pe]);
                 end
             end
         end
@@ -108,25 +153,39 @@ module bnn_mvu #(
         if (!rst_n) begin
             sf <= '0;
             nf <= '0;
+            f_valid <= 1'b0;
+            p_valid <= 1'b0;
             m_axis_tvalid <= 1'b0;
         end else begin
             if (m_axis_tvalid && m_axis_tready) m_axis_tvalid <= 1'b0;
-            if (step) begin
-                if (first_pass) begin
-                    buf_data[sf] <= data;
-                    buf_mask[sf] <= mask;
+            if (advance) begin
+                // fetch
+                f_valid <= fire;
+                if (fire) begin
+                    if (first_pass) begin
+                        buf_data[sf] <= in_data;
+                        buf_mask[sf] <= in_mask;
+                    end
+                    f_data <= in_data;
+                    f_mask <= in_mask;
+                    f_weights <= weights[tile];
+                    f_ctl <= '{first: sf == '0, last: last_sf, nf: nf, last_step: last_sf && last_nf};
+                    sf <= last_sf ? '0 : sf + 1'b1;
+                    if (last_sf) nf <= last_nf ? '0 : nf + 1'b1;
                 end
-                for (int pe = 0; pe < PE; pe++) acc[pe] <= acc_next[pe];
-                result <= result_next;
-                if (sf == SF_W'(SF - 1)) begin
-                    sf <= '0;
-                    nf <= last_step ? '0 : nf + 1'b1;
-                end else begin
-                    sf <= sf + 1'b1;
-                end
-                if (last_step) begin
-                    m_axis_tdata <= result_next;
-                    m_axis_tvalid <= 1'b1;
+                // partial
+                p_valid <= f_valid;
+                p_ctl <= f_ctl;
+                for (int pe = 0; pe < PE; pe++)
+                    for (int g = 0; g < GROUPS; g++) p_part[pe][g] <= group_dot(f_data, f_mask, f_weights[pe*SIMD+:SIMD], g);
+                // accumulate
+                if (p_valid) begin
+                    for (int pe = 0; pe < PE; pe++) acc[pe] <= acc_next[pe];
+                    result <= result_next;
+                    if (p_ctl.last_step) begin
+                        m_axis_tdata <= result_next;
+                        m_axis_tvalid <= 1'b1;
+                    end
                 end
             end
         end

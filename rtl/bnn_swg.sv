@@ -34,7 +34,7 @@ module bnn_swg #(
     localparam int OW = (W + PL + PR - KW) / SW + 1;
     localparam int SF = KH * KW * C / SIMD;
     localparam int PIXELS = H * W;
-    localparam int PW = $clog2(PIXELS + 1);
+    localparam int PW = PIXELS > 1 ? $clog2(PIXELS) : 1;
     localparam int OHW = OH > 1 ? $clog2(OH) : 1;
     localparam int OWW = OW > 1 ? $clog2(OW) : 1;
     localparam int SFW = SF > 1 ? $clog2(SF) : 1;

@@ -38,10 +38,12 @@ async def send_words(source: AxiStreamSource, words: list[int]) -> None:
     await source.send(AxiStreamFrame(words))
 
 
-async def receive_words(sink: AxiStreamSink, count: int) -> list[int]:
-    """``count`` output words (beats), however the sink groups them into frames."""
-    words: list[int] = []
-    while len(words) < count:
+async def receive_frames(sink: AxiStreamSink, count: int) -> list[list[int]]:
+    """Frames (as closed by TLAST, when the design has one) until ``count`` words arrived."""
+    frames: list[list[int]] = []
+    received = 0
+    while received < count:
         frame = await sink.recv(compact=False)
-        words.extend(int(w) for w in frame.tdata)
-    return words
+        frames.append([int(w) for w in frame.tdata])
+        received += len(frames[-1])
+    return frames

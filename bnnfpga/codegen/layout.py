@@ -22,3 +22,10 @@ def weight_chunks(rows: np.ndarray, fold: Fold) -> list[list[int]]:
 def by_lane(values: np.ndarray, pe: int) -> list[list[int]]:
     """Per-channel values (MH,) → [pe][nf] with channel = nf * PE + pe."""
     return [[int(v) for v in lane] for lane in np.asarray(values).reshape(-1, pe).T]
+
+
+def weight_words(rows: np.ndarray, fold: Fold) -> list[int]:
+    """±1 rows (MH, MW) → one word of PE·SIMD bits per tile nf·SF + sf, lane pe at bits
+    [pe·SIMD, (pe+1)·SIMD): the RTL MVU reads all lanes' chunks with one memory read."""
+    lanes = weight_chunks(rows, fold)
+    return [sum(lane[t] << (pe * fold.simd) for pe, lane in enumerate(lanes)) for t in range(len(lanes[0]))]

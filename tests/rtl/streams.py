@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bnnfpga.rtlsim import rtl_dir, run_cocotb
+from bnnfpga.rtlsim import library_sources, run_cocotb
 
 
-def run_stream_test(module: str, parameters: dict, inputs: list[int], expected: list[int], tmp_path: Path, seed: int) -> None:
+def run_stream_test(module: str, parameters: dict, inputs: list[int], expected: list[int], tmp_path: Path, seed: int,
+                    frame_words: int | None = None) -> None:
     """Stream ``inputs`` through rtl/<module>.sv (random idles and back-pressure) and require
-    exactly ``expected`` out."""
+    exactly ``expected`` out (and TLAST every ``frame_words`` words)."""
     vectors = tmp_path / "vectors.json"
-    vectors.write_text(json.dumps({"inputs": inputs, "expected": expected, "seed": seed}))
-    run_cocotb(module, [rtl_dir() / f"{module}.sv"], parameters, "test_stream", tmp_path / "build",
+    vectors.write_text(json.dumps({"inputs": inputs, "expected": expected, "output_words": len(expected), "seed": seed,
+                                   "frame_words": frame_words}))
+    run_cocotb(module, library_sources(), parameters, "test_stream", tmp_path / "build",
                {"BNNFPGA_TB_VECTORS": str(vectors)})

@@ -7,12 +7,14 @@ import subprocess
 
 import pytest
 
-from bnnfpga.rtlsim import rtl_dir
+from bnnfpga.rtlsim import library_sources, rtl_dir
 from bnnfpga.toolchain import verilator_environment
 
 MODULES = sorted(p.stem for p in rtl_dir().glob("*.sv"))
 # Parameters a module cannot be elaborated without (memory initialisation files).
-MEMORY_FILES = {"bnn_mvu": ("WEIGHTS_FILE", "THRESHOLDS_FILE", "CONSTANTS_FILE")}
+MEMORY_FILES = {"bnn_mvu": ("WEIGHTS_FILE", "THRESHOLDS_FILE", "CONSTANTS_FILE"),
+                "bnn_threshold": ("THRESHOLDS_FILE", "CONSTANTS_FILE"), "bnn_integer_affine": ("OFFSETS_FILE",),
+                "bnn_maxpool": ("MIN_FILE",)}
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -22,10 +24,11 @@ def test_lint_clean(module, tmp_path):
         (tmp_path / f"{param}.mem").write_text("0\n")
         args.append(f'-G{param}="{tmp_path / param}.mem"')
     env = {**os.environ, **verilator_environment()}
-    proc = subprocess.run(["verilator", "--lint-only", "-Wall", str(rtl_dir() / f"{module}.sv"), *args],
+    sources = [str(p) for p in library_sources()]
+    proc = subprocess.run(["verilator", "--lint-only", "-Wall", "--top-module", module, *sources, *args],
                           capture_output=True, text=True, env=env)
     assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr
 
 
 def test_every_module_is_linted():
-    assert {"bnn_mvu", "bnn_axis_fifo", "bnn_swg"} <= set(MODULES)
+    assert set(MEMORY_FILES) | {"bnn_axis_fifo", "bnn_swg", "bnn_input", "bnn_output", "bnn_width_converter"} <= set(MODULES)

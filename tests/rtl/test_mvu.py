@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from bnnfpga.codegen.layout import weight_chunks
+from bnnfpga.codegen.layout import weight_words
 from bnnfpga.folding import Fold
 from bnnfpga.golden.kernels import dot_packed
 from bnnfpga.ir.types import BIPOLAR, DType, signed_width
@@ -21,6 +21,8 @@ CASES = [  # MW, MH, SIMD, PE, input dtype, thresholds?
     (13, 6, 13, 3, BIPOLAR, False),
     (27, 8, 9, 4, DType("uint", 8), True),
     (18, 5, 6, 5, DType("int", 9), False),
+    (80, 4, 40, 2, BIPOLAR, True),  # 40 elements: adder groups of 16, 16 and 8
+    (16, 4, 8, 2, DType("uint", 1), True),  # 1-bit integers are 0/1, not bipolar
 ]
 
 
@@ -53,7 +55,7 @@ def make_vectors(mw, mh, simd, pe, dtype, thresholds, reps, seed, tmp_path):
     acc_w = signed_width(-int(np.abs(acc).max()) - 1, int(np.abs(acc).max()) + 1).bits
     files = {"WEIGHTS_FILE": tmp_path / "weights.mem", "THRESHOLDS_FILE": tmp_path / "thresholds.mem",
              "CONSTANTS_FILE": tmp_path / "constants.mem"}
-    files["WEIGHTS_FILE"].write_text(hex_lines([v for lane in weight_chunks(rows, Fold(pe, simd)) for v in lane], simd))
+    files["WEIGHTS_FILE"].write_text(hex_lines(weight_words(rows, Fold(pe, simd)), pe * simd))
     if thresholds:
         lo, hi = int(acc.min()), int(acc.max())
         t = rng.integers(lo, hi + 2, size=mh)
@@ -64,7 +66,7 @@ def make_vectors(mw, mh, simd, pe, dtype, thresholds, reps, seed, tmp_path):
         files["CONSTANTS_FILE"].write_text(hex_lines(constant, 2))
     else:
         expected = [sum((int(v) & 0xFFFFFFFF) << (32 * c) for c, v in enumerate(row)) for row in acc]
-    params = {"MW": mw, "MH": mh, "SIMD": simd, "PE": pe, "BITS": bits, "SIGNED_IN": int(dtype.kind == "int"),
+    params = {"MW": mw, "MH": mh, "SIMD": simd, "PE": pe, "BITS": bits, "BIPOLAR": int(dtype.kind == "bipolar"), "SIGNED_IN": int(dtype.kind == "int"),
               "ACC_W": acc_w, "OUT_BITS": 1 if thresholds else 32, "T_W": acc_w + 1}
     params.update({k: f'"{v}"' for k, v in files.items() if v.exists() or k == "WEIGHTS_FILE"})
     return params, chunks, expected

@@ -9,7 +9,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from bnnfpga.codegen.layout import weight_chunks
+from bnnfpga.codegen.layout import weight_words
 from bnnfpga.folding import Fold
 from bnnfpga.rtlsim import rtl_dir
 
@@ -31,7 +31,7 @@ def test_mvu_synthesises_to_luts_and_flip_flops(tmp_path, pe, simd):
     mh, mw = 8, 64
     rng = np.random.default_rng(0)
     rows = rng.choice(np.array([-1, 1], np.int8), size=(mh, mw))
-    words = [v for lane in weight_chunks(rows, Fold(pe, simd)) for v in lane]
+    words = weight_words(rows, Fold(pe, simd))
     (tmp_path / "w.mem").write_text("".join(f"{v:x}\n" for v in words))
     (tmp_path / "t.mem").write_text("".join(f"{int(t) & 0xFF:x}\n" for t in rng.integers(-10, 10, mh)))
     (tmp_path / "c.mem").write_text("0\n" * mh)

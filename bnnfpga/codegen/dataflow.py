@@ -1,0 +1,352 @@
+"""Lowering of the folded IR to a streaming dataflow: the chain of engines both hardware
+backends build (DESIGN.md 4). Backend-neutral; hls.py and rtl.py render it.
+
+Streams between engines carry whole pixels in the layout of bnnfpga/streams.py (channel c
+of a pixel at bits [c·k, (c+1)·k)), except between a window/flatten engine and its MVU,
+where they carry {mask, data} chunks of SIMD elements. A flatten in the model becomes a
+permutation of the next dense layer's weight columns (ONNX flattens C-major, the stream is
+pixel-major).
+
+Each engine reports ``cycles``: clock cycles per frame of the RTL engine when nothing
+stalls it. The slowest engine sets the frame rate (``bottleneck``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bnnfpga.errors import BnnfpgaError
+from bnnfpga.folding import Fold
+from bnnfpga.golden.kernels import conv_weight_rows
+from bnnfpga.ir.graph import Graph
+from bnnfpga.ir.ops import Conv, Dense, DotProduct, IntegerAffine, MaxPool, OutputAffine, Reshape, Threshold
+from bnnfpga.ir.types import BIPOLAR, DType, signed_width
+
+WORD_BITS = 64  # input stream beat
+OUTPUT_BITS = 32  # output stream beat: one int32 accumulator
+
+
+@dataclass(frozen=True)
+class Pixels:
+    """A stream of H x W pixels of C elements of type ``dtype`` per frame."""
+
+    c: int
+    h: int
+    w: int
+    dtype: DType
+
+    @property
+    def bits(self) -> int:
+        """Bits per pixel."""
+        return self.c * self.dtype.bits
+
+    @property
+    def count(self) -> int:
+        return self.h * self.w
+
+
+@dataclass(frozen=True)
+class InputStage:
+    """AXI-Stream 64-bit words → pixels (each pixel is a whole number of words)."""
+
+    out: Pixels
+
+    @property
+    def words_per_pixel(self) -> int:
+        return (self.out.bits + WORD_BITS - 1) // WORD_BITS
+
+    @property
+    def cycles(self) -> int:
+        return self.out.count * self.words_per_pixel
+
+
+@dataclass(frozen=True)
+class IntegerAffineStage:
+    """u = scale·x + offset[c] per element: an input offset applied before zero padding."""
+
+    name: str
+    source: str
+    inp: Pixels
+    out: Pixels
+    scale: int
+    offsets: tuple[int, ...]
+
+    @property
+    def cycles(self) -> int:
+        return self.inp.count
+
+
+@dataclass(frozen=True)
+class ThresholdStage:
+    """Per-channel thresholds on integer pixels (binarising the raw input)."""
+
+    name: str
+    source: str
+    inp: Pixels
+    thresholds: tuple[int, ...]
+    constant: tuple[int, ...]  # 0: use the threshold; +1/-1: constant channel
+    threshold_w: int
+
+    @property
+    def out(self) -> Pixels:
+        return Pixels(self.inp.c, self.inp.h, self.inp.w, BIPOLAR)
+
+    @property
+    def cycles(self) -> int:
+        return self.inp.count
+
+
+@dataclass(frozen=True)
+class Window:
+    """Sliding-window generator: pixels → the (kh, kw, c)-ordered patch of every output
+    position, as {mask, data} chunks of ``simd`` elements (mask 0 = zero padding)."""
+
+    layer: str
+    inp: Pixels
+    kernel: tuple[int, int]
+    strides: tuple[int, int]
+    pads: tuple[int, int, int, int]  # top, left, bottom, right
+    simd: int
+    out_h: int
+    out_w: int
+
+    @property
+    def chunks_per_position(self) -> int:
+        return self.kernel[0] * self.kernel[1] * self.inp.c // self.simd
+
+    @property
+    def cycles(self) -> int:
+        # The two frame buffers let writing one frame overlap reading the previous one.
+        return max(self.inp.count, self.out_h * self.out_w * self.chunks_per_position)
+
+
+@dataclass(frozen=True)
+class Flatten:
+    """Pixels → chunks of ``simd`` elements of the flattened vector (a width converter)."""
+
+    layer: str
+    inp: Pixels
+    simd: int
+
+    @property
+    def chunks(self) -> int:
+        return self.inp.count * self.inp.c // self.simd
+
+    @property
+    def cycles(self) -> int:
+        return max(self.inp.count, self.chunks)
+
+
+@dataclass(frozen=True, eq=False)
+class Mvu:
+    """Matrix-vector unit: ``reps`` vectors of MW elements per frame, MH dot products each,
+    PE rows x SIMD elements per cycle; thresholds (bipolar out) or int32 accumulators."""
+
+    name: str
+    source: str
+    mw: int
+    mh: int
+    fold: Fold
+    in_dtype: DType
+    acc_w: int
+    out_h: int
+    out_w: int
+    rows: np.ndarray  # (MH, MW) ±1 weights, columns in stream order
+    thresholds: tuple[int, ...] | None  # None: the last layer, int32 accumulators out
+    constant: tuple[int, ...]
+    threshold_w: int
+    flipped: int  # rows negated by threshold folding (DESIGN 3.3), for the reader
+
+    @property
+    def reps(self) -> int:
+        return self.out_h * self.out_w
+
+    @property
+    def out_bits(self) -> int:
+        """Bits per output element: 1 (bipolar) or 32 (int32 accumulator)."""
+        return 1 if self.thresholds is not None else OUTPUT_BITS
+
+    @property
+    def out(self) -> Pixels:
+        return Pixels(self.mh, self.out_h, self.out_w, BIPOLAR if self.thresholds is not None else DType("int", 32))
+
+    @property
+    def memory_bits(self) -> int:
+        """Weight bits per PE lane."""
+        return self.mh * self.mw // self.fold.pe
+
+    @property
+    def cycles(self) -> int:
+        return self.reps * (self.mh // self.fold.pe) * (self.mw // self.fold.simd)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Max-pool of bipolar pixels (OR; AND on ``use_min`` channels) over valid positions."""
+
+    name: str
+    source: str
+    inp: Pixels
+    out: Pixels
+    kernel: tuple[int, int]
+    strides: tuple[int, int]
+    pads: tuple[int, int, int, int]
+    min_channels: int  # bit c set: channel c is a min-pool (DESIGN 3.6)
+
+    @property
+    def cycles(self) -> int:
+        # One window tap per cycle (the RTL pool is a sliding window of whole pixels).
+        return max(self.inp.count, self.out.count * self.kernel[0] * self.kernel[1])
+
+
+@dataclass(frozen=True)
+class OutputStage:
+    """int32 accumulator vectors → 32-bit AXI-Stream beats, TLAST on the frame's last."""
+
+    values: int  # accumulators per vector
+    vectors: int  # vectors per frame
+
+    @property
+    def beats(self) -> int:
+        return self.values * self.vectors
+
+    @property
+    def cycles(self) -> int:
+        return self.beats
+
+
+Engine = InputStage | IntegerAffineStage | ThresholdStage | Window | Flatten | Mvu | Pool | OutputStage
+
+
+@dataclass(frozen=True)
+class Dataflow:
+    engines: tuple[Engine, ...]
+    input: Pixels
+
+    @property
+    def in_words(self) -> int:
+        """64-bit input words per frame."""
+        return self.engines[0].cycles
+
+    @property
+    def out_words(self) -> int:
+        """int32 output words per frame."""
+        return self.engines[-1].beats
+
+    @property
+    def bottleneck(self) -> Engine:
+        return max(self.engines, key=lambda e: e.cycles)
+
+    @property
+    def cycles_per_frame(self) -> int:
+        """Steady-state cycles per frame: the slowest engine's."""
+        return self.bottleneck.cycles
+
+    def mvus(self) -> list[Mvu]:
+        return [e for e in self.engines if isinstance(e, Mvu)]
+
+
+def lower(graph: Graph, folding: dict[str, Fold], backend: str = "hardware") -> Dataflow:
+    """The engine chain for a folded ``graph``; ``backend`` names the caller in errors."""
+    types = graph.types()
+    t_in = graph.input_type
+    if len(t_in.shape) not in (1, 3):
+        raise BnnfpgaError(f"the {backend} backend takes (C, H, W) images or (F,) vectors, not an input of shape {t_in.shape}")
+    c, h, w = t_in.shape if len(t_in.shape) == 3 else (t_in.shape[0], 1, 1)
+    cur = Pixels(c, h, w, t_in.dtype)
+    engines: list[Engine] = [InputStage(cur)]
+    flattened_from: tuple[int, int, int] | None = None
+    ends_in_accumulators = False
+    nodes = graph.nodes
+    i = 0
+    while i < len(nodes):
+        node, op = nodes[i], nodes[i].op
+        if isinstance(op, IntegerAffine):
+            out = Pixels(cur.c, cur.h, cur.w, types[node.output].dtype)
+            engines.append(IntegerAffineStage(node.name, node.source, cur, out, int(op.scale),
+                                              tuple(int(v) for v in op.offset)))
+            cur = out
+        elif isinstance(op, DotProduct):
+            activation = None
+            if i + 1 < len(nodes) and isinstance(nodes[i + 1].op, Threshold) and nodes[i + 1].inputs == (node.output,):
+                activation = nodes[i + 1].op
+                i += 1
+            mvu = _mvu(node, op, activation, cur, folding[node.name], types, flattened_from, backend)
+            engines.append(_window(node, op, cur, mvu) if isinstance(op, Conv) else Flatten(node.name, cur, mvu.fold.simd))
+            engines.append(mvu)
+            if activation is None:
+                engines.append(OutputStage(mvu.mh, mvu.reps))
+                ends_in_accumulators = True
+            cur, flattened_from = mvu.out, None
+        elif isinstance(op, Threshold):
+            engines.append(_threshold(node, op, cur, backend))
+            cur = engines[-1].out
+        elif isinstance(op, MaxPool):
+            engines.append(_pool(node, op, cur, types, backend))
+            cur = engines[-1].out
+        elif isinstance(op, Reshape):
+            following = nodes[i + 1].op if i + 1 < len(nodes) else None
+            if following is not None and not isinstance(following, (Dense, OutputAffine)):
+                raise BnnfpgaError(f"layer {node.name}: the {backend} backend needs a flatten to feed a fully connected "
+                                   f"layer directly, not {type(following).__name__}")
+            flattened_from = (cur.c, cur.h, cur.w)
+        elif isinstance(op, OutputAffine):
+            pass  # runs on the host (DESIGN 3.7)
+        else:
+            raise BnnfpgaError(f"layer {node.name} ({type(op).__name__}): not supported by the {backend} backend yet")
+        i += 1
+    if not ends_in_accumulators or not isinstance(engines[-1], OutputStage):
+        raise BnnfpgaError(f"the {backend} backend needs a model whose last layer outputs accumulators (logits)")
+    return Dataflow(tuple(engines), engines[0].out)
+
+
+def _window(node, op: Conv, cur: Pixels, mvu: Mvu) -> Window:
+    return Window(node.name, cur, tuple(op.kernel), tuple(op.strides), tuple(op.pads), mvu.fold.simd, mvu.out_h, mvu.out_w)
+
+
+def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: Fold, types,
+         flattened_from: tuple[int, int, int] | None, backend: str) -> Mvu:
+    out_t = types[node.output]
+    mh, mw = op.out_channels, op.fan_in
+    if isinstance(op, Conv):
+        rows = conv_weight_rows(op.weight)
+        oh, ow = out_t.shape[1], out_t.shape[2]
+    else:
+        rows = op.weight
+        if flattened_from is not None and cur.count > 1:
+            fc, fh, fw = flattened_from  # ONNX column c·H·W + y·W + x → stream column (y·W + x)·C + c
+            rows = rows.reshape(mh, fc, fh, fw).transpose(0, 2, 3, 1).reshape(mh, -1)
+        oh = ow = 1
+    acc_w = out_t.dtype.bits
+    thresholds, constant, threshold_w = None, (), acc_w + 1
+    if activation is not None:
+        if activation.levels != 1:
+            raise BnnfpgaError(f"layer {node.name}: multi-threshold activations are not supported by the {backend} backend yet")
+        t = activation.thresholds[:, 0]
+        thresholds = tuple(int(v) for v in t)
+        constant = tuple(int(v) for v in activation.constant)
+        threshold_w = max(acc_w + 1, signed_width(int(t.min()), int(t.max())).bits)
+    flipped = int(op.flipped.sum()) if op.flipped is not None else 0
+    return Mvu(node.name, node.source, mw, mh, fold, cur.dtype, acc_w, oh, ow, np.asarray(rows), thresholds, constant,
+               threshold_w, flipped)
+
+
+def _threshold(node, op: Threshold, cur: Pixels, backend: str) -> ThresholdStage:
+    """A threshold not fused into a dot product: binarisation of the (unsigned) input."""
+    if op.levels != 1:
+        raise BnnfpgaError(f"layer {node.name}: the {backend} backend thresholds into bipolar values only")
+    t = op.thresholds[:, 0]
+    width = signed_width(min(int(t.min()), cur.dtype.min), max(int(t.max()), cur.dtype.max)).bits + 1
+    return ThresholdStage(node.name, node.source, cur, tuple(int(v) for v in t), tuple(int(v) for v in op.constant), width)
+
+
+def _pool(node, op: MaxPool, cur: Pixels, types, backend: str) -> Pool:
+    if cur.dtype != BIPOLAR:
+        raise BnnfpgaError(f"layer {node.name}: the {backend} backend pools bipolar activations only")
+    out_t = types[node.output]
+    use_min = op.use_min if op.use_min is not None else np.zeros(cur.c, bool)
+    mask = sum(1 << int(ch) for ch in np.flatnonzero(use_min))
+    return Pool(node.name, node.source, cur, Pixels(cur.c, out_t.shape[1], out_t.shape[2], BIPOLAR), tuple(op.kernel),
+                tuple(op.strides), tuple(op.pads), mask)

@@ -1,0 +1,51 @@
+// bnnfpga RTL library: input stage. Reads pixels of PIXEL_BITS bits from 64-bit AXI-Stream
+// words, each pixel as ceil(PIXEL_BITS/64) words, low word first (bnnfpga/streams.py), and
+// writes one pixel per beat. One word per cycle in; the output register is refilled in the
+// cycle it drains.
+module bnn_input #(
+    parameter int PIXEL_BITS = 8   // bits per pixel
+) (
+    input  logic                  clk,
+    input  logic                  rst_n,
+    input  logic [63:0]           s_axis_tdata,
+    input  logic                  s_axis_tvalid,
+    output logic                  s_axis_tready,
+    output logic [PIXEL_BITS-1:0] m_axis_tdata,
+    output logic                  m_axis_tvalid,
+    input  logic                  m_axis_tready
+);
+    localparam int WORDS = (PIXEL_BITS + 63) / 64;
+    localparam int WW = WORDS > 1 ? $clog2(WORDS) : 1;
+
+    logic [WW-1:0] word;
+    logic [WORDS*64-1:0] pixel;  // words of the pixel being assembled (the last one comes from the stream)
+
+    wire last_word = (word == WW'(WORDS - 1));
+    // The last word of a pixel needs the output register: free, or draining this cycle.
+    assign s_axis_tready = !last_word || !m_axis_tvalid || m_axis_tready;
+
+    logic [WORDS*64-1:0] assembled;
+    always_comb begin
+        assembled = pixel;
+        assembled[int'(word)*64+:64] = s_axis_tdata;
+    end
+
+    always_ff @(posedge clk) begin
+        if (!rst_n) begin
+            word <= '0;
+            m_axis_tvalid <= 1'b0;
+        end else begin
+            if (m_axis_tvalid && m_axis_tready) m_axis_tvalid <= 1'b0;
+            if (s_axis_tvalid && s_axis_tready) begin
+                pixel <= assembled;
+                if (last_word) begin
+                    word <= '0;
+                    m_axis_tdata <= assembled[PIXEL_BITS-1:0];
+                    m_axis_tvalid <= 1'b1;
+                end else begin
+                    word <= word + 1'b1;
+                end
+            end
+        end
+    end
+endmodule

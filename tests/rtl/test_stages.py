@@ -1,0 +1,82 @@
+"""The RTL input/output stages and elementwise stages, each against a NumPy model of its
+contract, under random idles and back-pressure: rtl/bnn_input.sv, bnn_output.sv,
+bnn_integer_affine.sv, bnn_threshold.sv, bnn_width_converter.sv."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bnnfpga.ir.types import BIPOLAR, DType, TensorType
+from bnnfpga.streams import pack_stream
+from tests.rtl.streams import run_stream_test
+
+
+def hex_file(path, values, bits: int) -> str:
+    path.write_text("".join(f"{int(v) & ((1 << bits) - 1):x}\n" for v in values))
+    return f'"{path}"'
+
+
+def pixel_words(values: np.ndarray, bits: int) -> list[int]:
+    """(pixels, C) elements → one integer per pixel, channel c at bits [c·bits, (c+1)·bits)."""
+    mask = (1 << bits) - 1
+    return [sum((int(v) & mask) << (c * bits) for c, v in enumerate(pixel)) for pixel in values]
+
+
+@pytest.mark.parametrize("c, bits", [(3, 8), (64, 1), (100, 1), (16, 9)])  # 24, 64, 100, 144 bits per pixel
+def test_input_stage_assembles_pixels_from_64_bit_words(c, bits, tmp_path):
+    t = TensorType((c, 3, 4), DType("uint", bits))
+    rng = np.random.default_rng(c)
+    x = rng.integers(0, 1 << bits, size=(2,) + t.shape)
+    words = pack_stream(x, t)  # (frames, pixels, words per pixel): the accelerator's input format
+    expected = pixel_words(x.reshape(2, c, -1).transpose(0, 2, 1).reshape(-1, c), bits)
+    run_stream_test("bnn_input", {"PIXEL_BITS": c * bits}, [int(w) for w in words.reshape(-1)], expected, tmp_path, seed=c)
+
+
+@pytest.mark.parametrize("values, vectors", [(10, 1), (3, 4), (1, 5)])
+def test_output_stage_splits_vectors_and_closes_frames_with_tlast(values, vectors, tmp_path):
+    rng = np.random.default_rng(values)
+    acc = rng.integers(-2**31, 2**31, size=(3 * vectors, values))
+    inputs = pixel_words(acc, 32)
+    expected = [int(v) & 0xFFFFFFFF for v in acc.reshape(-1)]
+    run_stream_test("bnn_output", {"VALUES": values, "VECTORS": vectors}, inputs, expected, tmp_path, seed=values,
+                    frame_words=values * vectors)
+
+
+@pytest.mark.parametrize("dtype, c, scale", [(DType("uint", 8), 3, 2), (DType("int", 4), 5, -3), (BIPOLAR, 4, 7)])
+def test_integer_affine(dtype, c, scale, tmp_path):
+    rng = np.random.default_rng(c)
+    x = rng.integers(dtype.min, dtype.max, size=(40, c), endpoint=True)
+    if dtype == BIPOLAR:
+        x = np.where(x >= 0, 1, -1)
+    offsets = rng.integers(-300, 300, size=c)
+    u = scale * x + offsets
+    out_bits = int(max(abs(u.min()), u.max()) + 1).bit_length() + 1
+    params = {"C": c, "IN_BITS": dtype.bits, "IN_BIPOLAR": int(dtype == BIPOLAR), "IN_SIGNED": int(dtype.kind == "int"),
+              "OUT_BITS": out_bits, "SCALE": scale, "OFFSETS_FILE": hex_file(tmp_path / "offsets.mem", offsets, out_bits)}
+    inputs = pixel_words(np.where(x > 0, 1, 0) if dtype == BIPOLAR else x, dtype.bits)
+    run_stream_test("bnn_integer_affine", params, inputs, pixel_words(u, out_bits), tmp_path, seed=c)
+
+
+@pytest.mark.parametrize("dtype, c", [(DType("uint", 8), 3), (DType("int", 9), 6), (DType("uint", 1), 5)])
+def test_threshold_stage(dtype, c, tmp_path):
+    rng = np.random.default_rng(c)
+    x = rng.integers(dtype.min, dtype.max, size=(40, c), endpoint=True)
+    t = rng.integers(dtype.min, dtype.max + 2, size=c)  # max + 1: never
+    constant = rng.choice([0, 0, 1, -1], size=c)
+    bits = np.where(constant != 0, constant > 0, x >= t).astype(int)
+    t_w = int(max(abs(t.min()), t.max(), abs(dtype.min), dtype.max)).bit_length() + 2
+    params = {"C": c, "IN_BITS": dtype.bits, "IN_BIPOLAR": 0, "IN_SIGNED": int(dtype.kind == "int"), "T_W": t_w,
+              "THRESHOLDS_FILE": hex_file(tmp_path / "t.mem", t, t_w),
+              "CONSTANTS_FILE": hex_file(tmp_path / "c.mem", constant, 2)}
+    run_stream_test("bnn_threshold", params, pixel_words(x, dtype.bits), pixel_words(bits, 1), tmp_path, seed=c)
+
+
+@pytest.mark.parametrize("in_w, out_w", [(8, 12), (12, 8), (64, 64), (5, 40), (100, 10), (7, 3)])
+def test_width_converter_recuts_the_bit_stream(in_w, out_w, tmp_path):
+    rng = np.random.default_rng(in_w * out_w)
+    total = np.lcm(in_w, out_w) * 7
+    bits = rng.integers(0, 2, size=total)
+    inputs = [int("".join(map(str, bits[i:i + in_w][::-1])), 2) for i in range(0, total, in_w)]
+    expected = [int("".join(map(str, bits[i:i + out_w][::-1])), 2) for i in range(0, total, out_w)]
+    run_stream_test("bnn_width_converter", {"IN_W": in_w, "OUT_W": out_w}, inputs, expected, tmp_path, seed=in_w)
