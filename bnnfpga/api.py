@@ -22,10 +22,10 @@ from bnnfpga.ir.ops import OutputAffine, Reshape
 from bnnfpga.ir.types import TensorType
 from bnnfpga.passes.pipeline import fold
 from bnnfpga.report import markdown_report
-from bnnfpga.codegen import hls
+from bnnfpga.codegen import hls, rtl
 from bnnfpga.streams import accumulator_stream, pack_stream, to_hex_lines
 
-BACKENDS = ("golden", "hls")
+BACKENDS = ("golden", "hls", "rtl")
 
 
 def load(model_path: str | os.PathLike, input_bits: int = 8, on_stage: Callable[[str, Graph], None] | None = None) -> Graph:
@@ -59,10 +59,11 @@ def predict(graph: Graph, x: np.ndarray, backend: str = "golden", folding: dict[
             board: str = "pynq-z2") -> np.ndarray:
     """The model's output for frames x (N, *input shape): same shape and meaning as the ONNX
     model's output (float32 logits after the host-side affine), computed by ``backend``:
-    'golden' (NumPy) or 'hls' (C simulation of the generated HLS project)."""
+    'golden' (NumPy), 'hls' (C simulation of the generated HLS project) or 'rtl' (Verilator
+    simulation of the generated RTL)."""
     if backend == "golden":
         return golden.predict(graph, x)
-    if backend == "hls":
+    if backend in ("hls", "rtl"):
         acc = backend_accumulators(graph, x, backend, folding, board)
         return host_output(graph, acc)
     raise BnnfpgaError(f"backend {backend!r} is not available; available: {', '.join(BACKENDS)}")
@@ -75,6 +76,10 @@ def backend_accumulators(graph: Graph, x: np.ndarray, backend: str, folding: dic
         from bnnfpga import csim
 
         return csim.accumulators(graph, x, choose_folding(graph, folding), load_board(board))
+    if backend == "rtl":
+        from bnnfpga import rtlsim
+
+        return rtlsim.accumulators(graph, x, choose_folding(graph, folding), load_board(board))
     values = golden.execute(graph, x, keep_all=True)
     return values[accumulator_tensor(graph)].astype(np.int32)
 
@@ -130,8 +135,8 @@ def compile_model(
     progress=None,
     fold: dict[str, Fold] | None = None,
 ) -> Graph:
-    """Compile ``model_path`` into ``out_dir``: ir.json, report.md, golden test vectors and
-    the HLS project (hls/).
+    """Compile ``model_path`` into ``out_dir``: ir.json, report.md, golden test vectors, the
+    HLS project (hls/) and the RTL design (rtl/).
 
     Everything is written to a temporary directory beside ``out_dir`` and renamed at the end,
     so a failed compile leaves no ``out_dir`` behind.
@@ -163,6 +168,9 @@ def compile_model(
         hls.generate(graph, tmp / "hls", board_info, folding)
         if progress:
             print("  [hls] Vitis HLS project", file=progress, flush=True)
+        design = rtl.generate(graph, tmp / "rtl", folding, board_info.clock_mhz)
+        if progress:
+            print(f"  [rtl] SystemVerilog design, {design['cycles_per_frame']} cycles per frame", file=progress, flush=True)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)
@@ -215,3 +223,25 @@ def write_vectors(graph: Graph, x: np.ndarray, directory: Path) -> None:
         save("output_logits", graph.output_name, values[graph.output_name].astype(np.float32), "N,class float32 (host)")
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
 
+
+
+def simulate_compiled(out_dir: str | os.PathLike, x: np.ndarray | None = None, pauses: bool = False):
+    """Run OUT/rtl/ (a compile output) on frames x (default: the compile's test vectors) in
+    Verilator at full rate; returns (SimResult, design summary, golden accumulators in
+    stream order). With ``pauses`` the design is first also run under random idles and
+    back-pressure, checked word for word against the golden model."""
+    from bnnfpga import rtlsim
+
+    out_dir = Path(out_dir)
+    rtl_out = out_dir / "rtl"
+    if not (rtl_out / "design.json").is_file():
+        raise BnnfpgaError(f"{out_dir} has no rtl/design.json: compile the model with `bnnfpga compile` first")
+    graph = load_graph(out_dir)
+    if x is None:
+        x = np.load(out_dir / "vectors" / "input_nchw.npy").astype(np.int64)
+    x = golden.executor.check_input(graph, x)
+    expected = accumulator_stream(golden.execute(graph, x, keep_all=True)[accumulator_tensor(graph)].astype(np.int32))
+    design = json.loads((rtl_out / "design.json").read_text())
+    frames = pack_stream(x, graph.input_type).reshape(len(x), -1)
+    result = rtlsim.simulate(rtl_out, frames, expected if pauses else None, pauses=pauses)
+    return result, design, expected.reshape(-1)

@@ -1,4 +1,4 @@
-"""Command line: ``bnnfpga compile|predict|verify|inspect|boards``. Thin over bnnfpga.api."""
+"""Command line: ``bnnfpga compile|predict|verify|sim|inspect|boards``. Thin over bnnfpga.api."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def _cmd_compile(args) -> int:
     api.compile_model(args.model, args.output, board=args.board, input_bits=args.input_bits,
                       vectors=args.vectors, inputs=inputs, force=args.force, progress=sys.stderr,
                       fold=parse_fold_options(args.fold))
-    print(f"wrote {args.output}/ (ir.json, report.md, vectors/, hls/)")
+    print(f"wrote {args.output}/ (ir.json, report.md, vectors/, hls/, rtl/)")
     return 0
 
 
@@ -62,6 +62,18 @@ def _cmd_verify(args) -> int:
         print(f"note: {note}")
     print(f"{'PASS' if result.ok else 'FAIL'}: {result.frames} frames, {what}")
     return 0 if result.ok else EXIT_DISAGREE
+
+
+def _cmd_sim(args) -> int:
+    from bnnfpga.report import simulation_table
+
+    x = api.load_inputs(args.inputs) if args.inputs else None
+    print(f"simulating {args.output_dir}/rtl with Verilator{' (random idles and back-pressure, then full rate)' if args.pauses else ''}",
+          file=sys.stderr, flush=True)
+    result, design, expected = api.simulate_compiled(args.output_dir, x, pauses=args.pauses)
+    bit_exact = result.outputs.shape == expected.shape and bool((result.outputs == expected).all())
+    print(simulation_table(result, design, bit_exact))
+    return 0 if bit_exact else EXIT_DISAGREE
 
 
 def _cmd_inspect(args) -> int:
@@ -110,10 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inputs", help="frames .npy (default: random frames)")
     p.add_argument("--frames", type=int, default=16, help="random frames when --inputs is not given")
     p.add_argument("--backend", default="golden", choices=api.BACKENDS,
-                   help="golden: golden model vs onnxruntime (default); hls: C simulation vs golden model")
+                   help="golden: golden model vs onnxruntime (default); hls: C simulation, rtl: Verilator simulation, vs golden model")
     _add_model_options(p)
     _add_fold_option(p)
     p.set_defaults(func=_cmd_verify)
+
+    p = sub.add_parser("sim", help="simulate a compile output's RTL (OUT/rtl/) in Verilator: cycles per frame, latency, frames/s")
+    p.add_argument("output_dir", help="a `bnnfpga compile` output directory")
+    p.add_argument("--inputs", help="frames .npy (default: the compile's test vectors)")
+    p.add_argument("--pauses", action="store_true", help="also run under random input idles and output back-pressure")
+    p.set_defaults(func=_cmd_sim)
 
     p = sub.add_parser("inspect", help="print the folded model, one row per layer")
     p.add_argument("model")

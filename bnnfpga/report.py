@@ -160,3 +160,27 @@ def markdown_report(graph: Graph, model: str, board: str, options: dict, folding
     ]
     return "\n".join(parts)
 
+
+
+def simulation_table(result, design: dict, bit_exact: bool) -> str:
+    """What `bnnfpga sim` prints: per-frame cycles and latency, the steady state next to the
+    cycle model, frames/s at the board clock."""
+    clock = design["clock_mhz"]
+    model = design["cycles_per_frame"]
+    bottleneck = max(design["engines"], key=lambda e: e["cycles"])
+    lines = ["frame | TLAST at cycle | cycles since previous frame | cycles since its first input beat",
+             "---|---|---|---"]
+    gaps = [None] + result.frame_cycles()
+    for i, (end, gap, latency) in enumerate(zip(result.output_ends, gaps, result.latencies())):
+        lines.append(f"{i} | {end} | {'-' if gap is None else gap} | {latency}")
+    lines.append("")
+    frames = len(result.output_ends)
+    if frames >= 2:
+        steady = result.steady_cycles()
+        lines.append(f"steady state: {steady:g} cycles/frame; cycle model {model} "
+                     f"(bottleneck {bottleneck['instance']}, {bottleneck['module']}): {100 * (steady - model) / model:+.1f}%")
+        lines.append(f"frames/s at {clock:g} MHz: {clock * 1e6 / steady:,.0f} measured, {clock * 1e6 / model:,.0f} modelled")
+    first = result.latencies()[0]
+    lines.append(f"latency of the first frame (empty pipeline): {first} cycles = {first / clock:.2f} us at {clock:g} MHz")
+    lines.append(f"outputs: {frames} frames, {'bit-exact against' if bit_exact else 'DIFFERENT from'} the golden model")
+    return "\n".join(lines)

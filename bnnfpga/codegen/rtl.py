@@ -1,0 +1,161 @@
+"""RTL backend: a SystemVerilog top level wiring the rtl/ library engines for the folded IR.
+
+``generate`` writes OUT/rtl/: the library modules the design uses, ``bnnfpga_top.sv``, the
+parameter memories (params/*.mem, read with $readmemh), ``filelist.f`` in compile order, and
+``design.json`` (ports, words per frame, per-engine cycle model) for the simulation commands.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from bnnfpga.codegen import dataflow
+from bnnfpga.codegen.layout import weight_words
+from bnnfpga.codegen.templates import data_dir, environment, header
+from bnnfpga.folding import Fold
+from bnnfpga.ir.graph import Graph
+from bnnfpga.ir.types import BIPOLAR, DType
+
+TOP = "bnnfpga_top"
+FIFO_DEPTH = 2  # words between engines: enough for full rate, and it cuts the ready paths
+
+
+def _hex_lines(values, bits: int) -> str:
+    """$readmemh text: one value per line, two's complement in ``bits`` bits."""
+    digits = (bits + 3) // 4
+    return "".join(f"{int(v) & ((1 << bits) - 1):0{digits}x}\n" for v in values)
+
+
+def _kind(dtype: DType) -> dict[str, str]:
+    return {"IN_BIPOLAR": "1'b1" if dtype == BIPOLAR else "1'b0", "IN_SIGNED": "1'b1" if dtype.kind == "int" else "1'b0"}
+
+
+def _file(name: str) -> str:
+    return f'{{MEM_DIR, "{name}"}}'
+
+
+class _Instances:
+    """Module instances of the chain and the memory files they read."""
+
+    def __init__(self) -> None:
+        self.instances: list[dict] = []
+        self.memories: dict[str, str] = {}
+        self.modules: set[str] = {"bnn_axis_fifo"}
+
+    def memory(self, name: str, text: str) -> str:
+        self.memories[name] = text
+        return _file(name)
+
+    def add(self, engine: dataflow.Engine, module: str, comment: str, params: dict[str, object], out_width: int,
+            mask_simd: int = 0) -> None:
+        index = len(self.instances)
+        self.modules.add(module)
+        if isinstance(engine, (dataflow.Window, dataflow.Flatten)):
+            base = f"{engine.layer}_{type(engine).__name__.lower()}"
+        else:
+            base = getattr(engine, "name", None) or module.removeprefix("bnn_")
+        self.instances.append({
+            "id": f"e{index}_{base}",
+            "module": module, "comment": comment, "params": [(k, str(v)) for k, v in params.items()],
+            "out_width": out_width, "cycles": engine.cycles, "mask_simd": mask_simd,
+            "mask_literal": f"{mask_simd}'h{(1 << mask_simd) - 1:x}" if mask_simd else "",
+            "last": isinstance(engine, dataflow.OutputStage)})
+
+
+def _instantiate(flow: dataflow.Dataflow) -> _Instances:
+    design = _Instances()
+    for e in flow.engines:
+        if isinstance(e, dataflow.InputStage):
+            design.add(e, "bnn_input", "AXI-Stream words -> pixels", {"PIXEL_BITS": e.out.bits}, e.out.bits)
+        elif isinstance(e, dataflow.IntegerAffineStage):
+            out_bits = e.out.dtype.bits
+            design.add(e, "bnn_integer_affine", f"{e.name}: u = {e.scale}*x + offset[c]",
+                       {"C": e.inp.c, "IN_BITS": e.inp.dtype.bits, **_kind(e.inp.dtype), "OUT_BITS": out_bits,
+                        "SCALE": e.scale, "OFFSETS_FILE": design.memory(f"{e.name}_offsets.mem", _hex_lines(e.offsets, out_bits))},
+                       e.out.bits)
+        elif isinstance(e, dataflow.ThresholdStage):
+            design.add(e, "bnn_threshold", f"{e.name}: thresholds on the input",
+                       {"C": e.inp.c, "IN_BITS": e.inp.dtype.bits, **_kind(e.inp.dtype), "T_W": e.threshold_w,
+                        "THRESHOLDS_FILE": design.memory(f"{e.name}_thresholds.mem", _hex_lines(e.thresholds, e.threshold_w)),
+                        "CONSTANTS_FILE": design.memory(f"{e.name}_constants.mem", _hex_lines(e.constant, 2))},
+                       e.out.bits)
+        elif isinstance(e, dataflow.Window):
+            (kh, kw), (sh, sw), (pt, pl, pb, pr) = e.kernel, e.strides, e.pads
+            bits = e.inp.dtype.bits
+            design.add(e, "bnn_swg", f"{e.layer}: sliding window {kh}x{kw}/s{sh}, pads {pt},{pl},{pb},{pr}",
+                       {"C": e.inp.c, "BITS": bits, "H": e.inp.h, "W": e.inp.w, "KH": kh, "KW": kw, "SH": sh, "SW": sw,
+                        "PT": pt, "PL": pl, "PB": pb, "PR": pr, "SIMD": e.simd}, e.simd * bits + e.simd)
+        elif isinstance(e, dataflow.Flatten):
+            bits = e.inp.dtype.bits
+            design.add(e, "bnn_width_converter", f"{e.layer}: flattened pixels -> chunks of {e.simd}",
+                       {"IN_W": e.inp.bits, "OUT_W": e.simd * bits}, e.simd * bits + e.simd, mask_simd=e.simd)
+        elif isinstance(e, dataflow.Mvu):
+            design.add(e, "bnn_mvu", f"{e.name}: {e.mh}x{e.mw} MVU, PE={e.fold.pe}, SIMD={e.fold.simd}",
+                       _mvu_params(e, design), e.mh * e.out_bits)
+        elif isinstance(e, dataflow.Pool):
+            (kh, kw), (sh, sw), (pt, pl, pb, pr) = e.kernel, e.strides, e.pads
+            design.add(e, "bnn_maxpool", f"{e.name}: max-pool {kh}x{kw}/s{sh} (OR/AND)",
+                       {"C": e.inp.c, "H": e.inp.h, "W": e.inp.w, "KH": kh, "KW": kw, "SH": sh, "SW": sw,
+                        "PT": pt, "PL": pl, "PB": pb, "PR": pr,
+                        "MIN_FILE": design.memory(f"{e.name}_min.mem", _hex_lines([e.min_channels], e.inp.c))},
+                       e.out.bits)
+            design.modules.add("bnn_swg")
+        elif isinstance(e, dataflow.OutputStage):
+            design.add(e, "bnn_output", "int32 accumulators -> AXI-Stream, TLAST per frame",
+                       {"VALUES": e.values, "VECTORS": e.vectors}, dataflow.OUTPUT_BITS)
+        else:
+            raise AssertionError(f"no RTL engine for {type(e).__name__}")
+    for before, after in zip(design.instances, design.instances[1:]):
+        after["inp"] = f"{before['id']}_q"
+    design.instances[0]["inp"] = "s_axis"
+    return design
+
+
+def _mvu_params(e: dataflow.Mvu, design: _Instances) -> dict[str, object]:
+    fold: Fold = e.fold
+    params: dict[str, object] = {
+        "MW": e.mw, "MH": e.mh, "SIMD": fold.simd, "PE": fold.pe, "BITS": e.in_dtype.bits,
+        "BIPOLAR": "1'b1" if e.in_dtype == BIPOLAR else "1'b0", "SIGNED_IN": "1'b1" if e.in_dtype.kind == "int" else "1'b0",
+        "ACC_W": e.acc_w, "OUT_BITS": e.out_bits, "T_W": e.threshold_w,
+        "WEIGHTS_FILE": design.memory(f"{e.name}_weights.mem", _hex_lines(weight_words(e.rows, fold), fold.pe * fold.simd)),
+    }
+    if e.thresholds is not None:
+        params["THRESHOLDS_FILE"] = design.memory(f"{e.name}_thresholds.mem", _hex_lines(e.thresholds, e.threshold_w))
+        params["CONSTANTS_FILE"] = design.memory(f"{e.name}_constants.mem", _hex_lines(e.constant, 2))
+    return params
+
+
+def design_summary(flow: dataflow.Dataflow, instances: list[dict], clock_mhz: float) -> dict:
+    return {"top": TOP, "in_words": flow.in_words, "out_words": flow.out_words,
+            "cycles_per_frame": flow.cycles_per_frame, "clock_mhz": clock_mhz,
+            "engines": [{"instance": i["id"], "module": i["module"], "cycles": i["cycles"]} for i in instances]}
+
+
+def generate(graph: Graph, out_dir: Path, folding: dict[str, Fold], clock_mhz: float) -> dict:
+    """Write the RTL design into ``out_dir`` (created); returns the design summary (design.json)."""
+    flow = dataflow.lower(graph, folding, "RTL")
+    design = _instantiate(flow)
+    bottleneck = design.instances[flow.engines.index(flow.bottleneck)]
+    out_dir.mkdir(parents=True)
+    (out_dir / "params").mkdir()
+    for name, text in sorted(design.memories.items()):
+        (out_dir / "params" / name).write_text(text)
+    library = sorted(design.modules)
+    for module in library:
+        shutil.copyfile(data_dir("rtl") / f"{module}.sv", out_dir / f"{module}.sv")
+    env = environment(data_dir("rtl") / "templates")
+    (out_dir / f"{TOP}.sv").write_text(env.get_template("top.sv.j2").render(
+        header=header(graph.model_name), top=TOP, engines=design.instances, fifo_depth=FIFO_DEPTH,
+        in_words=flow.in_words, out_words=flow.out_words, cycles_per_frame=flow.cycles_per_frame,
+        bottleneck=bottleneck["id"]))
+    (out_dir / "filelist.f").write_text("".join(f"{m}.sv\n" for m in library) + f"{TOP}.sv\n")
+    summary = design_summary(flow, design.instances, clock_mhz)
+    (out_dir / "design.json").write_text(json.dumps(summary, indent=1) + "\n")
+    return summary
+
+
+def sources(rtl_out: Path) -> list[Path]:
+    """The design's source files in compile order (from filelist.f)."""
+    return [rtl_out / line.strip() for line in (rtl_out / "filelist.f").read_text().splitlines() if line.strip()]
