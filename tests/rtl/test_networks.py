@@ -1,0 +1,142 @@
+"""Whole accelerators from the RTL backend: the generated top (codegen/rtl.py) with the rtl/
+library, simulated by Verilator under cocotb. Every network streams its frames back to back,
+first with random idle cycles on the input and random back-pressure on the output, then at
+full rate; the output words must equal the golden model's, and the measured steady-state
+cycles per frame must equal the cycle model (the slowest engine) within 5%.
+
+Verilator builds are cached by content hash ($BNNFPGA_CACHE or ~/.cache/bnnfpga/rtl).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bnnfpga import api, rtlsim
+from bnnfpga.codegen import rtl
+from bnnfpga.folding import Fold, choose_folding
+from bnnfpga.streams import accumulator_stream, pack_stream
+from bnnfpga.toolchain import verilator_environment
+from tests.csim.test_hls import CONV_CASES, conv_net
+from tests.graphs import random_input
+
+ROOT = Path(__file__).resolve().parents[2]
+CYCLE_TOLERANCE = 0.05
+
+
+def assert_rtl_matches_golden(graph, x, tmp_path, folding=None, pauses=True):
+    """Output words equal the golden model's (under pauses and at full rate) and the
+    full-rate steady state matches the cycle model; returns the simulation result."""
+    out = tmp_path / "rtl"
+    design = rtl.generate(graph, out, folding or choose_folding(graph), 100.0)
+    expected = accumulator_stream(api.backend_accumulators(graph, x, "golden")).reshape(-1)
+    frames = pack_stream(x, graph.input_type).reshape(len(x), -1)
+    result = rtlsim.simulate(out, frames, expected, pauses=pauses)
+    mismatches = np.flatnonzero(result.outputs != expected)
+    assert not len(mismatches), f"{len(mismatches)} of {expected.size} words differ, first at {mismatches[0]}"
+    if len(x) >= 4:
+        steady, model = result.steady_cycles(), design["cycles_per_frame"]
+        assert abs(steady - model) <= CYCLE_TOLERANCE * model, f"measured {steady} cycles/frame, model {model}"
+    return result
+
+
+# -- engines in context, over parametrised shapes -----------------------------------------------
+
+@pytest.mark.parametrize("folding", ["rule", "widest"])
+@pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: "k{}s{}p{}c{}{}".format(*c[:4], "pool" if c[4] else ""))
+def test_conv_engines_bit_exact(case, folding, tmp_path):
+    graph = conv_net(*case, seed=sum(case[:4]))
+    folds = choose_folding(graph)
+    if folding == "widest":  # PE = all rows, SIMD = the whole row
+        folds = {n.name: Fold(n.op.out_channels, n.op.fan_in) for n in graph.nodes if n.name in folds}
+    assert_rtl_matches_golden(graph, random_input(graph.input_type, 8, seed=3), tmp_path, folds)
+
+
+# -- whole networks -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("network, mode", [("small_cnn", "legacy"), ("small_cnn", "dynamo"), ("mlp", "dynamo"),
+                                           ("padded_first_layer", "legacy")])
+def test_foundation_networks_bit_exact(exported, network, mode, tmp_path):
+    graph = api.load(exported(network, mode))
+    # Wider than the default rule, which leaves PE = 1 on the 37-channel layer (70,300
+    # cycles per frame): 16 frames twice stay quick to simulate.
+    folding = choose_folding(graph, max_pe=64, max_simd=64)
+    assert_rtl_matches_golden(graph, api.random_inputs(graph.input_type, 16, seed=5), tmp_path, folding)
+
+
+def test_trained_digits_model_bit_exact_and_same_predictions(tmp_path):
+    graph = api.load(ROOT / "examples" / "digits_cnn" / "model.onnx")
+    x = np.load(ROOT / "examples" / "digits_cnn" / "test_images.npy")[:32]
+    assert_rtl_matches_golden(graph, x, tmp_path)
+    rtl_logits = api.predict(graph, x, backend="rtl")
+    assert np.array_equal(rtl_logits.argmax(1), api.predict(graph, x).argmax(1))
+
+
+def test_sign_model_with_binarised_input_bit_exact(tmp_path):
+    import torch
+
+    from tests.e2e.test_sign import SignNet
+    from tests.models import export_module
+
+    torch.manual_seed(0)
+    graph = api.load(export_module(SignNet(), (2, 6, 6), tmp_path / "sign.onnx"))
+    assert_rtl_matches_golden(graph, api.random_inputs(graph.input_type, 16, seed=2), tmp_path)
+
+
+@pytest.mark.slow
+def test_cnv_sized_network_bit_exact(tmp_path):
+    """The BNN-PYNQ CNV topology: 2 frames at full rate."""
+    from bnnfpga.nn import zoo
+
+    path = zoo.export(zoo.build(zoo.CNV, seed=0), (3, 32, 32), tmp_path / "cnv.onnx", dynamo=False)
+    graph = api.load(path)
+    assert_rtl_matches_golden(graph, api.random_inputs(graph.input_type, 2, seed=1), tmp_path, pauses=False)
+
+
+# -- the generated design itself ----------------------------------------------------------------
+
+def test_generated_top_is_lint_clean(tmp_path, exported):
+    for name, graph in (("cnn", api.load(exported("small_cnn", "legacy"))),
+                        ("digits", api.load(ROOT / "examples" / "digits_cnn" / "model.onnx"))):
+        out = tmp_path / name
+        rtl.generate(graph, out, choose_folding(graph), 100.0)
+        proc = subprocess.run(["verilator", "--lint-only", "-Wall", "--top-module", rtl.TOP, "-f", "filelist.f",
+                               '-GMEM_DIR="params/"'], cwd=out, capture_output=True, text=True,
+                              env={**os.environ, **verilator_environment()})
+        assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr
+
+
+def test_generated_design_is_deterministic(tmp_path, exported):
+    graph = api.load(exported("small_cnn", "dynamo"))
+    a, b = tmp_path / "a", tmp_path / "b"
+    rtl.generate(graph, a, choose_folding(graph), 100.0)
+    rtl.generate(graph, b, choose_folding(graph), 100.0)
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+    assert {"bnnfpga_top.sv", "filelist.f", "design.json", "bnn_mvu.sv"} <= {str(f) for f in files}
+
+
+def test_hostile_names_become_safe_verilog(tmp_path):
+    import onnx
+
+    model = onnx.load(str(ROOT / "examples" / "digits_cnn" / "model.onnx"))
+    hostile = ['bad "quote"', "../../etc/passwd", "module", "reg", "日本語の層", "a b\nc", "endmodule", "wire"]
+    for i, node in enumerate(model.graph.node):
+        node.name = hostile[i % len(hostile)]
+    model.graph.name = "evil */ name\n`define X"
+    path = tmp_path / "hostile.onnx"
+    onnx.save(model, str(path))
+    graph = api.load(path)
+    out = tmp_path / "rtl"
+    rtl.generate(graph, out, choose_folding(graph), 100.0)
+    for p in out.rglob("*"):
+        assert re.fullmatch(r"[A-Za-z0-9_.]+", p.name), p
+    assert "`define X" not in (out / "bnnfpga_top.sv").read_text()
+    x = np.load(ROOT / "examples" / "digits_cnn" / "test_images.npy")[:4]
+    assert_rtl_matches_golden(graph, x, tmp_path / "sim", pauses=False)
