@@ -108,7 +108,9 @@ module bnn_mvu #(
         logic signed [WIDE-1:0] sum;
         logic [CW-1:0] agree, valid;
         logic signed [BITS+1:0] v;
+        logic signed [WIDE-1:0] term;
         sum = '0;
+        term = '0;
         agree = '0;
         valid = '0;
         v = '0;
@@ -121,7 +123,8 @@ module bnn_mvu #(
                 end else begin
                     if (SIGNED_IN) v = (BITS+2)'($signed(x[(g*G+k)*BITS+:BITS]));
                     else v = (BITS+2)'({1'b0, x[(g*G+k)*BITS+:BITS]});
-                    sum += w[g*G+k] ? WIDE'(v) : -WIDE'(v);
+                    term = v;  // sign-extends
+                    sum += w[g*G+k] ? term : -term;
                 end
             end
         end
@@ -169,7 +172,10 @@ module bnn_mvu #(
                     f_data <= in_data;
                     f_mask <= in_mask;
                     f_weights <= weights[tile];
-                    f_ctl <= '{first: sf == '0, last: last_sf, nf: nf, last_step: last_sf && last_nf};
+                    f_ctl.first <= (sf == '0);
+                    f_ctl.last <= last_sf;
+                    f_ctl.nf <= nf;
+                    f_ctl.last_step <= last_sf && last_nf;
                     sf <= last_sf ? '0 : sf + 1'b1;
                     if (last_sf) nf <= last_nf ? '0 : nf + 1'b1;
                 end
