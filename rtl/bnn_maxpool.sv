@@ -40,7 +40,7 @@ module bnn_maxpool #(
     logic tap_tvalid, tap_tready;
 
     bnn_swg #(.C(C), .BITS(1), .H(H), .W(W), .KH(KH), .KW(KW), .SH(SH), .SW(SW),
-              .PT(PT), .PL(PL), .PB(PB), .PR(PR), .SIMD(C)) window (
+              .PT(PT), .PL(PL), .PB(PB), .PR(PR), .SIMD(C)) tap_window (
         .clk, .rst_n, .s_axis_tdata, .s_axis_tvalid, .s_axis_tready,
         .m_axis_tdata(tap_tdata), .m_axis_tvalid(tap_tvalid), .m_axis_tready(tap_tready));
 

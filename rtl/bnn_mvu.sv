@@ -123,7 +123,7 @@ module bnn_mvu #(
                 end else begin
                     if (SIGNED_IN) v = (BITS+2)'($signed(x[(g*G+k)*BITS+:BITS]));
                     else v = (BITS+2)'({1'b0, x[(g*G+k)*BITS+:BITS]});
-                    term = v;  // sign-extends
+                    term = {{(WIDE - BITS - 2){v[BITS+1]}}, v};  // sign extension
                     sum += w[g*G+k] ? term : -term;
                 end
             end

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -107,3 +109,14 @@ def ceil_mode_pool(rng):
 
 GRAPHS = {f.__name__: f for f in (heaviside_before_padded_conv, ceil_mode_pool, resign_after_pool, flatten_then_sign, trailing_flatten,
                                    binary_input_mlp, case_colliding_names)}
+
+
+def hostile_names_model(source: Path, names: list[str], graph_name: str, path: Path) -> Path:
+    """``source`` with node names cycling through ``names`` (quotes, paths, keywords of the
+    target language, non-ASCII, newlines) and a graph name meant to break out of a comment."""
+    m = onnx.load(str(source))
+    for i, node in enumerate(m.graph.node):
+        node.name = names[i % len(names)]
+    m.graph.name = graph_name
+    onnx.save(m, str(path))
+    return path

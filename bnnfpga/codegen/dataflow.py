@@ -98,6 +98,23 @@ class ThresholdStage:
         return self.inp.count
 
 
+def window_cycles(h: int, w: int, kernel: tuple[int, int], strides: tuple[int, int],
+                  pads: tuple[int, int, int, int], chunks: int) -> int:
+    """Cycles per frame of the line-buffer window generator (rtl/bnn_swg.sv) fed and drained
+    at full rate: one shift per padded pixel, but a shift that completes a window waits until
+    the ``chunks`` chunks of the previous window have left."""
+    (kh, kw), (sh, sw) = kernel, strides
+    top, left, bottom, right = pads
+    t = free = 0  # the current cycle; the first cycle the emit register is free
+    for y in range(h + top + bottom):
+        for x in range(w + left + right):
+            if y >= kh - 1 and x >= kw - 1 and (y - kh + 1) % sh == 0 and (x - kw + 1) % sw == 0:
+                t = max(t, free)
+                free = t + chunks
+            t += 1
+    return t
+
+
 @dataclass(frozen=True)
 class Window:
     """Sliding-window generator: pixels → the (kh, kw, c)-ordered patch of every output
@@ -118,8 +135,7 @@ class Window:
 
     @property
     def cycles(self) -> int:
-        # The two frame buffers let writing one frame overlap reading the previous one.
-        return max(self.inp.count, self.out_h * self.out_w * self.chunks_per_position)
+        return window_cycles(self.inp.h, self.inp.w, self.kernel, self.strides, self.pads, self.chunks_per_position)
 
 
 @dataclass(frozen=True)
@@ -197,8 +213,8 @@ class Pool:
 
     @property
     def cycles(self) -> int:
-        # One window tap per cycle (the RTL pool is a sliding window of whole pixels).
-        return max(self.inp.count, self.out.count * self.kernel[0] * self.kernel[1])
+        # The RTL pool is a sliding window sending one tap (a whole pixel) per cycle.
+        return window_cycles(self.inp.h, self.inp.w, self.kernel, self.strides, self.pads, self.kernel[0] * self.kernel[1])
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,18 @@ from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.types import BIPOLAR, DType
 
 TOP = "bnnfpga_top"
-FIFO_DEPTH = 2  # words between engines: enough for full rate, and it cuts the ready paths
+CHUNK_FIFO_DEPTH = 2  # window → MVU: the MVU takes chunks at a steady rate
+
+
+def fifo_depth(engine: dataflow.Engine) -> int:
+    """Words of the FIFO after ``engine``. Chunk streams need only cut the ready path; a pixel
+    stream also absorbs the mismatch between a producer that sends a row in a burst and a
+    window generator that takes it at its own pace (with padding shifts between rows), so it
+    holds a row and a bit: a power of two of at least W + 2 pixels."""
+    if isinstance(engine, (dataflow.Window, dataflow.Flatten)):
+        return CHUNK_FIFO_DEPTH
+    width = engine.out.w if hasattr(engine, "out") else 1
+    return max(2, 1 << (width + 1).bit_length())
 
 
 def _hex_lines(values, bits: int) -> str:
@@ -59,7 +70,7 @@ class _Instances:
         self.instances.append({
             "id": f"e{index}_{base}",
             "module": module, "comment": comment, "params": [(k, str(v)) for k, v in params.items()],
-            "out_width": out_width, "cycles": engine.cycles, "mask_simd": mask_simd,
+            "out_width": out_width, "cycles": engine.cycles, "mask_simd": mask_simd, "fifo_depth": fifo_depth(engine),
             "mask_literal": f"{mask_simd}'h{(1 << mask_simd) - 1:x}" if mask_simd else "",
             "last": isinstance(engine, dataflow.OutputStage)})
 
@@ -147,7 +158,7 @@ def generate(graph: Graph, out_dir: Path, folding: dict[str, Fold], clock_mhz: f
         shutil.copyfile(data_dir("rtl") / f"{module}.sv", out_dir / f"{module}.sv")
     env = environment(data_dir("rtl") / "templates")
     (out_dir / f"{TOP}.sv").write_text(env.get_template("top.sv.j2").render(
-        header=header(graph.model_name), top=TOP, engines=design.instances, fifo_depth=FIFO_DEPTH,
+        header=header(graph.model_name), top=TOP, engines=design.instances,
         in_words=flow.in_words, out_words=flow.out_words, cycles_per_frame=flow.cycles_per_frame,
         bottleneck=bottleneck["id"]))
     (out_dir / "filelist.f").write_text("".join(f"{m}.sv\n" for m in library) + f"{TOP}.sv\n")

@@ -210,16 +210,11 @@ def test_every_innermost_loop_is_pipelined_or_unrolled(tmp_path, exported):
 
 
 def test_hostile_names_become_safe_cpp(tmp_path):
-    import onnx
+    from tests.onnx_graphs import hostile_names_model
 
-    model = onnx.load(str(ROOT / "examples" / "digits_cnn" / "model.onnx"))
     hostile = ['bad "quote"', "../../etc/passwd", "int", "class", "日本語の層", "a b\nc", "static_cast", "main"]
-    for i, node in enumerate(model.graph.node):
-        node.name = hostile[i % len(hostile)]
-    model.graph.name = "evil */ name\n#define X"
-    path = tmp_path / "hostile.onnx"
-    onnx.save(model, str(path))
-    graph = api.load(path)
+    graph = api.load(hostile_names_model(ROOT / "examples" / "digits_cnn" / "model.onnx", hostile,
+                                         "evil */ name\n#define X", tmp_path / "hostile.onnx"))
     out = generated(tmp_path, graph)
     for p in out.rglob("*"):
         assert re.fullmatch(r"[A-Za-z0-9_.]+", p.name), p

@@ -123,16 +123,11 @@ def test_generated_design_is_deterministic(tmp_path, exported):
 
 
 def test_hostile_names_become_safe_verilog(tmp_path):
-    import onnx
+    from tests.onnx_graphs import hostile_names_model
 
-    model = onnx.load(str(ROOT / "examples" / "digits_cnn" / "model.onnx"))
     hostile = ['bad "quote"', "../../etc/passwd", "module", "reg", "日本語の層", "a b\nc", "endmodule", "wire"]
-    for i, node in enumerate(model.graph.node):
-        node.name = hostile[i % len(hostile)]
-    model.graph.name = "evil */ name\n`define X"
-    path = tmp_path / "hostile.onnx"
-    onnx.save(model, str(path))
-    graph = api.load(path)
+    graph = api.load(hostile_names_model(ROOT / "examples" / "digits_cnn" / "model.onnx", hostile,
+                                         "evil */ name\n`define X", tmp_path / "hostile.onnx"))
     out = tmp_path / "rtl"
     rtl.generate(graph, out, choose_folding(graph), 100.0)
     for p in out.rglob("*"):

@@ -61,3 +61,18 @@ def test_module_synthesises(module, tmp_path):
         params[param] = f'"{param}.mem"'
     r = resources(synthesise(module, library_sources(), params, tmp_path / "work", files))
     assert r["lut"] + r["ff"] > 0, r
+
+
+def test_generated_top_synthesises(tmp_path):
+    """A small whole network: the generated top with its .mem files (the digits CNN takes
+    about 90 s in yosys: benchmarks/rtl_resources.py --tops)."""
+    from bnnfpga.codegen import rtl
+    from bnnfpga.folding import choose_folding
+    from tests.csim.test_hls import conv_net
+
+    graph = conv_net(1, 1, 0, 5, False, seed=0)
+    out = tmp_path / "rtl"
+    rtl.generate(graph, out, choose_folding(graph), 100.0)
+    r = resources(synthesise(rtl.TOP, rtl.sources(out), {"MEM_DIR": '""'}, tmp_path / "work",
+                             sorted((out / "params").iterdir())))
+    assert r["lut"] > 200 and r["ff"] > 200, r
