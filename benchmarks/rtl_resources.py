@@ -23,7 +23,7 @@ from bnnfpga import api  # noqa: E402
 from bnnfpga.codegen import rtl  # noqa: E402
 from bnnfpga.codegen.layout import weight_words  # noqa: E402
 from bnnfpga.folding import Fold, choose_folding  # noqa: E402
-from bnnfpga.rtlsim import library_sources  # noqa: E402
+from bnnfpga.rtlsim import library_sources, memory_parameters  # noqa: E402
 from bnnfpga.synth import resources, synthesise  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,8 +71,15 @@ def main() -> None:
         for i, (module, params) in enumerate([] if args.mvu_only else OTHERS):
             print(f"{module} {params} ...", file=sys.stderr, flush=True)
             start = time.perf_counter()
-            r = resources(synthesise(module, library_sources(), params, Path(tmp) / f"m{i}", []))
-            config = " ".join(f"{k}={v}" for k, v in params.items())
+            work = Path(tmp) / f"m{i}"
+            work.mkdir()
+            files = []
+            for param in memory_parameters(module):  # zeros: the engine's logic, not its contents
+                files.append(work / f"{param}.mem")
+                files[-1].write_text("0\n")
+                params = {**params, param: f'"{param}.mem"'}
+            r = resources(synthesise(module, library_sources(), params, work, files))
+            config = " ".join(f"{k}={v}" for k, v in params.items() if not k.endswith("_FILE"))
             rows.append(f"| {module} | {config} | {r['lut']} | {r['ff']} | {r['bram36']:g} | {r['carry4']} "
                         f"| {time.perf_counter() - start:.1f} |")
         if args.tops:

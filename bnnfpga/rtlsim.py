@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -33,6 +34,11 @@ def rtl_dir() -> Path:
 def library_sources() -> list[Path]:
     """Every module of the RTL library (a design elaborates only the ones it instantiates)."""
     return sorted(rtl_dir().glob("*.sv"))
+
+
+def memory_parameters(module: str) -> list[str]:
+    """The parameters of rtl/<module>.sv that name $readmemh files (``*_FILE``), in order."""
+    return re.findall(r"^\s*parameter\s+(\w+_FILE)\b", (rtl_dir() / f"{module}.sv").read_text(), re.M)
 
 
 def sim_dir() -> Path:

@@ -7,20 +7,16 @@ import subprocess
 
 import pytest
 
-from bnnfpga.rtlsim import library_sources, rtl_dir
+from bnnfpga.rtlsim import library_sources, memory_parameters, rtl_dir
 from bnnfpga.toolchain import verilator_environment
 
 MODULES = sorted(p.stem for p in rtl_dir().glob("*.sv"))
-# Parameters a module cannot be elaborated without (memory initialisation files).
-MEMORY_FILES = {"bnn_mvu": ("WEIGHTS_FILE", "THRESHOLDS_FILE", "CONSTANTS_FILE"),
-                "bnn_threshold": ("THRESHOLDS_FILE", "CONSTANTS_FILE"), "bnn_integer_affine": ("OFFSETS_FILE",),
-                "bnn_maxpool": ("MIN_FILE",)}
 
 
 @pytest.mark.parametrize("module", MODULES)
 def test_lint_clean(module, tmp_path):
     args = []
-    for param in MEMORY_FILES.get(module, ()):
+    for param in memory_parameters(module):  # cannot elaborate without them
         (tmp_path / f"{param}.mem").write_text("0\n")
         args.append(f'-G{param}="{tmp_path / param}.mem"')
     env = {**os.environ, **verilator_environment()}
@@ -31,4 +27,6 @@ def test_lint_clean(module, tmp_path):
 
 
 def test_every_module_is_linted():
-    assert set(MEMORY_FILES) | {"bnn_axis_fifo", "bnn_swg", "bnn_input", "bnn_output", "bnn_width_converter"} <= set(MODULES)
+    assert {"bnn_mvu", "bnn_threshold", "bnn_integer_affine", "bnn_maxpool", "bnn_axis_fifo", "bnn_swg", "bnn_input",
+            "bnn_output", "bnn_width_converter"} <= set(MODULES)
+    assert memory_parameters("bnn_mvu") == ["WEIGHTS_FILE", "THRESHOLDS_FILE", "CONSTANTS_FILE"]

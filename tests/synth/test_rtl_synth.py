@@ -8,9 +8,8 @@ import pytest
 
 from bnnfpga.codegen.layout import weight_words
 from bnnfpga.folding import Fold
-from bnnfpga.rtlsim import library_sources, rtl_dir
+from bnnfpga.rtlsim import library_sources, memory_parameters, rtl_dir
 from bnnfpga.synth import resources, synthesise
-from tests.rtl.test_lint import MEMORY_FILES
 
 
 def mvu_files(tmp_path, mh, mw, pe, simd):
@@ -55,7 +54,7 @@ def test_every_module_has_a_synthesis_case():
 def test_module_synthesises(module, tmp_path):
     params = dict(OTHERS[module])
     files = []
-    for param in MEMORY_FILES.get(module, ()):
+    for param in memory_parameters(module):
         (tmp_path / f"{param}.mem").write_text("0\n")
         files.append(tmp_path / f"{param}.mem")
         params[param] = f'"{param}.mem"'
