@@ -88,7 +88,8 @@ def _cmd_boards(args) -> int:
     for name in available():
         b = load_board(name)
         r = b.resources
-        print(f"{b.name:12s} {b.part:20s} {b.clock_mhz:6.1f} MHz  LUT {r['lut']:>7,}  FF {r['ff']:>8,}  BRAM36 {r['bram36']:>5}  DSP {r['dsp']:>5}")
+        print(f"{b.name:12s} {b.part:22s} {b.clock_mhz:6.1f} MHz  LUT {r['lut']:>7,}  FF {r['ff']:>8,}  BRAM36 {r['bram36']:>4}  "
+              f"DSP {r['dsp']:>5,}  {b.ps:20s} {b.hp_port:14s} PYNQ {b.pynq}")
     return 0
 
 

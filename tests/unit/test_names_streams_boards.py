@@ -243,6 +243,12 @@ lut = 17600
 ff = 35200
 bram36 = 60
 dsp = 80
+
+[deploy]
+ps = "zynq7000"
+hp_port = "S_AXI_HP0"
+dma = "axi_dma"
+pynq = "3.0.1"
 """
 
 
@@ -259,7 +265,17 @@ def test_load_pynq_z2():
 
 @pytest.mark.parametrize("name", sorted(boards.available()))
 def test_every_shipped_board_loads(name):
-    assert boards.load_board(name).name == name
+    b = boards.load_board(name)
+    assert b.name == name
+    assert b.hp_port in boards.PROCESSING_SYSTEMS[b.ps][1]
+
+
+def test_the_boards_the_project_supports_are_shipped():
+    parts = {name: boards.load_board(name).part for name in boards.available()}
+    assert parts == {"pynq-z1": "xc7z020clg400-1", "pynq-z2": "xc7z020clg400-1", "ultra96-v2": "xczu3eg-sbva484-1-e",
+                     "zcu104": "xczu7ev-ffvc1156-2-e", "kv260": "xck26-sfvc784-2LV-c"}
+    assert boards.load_board("zcu104").ps_ip == "zynq_ultra_ps_e"
+    assert boards.load_board("pynq-z1").ps_ip == "processing_system7"
 
 
 def test_unknown_board_lists_available():
@@ -305,6 +321,12 @@ def _drop_line(text: str, prefix: str) -> str:
         (lambda t: t.replace("clock_mhz = 125", "clock_mhz = true"), "clock_mhz"),
         (lambda t: t.replace('part = "xc7z010clg400-1"', "part = 7020"), "part"),
         (lambda t: t.replace('name = "custom"', "name = 1"), "name"),
+        (lambda t: _drop_line(t, "ps ="), "deploy.ps"),
+        (lambda t: t.replace('ps = "zynq7000"', 'ps = "versal"'), "deploy.ps"),
+        (lambda t: t.replace('hp_port = "S_AXI_HP0"', 'hp_port = "S_AXI_HP0_FPD"'), "deploy.hp_port"),
+        (lambda t: t.replace('dma = "axi_dma"', 'dma = "vdma"'), "deploy.dma"),
+        (lambda t: t.replace('pynq = "3.0.1"', 'pynq = "latest"'), "deploy.pynq"),
+        (lambda t: t.replace("[deploy]", "[deployment]"), "deploy"),
     ],
 )
 def test_bad_board_file_names_the_key(tmp_path, edit, key):
