@@ -22,7 +22,7 @@ from bnnfpga.ir.ops import OutputAffine, Reshape
 from bnnfpga.ir.types import TensorType
 from bnnfpga.passes.pipeline import fold
 from bnnfpga.report import markdown_report
-from bnnfpga.codegen import hls, rtl
+from bnnfpga.codegen import deploy, hls, rtl
 from bnnfpga.streams import accumulator_stream, pack_stream, to_hex_lines
 
 BACKENDS = ("golden", "hls", "rtl")
@@ -136,7 +136,7 @@ def compile_model(
     fold: dict[str, Fold] | None = None,
 ) -> Graph:
     """Compile ``model_path`` into ``out_dir``: ir.json, report.md, golden test vectors, the
-    HLS project (hls/) and the RTL design (rtl/).
+    HLS project (hls/), the RTL design (rtl/) and the Vivado build script (deploy/).
 
     Everything is written to a temporary directory beside ``out_dir`` and renamed at the end,
     so a failed compile leaves no ``out_dir`` behind.
@@ -171,6 +171,9 @@ def compile_model(
         design = rtl.generate(graph, tmp / "rtl", folding, board_info.clock_mhz)
         if progress:
             print(f"  [rtl] SystemVerilog design, {design['cycles_per_frame']} cycles per frame", file=progress, flush=True)
+        deploy.generate(graph, tmp / "deploy", board_info)
+        if progress:
+            print(f"  [deploy] Vivado script for {board_info.part}", file=progress, flush=True)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)

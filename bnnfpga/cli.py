@@ -1,4 +1,4 @@
-"""Command line: ``bnnfpga compile|predict|verify|sim|inspect|boards``. Thin over bnnfpga.api."""
+"""Command line: ``bnnfpga compile|predict|verify|sim|build|inspect|boards``. Thin over bnnfpga.api."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def _cmd_compile(args) -> int:
     api.compile_model(args.model, args.output, board=args.board, input_bits=args.input_bits,
                       vectors=args.vectors, inputs=inputs, force=args.force, progress=sys.stderr,
                       fold=parse_fold_options(args.fold))
-    print(f"wrote {args.output}/ (ir.json, report.md, vectors/, hls/, rtl/)")
+    print(f"wrote {args.output}/ (ir.json, report.md, vectors/, hls/, rtl/, deploy/)")
     return 0
 
 
@@ -74,6 +74,14 @@ def _cmd_sim(args) -> int:
     bit_exact = result.outputs.shape == expected.shape and bool((result.outputs == expected).all())
     print(simulation_table(result, design, bit_exact))
     return 0 if bit_exact else EXIT_DISAGREE
+
+
+def _cmd_build(args) -> int:
+    from bnnfpga import build
+
+    bitfile = build.run(Path(args.output_dir))
+    print(f"wrote {bitfile}/ (.bit and .hwh for pynq.Overlay)")
+    return 0
 
 
 def _cmd_inspect(args) -> int:
@@ -133,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inputs", help="frames .npy (default: the compile's test vectors)")
     p.add_argument("--pauses", action="store_true", help="also run under random input idles and output back-pressure")
     p.set_defaults(func=_cmd_sim)
+
+    p = sub.add_parser("build", help="run Vitis HLS and Vivado on a compile output (OUT/hls, OUT/deploy) to get the bitstream")
+    p.add_argument("output_dir", help="a `bnnfpga compile` output directory")
+    p.set_defaults(func=_cmd_build)
 
     p = sub.add_parser("inspect", help="print the folded model, one row per layer")
     p.add_argument("model")

@@ -156,6 +156,11 @@ def _mvu(e: dataflow.Mvu, layers: dict[str, dict]) -> dict:
             "memory": "lutram" if e.memory_bits <= LUTRAM_MAX_BITS else "bram"}
 
 
+def project_name(graph: Graph) -> str:
+    """The HLS project and IP name; the Vivado script names the overlay the same."""
+    return sanitize(f"bnnfpga_{graph.model_name}")
+
+
 def generate(graph: Graph, out_dir: Path, board: Board, folding: dict[str, Fold]) -> dict[str, int]:
     """Write the HLS project into ``out_dir`` (created); returns words per frame in and out."""
     design, in_words, out_words = build_design(graph, folding)
@@ -173,6 +178,6 @@ def generate(graph: Graph, out_dir: Path, board: Board, folding: dict[str, Fold]
     (out_dir / "top.cpp").write_text(env.get_template("top.cpp.j2").render(**context))
     (out_dir / "testbench.cpp").write_text(env.get_template("testbench.cpp.j2").render(header=head))
     (out_dir / "run_hls.tcl").write_text(env.get_template("run_hls.tcl.j2").render(
-        header=head, project=sanitize(f"bnnfpga_{graph.model_name}"),
+        header=head, project=project_name(graph),
         part=board.part, clock_period_ns=f"{1000.0 / board.clock_mhz:g}"))
     return {"in_words": in_words, "out_words": out_words}

@@ -1,0 +1,69 @@
+"""Deployment scripts: OUT/deploy/build_vivado.tcl, the Vivado batch script that turns the
+HLS accelerator IP into a bitstream for the board (block design with the processing system,
+an AXI DMA and the accelerator), and the commands `bnnfpga build` runs.
+
+The processing-system configuration names below are Vivado's (processing_system7 and
+zynq_ultra_ps_e IP); which PS and HP port a board uses comes from boards/*.toml.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bnnfpga.boards import Board
+from bnnfpga.codegen import dataflow
+from bnnfpga.codegen.hls import project_name
+from bnnfpga.codegen.templates import data_dir, environment, header
+from bnnfpga.ir.graph import Graph
+
+VIVADO_SCRIPT = "build_vivado.tcl"
+HLS_SCRIPT = "run_hls.tcl"
+
+
+@dataclass(frozen=True)
+class _PsConfig:
+    gp_port: str  # the general-purpose master that reaches the DMA's control registers
+    fabric_clock: str  # the PS clock output that drives the fabric
+
+    def config(self, board: Board) -> list[str]:
+        raise NotImplementedError
+
+
+class _Zynq7000(_PsConfig):
+    def config(self, board: Board) -> list[str]:
+        port = board.hp_port.removeprefix("S_AXI_")  # HP0
+        return [f"CONFIG.PCW_USE_S_AXI_{port} {{1}}", f"CONFIG.PCW_FPGA0_PERIPHERAL_FREQMHZ {{{board.clock_mhz:g}}}"]
+
+
+class _ZynqUltraScalePlus(_PsConfig):
+    # zynq_ultra_ps_e names its slave ports S_AXI_GPn in configuration: HPC0/1 are GP0/1, HP0-3 are GP2-5.
+    SLAVE_GP = {"S_AXI_HPC0_FPD": 0, "S_AXI_HPC1_FPD": 1, "S_AXI_HP0_FPD": 2, "S_AXI_HP1_FPD": 3,
+                "S_AXI_HP2_FPD": 4, "S_AXI_HP3_FPD": 5}
+
+    def config(self, board: Board) -> list[str]:
+        return ["CONFIG.PSU__USE__M_AXI_GP0 {1}", f"CONFIG.PSU__USE__S_AXI_GP{self.SLAVE_GP[board.hp_port]} {{1}}",
+                f"CONFIG.PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ {{{board.clock_mhz:g}}}"]
+
+
+PS_CONFIGS = {"zynq7000": _Zynq7000("M_AXI_GP0", "FCLK_CLK0"),
+              "zynq_ultrascale_plus": _ZynqUltraScalePlus("M_AXI_HPM0_FPD", "pl_clk0")}
+
+
+def generate(graph: Graph, out_dir: Path, board: Board) -> None:
+    """Write OUT/deploy/ (created): build_vivado.tcl."""
+    ps = PS_CONFIGS[board.ps]
+    out_dir.mkdir(parents=True)
+    (out_dir / "bitfile").mkdir()
+    env = environment(data_dir("deploy_templates"))
+    (out_dir / VIVADO_SCRIPT).write_text(env.get_template("build_vivado.tcl.j2").render(
+        header=header(graph.model_name), board=board.name, part=board.part, board_part=board.board_part,
+        ps_ip=board.ps_ip, ps_config=ps.config(board), gp_port=ps.gp_port, fabric_clock=ps.fabric_clock,
+        hp_port=board.hp_port, clock_mhz=f"{board.clock_mhz:g}", hls_project=project_name(graph),
+        overlay=project_name(graph), in_width=dataflow.WORD_BITS, out_width=dataflow.OUTPUT_BITS))
+
+
+def build_commands(out_dir: Path) -> list[tuple[str, list[str], Path]]:
+    """(tool, command, working directory) of each build step, in order."""
+    return [("vitis_hls", ["vitis_hls", "-f", HLS_SCRIPT], out_dir / "hls"),
+            ("vivado", ["vivado", "-mode", "batch", "-source", VIVADO_SCRIPT], out_dir / "deploy")]
