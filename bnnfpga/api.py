@@ -134,6 +134,7 @@ def compile_model(
     force: bool = False,
     progress=None,
     fold: dict[str, Fold] | None = None,
+    labels: np.ndarray | None = None,
 ) -> Graph:
     """Compile ``model_path`` into ``out_dir``: ir.json, report.md, golden test vectors, the
     HLS project (hls/), the RTL design (rtl/) and the Vivado build script (deploy/).
@@ -151,6 +152,8 @@ def compile_model(
         print(f"compiling {model_path} for {board_info.name}", file=progress, flush=True)
     graph = load(model_path, input_bits, _stage_printer(progress) if progress else None)
     x = random_inputs(graph.input_type, vectors) if inputs is None else golden.executor.check_input(graph, inputs)
+    if labels is not None and (labels.ndim != 1 or len(labels) != len(x)):
+        raise BnnfpgaError(f"--labels: expected {len(x)} labels (one per input frame), got an array of shape {labels.shape}")
     folding = choose_folding(graph, fold)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -172,6 +175,7 @@ def compile_model(
         if progress:
             print(f"  [rtl] SystemVerilog design, {design['cycles_per_frame']} cycles per frame", file=progress, flush=True)
         deploy.generate(graph, tmp / "deploy", board_info)
+        deploy.write_driver(graph, tmp / "deploy", board_info, design["cycles_per_frame"], x, labels)
         if progress:
             print(f"  [deploy] Vivado script for {board_info.part}", file=progress, flush=True)
         if out_dir.exists():

@@ -29,9 +29,10 @@ def _add_fold_option(p: argparse.ArgumentParser) -> None:
 
 def _cmd_compile(args) -> int:
     inputs = api.load_inputs(args.inputs) if args.inputs else None
+    labels = api.load_inputs(args.labels) if args.labels else None
     api.compile_model(args.model, args.output, board=args.board, input_bits=args.input_bits,
                       vectors=args.vectors, inputs=inputs, force=args.force, progress=sys.stderr,
-                      fold=parse_fold_options(args.fold))
+                      fold=parse_fold_options(args.fold), labels=labels)
     print(f"wrote {args.output}/ (ir.json, report.md, vectors/, hls/, rtl/, deploy/)")
     return 0
 
@@ -112,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output directory (must not exist unless --force)")
     p.add_argument("--vectors", type=int, default=8, help="random test frames to write (default 8)")
     p.add_argument("--inputs", help="write test vectors for these frames (.npy) instead of random ones")
+    p.add_argument("--labels", help="true classes of the --inputs frames (.npy), shown by the deployment notebook")
     p.add_argument("--force", action="store_true", help="replace an existing output directory")
     _add_model_options(p)
     _add_fold_option(p)

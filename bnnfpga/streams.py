@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bnnfpga.golden.packing import pack_bits
+from bnnfpga.golden.packing import pack_bits, unpack_bits
 from bnnfpga.ir.types import TensorType
 
 
@@ -30,6 +30,20 @@ def pack_stream(values: np.ndarray, t: TensorType) -> np.ndarray:
         raw = pixels.astype(np.int64) & ((1 << k) - 1)  # two's complement for signed
         bits = ((raw[..., None] >> np.arange(k)) & 1).reshape(n, pixels.shape[1], c * k)
     return pack_bits(bits)
+
+
+def unpack_stream(words: np.ndarray, t: TensorType) -> np.ndarray:
+    """Inverse of ``pack_stream``: input words (N, pixels·words per pixel) → (N, *shape)."""
+    n, c, k = len(words), t.shape[0], t.dtype.bits
+    pixels = int(np.prod(t.shape[1:], dtype=np.int64)) if len(t.shape) > 1 else 1
+    bits = unpack_bits(np.asarray(words, dtype=np.uint64).reshape(n, pixels, -1), c * k).astype(np.int64)
+    if t.dtype.kind == "bipolar":
+        values = 2 * bits - 1
+    else:
+        values = (bits.reshape(n, pixels, c, k) << np.arange(k)).sum(-1)
+        if t.dtype.kind == "int":
+            values = np.where(values >= 1 << (k - 1), values - (1 << k), values)
+    return values.transpose(0, 2, 1).reshape((n,) + tuple(t.shape))
 
 
 def to_hex_lines(words: np.ndarray) -> str:

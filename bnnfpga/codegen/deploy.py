@@ -1,6 +1,7 @@
-"""Deployment scripts: OUT/deploy/build_vivado.tcl, the Vivado batch script that turns the
-HLS accelerator IP into a bitstream for the board (block design with the processing system,
-an AXI DMA and the accelerator), and the commands `bnnfpga build` runs.
+"""OUT/deploy/: build_vivado.tcl, the Vivado batch script that turns the HLS accelerator IP
+into a bitstream for the board (block design with the processing system, an AXI DMA and the
+accelerator); the commands `bnnfpga build` runs; the PYNQ driver (driver/), sample frames
+with the golden model's answers (samples/) and the demo notebook.
 
 The processing-system configuration names below are Vivado's (processing_system7 and
 zynq_ultra_ps_e IP); which PS and HP port a board uses comes from boards/*.toml.
@@ -8,16 +9,21 @@ zynq_ultra_ps_e IP); which PS and HP port a board uses comes from boards/*.toml.
 
 from __future__ import annotations
 
+import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from bnnfpga.boards import Board
-from bnnfpga.codegen import dataflow
+from bnnfpga.codegen import dataflow, notebook
 from bnnfpga.codegen.hls import project_name
 from bnnfpga.codegen.templates import data_dir, environment, header
 from bnnfpga.ir.graph import Graph
 
 VIVADO_SCRIPT = "build_vivado.tcl"
+NOTEBOOK = "bnnfpga_demo.ipynb"
 HLS_SCRIPT = "run_hls.tcl"
 
 
@@ -67,3 +73,45 @@ def build_commands(out_dir: Path) -> list[tuple[str, list[str], Path]]:
     """(tool, command, working directory) of each build step, in order."""
     return [("vitis_hls", ["vitis_hls", "-f", HLS_SCRIPT], out_dir / "hls"),
             ("vivado", ["vivado", "-mode", "batch", "-source", VIVADO_SCRIPT], out_dir / "deploy")]
+
+
+def driver_config(graph: Graph, board: Board, cycles_per_frame: int) -> dict:
+    """accelerator.json: what the driver needs to pack, unpack and finish the computation."""
+    from bnnfpga.api import accumulator_tensor, host_nodes
+    from bnnfpga.ir.ops import OutputAffine
+    from bnnfpga.streams import words_per_pixel
+
+    t = graph.input_type
+    acc_shape = graph.types()[accumulator_tensor(graph)].shape
+    host = []
+    for node in host_nodes(graph):
+        if isinstance(node.op, OutputAffine):
+            host.append({"op": "affine", "scale": [float(v) for v in node.op.scale], "bias": [float(v) for v in node.op.bias]})
+        else:
+            host.append({"op": "reshape", "shape": list(node.op.shape)})
+    pixels = int(np.prod(t.shape[1:], dtype=np.int64)) if len(t.shape) > 1 else 1
+    return {"model": graph.model_name, "board": board.name, "overlay": project_name(graph),
+            "input": {"shape": list(t.shape), "kind": t.dtype.kind, "bits": t.dtype.bits, "min": t.dtype.min, "max": t.dtype.max},
+            "in_words": pixels * words_per_pixel(t), "out_words": int(np.prod(acc_shape, dtype=np.int64)),
+            "output": {"shape": list(acc_shape)}, "host": host,
+            "clock_mhz": board.clock_mhz, "cycles_per_frame": cycles_per_frame}
+
+
+def write_driver(graph: Graph, out_dir: Path, board: Board, cycles_per_frame: int, samples: np.ndarray,
+                 labels: np.ndarray | None) -> None:
+    """OUT/deploy/driver/ (the driver, accelerator.json, ir.json for the golden backend),
+    samples/ (frames, the golden model's logits, labels when known) and the notebook."""
+    from bnnfpga import golden
+
+    driver = out_dir / "driver"
+    driver.mkdir()
+    shutil.copyfile(data_dir("deploy_templates") / "bnnfpga_driver.py", driver / "bnnfpga_driver.py")
+    (driver / "accelerator.json").write_text(json.dumps(driver_config(graph, board, cycles_per_frame), indent=1) + "\n")
+    (driver / "ir.json").write_text(graph.to_json())
+    arrays = {"images": samples, "golden_logits": golden.predict(graph, samples)}
+    if labels is not None:
+        arrays["labels"] = labels
+    (out_dir / "samples").mkdir()
+    for name, values in arrays.items():  # .npy files: byte-identical from run to run (a .npz is not)
+        np.save(out_dir / "samples" / f"{name}.npy", values, allow_pickle=False)
+    notebook.write(out_dir / NOTEBOOK, graph.model_name, board)

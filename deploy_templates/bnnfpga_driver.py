@@ -1,0 +1,175 @@
+"""Driver for a bnnfpga accelerator: ``Accelerator(bitfile, backend=...)``.
+
+Runs on the board with only NumPy and PYNQ (``backend="pynq"``), and off the board with
+bnnfpga installed: ``backend="golden"`` (the NumPy golden model behind the same stream
+interface) or ``backend="rtl"`` (Verilator simulation of the generated RTL). Every backend
+takes the same 64-bit input words and gives the same int32 output words, so packing,
+unpacking and the host-side affine below are what the board runs.
+
+accelerator.json (beside this file) describes the stream format: the input tensor (C, H, W)
+or (F,) streams pixel by pixel (HWC), each pixel's channels packed little-endian into
+64-bit words, k bits per element (1 for bipolar); the output is the last layer's int32
+accumulators, pixel-major, one frame per TLAST.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+
+class Accelerator:
+    def __init__(self, bitfile=None, backend: str = "pynq", config=None, rtl_dir=None, ir=None):
+        self.config = json.loads(Path(config or HERE / "accelerator.json").read_text())
+        self.backend = backend
+        inp = self.config["input"]
+        self.input_shape = tuple(inp["shape"])
+        self.in_words = self.config["in_words"]
+        self.out_words = self.config["out_words"]
+        if backend == "pynq":
+            self._device = _PynqDevice(bitfile or HERE.parent / "bitfile" / f"{self.config['overlay']}.bit",
+                                       self.in_words, self.out_words)
+        elif backend == "golden":
+            self._device = _GoldenDevice(ir or HERE / "ir.json")
+        elif backend == "rtl":
+            self._device = _RtlDevice(rtl_dir or HERE.parent.parent / "rtl")
+        else:
+            raise ValueError(f"backend {backend!r}: use 'pynq' (the board), 'golden' or 'rtl'")
+
+    # -- the stream format ----------------------------------------------------------------------
+
+    def check(self, images) -> np.ndarray:
+        """Frames (N, *input shape) of integers in the input's range, or a clear error."""
+        x = np.asarray(images)
+        if x.shape[1:] != self.input_shape:
+            raise ValueError(f"expected frames of shape (N, {', '.join(map(str, self.input_shape))}), got {x.shape}")
+        if x.dtype.kind not in "iub":
+            if x.dtype.kind != "f" or not np.array_equal(x, np.round(x)):
+                raise ValueError(f"expected integer frames, got dtype {x.dtype}")
+        lo, hi = self.config["input"]["min"], self.config["input"]["max"]
+        if x.size and (x.min() < lo or x.max() > hi):
+            raise ValueError(f"input values must lie in [{lo}, {hi}], got [{x.min()}, {x.max()}]")
+        return x.astype(np.int64)
+
+    def pack(self, images) -> np.ndarray:
+        """Frames → (N, words per frame) uint64 input words."""
+        x = self.check(images)
+        n, c = len(x), self.input_shape[0]
+        pixels = x.reshape(n, c, -1).transpose(0, 2, 1)  # (N, H·W, C)
+        kind, k = self.config["input"]["kind"], self.config["input"]["bits"]
+        if kind == "bipolar":
+            bits = (pixels > 0).astype(np.uint8)
+        else:
+            raw = pixels & ((1 << k) - 1)  # two's complement for signed inputs
+            bits = ((raw[..., None] >> np.arange(k)) & 1).astype(np.uint8).reshape(n, pixels.shape[1], c * k)
+        words = (bits.shape[-1] + 63) // 64
+        padded = np.zeros(bits.shape[:-1] + (words * 64,), np.uint8)
+        padded[..., : bits.shape[-1]] = bits
+        packed = np.packbits(padded, axis=-1, bitorder="little")
+        return np.ascontiguousarray(packed).view("<u8").astype(np.uint64).reshape(n, -1)
+
+    def unpack(self, words) -> np.ndarray:
+        """(N, output words) int32 → accumulators in ONNX layout (N, C[, H, W])."""
+        shape = self.config["output"]["shape"]
+        acc = np.asarray(words, dtype=np.int32).reshape((-1,) + tuple(shape[1:]) + (shape[0],))
+        return np.moveaxis(acc, -1, 1)
+
+    def host(self, acc: np.ndarray) -> np.ndarray:
+        """The host-side nodes (DESIGN 3.7): per-class affine, flatten."""
+        y = acc
+        for step in self.config["host"]:
+            if step["op"] == "affine":
+                view = (1, -1) + (1,) * (y.ndim - 2)
+                # float64 then float32, as the compiler's host step does: logits equal to the bit
+                y = (y * np.asarray(step["scale"], np.float64).reshape(view)
+                     + np.asarray(step["bias"], np.float64).reshape(view)).astype(np.float32)
+            else:
+                y = y.reshape((y.shape[0],) + tuple(step["shape"]))
+        return y
+
+    # -- running -----------------------------------------------------------------------------------
+
+    def run(self, images) -> np.ndarray:
+        """The model's outputs (logits) for frames (N, *input shape)."""
+        words = self.pack(images)
+        return self.host(self.unpack(self._device.run(words)))
+
+    def predict(self, images, batch: int = 256) -> np.ndarray:
+        """Top-1 class per frame, in batches of ``batch`` frames."""
+        x = self.check(images)
+        return np.concatenate([self.run(x[i:i + batch]).reshape(len(x[i:i + batch]), -1).argmax(1)
+                               for i in range(0, len(x), batch)]) if len(x) else np.zeros(0, np.int64)
+
+    def throughput(self, n: int = 256, seed: int = 0) -> dict:
+        """Frames/s over ``n`` random frames and the latency of one frame (seconds)."""
+        rng = np.random.default_rng(seed)
+        lo, hi = self.config["input"]["min"], self.config["input"]["max"]
+        x = rng.integers(lo, hi + 1, size=(n,) + self.input_shape)
+        start = time.perf_counter()
+        self.run(x[:1])
+        latency = time.perf_counter() - start
+        start = time.perf_counter()
+        self.run(x)
+        elapsed = time.perf_counter() - start
+        return {"frames": n, "fps": n / elapsed, "latency_s": latency, "backend": self.backend}
+
+
+class _PynqDevice:
+    """The board: the overlay's AXI DMA streams the input words in and one frame out per TLAST."""
+
+    def __init__(self, bitfile, in_words: int, out_words: int):
+        from pynq import Overlay, allocate  # only here: off the board pynq is not needed
+
+        self._allocate = allocate
+        self.overlay = Overlay(str(bitfile))
+        self.dma = self.overlay.dma
+        self.in_words, self.out_words = in_words, out_words
+
+    def run(self, words: np.ndarray) -> np.ndarray:
+        n = len(words)
+        src = self._allocate(shape=(n * self.in_words,), dtype=np.uint64)
+        dst = self._allocate(shape=(n, self.out_words), dtype=np.int32)
+        src[:] = words.reshape(-1)
+        src.flush()
+        self.dma.sendchannel.transfer(src)
+        for frame in range(n):  # simple-mode S2MM ends a transfer at TLAST: one frame each
+            self.dma.recvchannel.transfer(dst[frame])
+            self.dma.recvchannel.wait()
+        self.dma.sendchannel.wait()
+        dst.invalidate()
+        out = np.array(dst)
+        src.freebuffer()
+        dst.freebuffer()
+        return out
+
+
+class _GoldenDevice:
+    """bnnfpga's golden model behind the stream interface (needs bnnfpga installed)."""
+
+    def __init__(self, ir):
+        from bnnfpga import api, streams
+
+        self.api, self.streams = api, streams
+        self.graph = api.load_graph(ir)
+
+    def run(self, words: np.ndarray) -> np.ndarray:
+        x = self.streams.unpack_stream(words, self.graph.input_type)
+        acc = self.api.backend_accumulators(self.graph, x, "golden")
+        return self.streams.accumulator_stream(acc).astype(np.int32)
+
+
+class _RtlDevice:
+    """The generated RTL in Verilator (needs bnnfpga and its dev tools installed)."""
+
+    def __init__(self, rtl_dir):
+        from bnnfpga import rtlsim
+
+        self.rtlsim, self.rtl_dir = rtlsim, Path(rtl_dir)
+
+    def run(self, words: np.ndarray) -> np.ndarray:
+        return self.rtlsim.simulate(self.rtl_dir, words).outputs.reshape(len(words), -1)
