@@ -29,6 +29,9 @@ module bnn_mvu #(
     parameter int OUT_BITS = 1,       // 1: thresholded bits, 32: int32 accumulators
     parameter int T_W = ACC_W + 1,    // threshold width (a threshold may be max + 1)
     parameter int GROUP = 16,         // elements per first-level adder of the pipelined tree
+    /* verilator lint_off UNUSEDPARAM */  // a synthesis attribute only
+    parameter WEIGHTS_STYLE = "auto", // weight ROM: "block" forces BRAM; "auto" leaves it to synthesis
+    /* verilator lint_on UNUSEDPARAM */
     parameter WEIGHTS_FILE = "",      // $readmemh: (MH/PE)*(MW/SIMD) words of PE*SIMD bits, [nf*SF + sf], lane pe at [pe*SIMD +: SIMD]
     parameter THRESHOLDS_FILE = "",   // $readmemh: MH thresholds of T_W bits (OUT_BITS = 1)
     parameter CONSTANTS_FILE = ""     // $readmemh: MH 2-bit codes: 0 threshold, 1 constant +1, 3 constant -1
@@ -53,7 +56,7 @@ module bnn_mvu #(
     localparam int CW = $clog2(G + 1) + 1;  // a signed count of up to G elements
     localparam int WIDE = ACC_W + CW + 2;   // intermediate width: no overflow before truncation
 
-    logic [PE*SIMD-1:0] weights[TILES];
+    (* rom_style = WEIGHTS_STYLE *) logic [PE*SIMD-1:0] weights[TILES];
     logic signed [T_W-1:0] thresholds[MH];
     logic [1:0] constants[MH];
     initial begin

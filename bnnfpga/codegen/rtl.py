@@ -19,6 +19,9 @@ from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.types import BIPOLAR, DType
 
 TOP = "bnnfpga_top"
+# A weight ROM at least this deep fills a quarter of its BRAM tiles (512 x 72 each): put it in
+# BRAM. Shallower ROMs are left to synthesis (LUTs, for yosys and Vivado alike).
+BRAM_MIN_DEPTH = 128
 CHUNK_FIFO_DEPTH = 2  # window → MVU: the MVU takes chunks at a steady rate
 
 
@@ -130,6 +133,7 @@ def _mvu_params(e: dataflow.Mvu, design: _Instances) -> dict[str, object]:
         "MW": e.mw, "MH": e.mh, "SIMD": fold.simd, "PE": fold.pe, "BITS": e.in_dtype.bits,
         "BIPOLAR": "1'b1" if e.in_dtype == BIPOLAR else "1'b0", "SIGNED_IN": "1'b1" if e.in_dtype.kind == "int" else "1'b0",
         "ACC_W": e.acc_w, "OUT_BITS": e.out_bits, "T_W": e.threshold_w,
+        "WEIGHTS_STYLE": '"block"' if (e.mh // fold.pe) * (e.mw // fold.simd) >= BRAM_MIN_DEPTH else '"auto"',
         "WEIGHTS_FILE": design.memory(f"{e.name}_weights.mem", _hex_lines(weight_words(e.rows, fold), fold.pe * fold.simd)),
     }
     if e.thresholds is not None:

@@ -75,3 +75,16 @@ def test_generated_top_synthesises(tmp_path):
     r = resources(synthesise(rtl.TOP, rtl.sources(out), {"MEM_DIR": '""'}, tmp_path / "work",
                              sorted((out / "params").iterdir())))
     assert r["lut"] > 200 and r["ff"] > 200, r
+
+
+def test_deep_weight_rom_goes_to_bram_as_the_compiler_asks(tmp_path):
+    """WEIGHTS_STYLE="block" (what codegen/rtl.py sets for ROMs of BRAM_MIN_DEPTH words or more)
+    maps the weights to block RAM; the same ROM left to synthesis becomes LUTs."""
+    mh, mw, pe, simd = 64, 576, 8, 32
+    files = mvu_files(tmp_path, mh, mw, pe, simd)
+    params = {"MW": mw, "MH": mh, "SIMD": simd, "PE": pe, "ACC_W": 11, "T_W": 12,
+              "WEIGHTS_FILE": '"w.mem"', "THRESHOLDS_FILE": '"t.mem"', "CONSTANTS_FILE": '"c.mem"'}
+    block = resources(synthesise("bnn_mvu", library_sources(), {**params, "WEIGHTS_STYLE": '"block"'}, tmp_path / "b", files))
+    auto = resources(synthesise("bnn_mvu", library_sources(), params, tmp_path / "a", files))
+    assert block["bram36"] >= 4 and auto["bram36"] == 0, (block, auto)  # 256-bit words: 4 tiles of 72 bits
+    assert block["lut"] < auto["lut"] - 500, (block, auto)
