@@ -23,7 +23,7 @@ from bnnfpga.ir.types import TensorType
 from bnnfpga.passes.pipeline import fold
 from bnnfpga.report import markdown_report
 from bnnfpga.codegen import deploy, hls, rtl
-from bnnfpga.streams import accumulator_stream, pack_stream, to_hex_lines
+from bnnfpga.streams import accumulator_stream, accumulators_from_stream, pack_stream, to_hex_lines
 
 BACKENDS = ("golden", "hls", "rtl")
 
@@ -71,15 +71,16 @@ def predict(graph: Graph, x: np.ndarray, backend: str = "golden", folding: dict[
 
 def backend_accumulators(graph: Graph, x: np.ndarray, backend: str, folding: dict[str, Fold] | None = None,
                          board: str = "pynq-z2") -> np.ndarray:
-    """The accelerator's output stream (the last layer's int32 accumulators) from ``backend``."""
-    if backend == "hls":
-        from bnnfpga import csim
+    """The accelerator's output stream (the last layer's int32 accumulators) from ``backend``,
+    in ONNX layout (N, *shape) like the golden model's tensor."""
+    if backend in ("hls", "rtl"):
+        from bnnfpga import csim, rtlsim
 
-        return csim.accumulators(graph, x, choose_folding(graph, folding), load_board(board))
-    if backend == "rtl":
-        from bnnfpga import rtlsim
-
-        return rtlsim.accumulators(graph, x, choose_folding(graph, folding), load_board(board))
+        simulator = csim if backend == "hls" else rtlsim
+        x = golden.executor.check_input(graph, x)
+        words = simulator.run_generated(graph, pack_stream(x, graph.input_type).reshape(len(x), -1),
+                                        choose_folding(graph, folding), load_board(board))
+        return accumulators_from_stream(words, len(x), graph.types()[accumulator_tensor(graph)].shape)
     values = golden.execute(graph, x, keep_all=True)
     return values[accumulator_tensor(graph)].astype(np.int32)
 
@@ -175,7 +176,7 @@ def compile_model(
         if progress:
             print(f"  [rtl] SystemVerilog design, {design['cycles_per_frame']} cycles per frame", file=progress, flush=True)
         deploy.generate(graph, tmp / "deploy", board_info)
-        deploy.write_driver(graph, tmp / "deploy", board_info, design["cycles_per_frame"], x, labels)
+        deploy.write_driver(graph, tmp / "deploy", board_info, design, x, labels)
         if progress:
             print(f"  [deploy] Vivado script for {board_info.part}", file=progress, flush=True)
         if out_dir.exists():
@@ -231,7 +232,6 @@ def write_vectors(graph: Graph, x: np.ndarray, directory: Path) -> None:
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
 
 
-
 def simulate_compiled(out_dir: str | os.PathLike, x: np.ndarray | None = None, pauses: bool = False):
     """Run OUT/rtl/ (a compile output) on frames x (default: the compile's test vectors) in
     Verilator at full rate; returns (SimResult, design summary, golden accumulators in
@@ -247,7 +247,7 @@ def simulate_compiled(out_dir: str | os.PathLike, x: np.ndarray | None = None, p
     if x is None:
         x = np.load(out_dir / "vectors" / "input_nchw.npy").astype(np.int64)
     x = golden.executor.check_input(graph, x)
-    expected = accumulator_stream(golden.execute(graph, x, keep_all=True)[accumulator_tensor(graph)].astype(np.int32))
+    expected = accumulator_stream(backend_accumulators(graph, x, "golden"))
     design = json.loads((rtl_out / "design.json").read_text())
     frames = pack_stream(x, graph.input_type).reshape(len(x), -1)
     result = rtlsim.simulate(rtl_out, frames, expected if pauses else None, pauses=pauses)

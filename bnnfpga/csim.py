@@ -16,15 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from bnnfpga.errors import BnnfpgaError
-from bnnfpga.toolchain import ap_types_dir, gxx
+from bnnfpga.toolchain import ap_types_dir, cache_root, gxx
 
 # HLS pragmas are for Vitis HLS; g++ would warn about each of them.
 CXXFLAGS = ("-O2", "-std=c++14", "-Wall", "-Wextra", "-Wno-unknown-pragmas")
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("BNNFPGA_CACHE") or Path.home() / ".cache" / "bnnfpga"
-    return Path(root) / "csim"
+    return cache_root() / "csim"
 
 
 def compile_command(hls_dir: Path, output: Path) -> list[str]:
@@ -73,17 +72,12 @@ def run(binary: Path, input_words: np.ndarray, expected: np.ndarray | None = Non
     return np.array([int(v, 16) for v in text], dtype=np.uint32).view(np.int32)
 
 
-def accumulators(graph, x: np.ndarray, folding, board) -> np.ndarray:
-    """The last layer's int32 accumulators for frames x from C simulation of the generated
-    HLS project, in ONNX layout (N, *shape) like the golden model's tensor."""
-    from bnnfpga.api import accumulator_tensor
+def run_generated(graph, words: np.ndarray, folding, board) -> np.ndarray:
+    """Generate the HLS project for ``graph``, build it (cached) and stream the input
+    ``words`` (N, words per frame) through it; returns the int32 output words."""
     from bnnfpga.codegen import hls
-    from bnnfpga.golden.executor import check_input
-    from bnnfpga.streams import accumulators_from_stream, pack_stream
 
-    x = check_input(graph, x)
-    shape = graph.types()[accumulator_tensor(graph)].shape
     with tempfile.TemporaryDirectory() as tmp:
         hls.generate(graph, Path(tmp) / "hls", board, folding)
         binary, _ = build(Path(tmp) / "hls")
-    return accumulators_from_stream(run(binary, pack_stream(x, graph.input_type)), len(x), shape)
+    return run(binary, words)

@@ -119,13 +119,10 @@ def accumulator_summary(graph: Graph) -> list[str]:
 
 
 def folding_table(graph: Graph, folding) -> str:
-    rows, types = [], graph.types()
-    for n in graph.nodes:
-        if isinstance(n.op, DotProduct) and n.name in folding:
-            f = folding[n.name]
-            mh, mw = n.op.out_channels, n.op.fan_in
-            positions = types[n.output].size // mh
-            rows.append([n.name, str(mh), str(mw), str(f.pe), str(f.simd), f"{(mh // f.pe) * (mw // f.simd) * positions:,}"])
+    from bnnfpga.codegen import dataflow  # the cycle model lives with the engines
+
+    rows = [[m.name, str(m.mh), str(m.mw), str(m.fold.pe), str(m.fold.simd), f"{m.cycles:,}"]
+            for m in dataflow.lower(graph, folding).mvus()]
     return format_table(("layer", "MH", "MW", "PE", "SIMD", "MVU cycles/frame"), rows, markdown=True)
 
 
@@ -161,13 +158,12 @@ def markdown_report(graph: Graph, model: str, board: str, options: dict, folding
     return "\n".join(parts)
 
 
-
 def simulation_table(result, design: dict, bit_exact: bool) -> str:
     """What `bnnfpga sim` prints: per-frame cycles and latency, the steady state next to the
     cycle model, frames/s at the board clock."""
     clock = design["clock_mhz"]
     model = design["cycles_per_frame"]
-    bottleneck = max(design["engines"], key=lambda e: e["cycles"])
+    bottleneck = design["bottleneck"]
     lines = ["frame | TLAST at cycle | cycles since previous frame | cycles since its first input beat",
              "---|---|---|---"]
     gaps = [None] + result.frame_cycles()

@@ -24,7 +24,7 @@ import numpy as np
 
 from bnnfpga.codegen.templates import data_dir
 from bnnfpga.errors import BnnfpgaError
-from bnnfpga.toolchain import cocotb_available, verilator_environment
+from bnnfpga.toolchain import cache_root, cocotb_available, verilator_environment
 
 
 def rtl_dir() -> Path:
@@ -96,8 +96,7 @@ def _tail(log: Path, chars: int = 3000) -> str:
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("BNNFPGA_CACHE") or Path.home() / ".cache" / "bnnfpga"
-    return Path(root) / "rtl"
+    return cache_root() / "rtl"
 
 
 def _design_hash(rtl_out: Path) -> str:
@@ -162,17 +161,11 @@ def simulate(rtl_out: Path, frames: np.ndarray, expected: np.ndarray | None = No
     return SimResult(outputs, result["input_starts"], result["output_ends"])
 
 
-def accumulators(graph, x: np.ndarray, folding, board) -> np.ndarray:
-    """The last layer's int32 accumulators for frames x from Verilator simulation of the
-    generated RTL, in ONNX layout (N, *shape) like the golden model's tensor."""
-    from bnnfpga.api import accumulator_tensor
+def run_generated(graph, words: np.ndarray, folding, board) -> np.ndarray:
+    """Generate the RTL design for ``graph`` and stream the input ``words`` (N, words per
+    frame) through it in Verilator at full rate; returns the int32 output words."""
     from bnnfpga.codegen import rtl
-    from bnnfpga.golden.executor import check_input
-    from bnnfpga.streams import accumulators_from_stream, pack_stream
 
-    x = check_input(graph, x)
-    shape = graph.types()[accumulator_tensor(graph)].shape
     with tempfile.TemporaryDirectory() as tmp:
         rtl.generate(graph, Path(tmp) / "rtl", folding, board.clock_mhz)
-        result = simulate(Path(tmp) / "rtl", pack_stream(x, graph.input_type).reshape(len(x), -1))
-    return accumulators_from_stream(result.outputs, len(x), shape)
+        return simulate(Path(tmp) / "rtl", words).outputs

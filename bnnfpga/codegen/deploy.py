@@ -75,11 +75,11 @@ def build_commands(out_dir: Path) -> list[tuple[str, list[str], Path]]:
             ("vivado", ["vivado", "-mode", "batch", "-source", VIVADO_SCRIPT], out_dir / "deploy")]
 
 
-def driver_config(graph: Graph, board: Board, cycles_per_frame: int) -> dict:
-    """accelerator.json: what the driver needs to pack, unpack and finish the computation."""
+def driver_config(graph: Graph, board: Board, design: dict) -> dict:
+    """accelerator.json: what the driver needs to pack, unpack and finish the computation;
+    ``design`` is the RTL design summary (words per frame, cycle model)."""
     from bnnfpga.api import accumulator_tensor, host_nodes
     from bnnfpga.ir.ops import OutputAffine
-    from bnnfpga.streams import words_per_pixel
 
     t = graph.input_type
     acc_shape = graph.types()[accumulator_tensor(graph)].shape
@@ -89,15 +89,14 @@ def driver_config(graph: Graph, board: Board, cycles_per_frame: int) -> dict:
             host.append({"op": "affine", "scale": [float(v) for v in node.op.scale], "bias": [float(v) for v in node.op.bias]})
         else:
             host.append({"op": "reshape", "shape": list(node.op.shape)})
-    pixels = int(np.prod(t.shape[1:], dtype=np.int64)) if len(t.shape) > 1 else 1
     return {"model": graph.model_name, "board": board.name, "overlay": project_name(graph),
             "input": {"shape": list(t.shape), "kind": t.dtype.kind, "bits": t.dtype.bits, "min": t.dtype.min, "max": t.dtype.max},
-            "in_words": pixels * words_per_pixel(t), "out_words": int(np.prod(acc_shape, dtype=np.int64)),
+            "in_words": design["in_words"], "out_words": design["out_words"],
             "output": {"shape": list(acc_shape)}, "host": host,
-            "clock_mhz": board.clock_mhz, "cycles_per_frame": cycles_per_frame}
+            "clock_mhz": board.clock_mhz, "cycles_per_frame": design["cycles_per_frame"]}
 
 
-def write_driver(graph: Graph, out_dir: Path, board: Board, cycles_per_frame: int, samples: np.ndarray,
+def write_driver(graph: Graph, out_dir: Path, board: Board, design: dict, samples: np.ndarray,
                  labels: np.ndarray | None) -> None:
     """OUT/deploy/driver/ (the driver, accelerator.json, ir.json for the golden backend),
     samples/ (frames, the golden model's logits, labels when known) and the notebook."""
@@ -106,7 +105,7 @@ def write_driver(graph: Graph, out_dir: Path, board: Board, cycles_per_frame: in
     driver = out_dir / "driver"
     driver.mkdir()
     shutil.copyfile(data_dir("deploy_templates") / "bnnfpga_driver.py", driver / "bnnfpga_driver.py")
-    (driver / "accelerator.json").write_text(json.dumps(driver_config(graph, board, cycles_per_frame), indent=1) + "\n")
+    (driver / "accelerator.json").write_text(json.dumps(driver_config(graph, board, design), indent=1) + "\n")
     (driver / "ir.json").write_text(graph.to_json())
     arrays = {"images": samples, "golden_logits": golden.predict(graph, samples)}
     if labels is not None:

@@ -42,8 +42,19 @@ def _hex_lines(values, bits: int) -> str:
     return "".join(f"{int(v) & ((1 << bits) - 1):0{digits}x}\n" for v in values)
 
 
+def _bit(flag: bool) -> str:
+    return "1'b1" if flag else "1'b0"
+
+
 def _kind(dtype: DType) -> dict[str, str]:
-    return {"IN_BIPOLAR": "1'b1" if dtype == BIPOLAR else "1'b0", "IN_SIGNED": "1'b1" if dtype.kind == "int" else "1'b0"}
+    return {"IN_BIPOLAR": _bit(dtype == BIPOLAR), "IN_SIGNED": _bit(dtype.kind == "int")}
+
+
+def _window(inp: dataflow.Pixels, kernel, strides, pads, bits: int | None = None) -> dict[str, int]:
+    """Shape parameters shared by bnn_swg (which also takes BITS) and bnn_maxpool (its window)."""
+    (kh, kw), (sh, sw), (pt, pl, pb, pr) = kernel, strides, pads
+    return {"C": inp.c, **({"BITS": bits} if bits is not None else {}), "H": inp.h, "W": inp.w, "KH": kh, "KW": kw,
+            "SH": sh, "SW": sw, "PT": pt, "PL": pl, "PB": pb, "PR": pr}
 
 
 def _file(name: str) -> str:
@@ -96,11 +107,10 @@ def _instantiate(flow: dataflow.Dataflow) -> _Instances:
                         "CONSTANTS_FILE": design.memory(f"{e.name}_constants.mem", _hex_lines(e.constant, 2))},
                        e.out.bits)
         elif isinstance(e, dataflow.Window):
-            (kh, kw), (sh, sw), (pt, pl, pb, pr) = e.kernel, e.strides, e.pads
             bits = e.inp.dtype.bits
-            design.add(e, "bnn_swg", f"{e.layer}: sliding window {kh}x{kw}/s{sh}, pads {pt},{pl},{pb},{pr}",
-                       {"C": e.inp.c, "BITS": bits, "H": e.inp.h, "W": e.inp.w, "KH": kh, "KW": kw, "SH": sh, "SW": sw,
-                        "PT": pt, "PL": pl, "PB": pb, "PR": pr, "SIMD": e.simd}, e.simd * bits + e.simd)
+            design.add(e, "bnn_swg", f"{e.layer}: sliding window {e.kernel[0]}x{e.kernel[1]}/s{e.strides[0]}, "
+                       f"pads {','.join(map(str, e.pads))}",
+                       {**_window(e.inp, e.kernel, e.strides, e.pads, bits), "SIMD": e.simd}, e.simd * bits + e.simd)
         elif isinstance(e, dataflow.Flatten):
             bits = e.inp.dtype.bits
             design.add(e, "bnn_width_converter", f"{e.layer}: flattened pixels -> chunks of {e.simd}",
@@ -109,10 +119,8 @@ def _instantiate(flow: dataflow.Dataflow) -> _Instances:
             design.add(e, "bnn_mvu", f"{e.name}: {e.mh}x{e.mw} MVU, PE={e.fold.pe}, SIMD={e.fold.simd}",
                        _mvu_params(e, design), e.mh * e.out_bits)
         elif isinstance(e, dataflow.Pool):
-            (kh, kw), (sh, sw), (pt, pl, pb, pr) = e.kernel, e.strides, e.pads
-            design.add(e, "bnn_maxpool", f"{e.name}: max-pool {kh}x{kw}/s{sh} (OR/AND)",
-                       {"C": e.inp.c, "H": e.inp.h, "W": e.inp.w, "KH": kh, "KW": kw, "SH": sh, "SW": sw,
-                        "PT": pt, "PL": pl, "PB": pb, "PR": pr,
+            design.add(e, "bnn_maxpool", f"{e.name}: max-pool {e.kernel[0]}x{e.kernel[1]}/s{e.strides[0]} (OR/AND)",
+                       {**_window(e.inp, e.kernel, e.strides, e.pads),
                         "MIN_FILE": design.memory(f"{e.name}_min.mem", _hex_lines([e.min_channels], e.inp.c))},
                        e.out.bits)
             design.modules.add("bnn_swg")
@@ -131,7 +139,7 @@ def _mvu_params(e: dataflow.Mvu, design: _Instances) -> dict[str, object]:
     fold: Fold = e.fold
     params: dict[str, object] = {
         "MW": e.mw, "MH": e.mh, "SIMD": fold.simd, "PE": fold.pe, "BITS": e.in_dtype.bits,
-        "BIPOLAR": "1'b1" if e.in_dtype == BIPOLAR else "1'b0", "SIGNED_IN": "1'b1" if e.in_dtype.kind == "int" else "1'b0",
+        "BIPOLAR": _bit(e.in_dtype == BIPOLAR), "SIGNED_IN": _bit(e.in_dtype.kind == "int"),
         "ACC_W": e.acc_w, "OUT_BITS": e.out_bits, "T_W": e.threshold_w,
         "WEIGHTS_STYLE": '"block"' if (e.mh // fold.pe) * (e.mw // fold.simd) >= BRAM_MIN_DEPTH else '"auto"',
         "WEIGHTS_FILE": design.memory(f"{e.name}_weights.mem", _hex_lines(weight_words(e.rows, fold), fold.pe * fold.simd)),
@@ -143,8 +151,10 @@ def _mvu_params(e: dataflow.Mvu, design: _Instances) -> dict[str, object]:
 
 
 def design_summary(flow: dataflow.Dataflow, instances: list[dict], clock_mhz: float) -> dict:
+    bottleneck = instances[flow.engines.index(flow.bottleneck)]
     return {"top": TOP, "in_words": flow.in_words, "out_words": flow.out_words,
             "cycles_per_frame": flow.cycles_per_frame, "clock_mhz": clock_mhz,
+            "bottleneck": {"instance": bottleneck["id"], "module": bottleneck["module"]},
             "engines": [{"instance": i["id"], "module": i["module"], "cycles": i["cycles"]} for i in instances]}
 
 
@@ -152,7 +162,7 @@ def generate(graph: Graph, out_dir: Path, folding: dict[str, Fold], clock_mhz: f
     """Write the RTL design into ``out_dir`` (created); returns the design summary (design.json)."""
     flow = dataflow.lower(graph, folding, "RTL")
     design = _instantiate(flow)
-    bottleneck = design.instances[flow.engines.index(flow.bottleneck)]
+    summary = design_summary(flow, design.instances, clock_mhz)
     out_dir.mkdir(parents=True)
     (out_dir / "params").mkdir()
     for name, text in sorted(design.memories.items()):
@@ -164,9 +174,8 @@ def generate(graph: Graph, out_dir: Path, folding: dict[str, Fold], clock_mhz: f
     (out_dir / f"{TOP}.sv").write_text(env.get_template("top.sv.j2").render(
         header=header(graph.model_name), top=TOP, engines=design.instances,
         in_words=flow.in_words, out_words=flow.out_words, cycles_per_frame=flow.cycles_per_frame,
-        bottleneck=bottleneck["id"]))
+        bottleneck=summary["bottleneck"]["instance"]))
     (out_dir / "filelist.f").write_text("".join(f"{m}.sv\n" for m in library) + f"{TOP}.sv\n")
-    summary = design_summary(flow, design.instances, clock_mhz)
     (out_dir / "design.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
 

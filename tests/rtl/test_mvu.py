@@ -4,7 +4,6 @@ in its own directory."""
 
 from __future__ import annotations
 
-import json
 import numpy as np
 import pytest
 
