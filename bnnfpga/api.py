@@ -14,7 +14,8 @@ import numpy as np
 from bnnfpga import __version__, golden
 from bnnfpga.boards import load_board
 from bnnfpga.errors import BnnfpgaError
-from bnnfpga.folding import Fold, choose_folding
+from bnnfpga import folding as folding_search
+from bnnfpga.folding import DEFAULT_UTILISATION, Fold
 from bnnfpga.frontend import import_model, load_onnx
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.verify import verify_folded
@@ -22,6 +23,7 @@ from bnnfpga.ir.ops import OutputAffine, Reshape
 from bnnfpga.ir.types import TensorType
 from bnnfpga.passes.pipeline import fold
 from bnnfpga.report import markdown_report
+from bnnfpga.report_html import html_report
 from bnnfpga.codegen import deploy, hls, rtl
 from bnnfpga.streams import accumulator_stream, accumulators_from_stream, pack_stream, to_hex_lines
 
@@ -78,11 +80,21 @@ def backend_accumulators(graph: Graph, x: np.ndarray, backend: str, folding: dic
 
         simulator = csim if backend == "hls" else rtlsim
         x = golden.executor.check_input(graph, x)
+        board_info = load_board(board)
         words = simulator.run_generated(graph, pack_stream(x, graph.input_type).reshape(len(x), -1),
-                                        choose_folding(graph, folding), load_board(board))
+                                        fold_for_board(graph, board_info, folding).estimate.folding, board_info)
         return accumulators_from_stream(words, len(x), graph.types()[accumulator_tensor(graph)].shape)
     values = golden.execute(graph, x, keep_all=True)
     return values[accumulator_tensor(graph)].astype(np.int32)
+
+
+def fold_for_board(graph: Graph, board, overrides: dict[str, Fold] | None = None, target_fps: float | None = None,
+                   utilisation: float = DEFAULT_UTILISATION, clock_mhz: float | None = None,
+                   progress=None) -> folding_search.SearchResult:
+    """The folding both backends build for ``board`` (a Board): the fastest that fits
+    ``utilisation`` of it, or the cheapest reaching ``target_fps``; ``overrides`` fix layers."""
+    say = (lambda text: print(f"  [folding] {text}", file=progress, flush=True)) if progress else None
+    return folding_search.search(graph, board, clock_mhz, target_fps, utilisation, overrides, say)
 
 
 def host_nodes(graph: Graph) -> list:
@@ -136,9 +148,13 @@ def compile_model(
     progress=None,
     fold: dict[str, Fold] | None = None,
     labels: np.ndarray | None = None,
+    target_fps: float | None = None,
+    utilisation: float = DEFAULT_UTILISATION,
 ) -> Graph:
-    """Compile ``model_path`` into ``out_dir``: ir.json, report.md, golden test vectors, the
-    HLS project (hls/), the RTL design (rtl/) and the Vivado build script (deploy/).
+    """Compile ``model_path`` into ``out_dir``: ir.json, report.md and report.html, golden test
+    vectors, the HLS project (hls/), the RTL design (rtl/) and the Vivado build script
+    (deploy/). The folding is the board's (``fold_for_board``): ``target_fps`` or the fastest
+    that fits ``utilisation`` of the board, with ``fold`` overrides.
 
     Everything is written to a temporary directory beside ``out_dir`` and renamed at the end,
     so a failed compile leaves no ``out_dir`` behind.
@@ -155,7 +171,8 @@ def compile_model(
     x = random_inputs(graph.input_type, vectors) if inputs is None else golden.executor.check_input(graph, inputs)
     if labels is not None and (labels.ndim != 1 or len(labels) != len(x)):
         raise BnnfpgaError(f"--labels: expected {len(x)} labels (one per input frame), got an array of shape {labels.shape}")
-    folding = choose_folding(graph, fold)
+    searched = fold_for_board(graph, board_info, fold, target_fps, utilisation, progress=progress)
+    folding = searched.estimate.folding
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -163,9 +180,11 @@ def compile_model(
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; OUT/ should look like any directory
-        options = {"board": board_info.name, "input_bits": input_bits, "vectors": len(x)}
+        options = {"board": board_info.name, "input_bits": input_bits, "vectors": len(x),
+                   "utilisation": utilisation, **({"fps": target_fps} if target_fps else {})}
         (tmp / "ir.json").write_text(graph.to_json())
         (tmp / "report.md").write_text(markdown_report(graph, Path(model_path).name, board_info.name, options, folding))
+        (tmp / "report.html").write_text(html_report(graph, Path(model_path).name, board_info, options, searched))
         write_vectors(graph, x, tmp / "vectors")
         if progress:
             print(f"  [vectors] {len(x)} frames", file=progress, flush=True)

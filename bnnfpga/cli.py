@@ -1,8 +1,9 @@
-"""Command line: ``bnnfpga compile|predict|verify|sim|build|inspect|boards``. Thin over bnnfpga.api."""
+"""Command line: ``bnnfpga compile|estimate|predict|verify|sim|build|inspect|boards``. Thin over bnnfpga.api."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import numpy as np
 from bnnfpga import __version__, api
 from bnnfpga.boards import available, load_board
 from bnnfpga.errors import BnnfpgaError
-from bnnfpga.folding import parse_fold_options
+from bnnfpga.folding import DEFAULT_UTILISATION, parse_fold_options
 from bnnfpga.report import inspect_table
 
 EXIT_USER_ERROR = 2
@@ -27,13 +28,37 @@ def _add_fold_option(p: argparse.ArgumentParser) -> None:
                    help="PE and SIMD of a layer (repeatable; names as in `bnnfpga inspect`)")
 
 
+def _add_target_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fps", type=float, help="target frames/s: the cheapest folding that reaches it "
+                   "(default: the fastest folding that fits the budget)")
+    p.add_argument("--utilisation", type=float, default=DEFAULT_UTILISATION, metavar="FRACTION",
+                   help=f"share of the board's LUT and BRAM the design may use (default {DEFAULT_UTILISATION})")
+
+
 def _cmd_compile(args) -> int:
     inputs = api.load_inputs(args.inputs) if args.inputs else None
     labels = api.load_inputs(args.labels) if args.labels else None
     api.compile_model(args.model, args.output, board=args.board, input_bits=args.input_bits,
                       vectors=args.vectors, inputs=inputs, force=args.force, progress=sys.stderr,
-                      fold=parse_fold_options(args.fold), labels=labels)
-    print(f"wrote {args.output}/ (ir.json, report.md, vectors/, hls/, rtl/, deploy/)")
+                      fold=parse_fold_options(args.fold), labels=labels, target_fps=args.fps,
+                      utilisation=args.utilisation)
+    print(f"wrote {args.output}/ (ir.json, report.md, report.html, vectors/, hls/, rtl/, deploy/)")
+    return 0
+
+
+def _cmd_estimate(args) -> int:
+    from bnnfpga.report import estimate_json, estimate_table
+
+    board = load_board(args.board)
+    if args.clock is not None and not 1 <= args.clock <= 1000:
+        raise BnnfpgaError(f"--clock {args.clock}: expected MHz between 1 and 1000")
+    graph = api.load(args.model, args.input_bits)
+    searched = api.fold_for_board(graph, board, parse_fold_options(args.fold), args.fps, args.utilisation,
+                                  args.clock, progress=sys.stderr)
+    if args.json:
+        print(json.dumps(estimate_json(searched, board), indent=1))
+    else:
+        print(estimate_table(searched, board))
     return 0
 
 
@@ -117,7 +142,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing output directory")
     _add_model_options(p)
     _add_fold_option(p)
+    _add_target_options(p)
     p.set_defaults(func=_cmd_compile)
+
+    p = sub.add_parser("estimate", help="choose the folding for a board and print cycles, LUT/FF/BRAM per layer, frames/s")
+    p.add_argument("model")
+    p.add_argument("--board", default="pynq-z2", help="board name or path to a board .toml")
+    p.add_argument("--clock", type=float, help="clock in MHz (default: the board's)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    _add_model_options(p)
+    _add_fold_option(p)
+    _add_target_options(p)
+    p.set_defaults(func=_cmd_estimate)
 
     p = sub.add_parser("predict", help="run a model (or a compile output) on frames from a .npy file")
     p.add_argument("model", help="model.onnx or a compile output directory")

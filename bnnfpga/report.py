@@ -177,6 +177,55 @@ def simulation_table(result, design: dict, bit_exact: bool) -> str:
                      f"(bottleneck {bottleneck['instance']}, {bottleneck['module']}): {100 * (steady - model) / model:+.1f}%")
         lines.append(f"frames/s at {clock:g} MHz: {clock * 1e6 / steady:,.0f} measured, {clock * 1e6 / model:,.0f} modelled")
     first = result.latencies()[0]
-    lines.append(f"latency of the first frame (empty pipeline): {first} cycles = {first / clock:.2f} us at {clock:g} MHz")
+    model_latency = f"; latency model {design['latency_cycles']}" if "latency_cycles" in design else ""
+    lines.append(f"latency of the first frame (empty pipeline): {first} cycles = {first / clock:.2f} us at {clock:g} MHz"
+                 + model_latency)
     lines.append(f"outputs: {frames} frames, {'bit-exact against' if bit_exact else 'DIFFERENT from'} the golden model")
     return "\n".join(lines)
+
+
+def estimate_table(searched, board) -> str:
+    """What `bnnfpga estimate` prints: one row per layer, then frames/s, latency and totals
+    against the board and the budget."""
+    est, budget = searched.estimate, searched.budget
+    totals = est.totals
+    rows = []
+    for layer in est.layers():
+        fold = layer.fold
+        rows.append([layer.name, "+".join(m.removeprefix("bnn_") for m in layer.modules), str(fold.pe) if fold else "-",
+                     str(fold.simd) if fold else "-", f"{layer.cycles:,}", f"{layer.lut:,.0f}", f"{layer.ff:,.0f}",
+                     f"{layer.bram36:g}", f"{100 * layer.lut / max(totals['lut'], 1):.1f}%"])
+    table = format_table(("layer", "engines", "PE", "SIMD", "cycles/frame", "LUT", "FF", "BRAM36", "LUT share"), rows)
+    b = est.bottleneck
+    r = board.resources
+    lines = [table, "",
+             f"bottleneck: {b.layer} ({b.module}), {est.cycles_per_frame:,} cycles per frame",
+             f"frames/s at {est.clock_mhz:g} MHz: {est.fps:,.0f}; latency {est.latency_us:,.1f} us ({est.latency_cycles:,} cycles)",
+             f"totals: LUT {totals['lut']:,.0f} / {r['lut']:,} ({100 * totals['lut'] / r['lut']:.0f}%), "
+             f"FF {totals['ff']:,.0f} / {r['ff']:,} ({100 * totals['ff'] / r['ff']:.0f}%), "
+             f"BRAM36 {totals['bram36']:g} / {r['bram36']} ({100 * totals['bram36'] / max(r['bram36'], 1):.0f}%), DSP 0 / {r['dsp']}",
+             f"budget ({100 * budget.utilisation:.0f}% of {board.name}): LUT {budget.lut:,.0f}, BRAM36 {budget.bram36:g}; "
+             + ("target " + f"{searched.target_fps:,.0f} frames/s" if searched.target_fps else "the fastest folding that fits"),
+             searched.model.describe()]
+    return "\n".join(lines)
+
+
+def estimate_json(searched, board) -> dict:
+    """`bnnfpga estimate --json`: one object for scripts."""
+    est, budget = searched.estimate, searched.budget
+    b = est.bottleneck
+    return {
+        "board": board.name,
+        "clock_mhz": est.clock_mhz,
+        "fps": round(est.fps, 2),
+        "cycles_per_frame": est.cycles_per_frame,
+        "latency_us": round(est.latency_us, 3),
+        "bottleneck": {"layer": b.layer, "module": b.module},
+        "totals": {k: round(v, 1) for k, v in est.totals.items()},
+        "budget": {k: round(v, 1) for k, v in budget.as_dict().items()},
+        "board_resources": dict(board.resources),
+        "layers": [{"name": layer.name, "pe": layer.fold.pe if layer.fold else None,
+                    "simd": layer.fold.simd if layer.fold else None, "cycles": layer.cycles,
+                    "lut": round(layer.lut, 1), "ff": round(layer.ff, 1), "bram36": layer.bram36}
+                   for layer in est.layers()],
+    }

@@ -28,7 +28,8 @@ module bnn_mvu #(
     parameter int ACC_W = 8,          // accumulator width (proven by the compiler)
     parameter int OUT_BITS = 1,       // 1: thresholded bits, 32: int32 accumulators
     parameter int T_W = ACC_W + 1,    // threshold width (a threshold may be max + 1)
-    parameter int GROUP = 16,         // elements per first-level adder of the pipelined tree
+    parameter int GROUP = 32,         // elements per first-level adder of the pipelined tree
+    parameter bit PADDED = 1'b1,      // 0: no input element is ever padding (the mask is ignored)
     /* verilator lint_off UNUSEDPARAM */  // a synthesis attribute only
     parameter WEIGHTS_STYLE = "auto", // weight ROM: "block" forces BRAM; "auto" leaves it to synthesis
     /* verilator lint_on UNUSEDPARAM */
@@ -100,7 +101,8 @@ module bnn_mvu #(
     assign s_axis_tready = first_pass && advance;
 
     wire [SIMD*BITS-1:0] in_data = first_pass ? s_axis_tdata[SIMD*BITS-1:0] : buf_data[sf];
-    wire [SIMD-1:0] in_mask = first_pass ? s_axis_tdata[SIMD*BITS+:SIMD] : buf_mask[sf];
+    // Without padding the mask is all ones: dropping it saves a LUT input per popcount bit.
+    wire [SIMD-1:0] in_mask = !PADDED ? '1 : first_pass ? s_axis_tdata[SIMD*BITS+:SIMD] : buf_mask[sf];
     wire last_sf = (sf == SF_W'(SF - 1));
     wire last_nf = (nf == NF_W'(NF - 1));
     wire [T_AW-1:0] tile = T_AW'(int'(nf) * SF + int'(sf));

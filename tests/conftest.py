@@ -59,3 +59,11 @@ def exported(tmp_path_factory):
         return cache[network, mode]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def cnv_onnx(tmp_path_factory):
+    """The BNN-PYNQ CNV topology (torch, seed 0) exported to ONNX, once per session."""
+    from bnnfpga.nn import zoo
+
+    return zoo.export(zoo.build(zoo.CNV, seed=0), (3, 32, 32), tmp_path_factory.mktemp("cnv") / "cnv.onnx", dynamo=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from bnnfpga.codegen import dataflow
@@ -61,7 +62,7 @@ def _file(name: str) -> str:
     return f'{{MEM_DIR, "{name}"}}'
 
 
-class _Instances:
+class Instances:
     """Module instances of the chain and the memory files they read."""
 
     def __init__(self) -> None:
@@ -71,89 +72,123 @@ class _Instances:
 
     def memory(self, name: str, text: str) -> str:
         self.memories[name] = text
-        return _file(name)
+        return name
 
-    def add(self, engine: dataflow.Engine, module: str, comment: str, params: dict[str, object], out_width: int,
-            mask_simd: int = 0) -> None:
+    def add(self, engine: dataflow.Engine, instance: "EngineInstance", files: dict[str, str]) -> None:
+        """``files``: memory parameter → file name (in params/)."""
         index = len(self.instances)
-        self.modules.add(module)
+        self.modules.add(instance.module)
+        if isinstance(engine, dataflow.Pool):
+            self.modules.add("bnn_swg")  # the pool's window
         if isinstance(engine, (dataflow.Window, dataflow.Flatten)):
             base = f"{engine.layer}_{type(engine).__name__.lower()}"
         else:
-            base = getattr(engine, "name", None) or module.removeprefix("bnn_")
+            base = getattr(engine, "name", None) or instance.module.removeprefix("bnn_")
+        params = {**instance.params, **{k: _file(name) for k, name in files.items()}}
         self.instances.append({
-            "id": f"e{index}_{base}",
-            "module": module, "comment": comment, "params": [(k, str(v)) for k, v in params.items()],
-            "out_width": out_width, "cycles": engine.cycles, "mask_simd": mask_simd, "fifo_depth": fifo_depth(engine),
-            "mask_literal": f"{mask_simd}'h{(1 << mask_simd) - 1:x}" if mask_simd else "",
+            "id": f"e{index}_{base}", "instance": instance, "files": files,
+            "module": instance.module, "comment": instance.comment, "params": [(k, str(v)) for k, v in params.items()],
+            "out_width": instance.out_width, "cycles": engine.cycles, "mask_simd": instance.mask_simd,
+            "fifo_depth": instance.fifo_depth,
+            "mask_literal": f"{instance.mask_simd}'h{(1 << instance.mask_simd) - 1:x}" if instance.mask_simd else "",
             "last": isinstance(engine, dataflow.OutputStage)})
 
 
-def _instantiate(flow: dataflow.Dataflow) -> _Instances:
-    design = _Instances()
+@dataclass(frozen=True)
+class EngineInstance:
+    """The library module an engine becomes, with its parameters (memory files aside: they
+    are the engine's contents, not its shape) and the FIFO after it (none after the last)."""
+
+    module: str
+    params: dict[str, object]
+    comment: str
+    out_width: int
+    mask_simd: int = 0  # a flatten's chunks carry no padding: the mask is a literal
+    fifo_depth: int = 0
+
+
+def engine_instance(e: dataflow.Engine) -> EngineInstance:
+    """Module and parameters of one engine: what the generated top instantiates and what the
+    resource model (bnnfpga/cost_model.py) prices."""
+    depth = 0 if isinstance(e, dataflow.OutputStage) else fifo_depth(e)
+    if isinstance(e, dataflow.InputStage):
+        return EngineInstance("bnn_input", {"PIXEL_BITS": e.out.bits}, "AXI-Stream words -> pixels", e.out.bits,
+                              fifo_depth=depth)
+    if isinstance(e, dataflow.IntegerAffineStage):
+        return EngineInstance("bnn_integer_affine", {"C": e.inp.c, "IN_BITS": e.inp.dtype.bits, **_kind(e.inp.dtype),
+                                                     "OUT_BITS": e.out.dtype.bits, "SCALE": e.scale},
+                              f"{e.name}: u = {e.scale}*x + offset[c]", e.out.bits, fifo_depth=depth)
+    if isinstance(e, dataflow.ThresholdStage):
+        return EngineInstance("bnn_threshold", {"C": e.inp.c, "IN_BITS": e.inp.dtype.bits, **_kind(e.inp.dtype),
+                                                "T_W": e.threshold_w},
+                              f"{e.name}: thresholds on the input", e.out.bits, fifo_depth=depth)
+    if isinstance(e, dataflow.Window):
+        bits = e.inp.dtype.bits
+        return EngineInstance("bnn_swg", {**_window(e.inp, e.kernel, e.strides, e.pads, bits), "SIMD": e.simd},
+                              f"{e.layer}: sliding window {e.kernel[0]}x{e.kernel[1]}/s{e.strides[0]}, "
+                              f"pads {','.join(map(str, e.pads))}", e.simd * bits + e.simd, fifo_depth=depth)
+    if isinstance(e, dataflow.Flatten):
+        bits = e.inp.dtype.bits
+        return EngineInstance("bnn_width_converter", {"IN_W": e.inp.bits, "OUT_W": e.simd * bits},
+                              f"{e.layer}: flattened pixels -> chunks of {e.simd}", e.simd * bits + e.simd,
+                              mask_simd=e.simd, fifo_depth=depth)
+    if isinstance(e, dataflow.Mvu):
+        fold = e.fold
+        params = {"MW": e.mw, "MH": e.mh, "SIMD": fold.simd, "PE": fold.pe, "BITS": e.in_dtype.bits,
+                  "BIPOLAR": _bit(e.in_dtype == BIPOLAR), "SIGNED_IN": _bit(e.in_dtype.kind == "int"),
+                  "ACC_W": e.acc_w, "OUT_BITS": e.out_bits, "T_W": e.threshold_w, "PADDED": _bit(e.padded),
+                  "WEIGHTS_STYLE": '"block"' if weights_in_bram(e) else '"auto"'}
+        return EngineInstance("bnn_mvu", params, f"{e.name}: {e.mh}x{e.mw} MVU, PE={fold.pe}, SIMD={fold.simd}",
+                              e.mh * e.out_bits, fifo_depth=depth)
+    if isinstance(e, dataflow.Pool):
+        return EngineInstance("bnn_maxpool", _window(e.inp, e.kernel, e.strides, e.pads),
+                              f"{e.name}: max-pool {e.kernel[0]}x{e.kernel[1]}/s{e.strides[0]} (OR/AND)", e.out.bits,
+                              fifo_depth=depth)
+    if isinstance(e, dataflow.OutputStage):
+        return EngineInstance("bnn_output", {"VALUES": e.values, "VECTORS": e.vectors},
+                              "int32 accumulators -> AXI-Stream, TLAST per frame", dataflow.OUTPUT_BITS)
+    raise AssertionError(f"no RTL engine for {type(e).__name__}")
+
+
+def weights_in_bram(e: dataflow.Mvu) -> bool:
+    return (e.mh // e.fold.pe) * (e.mw // e.fold.simd) >= BRAM_MIN_DEPTH
+
+
+def _memory_files(e: dataflow.Engine, design: Instances) -> dict[str, str]:
+    """The engine's parameter memories, written as params/*.mem."""
+    if isinstance(e, dataflow.IntegerAffineStage):
+        return {"OFFSETS_FILE": design.memory(f"{e.name}_offsets.mem", _hex_lines(e.offsets, e.out.dtype.bits))}
+    if isinstance(e, dataflow.ThresholdStage):
+        return {"THRESHOLDS_FILE": design.memory(f"{e.name}_thresholds.mem", _hex_lines(e.thresholds, e.threshold_w)),
+                "CONSTANTS_FILE": design.memory(f"{e.name}_constants.mem", _hex_lines(e.constant, 2))}
+    if isinstance(e, dataflow.Mvu):
+        fold = e.fold
+        files = {"WEIGHTS_FILE": design.memory(f"{e.name}_weights.mem",
+                                               _hex_lines(weight_words(e.rows, fold), fold.pe * fold.simd))}
+        if e.thresholds is not None:
+            files["THRESHOLDS_FILE"] = design.memory(f"{e.name}_thresholds.mem", _hex_lines(e.thresholds, e.threshold_w))
+            files["CONSTANTS_FILE"] = design.memory(f"{e.name}_constants.mem", _hex_lines(e.constant, 2))
+        return files
+    if isinstance(e, dataflow.Pool):
+        return {"MIN_FILE": design.memory(f"{e.name}_min.mem", _hex_lines([e.min_channels], e.inp.c))}
+    return {}
+
+
+def instantiate(flow: dataflow.Dataflow) -> Instances:
+    """The instances of the generated top, in stream order, with their memory files."""
+    design = Instances()
     for e in flow.engines:
-        if isinstance(e, dataflow.InputStage):
-            design.add(e, "bnn_input", "AXI-Stream words -> pixels", {"PIXEL_BITS": e.out.bits}, e.out.bits)
-        elif isinstance(e, dataflow.IntegerAffineStage):
-            out_bits = e.out.dtype.bits
-            design.add(e, "bnn_integer_affine", f"{e.name}: u = {e.scale}*x + offset[c]",
-                       {"C": e.inp.c, "IN_BITS": e.inp.dtype.bits, **_kind(e.inp.dtype), "OUT_BITS": out_bits,
-                        "SCALE": e.scale, "OFFSETS_FILE": design.memory(f"{e.name}_offsets.mem", _hex_lines(e.offsets, out_bits))},
-                       e.out.bits)
-        elif isinstance(e, dataflow.ThresholdStage):
-            design.add(e, "bnn_threshold", f"{e.name}: thresholds on the input",
-                       {"C": e.inp.c, "IN_BITS": e.inp.dtype.bits, **_kind(e.inp.dtype), "T_W": e.threshold_w,
-                        "THRESHOLDS_FILE": design.memory(f"{e.name}_thresholds.mem", _hex_lines(e.thresholds, e.threshold_w)),
-                        "CONSTANTS_FILE": design.memory(f"{e.name}_constants.mem", _hex_lines(e.constant, 2))},
-                       e.out.bits)
-        elif isinstance(e, dataflow.Window):
-            bits = e.inp.dtype.bits
-            design.add(e, "bnn_swg", f"{e.layer}: sliding window {e.kernel[0]}x{e.kernel[1]}/s{e.strides[0]}, "
-                       f"pads {','.join(map(str, e.pads))}",
-                       {**_window(e.inp, e.kernel, e.strides, e.pads, bits), "SIMD": e.simd}, e.simd * bits + e.simd)
-        elif isinstance(e, dataflow.Flatten):
-            bits = e.inp.dtype.bits
-            design.add(e, "bnn_width_converter", f"{e.layer}: flattened pixels -> chunks of {e.simd}",
-                       {"IN_W": e.inp.bits, "OUT_W": e.simd * bits}, e.simd * bits + e.simd, mask_simd=e.simd)
-        elif isinstance(e, dataflow.Mvu):
-            design.add(e, "bnn_mvu", f"{e.name}: {e.mh}x{e.mw} MVU, PE={e.fold.pe}, SIMD={e.fold.simd}",
-                       _mvu_params(e, design), e.mh * e.out_bits)
-        elif isinstance(e, dataflow.Pool):
-            design.add(e, "bnn_maxpool", f"{e.name}: max-pool {e.kernel[0]}x{e.kernel[1]}/s{e.strides[0]} (OR/AND)",
-                       {**_window(e.inp, e.kernel, e.strides, e.pads),
-                        "MIN_FILE": design.memory(f"{e.name}_min.mem", _hex_lines([e.min_channels], e.inp.c))},
-                       e.out.bits)
-            design.modules.add("bnn_swg")
-        elif isinstance(e, dataflow.OutputStage):
-            design.add(e, "bnn_output", "int32 accumulators -> AXI-Stream, TLAST per frame",
-                       {"VALUES": e.values, "VECTORS": e.vectors}, dataflow.OUTPUT_BITS)
-        else:
-            raise AssertionError(f"no RTL engine for {type(e).__name__}")
+        design.add(e, engine_instance(e), _memory_files(e, design))
     for before, after in zip(design.instances, design.instances[1:]):
         after["inp"] = f"{before['id']}_q"
     design.instances[0]["inp"] = "s_axis"
     return design
 
 
-def _mvu_params(e: dataflow.Mvu, design: _Instances) -> dict[str, object]:
-    fold: Fold = e.fold
-    params: dict[str, object] = {
-        "MW": e.mw, "MH": e.mh, "SIMD": fold.simd, "PE": fold.pe, "BITS": e.in_dtype.bits,
-        "BIPOLAR": _bit(e.in_dtype == BIPOLAR), "SIGNED_IN": _bit(e.in_dtype.kind == "int"),
-        "ACC_W": e.acc_w, "OUT_BITS": e.out_bits, "T_W": e.threshold_w,
-        "WEIGHTS_STYLE": '"block"' if (e.mh // fold.pe) * (e.mw // fold.simd) >= BRAM_MIN_DEPTH else '"auto"',
-        "WEIGHTS_FILE": design.memory(f"{e.name}_weights.mem", _hex_lines(weight_words(e.rows, fold), fold.pe * fold.simd)),
-    }
-    if e.thresholds is not None:
-        params["THRESHOLDS_FILE"] = design.memory(f"{e.name}_thresholds.mem", _hex_lines(e.thresholds, e.threshold_w))
-        params["CONSTANTS_FILE"] = design.memory(f"{e.name}_constants.mem", _hex_lines(e.constant, 2))
-    return params
-
-
 def design_summary(flow: dataflow.Dataflow, instances: list[dict], clock_mhz: float) -> dict:
     bottleneck = instances[flow.engines.index(flow.bottleneck)]
     return {"top": TOP, "in_words": flow.in_words, "out_words": flow.out_words,
-            "cycles_per_frame": flow.cycles_per_frame, "clock_mhz": clock_mhz,
+            "cycles_per_frame": flow.cycles_per_frame, "latency_cycles": flow.latency_cycles, "clock_mhz": clock_mhz,
             "bottleneck": {"instance": bottleneck["id"], "module": bottleneck["module"]},
             "engines": [{"instance": i["id"], "module": i["module"], "cycles": i["cycles"]} for i in instances]}
 
@@ -161,7 +196,7 @@ def design_summary(flow: dataflow.Dataflow, instances: list[dict], clock_mhz: fl
 def generate(graph: Graph, out_dir: Path, folding: dict[str, Fold], clock_mhz: float) -> dict:
     """Write the RTL design into ``out_dir`` (created); returns the design summary (design.json)."""
     flow = dataflow.lower(graph, folding, "RTL")
-    design = _instantiate(flow)
+    design = instantiate(flow)
     summary = design_summary(flow, design.instances, clock_mhz)
     out_dir.mkdir(parents=True)
     (out_dir / "params").mkdir()

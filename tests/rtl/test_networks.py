@@ -2,7 +2,8 @@
 library, simulated by Verilator under cocotb. Every network streams its frames back to back,
 first with random idle cycles on the input and random back-pressure on the output, then at
 full rate; the output words must equal the golden model's, and the measured steady-state
-cycles per frame must equal the cycle model (the slowest engine) within 5%.
+cycles per frame must equal the cycle model (the slowest engine) within 5%, and the first
+frame's latency the latency model within 15%.
 
 Verilator builds are cached by content hash ($BNNFPGA_CACHE or ~/.cache/bnnfpga/rtl).
 """
@@ -27,6 +28,7 @@ from tests.graphs import random_input
 
 ROOT = Path(__file__).resolve().parents[2]
 CYCLE_TOLERANCE = 0.05
+LATENCY_TOLERANCE = 0.15
 
 
 def assert_rtl_matches_golden(graph, x, tmp_path, folding=None, pauses=True):
@@ -42,6 +44,8 @@ def assert_rtl_matches_golden(graph, x, tmp_path, folding=None, pauses=True):
     if len(x) >= 4:
         steady, model = result.steady_cycles(), design["cycles_per_frame"]
         assert abs(steady - model) <= CYCLE_TOLERANCE * model, f"measured {steady} cycles/frame, model {model}"
+    latency, model = result.latencies()[0], design["latency_cycles"]  # the full-rate run, from an empty pipeline
+    assert abs(latency - model) <= LATENCY_TOLERANCE * latency, f"first-frame latency {latency} cycles, model {model}"
     return result
 
 

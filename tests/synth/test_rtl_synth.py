@@ -69,12 +69,41 @@ def test_generated_top_synthesises(tmp_path):
     from bnnfpga.folding import choose_folding
     from tests.csim.test_hls import conv_net
 
+    from bnnfpga.folding import estimate
+
     graph = conv_net(1, 1, 0, 5, False, seed=0)
     out = tmp_path / "rtl"
-    rtl.generate(graph, out, choose_folding(graph), 100.0)
+    folding = choose_folding(graph)
+    rtl.generate(graph, out, folding, 100.0)
     r = resources(synthesise(rtl.TOP, rtl.sources(out), {"MEM_DIR": '""'}, tmp_path / "work",
                              sorted((out / "params").iterdir())))
     assert r["lut"] > 200 and r["ff"] > 200, r
+    # The estimate prices the same engines and FIFOs one module at a time.
+    model = estimate(graph, folding, 100.0).totals
+    print(f"generated top: yosys {r['lut']} LUT {r['ff']} FF; model {model['lut']:.0f} LUT {model['ff']:.0f} FF")
+    assert model["lut"] == pytest.approx(r["lut"], rel=0.2) and model["ff"] == pytest.approx(r["ff"], rel=0.2)
+
+
+@pytest.mark.parametrize("config", [
+    {"MW": 384, "MH": 48, "PE": 6, "SIMD": 24, "PADDED": "1'b1"},  # weights in LUTs (64 words)
+    {"MW": 768, "MH": 96, "PE": 4, "SIMD": 48, "PADDED": "1'b0"},  # weights in BRAM (384 words)
+])
+def test_resource_model_predicts_a_configuration_it_never_saw(config, tmp_path):
+    """Live against yosys, on MVU shapes outside the calibration grid."""
+    from bnnfpga.cost_model import default_model
+
+    mh, mw, pe, simd = config["MH"], config["MW"], config["PE"], config["SIMD"]
+    files = mvu_files(tmp_path, mh, mw, pe, simd)
+    depth = (mh // pe) * (mw // simd)
+    params = {**config, "BITS": 1, "BIPOLAR": "1'b1", "SIGNED_IN": "1'b0", "ACC_W": 11, "OUT_BITS": 1, "T_W": 12,
+              "WEIGHTS_STYLE": '"block"' if depth >= 128 else '"auto"'}
+    measured = resources(synthesise("bnn_mvu", library_sources(), {**params, "WEIGHTS_FILE": '"w.mem"',
+                                    "THRESHOLDS_FILE": '"t.mem"', "CONSTANTS_FILE": '"c.mem"'}, tmp_path / "work", files))
+    model = default_model().estimate("bnn_mvu", params)
+    print(f"{config}: yosys {measured}, model {model}")
+    assert model.lut == pytest.approx(measured["lut"], rel=0.15)
+    assert model.ff == pytest.approx(measured["ff"], rel=0.15)
+    assert model.bram36 == measured["bram36"]
 
 
 def test_deep_weight_rom_goes_to_bram_as_the_compiler_asks(tmp_path):

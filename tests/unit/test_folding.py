@@ -1,0 +1,110 @@
+"""The folding search and the estimate: targets met, budgets kept, clear errors, overrides."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bnnfpga import api
+from bnnfpga.boards import load_board
+from bnnfpga.codegen import dataflow
+from bnnfpga.errors import BnnfpgaError
+from bnnfpga.folding import Budget, Fold, choose_folding, estimate, search
+
+ROOT = Path(__file__).resolve().parents[2]
+DIGITS = ROOT / "examples" / "digits_cnn" / "model.onnx"
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return api.load(DIGITS)
+
+
+@pytest.fixture(scope="module")
+def cnv(cnv_onnx):
+    return api.load(cnv_onnx)
+
+
+def small_board(lut: int, bram36: int = 140):
+    board = load_board("pynq-z2")
+    return replace(board, name="tiny", resources={**board.resources, "lut": lut, "bram36": bram36})
+
+
+def test_estimate_cycles_are_the_dataflow_model(digits):
+    folding = choose_folding(digits)
+    est = estimate(digits, folding, 100.0)
+    flow = dataflow.lower(digits, folding)
+    assert est.cycles_per_frame == flow.cycles_per_frame
+    assert [e.cycles for e in est.engines] == [e.cycles for e in flow.engines]
+    assert est.fps == pytest.approx(100e6 / flow.cycles_per_frame)
+    t = est.totals
+    assert t["lut"] == pytest.approx(sum(layer.lut for layer in est.layers()))
+    assert t["bram36"] == pytest.approx(sum(layer.bram36 for layer in est.layers()))
+    assert all(e.resources.lut > 0 for e in est.engines)
+
+
+def test_target_fps_is_met_by_every_layer_and_cheaper_than_faster_targets(cnv):
+    board = load_board("pynq-z2")
+    slow = search(cnv, board, target_fps=1000).estimate
+    fast = search(cnv, board, target_fps=3052).estimate
+    for est, fps in ((slow, 1000), (fast, 3052)):
+        assert est.fps >= fps
+        assert all(layer.cycles <= 100e6 / fps for layer in est.layers())
+    assert slow.totals["lut"] < fast.totals["lut"]
+
+
+def test_as_fast_as_fits_fits_and_the_next_faster_design_does_not(cnv):
+    board = load_board("pynq-z2")
+    result = search(cnv, board)
+    est, budget = result.estimate, result.budget
+    assert est.fits(budget)
+    assert budget.lut == pytest.approx(0.8 * board.resources["lut"])
+    faster = [p for p in result.curve if p.fps > est.fps * 1.0001]
+    assert faster and not any(p.fits for p in faster)  # the search stopped at the budget, not before it
+    assert est.fps >= 3052  # BNN-PYNQ's bound on the same board (issue 9)
+
+
+def test_cnv_reaches_bnn_pynq_with_margin(cnv):
+    board = load_board("pynq-z2")
+    est = search(cnv, board, target_fps=3052).estimate
+    assert est.totals["lut"] <= 0.8 * board.resources["lut"]
+    assert est.totals["bram36"] <= 0.8 * board.resources["bram36"]
+
+
+def test_unreachable_frame_rate_names_the_engine(digits):
+    with pytest.raises(BnnfpgaError, match=r"frames/s at 100 MHz needs at most \d+ cycles per frame, but .* takes"):
+        search(digits, load_board("pynq-z2"), target_fps=1e9)
+
+
+def test_over_budget_names_the_resource_and_layer(cnv):
+    with pytest.raises(BnnfpgaError, match=r"does not fit tiny: it needs [\d,]+ LUT, [\d,]+ over the budget of [\d,]+ "
+                                           r"\(80% of the board\); the largest layer is \w+"):
+        search(cnv, small_board(lut=12000), target_fps=3052)
+    with pytest.raises(BnnfpgaError, match="the smallest folding .* does not fit tiny"):
+        search(cnv, small_board(lut=500))
+
+
+def test_budget_is_the_utilisation_of_the_board(digits):
+    board = load_board("pynq-z2")
+    assert Budget.of(board, 0.5).lut == board.resources["lut"] / 2
+    with pytest.raises(BnnfpgaError, match="utilisation"):
+        Budget.of(board, 1.5)
+    tight = search(digits, board, utilisation=0.05).estimate
+    assert tight.totals["lut"] <= 0.05 * board.resources["lut"]
+
+
+def test_overrides_are_kept(digits):
+    layers = [n.name for n in digits.nodes if n.op.__class__.__name__ in ("Conv", "Dense")]
+    est = search(digits, load_board("pynq-z2"), overrides={layers[0]: Fold(1, 1)}).estimate
+    assert est.folding[layers[0]] == Fold(1, 1)
+    with pytest.raises(BnnfpgaError, match="must divide"):
+        search(digits, load_board("pynq-z2"), overrides={layers[0]: Fold(7, 1)})
+    with pytest.raises(BnnfpgaError, match="unknown layers"):
+        search(digits, load_board("pynq-z2"), overrides={"nope": Fold(1, 1)})
+
+
+def test_search_is_deterministic(cnv):
+    board = load_board("pynq-z2")
+    assert search(cnv, board).estimate.folding == search(cnv, board).estimate.folding
