@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import defaultdict
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +28,9 @@ from bnnfpga.folding import Fold
 from bnnfpga.ir.types import signed_width
 from bnnfpga.rtlsim import library_sources, memory_parameters
 from bnnfpga.synth import resources, synthesise
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results import record  # noqa: E402
 
 
 def _mvu(mw, mh, pe, simd, bits=1, signed=False, out_bits=1, padded=False):
@@ -147,6 +151,7 @@ def main() -> None:
                         help="the calibration file to extend (default: the package's cost_model.json)")
     parser.add_argument("--merge", type=Path, action="append", default=[],
                         help="also take the points measured in this file (e.g. by a second run with --reverse)")
+    parser.add_argument("--record", action="store_true", help="write the error summary to benchmarks/RESULTS.md")
     parser.add_argument("--reverse", action="store_true", help="measure the missing points in reverse order "
                         "(a second process on another core, with its own --data, meets the first halfway)")
     args = parser.parse_args()
@@ -173,6 +178,39 @@ def main() -> None:
     data = cost_model.fit(data)
     cost_model.save_calibration(data, args.data)
     print(cost_model.fit_table(data))
+    if args.record:
+        record("Resource model calibration (yosys synth_xilinx)", summary(data))
+
+
+def summary(data: dict) -> str:
+    """Per coefficient set: points fitted and held out, and the held-out errors."""
+    model = cost_model.CostModel(data["coefficients"])
+    groups = defaultdict(list)
+    for p in data["points"]:
+        groups[cost_model.family(p["module"], p["params"])].append(p)
+    rows = ["| module (datapath) | points fitted | held out | held-out LUT error: mean / max | held-out FF error: mean "
+            "| BRAM36 model = yosys | yosys s/point |", "|---|---|---|---|---|---|---|"]
+    for name, points in sorted(groups.items()):
+        held = [p for p in points if cost_model.held_out(p)]
+
+        def err(p, metric):
+            return abs(getattr(model.estimate(p["module"], p["params"]), metric) - p[metric]) / max(p[metric], 1)
+
+        lut = [err(p, "lut") for p in held]
+        ff = [err(p, "ff") for p in held]
+        exact = sum(model.estimate(p["module"], p["params"]).bram36 == p["bram36"] for p in points)
+        seconds = sum(p["seconds"] for p in points) / len(points)
+        rows.append(f"| {name} | {len(points) - len(held)} | {len(held)} | "
+                    + (f"{100 * sum(lut) / len(lut):.1f}% / {100 * max(lut):.1f}% | {100 * sum(ff) / len(ff):.1f}% | "
+                       if held else "- | - | ")
+                    + f"{exact}/{len(points)} | {seconds:.0f} |")
+    e = data["fit_error"]["held_out"]
+    rows += ["", f"All {e['points']} held-out points: LUT mean {100 * e['lut']['mean']:.1f}%, error of the total "
+             f"{100 * e['lut']['total']:.1f}%; FF mean {100 * e['ff']['mean']:.1f}%, total {100 * e['ff']['total']:.1f}%; "
+             f"BRAM36 total {100 * e['bram36']['total']:.1f}%. Fitted points: LUT mean "
+             f"{100 * data['fit_error']['fitted']['lut']['mean']:.1f}%. One point in {cost_model.HOLDOUT_EVERY} is held out "
+             "(by a hash of its configuration); per-point table: `python benchmarks/calibrate.py --fit`."]
+    return "\n".join(rows)
 
 
 if __name__ == "__main__":
