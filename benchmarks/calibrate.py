@@ -76,6 +76,9 @@ POINTS = [
     # tiny layers
     _mvu(5, 5, 5, 5), _mvu(10, 8, 8, 10), _mvu(45, 13, 13, 45), _mvu(117, 13, 1, 9), _mvu(250, 10, 10, 50, out_bits=32),
     _mvu(37, 37, 37, 37), _mvu(64, 37, 1, 16), _mvu(90, 10, 2, 10, out_bits=32), _mvu(117, 13, 13, 117, padded=True),
+    # many PEs on narrow chunks (what the search picks for deep, narrow layers)
+    _mvu(576, 128, 128, 3), _mvu(1152, 128, 128, 4), _mvu(576, 64, 64, 4), _mvu(1152, 256, 64, 8),
+    _mvu(27, 64, 64, 1, bits=8), _mvu(27, 64, 32, 1, bits=8), _mvu(576, 128, 64, 2), _mvu(288, 64, 64, 2),
     # fully parallel: one weight word, constants to synthesis
     _mvu(64, 16, 16, 64), _mvu(32, 32, 32, 32), _mvu(100, 20, 20, 100), _mvu(128, 10, 10, 128, out_bits=32),
     _mvu(72, 8, 8, 72, padded=True), _mvu(48, 24, 24, 48), _mvu(200, 12, 12, 200), _mvu(27, 8, 8, 27, bits=8),

@@ -193,15 +193,17 @@ BLOCK_RAM = {"bnn_mvu": _mvu_bram, "bnn_swg": _swg_bram, "bnn_maxpool": _swg_bra
 
 def family(module: str, params: dict) -> str:
     """The coefficient set a configuration is priced with: a module, or for the MVU its
-    datapath (XNOR-popcount on bipolar inputs, or adders of k-bit integers)."""
+    datapath (XNOR-popcount on bipolar inputs, or adders of k-bit integers), with bipolar
+    MVUs of a single weight word apart: synthesis folds their constant weights away."""
     if module == "bnn_mvu":
         if not _int(params["BIPOLAR"]):
             return "bnn_mvu/integer"
-        return "bnn_mvu/bipolar"
+        tiles = (_int(params["MW"]) // _int(params["SIMD"])) * (_int(params["MH"]) // _int(params["PE"]))
+        return "bnn_mvu/bipolar" if tiles > 1 else "bnn_mvu/bipolar_fixed"
     return module
 
 
-MVU_FAMILIES = ("bnn_mvu/bipolar", "bnn_mvu/integer")
+MVU_FAMILIES = ("bnn_mvu/bipolar", "bnn_mvu/bipolar_fixed", "bnn_mvu/integer")
 FAMILIES = [f for m in FEATURES for f in (MVU_FAMILIES if m == "bnn_mvu" else (m,))]
 
 

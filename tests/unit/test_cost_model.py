@@ -10,7 +10,7 @@ from bnnfpga.codegen import dataflow, rtl
 from bnnfpga.cost_model import FEATURES, CostModel, block_ram_tiles, held_out
 
 HELD_OUT_LIMIT = 0.15  # issue 9: within 15% of yosys on the held-out set (its total)
-POINT_MEAN_LIMIT = 0.20  # per configuration, on average: tiny fully parallel MVUs, whose constant
+POINT_MEAN_LIMIT = 0.25  # per configuration, on average: tiny fully parallel MVUs, whose constant
                          # weights synthesis folds away, are the least predictable
 
 
