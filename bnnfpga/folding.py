@@ -109,6 +109,10 @@ class Budget:
     def as_dict(self) -> dict[str, float]:
         return {"lut": self.lut, "ff": self.ff, "bram36": self.bram36, "dsp": self.dsp}
 
+    def admits(self, r) -> bool:
+        """Whether resources ``r`` (LUT, FF, BRAM36) stay within the budget."""
+        return r.lut <= self.lut and r.ff <= self.ff and r.bram36 <= self.bram36
+
     def cost(self, r) -> float:
         """One number to minimise per layer: the shares of the budget the layer takes."""
         return r.lut / max(self.lut, 1) + r.bram36 / max(self.bram36, 1e-9) + 0.25 * r.ff / max(self.ff, 1)
@@ -160,9 +164,13 @@ class Estimate:
         return self.latency_cycles / self.clock_mhz
 
     @property
+    def resources(self):
+        """The whole design's cost_model.Resources."""
+        return sum((e.resources for e in self.engines[1:]), start=self.engines[0].resources)
+
+    @property
     def totals(self) -> dict[str, float]:
-        return {"lut": sum(e.resources.lut for e in self.engines), "ff": sum(e.resources.ff for e in self.engines),
-                "bram36": sum(e.resources.bram36 for e in self.engines), "dsp": 0.0}
+        return {**self.resources.as_dict(), "dsp": 0.0}
 
     @property
     def bottleneck(self) -> EngineEstimate:
@@ -178,8 +186,7 @@ class Estimate:
                 for name, group in rows.items()]
 
     def fits(self, budget: Budget) -> bool:
-        t = self.totals
-        return t["lut"] <= budget.lut and t["ff"] <= budget.ff and t["bram36"] <= budget.bram36
+        return budget.admits(self.resources)
 
 
 def _layer_of(engine) -> str:
@@ -196,13 +203,12 @@ def _layer_of(engine) -> str:
 
 def _price(engine, model):
     from bnnfpga.codegen.rtl import engine_instance
-    from bnnfpga.cost_model import Resources
 
     instance = engine_instance(engine)
     r = model.estimate(instance.module, instance.params)
     if instance.fifo_depth:
         r = r + model.estimate("bnn_axis_fifo", {"WIDTH": instance.out_width, "DEPTH": instance.fifo_depth})
-    return instance.module, Resources(r.lut, r.ff, r.bram36)
+    return instance.module, r
 
 
 def estimate(graph: Graph, folding: dict[str, Fold], clock_mhz: float, model=None) -> Estimate:
@@ -247,6 +253,11 @@ class SearchResult:
     target_fps: float | None
     model: object  # the cost_model.CostModel that priced it
 
+    @property
+    def goal(self) -> str:
+        """What the search was asked for, in words."""
+        return f"target {self.target_fps:,.0f} frames/s" if self.target_fps else "the fastest folding that fits"
+
 
 def _layer_options(flow, budget: Budget, model, fixed: dict[str, Fold]) -> dict[str, list[_Option]]:
     """Every folding of every layer (or just the fixed one), priced, sorted by cycles, and
@@ -268,7 +279,6 @@ def _layer_options(flow, budget: Budget, model, fixed: dict[str, Fold]) -> dict[
             _, rf = _price(f, model)
             r = rm + rf
             priced.append(_Option(fold, max(m.cycles, f.cycles), r, budget.cost(r)))
-        priced.sort(key=lambda o: (o.cycles, o.cost))
         front: list[_Option] = []
         for o in sorted(priced, key=lambda o: (o.cost, o.cycles)):
             if not front or o.cycles < front[-1].cycles:
@@ -297,19 +307,18 @@ def search(graph: Graph, board, clock_mhz: float | None = None, target_fps: floa
     _check_overrides(graph, overrides)
     base = estimate(graph, choose_folding(graph, overrides), clock, model)
     options = _layer_options(base.flow, budget, model, overrides)
-    fixed_cycles = max(e.cycles for e in base.engines if e.layer not in options)
-    fixed = [e for e in base.engines if e.layer not in options]
-    fixed_r = sum((e.resources for e in fixed), start=type(fixed[0].resources)())
+    fixed = [e for e in base.engines if e.layer not in options]  # engines no folding changes
+    fixed_cycles = max(e.cycles for e in fixed)
+    fixed_r = sum((e.resources for e in fixed[1:]), start=fixed[0].resources)
 
-    def design_at(cycles: int) -> dict[str, _Option] | None:
-        chosen = {name: _cheapest_within(opts, cycles) for name, opts in options.items()}
-        return None if any(o is None for o in chosen.values()) else chosen
+    def design_at(cycles: int) -> dict[str, _Option]:
+        """Every layer's cheapest option within ``cycles`` (never below ``floor``)."""
+        return {name: _cheapest_within(opts, cycles) for name, opts in options.items()}
 
     def total(chosen: dict[str, _Option]):
         return sum((o.resources for o in chosen.values()), start=fixed_r)
 
-    def fits(r) -> bool:
-        return r.lut <= budget.lut and r.ff <= budget.ff and r.bram36 <= budget.bram36
+    fits = budget.admits
 
     floor = max([fixed_cycles] + [opts[0].cycles for opts in options.values()])
     targets = sorted({o.cycles for opts in options.values() for o in opts if o.cycles >= floor} | {floor})
@@ -329,17 +338,17 @@ def search(graph: Graph, board, clock_mhz: float | None = None, target_fps: floa
         if target_fps <= 0:
             raise BnnfpgaError(f"--fps {target_fps}: must be positive")
         limit = math.floor(clock * 1e6 / target_fps)
-        _check_reachable(base, options, fixed, limit, target_fps, clock)
+        _check_reachable(options, fixed, limit, target_fps, clock)
         chosen = design_at(limit)
         r = total(chosen)
         if not fits(r):
             best = _fastest_fitting(targets, design_at, total, fits)
-            _over_budget(r, budget, chosen, base, target_fps, clock, best)
+            _over_budget(r, budget, chosen, target_fps, clock, best)
     else:
         best = _fastest_fitting(targets, design_at, total, fits)
         if best is None:
             chosen = design_at(targets[-1])
-            _over_budget(total(chosen), budget, chosen, base, None, clock, None)
+            _over_budget(total(chosen), budget, chosen, None, clock, None)
         chosen = design_at(best)
     folding = {name: o.fold for name, o in chosen.items()}
     result = estimate(graph, folding, clock, model)
@@ -363,7 +372,7 @@ def _fastest_fitting(targets: list[int], design_at, total, fits) -> int | None:
     return targets[lo]
 
 
-def _check_reachable(base: Estimate, options, fixed, limit: int, target_fps: float, clock: float) -> None:
+def _check_reachable(options, fixed, limit: int, target_fps: float, clock: float) -> None:
     for e in fixed:
         if e.cycles > limit:
             raise BnnfpgaError(f"{target_fps:,.0f} frames/s at {clock:g} MHz needs at most {limit:,} cycles per frame, "
@@ -377,7 +386,7 @@ def _check_reachable(base: Estimate, options, fixed, limit: int, target_fps: flo
                                f"SIMD={o.fold.simd}): at most {clock * 1e6 / o.cycles:,.0f} frames/s")
 
 
-def _over_budget(r, budget: Budget, chosen, base: Estimate, target_fps, clock: float, best: int | None) -> None:
+def _over_budget(r, budget: Budget, chosen, target_fps, clock: float, best: int | None) -> None:
     over = [(m, getattr(r, m), getattr(budget, m)) for m in ("lut", "bram36", "ff") if getattr(r, m) > getattr(budget, m)]
     metric, need, have = over[0]
     name, option = max(chosen.items(), key=lambda kv: getattr(kv[1].resources, metric))

@@ -184,18 +184,24 @@ def simulation_table(result, design: dict, bit_exact: bool) -> str:
     return "\n".join(lines)
 
 
+ESTIMATE_HEADERS = ("layer", "engines", "PE", "SIMD", "cycles/frame", "LUT", "FF", "BRAM36", "LUT share")
+
+
+def estimate_rows(est) -> list[list[str]]:
+    """The estimate's per-layer cells (ESTIMATE_HEADERS), for the terminal and report.html."""
+    total_lut = max(est.totals["lut"], 1)
+    return [[layer.name, "+".join(m.removeprefix("bnn_") for m in layer.modules),
+             str(layer.fold.pe) if layer.fold else "-", str(layer.fold.simd) if layer.fold else "-",
+             f"{layer.cycles:,}", f"{layer.lut:,.0f}", f"{layer.ff:,.0f}", f"{layer.bram36:g}",
+             f"{100 * layer.lut / total_lut:.1f}%"] for layer in est.layers()]
+
+
 def estimate_table(searched, board) -> str:
     """What `bnnfpga estimate` prints: one row per layer, then frames/s, latency and totals
     against the board and the budget."""
     est, budget = searched.estimate, searched.budget
     totals = est.totals
-    rows = []
-    for layer in est.layers():
-        fold = layer.fold
-        rows.append([layer.name, "+".join(m.removeprefix("bnn_") for m in layer.modules), str(fold.pe) if fold else "-",
-                     str(fold.simd) if fold else "-", f"{layer.cycles:,}", f"{layer.lut:,.0f}", f"{layer.ff:,.0f}",
-                     f"{layer.bram36:g}", f"{100 * layer.lut / max(totals['lut'], 1):.1f}%"])
-    table = format_table(("layer", "engines", "PE", "SIMD", "cycles/frame", "LUT", "FF", "BRAM36", "LUT share"), rows)
+    table = format_table(ESTIMATE_HEADERS, estimate_rows(est))
     b = est.bottleneck
     r = board.resources
     lines = [table, "",
@@ -205,7 +211,7 @@ def estimate_table(searched, board) -> str:
              f"FF {totals['ff']:,.0f} / {r['ff']:,} ({100 * totals['ff'] / r['ff']:.0f}%), "
              f"BRAM36 {totals['bram36']:g} / {r['bram36']} ({100 * totals['bram36'] / max(r['bram36'], 1):.0f}%), DSP 0 / {r['dsp']}",
              f"budget ({100 * budget.utilisation:.0f}% of {board.name}): LUT {budget.lut:,.0f}, BRAM36 {budget.bram36:g}; "
-             + ("target " + f"{searched.target_fps:,.0f} frames/s" if searched.target_fps else "the fastest folding that fits"),
+             + searched.goal,
              searched.model.describe()]
     return "\n".join(lines)
 

@@ -14,6 +14,7 @@ import io
 from bnnfpga import __version__
 from bnnfpga.folding import SearchResult
 from bnnfpga.ir.graph import Graph
+from bnnfpga.report import ESTIMATE_HEADERS, estimate_rows
 
 
 def _png(fig) -> str:
@@ -86,17 +87,9 @@ def tradeoff_plot(searched: SearchResult) -> str:
 
 
 def layer_table(searched: SearchResult) -> str:
-    est = searched.estimate
-    total_lut = max(est.totals["lut"], 1)
-    rows = []
-    for layer in est.layers():
-        fold = layer.fold
-        cells = [layer.name, "+".join(m.removeprefix("bnn_") for m in layer.modules),
-                 str(fold.pe) if fold else "-", str(fold.simd) if fold else "-", f"{layer.cycles:,}",
-                 f"{layer.lut:,.0f}", f"{layer.ff:,.0f}", f"{layer.bram36:g}", f"{100 * layer.lut / total_lut:.1f}%"]
-        rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-    head = "".join(f"<th>{h}</th>" for h in ("layer", "engines", "PE", "SIMD", "cycles/frame", "LUT", "FF", "BRAM36",
-                                             "share of LUT"))
+    rows = ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
+            for cells in estimate_rows(searched.estimate)]
+    head = "".join(f"<th>{h}</th>" for h in ESTIMATE_HEADERS)
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
@@ -111,7 +104,7 @@ def html_report(graph: Graph, model: str, board, options: dict, searched: Search
         f"LUT {t['lut']:,.0f} of {board.resources['lut']:,} ({100 * t['lut'] / board.resources['lut']:.0f}%), "
         f"FF {t['ff']:,.0f} of {board.resources['ff']:,}, BRAM36 {t['bram36']:g} of {board.resources['bram36']} "
         f"(budget: {100 * budget.utilisation:.0f}% of LUT and BRAM)",
-        "folding: " + ("target " + f"{searched.target_fps:,.0f} frames/s" if searched.target_fps else "the fastest that fits"),
+        "folding: " + searched.goal,
         searched.model.describe(),
     ]
     opts = ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
