@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from bnnfpga import cost_model
+from bnnfpga.codegen.dataflow import BRAM_MIN_DEPTH
 from bnnfpga.codegen.layout import weight_words
 from bnnfpga.folding import Fold
 from bnnfpga.ir.types import signed_width
@@ -33,14 +34,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import record  # noqa: E402
 
 
-def _mvu(mw, mh, pe, simd, bits=1, signed=False, out_bits=1, padded=False):
+def _mvu(mw, mh, pe, simd, bits=1, signed=False, out_bits=1, padded=False, bram=None):
+    """An MVU point; ``bram`` forces the weights into block RAM (True) or LUTs (False), else
+    the compiler's depth rule decides."""
     bipolar = bits == 1 and not signed
     acc_w = signed_width(-mw * (1 << bits), mw * (1 << bits)).bits if not bipolar else signed_width(-mw, mw).bits
     depth = (mh // pe) * (mw // simd)
     return ("bnn_mvu", {"MW": mw, "MH": mh, "SIMD": simd, "PE": pe, "BITS": bits,
                         "BIPOLAR": "1'b1" if bipolar else "1'b0", "SIGNED_IN": "1'b1" if signed else "1'b0",
                         "ACC_W": acc_w, "OUT_BITS": out_bits, "T_W": acc_w + 1, "PADDED": "1'b1" if padded else "1'b0",
-                        "WEIGHTS_STYLE": '"block"' if depth >= 128 else '"auto"'})
+                        "WEIGHTS_STYLE": '"block"' if (depth >= BRAM_MIN_DEPTH if bram is None else bram) else '"auto"'})
 
 
 def _swg(c, h, w, k, simd, bits=1, stride=1, pad=0):
@@ -79,9 +82,22 @@ POINTS = [
     # many PEs on narrow chunks (what the search picks for deep, narrow layers)
     _mvu(576, 128, 128, 3), _mvu(1152, 128, 128, 4), _mvu(576, 64, 64, 4), _mvu(1152, 256, 64, 8),
     _mvu(27, 64, 64, 1, bits=8), _mvu(27, 64, 32, 1, bits=8), _mvu(576, 128, 64, 2), _mvu(288, 64, 64, 2),
+    # wide chunks with the weights in LUT ROMs (what "as fast as fits" picks for CNV's middle layers)
+    _mvu(576, 64, 32, 96), _mvu(576, 128, 16, 72), _mvu(1152, 128, 16, 96), _mvu(576, 64, 32, 64),
+    _mvu(576, 128, 32, 48), _mvu(1152, 128, 32, 48), _mvu(1152, 128, 16, 128), _mvu(576, 64, 64, 16),
+    _mvu(1152, 256, 32, 64), _mvu(576, 128, 16, 96), _mvu(288, 64, 32, 96, padded=True), _mvu(2304, 256, 16, 64),
+    # shallow ROMs in block RAM: the folding search's choice when LUTs run out before BRAM
+    _mvu(576, 128, 16, 72, bram=True), _mvu(1152, 128, 32, 64, bram=True), _mvu(576, 64, 32, 96, bram=True),
+    _mvu(576, 64, 64, 64, bram=True), _mvu(1152, 128, 16, 64, bram=True), _mvu(27, 64, 64, 3, bits=8, bram=True),
+    _mvu(576, 128, 32, 32, bram=True), _mvu(288, 64, 16, 96, padded=True, bram=True), _mvu(512, 512, 8, 64, bram=False),
+    # k-bit first layers around CNV's
+    _mvu(27, 64, 64, 3, bits=8), _mvu(27, 64, 32, 9, bits=8), _mvu(27, 64, 16, 9, bits=8), _mvu(27, 32, 32, 3, bits=8),
+    _mvu(48, 32, 16, 12, bits=4, signed=True), _mvu(75, 64, 32, 5, bits=8),
     # fully parallel: one weight word, constants to synthesis
     _mvu(64, 16, 16, 64), _mvu(32, 32, 32, 32), _mvu(100, 20, 20, 100), _mvu(128, 10, 10, 128, out_bits=32),
     _mvu(72, 8, 8, 72, padded=True), _mvu(48, 24, 24, 48), _mvu(200, 12, 12, 200), _mvu(27, 8, 8, 27, bits=8),
+    _mvu(64, 32, 32, 64), _mvu(144, 16, 16, 144), _mvu(256, 10, 10, 256, out_bits=32), _mvu(128, 24, 24, 128),
+    _mvu(40, 40, 40, 40), _mvu(96, 8, 8, 96, padded=True),
     # window generators
     _swg(64, 30, 30, 3, 32), _swg(64, 14, 14, 3, 32), _swg(128, 12, 12, 3, 32), _swg(128, 5, 5, 3, 32),
     _swg(256, 3, 3, 3, 64), _swg(3, 32, 32, 3, 3, bits=8), _swg(3, 32, 32, 3, 27, bits=8), _swg(64, 8, 8, 3, 32, pad=1),
@@ -147,16 +163,24 @@ def measure(module: str, params: dict, workdir: Path) -> dict:
             "seconds": round(time.perf_counter() - start, 1)}
 
 
+def _part(text: str) -> tuple[int, int]:
+    share, _, shares = text.partition("/")
+    if not (share.isdigit() and shares.isdigit() and 1 <= int(share) <= int(shares)):
+        raise argparse.ArgumentTypeError(f"expected K/N with 1 <= K <= N, got {text!r}")
+    return int(share), int(shares)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fit", action="store_true", help="only refit from the measured points")
     parser.add_argument("--data", type=Path, default=cost_model.CALIBRATION,
                         help="the calibration file to extend (default: the package's cost_model.json)")
     parser.add_argument("--merge", type=Path, action="append", default=[],
-                        help="also take the points measured in this file (e.g. by a second run with --reverse)")
+                        help="also take the points measured in this file (e.g. by a second run with --part)")
     parser.add_argument("--record", action="store_true", help="write the error summary to benchmarks/RESULTS.md")
-    parser.add_argument("--reverse", action="store_true", help="measure the missing points in reverse order "
-                        "(a second process on another core, with its own --data, meets the first halfway)")
+    parser.add_argument("--part", type=_part, default=(1, 1), metavar="K/N",
+                        help="measure only the K-th of N shares of the missing points, so that N processes on N "
+                        "cores, each with its own --data, share the work; then --fit with --merge of each file")
     args = parser.parse_args()
     data = cost_model.load_calibration(args.data)
     measured = {cost_model.point_key(p["module"], p["params"]): p for p in data.get("points", [])}
@@ -166,8 +190,8 @@ def main() -> None:
     if not args.fit:
         todo = [(m, p) for m, p in POINTS if cost_model.point_key(m, p) not in measured]
         todo.sort(key=lambda point: point[0] == "bnn_mvu")  # the quick modules first
-        if args.reverse:
-            todo.reverse()
+        share, shares = args.part
+        todo = todo[share - 1::shares]
         with tempfile.TemporaryDirectory() as tmp:
             for i, (module, params) in enumerate(todo):
                 config = " ".join(f"{k}={v}" for k, v in params.items())

@@ -90,11 +90,12 @@ def backend_accumulators(graph: Graph, x: np.ndarray, backend: str, folding: dic
 
 def fold_for_board(graph: Graph, board, overrides: dict[str, Fold] | None = None, target_fps: float | None = None,
                    utilisation: float = DEFAULT_UTILISATION, clock_mhz: float | None = None,
-                   progress=None) -> folding_search.SearchResult:
+                   progress=None, margin: float | None = None) -> folding_search.SearchResult:
     """The folding both backends build for ``board`` (a Board): the fastest that fits
-    ``utilisation`` of it, or the cheapest reaching ``target_fps``; ``overrides`` fix layers."""
+    ``utilisation`` of it, or the cheapest reaching ``target_fps``; ``overrides`` fix layers;
+    ``margin`` is the resource model's error allowance (``folding.search``)."""
     say = (lambda text: print(f"  [folding] {text}", file=progress, flush=True)) if progress else None
-    return folding_search.search(graph, board, clock_mhz, target_fps, utilisation, overrides, say)
+    return folding_search.search(graph, board, clock_mhz, target_fps, utilisation, overrides, say, margin=margin)
 
 
 def host_nodes(graph: Graph) -> list:
@@ -150,11 +151,13 @@ def compile_model(
     labels: np.ndarray | None = None,
     target_fps: float | None = None,
     utilisation: float = DEFAULT_UTILISATION,
+    margin: float | None = None,
 ) -> Graph:
     """Compile ``model_path`` into ``out_dir``: ir.json, report.md and report.html, golden test
     vectors, the HLS project (hls/), the RTL design (rtl/) and the Vivado build script
     (deploy/). The folding is the board's (``fold_for_board``): ``target_fps`` or the fastest
-    that fits ``utilisation`` of the board, with ``fold`` overrides.
+    that fits ``utilisation`` of the board (with the resource model's error ``margin``), with
+    ``fold`` overrides.
 
     Everything is written to a temporary directory beside ``out_dir`` and renamed at the end,
     so a failed compile leaves no ``out_dir`` behind.
@@ -171,7 +174,7 @@ def compile_model(
     x = random_inputs(graph.input_type, vectors) if inputs is None else golden.executor.check_input(graph, inputs)
     if labels is not None and (labels.ndim != 1 or len(labels) != len(x)):
         raise BnnfpgaError(f"--labels: expected {len(x)} labels (one per input frame), got an array of shape {labels.shape}")
-    searched = fold_for_board(graph, board_info, fold, target_fps, utilisation, progress=progress)
+    searched = fold_for_board(graph, board_info, fold, target_fps, utilisation, progress=progress, margin=margin)
     folding = searched.estimate.folding
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -181,7 +184,8 @@ def compile_model(
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; OUT/ should look like any directory
         options = {"board": board_info.name, "input_bits": input_bits, "vectors": len(x),
-                   "utilisation": utilisation, **({"fps": target_fps} if target_fps else {})}
+                   "utilisation": utilisation, "margin": searched.budget.margin,
+                   **({"fps": target_fps} if target_fps else {})}
         (tmp / "ir.json").write_text(graph.to_json())
         (tmp / "report.md").write_text(markdown_report(graph, Path(model_path).name, board_info.name, options, folding))
         (tmp / "report.html").write_text(html_report(graph, Path(model_path).name, board_info, options, searched))

@@ -33,6 +33,9 @@ def _add_target_options(p: argparse.ArgumentParser) -> None:
                    "(default: the fastest folding that fits the budget)")
     p.add_argument("--utilisation", type=float, default=DEFAULT_UTILISATION, metavar="FRACTION",
                    help=f"share of the board's LUT and BRAM the design may use (default {DEFAULT_UTILISATION})")
+    p.add_argument("--margin", type=float, metavar="FRACTION",
+                   help="inflate the LUT and FF estimates by this share before holding them against the budget "
+                   "(default: the resource model's error on its held-out calibration points)")
 
 
 def _cmd_compile(args) -> int:
@@ -41,7 +44,7 @@ def _cmd_compile(args) -> int:
     api.compile_model(args.model, args.output, board=args.board, input_bits=args.input_bits,
                       vectors=args.vectors, inputs=inputs, force=args.force, progress=sys.stderr,
                       fold=parse_fold_options(args.fold), labels=labels, target_fps=args.fps,
-                      utilisation=args.utilisation)
+                      utilisation=args.utilisation, margin=args.margin)
     print(f"wrote {args.output}/ (ir.json, report.md, report.html, vectors/, hls/, rtl/, deploy/)")
     return 0
 
@@ -54,7 +57,7 @@ def _cmd_estimate(args) -> int:
         raise BnnfpgaError(f"--clock {args.clock}: expected MHz between 1 and 1000")
     graph = api.load(args.model, args.input_bits)
     searched = api.fold_for_board(graph, board, parse_fold_options(args.fold), args.fps, args.utilisation,
-                                  args.clock, progress=sys.stderr)
+                                  args.clock, progress=sys.stderr, margin=args.margin)
     if args.json:
         print(json.dumps(estimate_json(searched, board), indent=1))
     else:

@@ -225,6 +225,14 @@ class CostModel:
                 f"LUT within {100 * held['lut']['mean']:.0f}% on average ({100 * held['lut']['max']:.0f}% at worst), "
                 f"FF {100 * held['ff']['mean']:.0f}%")
 
+    @property
+    def margin(self) -> float:
+        """How far a design's LUT and FF totals may be off: the error of the held-out total
+        (a fraction), which the folding search adds to its estimates before it checks them
+        against the budget."""
+        held = self.fit_error.get("held_out")
+        return max(held["lut"]["total"], held["ff"]["total"]) if held else 0.0
+
     def estimate(self, module: str, params: dict) -> Resources:
         features = FEATURES[module](params)
         coef = self.coefficients[family(module, params)]

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import enum
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,12 +31,26 @@ DEFAULT_MAX_PE = 16
 DEFAULT_MAX_SIMD = 32
 DEFAULT_UTILISATION = 0.8  # of the board's LUTs and BRAM: room for routing and the shell
 CURVE_POINTS = 40  # points of the frames/s-vs-LUT trade-off curve
+# What a BRAM share of the budget costs against a LUT share, for each Pareto front the search
+# tries: the first is the even price, the others favour BRAM (LUTs scarce) or LUTs.
+BRAM_WEIGHTS = (1.0, 0.25, 0.05, 4.0)
+
+
+class WeightMemory(enum.Enum):
+    """Where a layer's weight ROM lives."""
+
+    AUTO = "auto"  # by depth: block RAM from dataflow.BRAM_MIN_DEPTH words, else LUTs
+    LUT = "lut"  # distributed ROM (LUT6s): cheap for shallow ROMs, costs LUTs in proportion to the bits
+    BRAM = "bram"  # block RAM: free of LUTs, but a tile per 72 bits of width however shallow
 
 
 @dataclass(frozen=True)
 class Fold:
+    """A layer's folding: PE rows and SIMD elements per cycle, and where its weights live."""
+
     pe: int
     simd: int
+    weights: WeightMemory = WeightMemory.AUTO
 
 
 def largest_divisor(n: int, cap: int) -> int:
@@ -46,15 +62,21 @@ def divisors(n: int) -> list[int]:
 
 
 def parse_fold_options(options: list[str] | None) -> dict[str, Fold]:
-    """'layer=PE,SIMD' strings → {layer: Fold}."""
+    """'layer=PE,SIMD[,lut|bram]' strings → {layer: Fold}."""
     folds = {}
+    memories = {m.value: m for m in WeightMemory}
     for text in options or []:
         name, _, values = text.partition("=")
+        fields = [v.strip() for v in values.split(",")]
         try:
-            pe, simd = (int(v) for v in values.split(","))
-        except ValueError:
-            raise BnnfpgaError(f"--fold {text!r}: expected LAYER=PE,SIMD, e.g. conv1=8,16") from None
-        folds[name.strip()] = Fold(pe, simd)
+            pe, simd = int(fields[0]), int(fields[1])
+            weights = memories[fields[2].lower()] if len(fields) == 3 else WeightMemory.AUTO
+            if len(fields) > 3:
+                raise ValueError
+        except (ValueError, IndexError, KeyError):
+            raise BnnfpgaError(f"--fold {text!r}: expected LAYER=PE,SIMD or LAYER=PE,SIMD,MEMORY with MEMORY one of "
+                               f"{', '.join(memories)}, e.g. conv1=8,16 or conv1=8,16,bram") from None
+        folds[name.strip()] = Fold(pe, simd, weights)
     return folds
 
 
@@ -89,7 +111,10 @@ def choose_folding(graph: Graph, overrides: dict[str, Fold] | None = None,
 
 @dataclass(frozen=True)
 class Budget:
-    """The resources a design may use: ``utilisation`` of the board's."""
+    """The resources a design may use: ``utilisation`` of the board's. The resource model's
+    LUT and FF estimates are inflated by ``margin`` (its error, a fraction) before they are
+    compared, so that a design the model puts just under the ceiling is still under it by
+    synthesis. BRAM is worked out from the memory shapes and needs no margin."""
 
     lut: float
     ff: float
@@ -97,25 +122,38 @@ class Budget:
     dsp: float
     utilisation: float
     board: str
+    margin: float = 0.0
 
     @classmethod
-    def of(cls, board, utilisation: float = DEFAULT_UTILISATION) -> "Budget":
+    def of(cls, board, utilisation: float = DEFAULT_UTILISATION, margin: float = 0.0) -> "Budget":
         if not 0 < utilisation <= 1:
             raise BnnfpgaError(f"utilisation ceiling {utilisation} must be in (0, 1]")
+        if not 0 <= margin < 1:
+            raise BnnfpgaError(f"resource model margin {margin} must be in [0, 1)")
         r = board.resources
         return cls(r["lut"] * utilisation, r["ff"] * utilisation, r["bram36"] * utilisation, r["dsp"] * utilisation,
-                   utilisation, board.name)
+                   utilisation, board.name, margin)
 
     def as_dict(self) -> dict[str, float]:
         return {"lut": self.lut, "ff": self.ff, "bram36": self.bram36, "dsp": self.dsp}
 
-    def admits(self, r) -> bool:
-        """Whether resources ``r`` (LUT, FF, BRAM36) stay within the budget."""
-        return r.lut <= self.lut and r.ff <= self.ff and r.bram36 <= self.bram36
+    def needs(self, r) -> dict[str, float]:
+        """What resources ``r`` (LUT, FF, BRAM36) claim of the budget: LUT and FF with the margin."""
+        return {"lut": r.lut * (1 + self.margin), "ff": r.ff * (1 + self.margin), "bram36": r.bram36}
 
-    def cost(self, r) -> float:
-        """One number to minimise per layer: the shares of the budget the layer takes."""
-        return r.lut / max(self.lut, 1) + r.bram36 / max(self.bram36, 1e-9) + 0.25 * r.ff / max(self.ff, 1)
+    def excess(self, r) -> list[tuple[str, float, float]]:
+        """(metric, need, budget) for every metric ``r`` takes more of than the budget has."""
+        return [(m, need, getattr(self, m)) for m, need in self.needs(r).items() if need > getattr(self, m)]
+
+    def admits(self, r) -> bool:
+        """Whether resources ``r`` stay within the budget."""
+        return not self.excess(r)
+
+    def cost(self, r, bram_weight: float = 1.0) -> float:
+        """One number to minimise per layer: the shares of the budget the layer takes, a BRAM
+        share counting ``bram_weight`` times a LUT share."""
+        return (r.lut / max(self.lut, 1) + bram_weight * r.bram36 / max(self.bram36, 1e-9)
+                + 0.25 * r.ff / max(self.ff, 1))
 
 
 @dataclass(frozen=True)
@@ -136,6 +174,7 @@ class LayerEstimate:
     ff: float
     bram36: float
     modules: tuple[str, ...]
+    weights: str  # where the weight ROM lives: "LUT", "BRAM", "const" (one word: wired in) or "-"
 
 
 @dataclass
@@ -182,11 +221,22 @@ class Estimate:
             rows.setdefault(e.layer, []).append(e)
         return [LayerEstimate(name, self.folding.get(name), max(e.cycles for e in group),
                               sum(e.resources.lut for e in group), sum(e.resources.ff for e in group),
-                              sum(e.resources.bram36 for e in group), tuple(e.module for e in group))
+                              sum(e.resources.bram36 for e in group), tuple(e.module for e in group),
+                              _weight_memory(group))
                 for name, group in rows.items()]
 
     def fits(self, budget: Budget) -> bool:
         return budget.admits(self.resources)
+
+
+def _weight_memory(group: list[EngineEstimate]) -> str:
+    from bnnfpga.codegen import dataflow
+
+    mvus = [e.engine for e in group if isinstance(e.engine, dataflow.Mvu)]
+    if not mvus:
+        return "-"
+    mvu = mvus[0]
+    return "const" if mvu.tiles == 1 else "BRAM" if mvu.weights_in_bram else "LUT"
 
 
 def _layer_of(engine) -> str:
@@ -201,10 +251,11 @@ def _layer_of(engine) -> str:
     return engine.name
 
 
-def _price(engine, model):
+def _price(engine, model, consumer=None):
+    """Module name and resources of ``engine`` with the FIFO between it and ``consumer``."""
     from bnnfpga.codegen.rtl import engine_instance
 
-    instance = engine_instance(engine)
+    instance = engine_instance(engine, consumer)
     r = model.estimate(instance.module, instance.params)
     if instance.fifo_depth:
         r = r + model.estimate("bnn_axis_fifo", {"WIDTH": instance.out_width, "DEPTH": instance.fifo_depth})
@@ -219,8 +270,8 @@ def estimate(graph: Graph, folding: dict[str, Fold], clock_mhz: float, model=Non
     model = model or default_model()
     flow = dataflow.lower(graph, folding, "RTL")
     engines = []
-    for e in flow.engines:
-        module, r = _price(e, model)
+    for e, consumer in zip(flow.engines, [*flow.engines[1:], None]):
+        module, r = _price(e, model, consumer)
         engines.append(EngineEstimate(e, _layer_of(e), module, e.cycles, r))
     return Estimate(dict(folding), flow, engines, clock_mhz)
 
@@ -232,7 +283,6 @@ class _Option:
     fold: Fold
     cycles: int
     resources: object
-    cost: float
 
 
 @dataclass
@@ -259,9 +309,10 @@ class SearchResult:
         return f"target {self.target_fps:,.0f} frames/s" if self.target_fps else "the fastest folding that fits"
 
 
-def _layer_options(flow, budget: Budget, model, fixed: dict[str, Fold]) -> dict[str, list[_Option]]:
-    """Every folding of every layer (or just the fixed one), priced, sorted by cycles, and
-    pruned to the Pareto front (no option slower and dearer than another)."""
+def _layer_options(flow, model, fixed: dict[str, Fold]) -> dict[str, list[_Option]]:
+    """Every folding of every layer (or just the fixed one), priced: each (PE, SIMD) with the
+    weights where their depth puts them, and, for a ROM of more than one word, also in the
+    other memory."""
     from bnnfpga.codegen import dataflow
 
     options: dict[str, list[_Option]] = {}
@@ -273,18 +324,29 @@ def _layer_options(flow, budget: Budget, model, fixed: dict[str, Fold]) -> dict[
         folds = [fixed[mvu.name]] if mvu.name in fixed else [Fold(pe, simd) for pe in divisors(mvu.mh) for simd in divisors(mvu.mw)]
         priced = []
         for fold in folds:
-            m = dataclasses.replace(mvu, fold=fold)
             f = dataclasses.replace(feeder, simd=fold.simd)
-            _, rm = _price(m, model)
             _, rf = _price(f, model)
-            r = rm + rf
-            priced.append(_Option(fold, max(m.cycles, f.cycles), r, budget.cost(r)))
-        front: list[_Option] = []
-        for o in sorted(priced, key=lambda o: (o.cost, o.cycles)):
-            if not front or o.cycles < front[-1].cycles:
-                front.append(o)
-        options[mvu.name] = sorted(front, key=lambda o: o.cycles)
+            m = dataclasses.replace(mvu, fold=fold)
+            alternatives = [fold]
+            if mvu.name not in fixed and m.tiles > 1:
+                alternatives.append(dataclasses.replace(
+                    fold, weights=WeightMemory.LUT if m.weights_in_bram else WeightMemory.BRAM))
+            consumer = engines[i + 1] if i + 1 < len(engines) else None
+            for choice in alternatives:
+                _, rm = _price(dataclasses.replace(mvu, fold=choice), model, consumer)
+                priced.append(_Option(choice, max(m.cycles, f.cycles), rm + rf))
+        options[mvu.name] = priced
     return options
+
+
+def _front(options: list[_Option], cost: Callable[[object], float]) -> list[_Option]:
+    """The options no other option beats in both cycles and ``cost``, sorted by cycles (and so
+    by cost down)."""
+    front: list[_Option] = []
+    for o in sorted(options, key=lambda o: (cost(o.resources), o.cycles)):
+        if not front or o.cycles < front[-1].cycles:
+            front.append(o)
+    return sorted(front, key=lambda o: o.cycles)
 
 
 def _cheapest_within(options: list[_Option], cycles: int) -> _Option | None:
@@ -295,61 +357,77 @@ def _cheapest_within(options: list[_Option], cycles: int) -> _Option | None:
 
 def search(graph: Graph, board, clock_mhz: float | None = None, target_fps: float | None = None,
            utilisation: float = DEFAULT_UTILISATION, overrides: dict[str, Fold] | None = None,
-           progress: Callable[[str], None] | None = None, model=None) -> SearchResult:
+           progress: Callable[[str], None] | None = None, model=None, margin: float | None = None) -> SearchResult:
     """The folding for ``board``: the cheapest that reaches ``target_fps``, or (without a
-    target) the fastest that fits the budget. ``overrides`` fix the folding of their layers."""
+    target) the fastest that fits the budget. ``overrides`` fix the folding of their layers.
+    ``margin`` (default: the model's own held-out error, ``CostModel.margin``) is the share
+    by which the LUT and FF estimates are inflated before they are held against the budget."""
     from bnnfpga.cost_model import default_model
 
     model = model or default_model()
     clock = clock_mhz or board.clock_mhz
-    budget = Budget.of(board, utilisation)
+    budget = Budget.of(board, utilisation, model.margin if margin is None else margin)
     overrides = dict(overrides or {})
     _check_overrides(graph, overrides)
     base = estimate(graph, choose_folding(graph, overrides), clock, model)
-    options = _layer_options(base.flow, budget, model, overrides)
+    options = _layer_options(base.flow, model, overrides)
     fixed = [e for e in base.engines if e.layer not in options]  # engines no folding changes
     fixed_cycles = max(e.cycles for e in fixed)
     fixed_r = sum((e.resources for e in fixed[1:]), start=fixed[0].resources)
+    # One Pareto front per price of BRAM against LUTs: when LUTs run out first, weights that
+    # would sit in LUTs go to otherwise idle BRAM tiles, and the other way round.
+    fronts = [{name: _front(opts, functools.partial(budget.cost, bram_weight=w)) for name, opts in options.items()}
+              for w in BRAM_WEIGHTS]
 
-    def design_at(cycles: int) -> dict[str, _Option]:
-        """Every layer's cheapest option within ``cycles`` (never below ``floor``)."""
-        return {name: _cheapest_within(opts, cycles) for name, opts in options.items()}
+    def design_at(cycles: int, front) -> dict[str, _Option]:
+        """Every layer's cheapest option on ``front`` within ``cycles`` (never below ``floor``)."""
+        return {name: _cheapest_within(opts, cycles) for name, opts in front.items()}
 
     def total(chosen: dict[str, _Option]):
         return sum((o.resources for o in chosen.values()), start=fixed_r)
 
-    fits = budget.admits
+    def best_at(cycles: int) -> dict[str, _Option]:
+        """Of the fronts' designs within ``cycles``, the one that fits with the fewest LUTs
+        (or the first front's, if none fits)."""
+        designs = [design_at(cycles, front) for front in fronts]
+        fitting = [d for d in designs if budget.admits(total(d))]
+        return min(fitting, key=lambda d: total(d).lut) if fitting else designs[0]
 
-    floor = max([fixed_cycles] + [opts[0].cycles for opts in options.values()])
-    targets = sorted({o.cycles for opts in options.values() for o in opts if o.cycles >= floor} | {floor})
+    def fits_at(cycles: int) -> bool:
+        return budget.admits(total(best_at(cycles)))
+
+    floor = max([fixed_cycles] + [opts[0].cycles for opts in fronts[0].values()])
+    targets = sorted({o.cycles for front in fronts for opts in front.values() for o in opts if o.cycles >= floor}
+                     | {floor})
     if progress:
-        progress(f"folding search: {sum(len(o) for o in options.values())} Pareto-optimal layer foldings, "
-                 f"{len(targets)} targets from {targets[0]:,} to {targets[-1]:,} cycles per frame")
+        progress(f"folding search: {sum(len(o) for o in fronts[0].values())} Pareto-optimal layer foldings "
+                 f"(of {sum(len(o) for o in options.values())}), {len(targets)} targets from {targets[0]:,} to "
+                 f"{targets[-1]:,} cycles per frame")
     curve = []
     step = max(1, len(targets) // CURVE_POINTS)
     for cycles in targets[::-1][::step] + [targets[0]]:
-        chosen = design_at(cycles)
+        chosen = best_at(cycles)
         r = total(chosen)
         slowest = max([fixed_cycles] + [o.cycles for o in chosen.values()])
-        curve.append(CurvePoint(slowest, clock * 1e6 / slowest, r.lut, r.ff, r.bram36, fits(r)))
+        curve.append(CurvePoint(slowest, clock * 1e6 / slowest, r.lut, r.ff, r.bram36, budget.admits(r)))
     curve = sorted({p.cycles: p for p in curve}.values(), key=lambda p: p.cycles, reverse=True)
 
     if target_fps is not None:
         if target_fps <= 0:
             raise BnnfpgaError(f"--fps {target_fps}: must be positive")
         limit = math.floor(clock * 1e6 / target_fps)
-        _check_reachable(options, fixed, limit, target_fps, clock)
-        chosen = design_at(limit)
+        _check_reachable(fronts[0], fixed, limit, target_fps, clock)
+        chosen = best_at(limit)
         r = total(chosen)
-        if not fits(r):
-            best = _fastest_fitting(targets, design_at, total, fits)
+        if not budget.admits(r):
+            best = _fastest_fitting(targets, fits_at)
             _over_budget(r, budget, chosen, target_fps, clock, best)
     else:
-        best = _fastest_fitting(targets, design_at, total, fits)
+        best = _fastest_fitting(targets, fits_at)
         if best is None:
-            chosen = design_at(targets[-1])
+            chosen = best_at(targets[-1])
             _over_budget(total(chosen), budget, chosen, None, clock, None)
-        chosen = design_at(best)
+        chosen = best_at(best)
     folding = {name: o.fold for name, o in chosen.items()}
     result = estimate(graph, folding, clock, model)
     if progress:
@@ -358,14 +436,14 @@ def search(graph: Graph, board, clock_mhz: float | None = None, target_fps: floa
     return SearchResult(result, budget, curve, target_fps, model)
 
 
-def _fastest_fitting(targets: list[int], design_at, total, fits) -> int | None:
+def _fastest_fitting(targets: list[int], fits_at: Callable[[int], bool]) -> int | None:
     """The smallest target whose design fits (designs get cheaper as the target grows)."""
     lo, hi = 0, len(targets) - 1
-    if not fits(total(design_at(targets[hi]))):
+    if not fits_at(targets[hi]):
         return None
     while lo < hi:
         mid = (lo + hi) // 2
-        if fits(total(design_at(targets[mid]))):
+        if fits_at(targets[mid]):
             hi = mid
         else:
             lo = mid + 1
@@ -387,14 +465,14 @@ def _check_reachable(options, fixed, limit: int, target_fps: float, clock: float
 
 
 def _over_budget(r, budget: Budget, chosen, target_fps, clock: float, best: int | None) -> None:
-    over = [(m, getattr(r, m), getattr(budget, m)) for m in ("lut", "bram36", "ff") if getattr(r, m) > getattr(budget, m)]
-    metric, need, have = over[0]
+    metric, need, have = budget.excess(r)[0]
     name, option = max(chosen.items(), key=lambda kv: getattr(kv[1].resources, metric))
     what = f"{target_fps:,.0f} frames/s" if target_fps is not None else "the smallest folding"
     hint = (f"; the fastest design that fits runs at {clock * 1e6 / best:,.0f} frames/s" if best else
             "; raise --utilisation, choose a larger board or a smaller model")
+    margin = f" with the model's {100 * budget.margin:.0f}% margin" if budget.margin and metric != "bram36" else ""
     raise BnnfpgaError(
-        f"{what} at {clock:g} MHz does not fit {budget.board}: it needs {need:,.0f} {metric.upper()}, "
+        f"{what} at {clock:g} MHz does not fit {budget.board}: it needs {need:,.0f} {metric.upper()}{margin}, "
         f"{need - have:,.0f} over the budget of {have:,.0f} ({100 * budget.utilisation:.0f}% of the board); "
         f"the largest layer is {name} with {getattr(option.resources, metric):,.0f} {metric.upper()} "
         f"(PE={option.fold.pe}, SIMD={option.fold.simd}){hint}")

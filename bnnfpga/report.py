@@ -184,14 +184,14 @@ def simulation_table(result, design: dict, bit_exact: bool) -> str:
     return "\n".join(lines)
 
 
-ESTIMATE_HEADERS = ("layer", "engines", "PE", "SIMD", "cycles/frame", "LUT", "FF", "BRAM36", "LUT share")
+ESTIMATE_HEADERS = ("layer", "engines", "PE", "SIMD", "weights", "cycles/frame", "LUT", "FF", "BRAM36", "LUT share")
 
 
 def estimate_rows(est) -> list[list[str]]:
     """The estimate's per-layer cells (ESTIMATE_HEADERS), for the terminal and report.html."""
     total_lut = max(est.totals["lut"], 1)
     return [[layer.name, "+".join(m.removeprefix("bnn_") for m in layer.modules),
-             str(layer.fold.pe) if layer.fold else "-", str(layer.fold.simd) if layer.fold else "-",
+             str(layer.fold.pe) if layer.fold else "-", str(layer.fold.simd) if layer.fold else "-", layer.weights,
              f"{layer.cycles:,}", f"{layer.lut:,.0f}", f"{layer.ff:,.0f}", f"{layer.bram36:g}",
              f"{100 * layer.lut / total_lut:.1f}%"] for layer in est.layers()]
 
@@ -210,8 +210,8 @@ def estimate_table(searched, board) -> str:
              f"totals: LUT {totals['lut']:,.0f} / {r['lut']:,} ({100 * totals['lut'] / r['lut']:.0f}%), "
              f"FF {totals['ff']:,.0f} / {r['ff']:,} ({100 * totals['ff'] / r['ff']:.0f}%), "
              f"BRAM36 {totals['bram36']:g} / {r['bram36']} ({100 * totals['bram36'] / max(r['bram36'], 1):.0f}%), DSP 0 / {r['dsp']}",
-             f"budget ({100 * budget.utilisation:.0f}% of {board.name}): LUT {budget.lut:,.0f}, BRAM36 {budget.bram36:g}; "
-             + searched.goal,
+             f"budget ({100 * budget.utilisation:.0f}% of {board.name}): LUT {budget.lut:,.0f}, BRAM36 {budget.bram36:g}, "
+             f"held against the LUT and FF estimates plus a {100 * budget.margin:.1f}% margin; " + searched.goal,
              searched.model.describe()]
     return "\n".join(lines)
 
@@ -229,9 +229,10 @@ def estimate_json(searched, board) -> dict:
         "bottleneck": {"layer": b.layer, "module": b.module},
         "totals": {k: round(v, 1) for k, v in est.totals.items()},
         "budget": {k: round(v, 1) for k, v in budget.as_dict().items()},
+        "margin": budget.margin,
         "board_resources": dict(board.resources),
         "layers": [{"name": layer.name, "pe": layer.fold.pe if layer.fold else None,
-                    "simd": layer.fold.simd if layer.fold else None, "cycles": layer.cycles,
+                    "simd": layer.fold.simd if layer.fold else None, "weights": layer.weights.lower(), "cycles": layer.cycles,
                     "lut": round(layer.lut, 1), "ff": round(layer.ff, 1), "bram36": layer.bram36}
                    for layer in est.layers()],
     }

@@ -77,6 +77,9 @@ def tradeoff_plot(searched: SearchResult) -> str:
     ax.scatter([est.totals["lut"]], [est.fps], color="#55a868", s=80, marker="*", zorder=3, label="chosen")
     ax.axvline(budget.lut, color="#c44e52", linestyle="--", linewidth=1,
                label=f"LUT budget ({100 * budget.utilisation:.0f}% of {budget.board})")
+    if budget.margin:
+        ax.axvline(budget.lut / (1 + budget.margin), color="#c44e52", linestyle=":", linewidth=1,
+                   label=f"budget less the model's {100 * budget.margin:.1f}% margin")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("LUT (estimate)")
@@ -103,7 +106,8 @@ def html_report(graph: Graph, model: str, board, options: dict, searched: Search
         f"latency {est.latency_us:,.1f} us ({est.latency_cycles:,} cycles, empty pipeline)",
         f"LUT {t['lut']:,.0f} of {board.resources['lut']:,} ({100 * t['lut'] / board.resources['lut']:.0f}%), "
         f"FF {t['ff']:,.0f} of {board.resources['ff']:,}, BRAM36 {t['bram36']:g} of {board.resources['bram36']} "
-        f"(budget: {100 * budget.utilisation:.0f}% of LUT and BRAM)",
+        f"(budget: {100 * budget.utilisation:.0f}% of LUT and BRAM, LUT and FF estimates plus a "
+        f"{100 * budget.margin:.1f}% margin for the model's error)",
         "folding: " + searched.goal,
         searched.model.describe(),
     ]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bnnfpga.errors import BnnfpgaError
-from bnnfpga.folding import Fold
+from bnnfpga.folding import Fold, WeightMemory
 from bnnfpga.golden.kernels import conv_weight_rows
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.ops import Conv, Dense, DotProduct, IntegerAffine, MaxPool, OutputAffine, Reshape, Threshold
@@ -28,6 +28,9 @@ from bnnfpga.ir.types import BIPOLAR, DType, signed_width
 
 WORD_BITS = 64  # input stream beat
 OUTPUT_BITS = 32  # output stream beat: one int32 accumulator
+# A weight ROM at least this deep fills a quarter of its BRAM tiles (512 x 72 each): put it in
+# BRAM unless the folding says otherwise. Shallower ROMs go to LUTs (for yosys and Vivado alike).
+BRAM_MIN_DEPTH = 128
 
 
 @dataclass(frozen=True)
@@ -198,8 +201,20 @@ class Mvu:
         return self.mh * self.mw // self.fold.pe
 
     @property
+    def tiles(self) -> int:
+        """Words of the weight ROM: one per (row of PEs, chunk)."""
+        return (self.mh // self.fold.pe) * (self.mw // self.fold.simd)
+
+    @property
+    def weights_in_bram(self) -> bool:
+        """Whether the weight ROM goes to block RAM: as the folding says, or by its depth."""
+        if self.fold.weights is WeightMemory.AUTO:
+            return self.tiles >= BRAM_MIN_DEPTH
+        return self.fold.weights is WeightMemory.BRAM
+
+    @property
     def cycles(self) -> int:
-        return self.reps * (self.mh // self.fold.pe) * (self.mw // self.fold.simd)
+        return self.reps * self.tiles
 
 
 @dataclass(frozen=True)

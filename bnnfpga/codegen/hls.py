@@ -25,9 +25,6 @@ from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.types import DType
 from bnnfpga.names import sanitize
 
-# Weight memories up to this size (bits per PE) go to distributed RAM, larger ones to BRAM.
-LUTRAM_MAX_BITS = 8192
-
 LIBRARY = ("bnnfpga_types.hpp", "bnnfpga_linebuffer.hpp", "bnnfpga_swg.hpp", "bnnfpga_mvu.hpp", "bnnfpga_pool.hpp", "bnnfpga_io.hpp")
 
 
@@ -153,7 +150,7 @@ def _mvu(e: dataflow.Mvu, layers: dict[str, dict]) -> dict:
             "mw": e.mw, "mh": e.mh, "simd": fold.simd, "pe": fold.pe, "bits": e.in_dtype.bits,
             "signed": flags["in_signed"], "bipolar": flags["in_bipolar"], "acc_w": e.acc_w, "reps": e.reps,
             "memory_bits": e.memory_bits, "thresholds": e.thresholds is not None,
-            "memory": "lutram" if e.memory_bits <= LUTRAM_MAX_BITS else "bram"}
+            "memory": "bram" if e.weights_in_bram else "lutram"}
 
 
 def project_name(graph: Graph) -> str:

@@ -20,21 +20,27 @@ from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.types import BIPOLAR, DType
 
 TOP = "bnnfpga_top"
-# A weight ROM at least this deep fills a quarter of its BRAM tiles (512 x 72 each): put it in
-# BRAM. Shallower ROMs are left to synthesis (LUTs, for yosys and Vivado alike).
-BRAM_MIN_DEPTH = 128
 CHUNK_FIFO_DEPTH = 2  # window → MVU: the MVU takes chunks at a steady rate
 
 
-def fifo_depth(engine: dataflow.Engine) -> int:
-    """Words of the FIFO after ``engine``. Chunk streams need only cut the ready path; a pixel
-    stream also absorbs the mismatch between a producer that sends a row in a burst and a
-    window generator that takes it at its own pace (with padding shifts between rows), so it
-    holds a row and a bit: a power of two of at least W + 2 pixels."""
+def fifo_depth(engine: dataflow.Engine, consumer: dataflow.Engine | None = None) -> int:
+    """Words of the FIFO between ``engine`` and ``consumer`` (the next engine, when known).
+
+    Chunk streams need only cut the ready path. A pixel stream absorbs the mismatch between a
+    producer working at a steady rate and a consumer that takes some pixels in a rush: a
+    window generator shifts in the first KH-1 rows (and, with a stride, the rows between
+    windows) at a pixel a cycle before it emits anything, then takes a pixel per window. The
+    FIFO holds those rows, so the producer keeps working while the window generator emits the
+    end of the previous frame; without them the producer stalls for that long every frame.
+    Other consumers take a pixel at a time: a row and a bit is plenty. A power of two."""
     if isinstance(engine, (dataflow.Window, dataflow.Flatten)):
         return CHUNK_FIFO_DEPTH
     width = engine.out.w if hasattr(engine, "out") else 1
-    return max(2, 1 << (width + 1).bit_length())
+    pixels = width + 1
+    if isinstance(consumer, dataflow.Window):
+        (kh, kw), (sh, _) = consumer.kernel, consumer.strides
+        pixels = max(pixels, (kh - 1 + sh - 1) * width + kw)
+    return max(2, 1 << pixels.bit_length())
 
 
 def _hex_lines(values, bits: int) -> str:
@@ -107,10 +113,11 @@ class EngineInstance:
     fifo_depth: int = 0
 
 
-def engine_instance(e: dataflow.Engine) -> EngineInstance:
-    """Module and parameters of one engine: what the generated top instantiates and what the
-    resource model (bnnfpga/cost_model.py) prices."""
-    depth = 0 if isinstance(e, dataflow.OutputStage) else fifo_depth(e)
+def engine_instance(e: dataflow.Engine, consumer: dataflow.Engine | None = None) -> EngineInstance:
+    """Module and parameters of one engine, and the FIFO between it and ``consumer`` (the next
+    engine): what the generated top instantiates and what the resource model
+    (bnnfpga/cost_model.py) prices."""
+    depth = 0 if isinstance(e, dataflow.OutputStage) else fifo_depth(e, consumer)
     if isinstance(e, dataflow.InputStage):
         return EngineInstance("bnn_input", {"PIXEL_BITS": e.out.bits}, "AXI-Stream words -> pixels", e.out.bits,
                               fifo_depth=depth)
@@ -137,7 +144,7 @@ def engine_instance(e: dataflow.Engine) -> EngineInstance:
         params = {"MW": e.mw, "MH": e.mh, "SIMD": fold.simd, "PE": fold.pe, "BITS": e.in_dtype.bits,
                   "BIPOLAR": _bit(e.in_dtype == BIPOLAR), "SIGNED_IN": _bit(e.in_dtype.kind == "int"),
                   "ACC_W": e.acc_w, "OUT_BITS": e.out_bits, "T_W": e.threshold_w, "PADDED": _bit(e.padded),
-                  "WEIGHTS_STYLE": '"block"' if weights_in_bram(e) else '"auto"'}
+                  "WEIGHTS_STYLE": '"block"' if e.weights_in_bram else '"auto"'}
         return EngineInstance("bnn_mvu", params, f"{e.name}: {e.mh}x{e.mw} MVU, PE={fold.pe}, SIMD={fold.simd}",
                               e.mh * e.out_bits, fifo_depth=depth)
     if isinstance(e, dataflow.Pool):
@@ -148,10 +155,6 @@ def engine_instance(e: dataflow.Engine) -> EngineInstance:
         return EngineInstance("bnn_output", {"VALUES": e.values, "VECTORS": e.vectors},
                               "int32 accumulators -> AXI-Stream, TLAST per frame", dataflow.OUTPUT_BITS)
     raise AssertionError(f"no RTL engine for {type(e).__name__}")
-
-
-def weights_in_bram(e: dataflow.Mvu) -> bool:
-    return (e.mh // e.fold.pe) * (e.mw // e.fold.simd) >= BRAM_MIN_DEPTH
 
 
 def _memory_files(e: dataflow.Engine, design: Instances) -> dict[str, str]:
@@ -177,8 +180,8 @@ def _memory_files(e: dataflow.Engine, design: Instances) -> dict[str, str]:
 def instantiate(flow: dataflow.Dataflow) -> Instances:
     """The instances of the generated top, in stream order, with their memory files."""
     design = Instances()
-    for e in flow.engines:
-        design.add(e, engine_instance(e), _memory_files(e, design))
+    for e, consumer in zip(flow.engines, [*flow.engines[1:], None]):
+        design.add(e, engine_instance(e, consumer), _memory_files(e, design))
     for before, after in zip(design.instances, design.instances[1:]):
         after["inp"] = f"{before['id']}_q"
     design.instances[0]["inp"] = "s_axis"

@@ -11,7 +11,9 @@ from bnnfpga import api
 from bnnfpga.boards import load_board
 from bnnfpga.codegen import dataflow
 from bnnfpga.errors import BnnfpgaError
-from bnnfpga.folding import Budget, Fold, choose_folding, estimate, search
+from bnnfpga.codegen import hls, rtl
+from bnnfpga.cost_model import default_model
+from bnnfpga.folding import Budget, Fold, WeightMemory, choose_folding, estimate, parse_fold_options, search
 
 ROOT = Path(__file__).resolve().parents[2]
 DIGITS = ROOT / "examples" / "digits_cnn" / "model.onnx"
@@ -79,8 +81,8 @@ def test_unreachable_frame_rate_names_the_engine(digits):
 
 
 def test_over_budget_names_the_resource_and_layer(cnv):
-    with pytest.raises(BnnfpgaError, match=r"does not fit tiny: it needs [\d,]+ LUT, [\d,]+ over the budget of [\d,]+ "
-                                           r"\(80% of the board\); the largest layer is \w+"):
+    with pytest.raises(BnnfpgaError, match=r"does not fit tiny: it needs [\d,]+ LUT with the model's \d+% margin, "
+                                           r"[\d,]+ over the budget of [\d,]+ \(80% of the board\); the largest layer is \w+"):
         search(cnv, small_board(lut=12000), target_fps=3052)
     with pytest.raises(BnnfpgaError, match="the smallest folding .* does not fit tiny"):
         search(cnv, small_board(lut=500))
@@ -108,3 +110,57 @@ def test_overrides_are_kept(digits):
 def test_search_is_deterministic(cnv):
     board = load_board("pynq-z2")
     assert search(cnv, board).estimate.folding == search(cnv, board).estimate.folding
+
+
+def test_the_budget_holds_the_estimate_plus_the_model_margin(cnv):
+    board = load_board("pynq-z2")
+    model = default_model()
+    assert 0 < model.margin < 0.5  # the held-out error of the calibration, not a made-up constant
+    careful = search(cnv, board)
+    assert careful.budget.margin == model.margin
+    assert careful.estimate.totals["lut"] * (1 + model.margin) <= careful.budget.lut
+    bold = search(cnv, board, margin=0.0)
+    assert bold.estimate.fps > careful.estimate.fps  # the margin costs speed: it is really applied
+    assert bold.estimate.totals["lut"] > careful.budget.lut / (1 + model.margin)
+    with pytest.raises(BnnfpgaError, match="margin"):
+        search(cnv, board, margin=1.5)
+
+
+def _weights_by_layer(est) -> dict[str, str]:
+    return {layer.name: layer.weights for layer in est.layers() if layer.fold}
+
+
+def test_weights_move_to_idle_bram_when_luts_run_out(cnv):
+    """Shallow ROMs go to LUTs by the depth rule; when LUTs bind and BRAM is idle, the search
+    moves some of them to BRAM, and it never spends BRAM the board does not have."""
+    board = load_board("pynq-z2")
+    rich = search(cnv, board).estimate
+    mvus = [m for m in rich.flow.engines if isinstance(m, dataflow.Mvu)]
+    moved = [m for m in mvus if m.weights_in_bram and m.tiles < dataflow.BRAM_MIN_DEPTH]
+    assert moved, _weights_by_layer(rich)
+    assert all(m.fold.weights is WeightMemory.BRAM for m in moved)
+    poor = search(cnv, small_board(lut=53200, bram36=60)).estimate
+    assert poor.totals["bram36"] <= 0.8 * 60
+    assert poor.fps < rich.fps
+
+
+def test_the_weight_memory_of_the_folding_reaches_both_backends(digits, tmp_path):
+    layer = next(n.name for n in digits.nodes if n.op.__class__.__name__ == "Conv")
+    for memory, style, impl in ((WeightMemory.BRAM, '"block"', "bram"), (WeightMemory.LUT, '"auto"', "lutram")):
+        folding = {**choose_folding(digits), layer: Fold(1, 1, memory)}
+        flow = dataflow.lower(digits, folding, "RTL")
+        mvu = next(e for e in flow.engines if isinstance(e, dataflow.Mvu) and e.name == layer)
+        assert rtl.engine_instance(mvu).params["WEIGHTS_STYLE"] == style
+        out = tmp_path / memory.value
+        hls.generate(digits, out, load_board("pynq-z2"), folding)
+        top = next(out.rglob("*top*.cpp")).read_text()
+        assert any(f"impl = {impl}" in line and layer in line.replace("-", "_") for line in top.splitlines()
+                   if "BIND_STORAGE" in line), top[:2000]
+
+
+def test_fold_options_take_the_weight_memory():
+    assert parse_fold_options(["conv1=8,16", "fc=2,4,bram", "fc2=1,1,LUT"]) == {
+        "conv1": Fold(8, 16), "fc": Fold(2, 4, WeightMemory.BRAM), "fc2": Fold(1, 1, WeightMemory.LUT)}
+    for bad in ("conv1=8", "conv1=8,16,dram", "conv1=8,16,bram,1", "conv1=a,b"):
+        with pytest.raises(BnnfpgaError, match="LAYER=PE,SIMD"):
+            parse_fold_options([bad])
