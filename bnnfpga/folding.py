@@ -323,9 +323,12 @@ def _layer_options(flow, model, fixed: dict[str, Fold]) -> dict[str, list[_Optio
         feeder = engines[i - 1]
         folds = [fixed[mvu.name]] if mvu.name in fixed else [Fold(pe, simd) for pe in divisors(mvu.mh) for simd in divisors(mvu.mw)]
         priced = []
+        feeders = {}  # SIMD → the feeder's cycles and resources: the same for every PE
         for fold in folds:
-            f = dataclasses.replace(feeder, simd=fold.simd)
-            _, rf = _price(f, model)
+            if fold.simd not in feeders:
+                f = dataclasses.replace(feeder, simd=fold.simd)
+                feeders[fold.simd] = f.cycles, _price(f, model)[1]
+            feeder_cycles, rf = feeders[fold.simd]
             m = dataclasses.replace(mvu, fold=fold)
             alternatives = [fold]
             if mvu.name not in fixed and m.tiles > 1:
@@ -334,7 +337,7 @@ def _layer_options(flow, model, fixed: dict[str, Fold]) -> dict[str, list[_Optio
             consumer = engines[i + 1] if i + 1 < len(engines) else None
             for choice in alternatives:
                 _, rm = _price(dataclasses.replace(mvu, fold=choice), model, consumer)
-                priced.append(_Option(choice, max(m.cycles, f.cycles), rm + rf))
+                priced.append(_Option(choice, max(m.cycles, feeder_cycles), rm + rf))
         options[mvu.name] = priced
     return options
 
@@ -355,6 +358,65 @@ def _cheapest_within(options: list[_Option], cycles: int) -> _Option | None:
     return options[i - 1] if i else None
 
 
+class FoldingSpace:
+    """Every folding of every layer of ``graph``, priced once, and the designs they make.
+
+    A design for a target of T cycles per frame takes, in every layer, the cheapest option
+    that runs within T. "Cheapest" needs a price of BRAM against LUTs: there is one Pareto
+    front per price (BRAM_WEIGHTS), so that when LUTs run out first the weights that would sit
+    in LUTs go to otherwise idle BRAM tiles, and the other way round; ``best_at`` picks among
+    the fronts' designs. ``overrides`` fix the folding of their layers."""
+
+    def __init__(self, graph: Graph, budget: Budget, clock_mhz: float, model, overrides: dict[str, Fold]) -> None:
+        _check_overrides(graph, overrides)
+        self.budget = budget
+        self.clock_mhz = clock_mhz
+        base = estimate(graph, choose_folding(graph, overrides), clock_mhz, model)
+        self.options = _layer_options(base.flow, model, overrides)
+        self.fixed = [e for e in base.engines if e.layer not in self.options]  # engines no folding changes
+        self.fixed_cycles = max(e.cycles for e in self.fixed)
+        self._fixed_r = sum((e.resources for e in self.fixed[1:]), start=self.fixed[0].resources)
+        self.fronts = [{name: _front(opts, functools.partial(budget.cost, bram_weight=w))
+                        for name, opts in self.options.items()} for w in BRAM_WEIGHTS]
+        # the fastest any design can go: the slowest engine at its fastest
+        self.floor = max([self.fixed_cycles] + [opts[0].cycles for opts in self.fronts[0].values()])
+        self.targets = sorted({o.cycles for front in self.fronts for opts in front.values() for o in opts
+                               if o.cycles >= self.floor} | {self.floor})
+
+    def total(self, chosen: dict[str, _Option]):
+        """The resources of a design: its layers' options and the fixed engines."""
+        return sum((o.resources for o in chosen.values()), start=self._fixed_r)
+
+    def best_at(self, cycles: int) -> dict[str, _Option]:
+        """Of the fronts' designs within ``cycles`` (at least ``floor``), the one that fits with
+        the fewest LUTs, or the even-price front's if none fits."""
+        designs = [{name: _cheapest_within(opts, cycles) for name, opts in front.items()} for front in self.fronts]
+        fitting = [d for d in designs if self.budget.admits(self.total(d))]
+        return min(fitting, key=lambda d: self.total(d).lut) if fitting else designs[0]
+
+    def fits_at(self, cycles: int) -> bool:
+        return self.budget.admits(self.total(self.best_at(cycles)))
+
+    def folding_at(self, cycles: int) -> dict[str, Fold]:
+        return {name: o.fold for name, o in self.best_at(cycles).items()}
+
+    def fastest_fitting(self) -> int | None:
+        """The smallest target whose design fits (designs get cheaper as the target grows)."""
+        return _fastest_fitting(self.targets, self.fits_at)
+
+    def curve(self) -> list[CurvePoint]:
+        """About CURVE_POINTS designs from the slowest to the fastest: the trade-off."""
+        points = {}
+        step = max(1, len(self.targets) // CURVE_POINTS)
+        for cycles in self.targets[::-1][::step] + [self.targets[0]]:
+            chosen = self.best_at(cycles)
+            r = self.total(chosen)
+            slowest = max([self.fixed_cycles] + [o.cycles for o in chosen.values()])
+            points[slowest] = CurvePoint(slowest, self.clock_mhz * 1e6 / slowest, r.lut, r.ff, r.bram36,
+                                         self.budget.admits(r))
+        return sorted(points.values(), key=lambda p: p.cycles, reverse=True)
+
+
 def search(graph: Graph, board, clock_mhz: float | None = None, target_fps: float | None = None,
            utilisation: float = DEFAULT_UTILISATION, overrides: dict[str, Fold] | None = None,
            progress: Callable[[str], None] | None = None, model=None, margin: float | None = None) -> SearchResult:
@@ -367,73 +429,33 @@ def search(graph: Graph, board, clock_mhz: float | None = None, target_fps: floa
     model = model or default_model()
     clock = clock_mhz or board.clock_mhz
     budget = Budget.of(board, utilisation, model.margin if margin is None else margin)
-    overrides = dict(overrides or {})
-    _check_overrides(graph, overrides)
-    base = estimate(graph, choose_folding(graph, overrides), clock, model)
-    options = _layer_options(base.flow, model, overrides)
-    fixed = [e for e in base.engines if e.layer not in options]  # engines no folding changes
-    fixed_cycles = max(e.cycles for e in fixed)
-    fixed_r = sum((e.resources for e in fixed[1:]), start=fixed[0].resources)
-    # One Pareto front per price of BRAM against LUTs: when LUTs run out first, weights that
-    # would sit in LUTs go to otherwise idle BRAM tiles, and the other way round.
-    fronts = [{name: _front(opts, functools.partial(budget.cost, bram_weight=w)) for name, opts in options.items()}
-              for w in BRAM_WEIGHTS]
-
-    def design_at(cycles: int, front) -> dict[str, _Option]:
-        """Every layer's cheapest option on ``front`` within ``cycles`` (never below ``floor``)."""
-        return {name: _cheapest_within(opts, cycles) for name, opts in front.items()}
-
-    def total(chosen: dict[str, _Option]):
-        return sum((o.resources for o in chosen.values()), start=fixed_r)
-
-    def best_at(cycles: int) -> dict[str, _Option]:
-        """Of the fronts' designs within ``cycles``, the one that fits with the fewest LUTs
-        (or the first front's, if none fits)."""
-        designs = [design_at(cycles, front) for front in fronts]
-        fitting = [d for d in designs if budget.admits(total(d))]
-        return min(fitting, key=lambda d: total(d).lut) if fitting else designs[0]
-
-    def fits_at(cycles: int) -> bool:
-        return budget.admits(total(best_at(cycles)))
-
-    floor = max([fixed_cycles] + [opts[0].cycles for opts in fronts[0].values()])
-    targets = sorted({o.cycles for front in fronts for opts in front.values() for o in opts if o.cycles >= floor}
-                     | {floor})
+    space = FoldingSpace(graph, budget, clock, model, dict(overrides or {}))
+    targets = space.targets
     if progress:
-        progress(f"folding search: {sum(len(o) for o in fronts[0].values())} Pareto-optimal layer foldings "
-                 f"(of {sum(len(o) for o in options.values())}), {len(targets)} targets from {targets[0]:,} to "
+        progress(f"folding search: {sum(len(o) for o in space.fronts[0].values())} Pareto-optimal layer foldings "
+                 f"(of {sum(len(o) for o in space.options.values())}), {len(targets)} targets from {targets[0]:,} to "
                  f"{targets[-1]:,} cycles per frame")
-    curve = []
-    step = max(1, len(targets) // CURVE_POINTS)
-    for cycles in targets[::-1][::step] + [targets[0]]:
-        chosen = best_at(cycles)
-        r = total(chosen)
-        slowest = max([fixed_cycles] + [o.cycles for o in chosen.values()])
-        curve.append(CurvePoint(slowest, clock * 1e6 / slowest, r.lut, r.ff, r.bram36, budget.admits(r)))
-    curve = sorted({p.cycles: p for p in curve}.values(), key=lambda p: p.cycles, reverse=True)
-
     if target_fps is not None:
         if target_fps <= 0:
             raise BnnfpgaError(f"--fps {target_fps}: must be positive")
         limit = math.floor(clock * 1e6 / target_fps)
-        _check_reachable(fronts[0], fixed, limit, target_fps, clock)
-        chosen = best_at(limit)
-        r = total(chosen)
+        _check_reachable(space.fronts[0], space.fixed, limit, target_fps, clock)
+        chosen = space.best_at(limit)
+        r = space.total(chosen)
         if not budget.admits(r):
-            best = _fastest_fitting(targets, fits_at)
-            _over_budget(r, budget, chosen, target_fps, clock, best)
+            _over_budget(r, budget, chosen, target_fps, clock, space.fastest_fitting())
     else:
-        best = _fastest_fitting(targets, fits_at)
+        best = space.fastest_fitting()
         if best is None:
-            chosen = best_at(targets[-1])
-            _over_budget(total(chosen), budget, chosen, None, clock, None)
-        chosen = best_at(best)
+            chosen = space.best_at(targets[-1])
+            _over_budget(space.total(chosen), budget, chosen, None, clock, None)
+        chosen = space.best_at(best)
     folding = {name: o.fold for name, o in chosen.items()}
     result = estimate(graph, folding, clock, model)
     if progress:
         progress(f"folding search: {result.fps:,.0f} frames/s at {clock:g} MHz, {result.totals['lut']:,.0f} LUT, "
                  f"{result.totals['bram36']:g} BRAM36 (budget {budget.lut:,.0f} LUT, {budget.bram36:g} BRAM36)")
-    return SearchResult(result, budget, curve, target_fps, model)
+    return SearchResult(result, budget, space.curve(), target_fps, model)
 
 
 def _fastest_fitting(targets: list[int], fits_at: Callable[[int], bool]) -> int | None:
