@@ -30,11 +30,13 @@ def test_estimate_json_has_the_documented_keys(capsys):
     assert out["board"] == "pynq-z2" and out["clock_mhz"] == 100.0
     for key in ("totals", "budget"):
         assert {"lut", "ff", "bram36", "dsp"} <= out[key].keys()
-    assert out["totals"]["lut"] <= out["budget"]["lut"] == pytest.approx(0.8 * 53200)
+    assert out["totals"]["lut"] * (1 + out["margin"]) <= out["budget"]["lut"] == pytest.approx(0.8 * 53200)
+    assert 0 < out["margin"] < 0.5
     dot_products = [layer for layer in out["layers"] if layer["pe"] is not None]
     assert len(dot_products) == 4
     for layer in out["layers"]:
-        assert {"name", "pe", "simd", "cycles", "lut", "ff", "bram36"} <= layer.keys()
+        assert {"name", "pe", "simd", "weights", "cycles", "lut", "ff", "bram36"} <= layer.keys()
+        assert layer["weights"] in ("lut", "bram", "const", "-")
     slowest = max(layer["cycles"] for layer in out["layers"])
     assert out["fps"] == pytest.approx(100e6 / slowest, rel=1e-4)
     assert out["totals"]["lut"] == pytest.approx(sum(layer["lut"] for layer in out["layers"]), abs=1)
@@ -57,6 +59,17 @@ def test_estimate_errors_are_clear(capsys):
     assert "utilisation" in capsys.readouterr().err
     assert run_cli("estimate", MODEL, "--fold", "nope=1,1") == 2
     assert "unknown layers" in capsys.readouterr().err
+    assert run_cli("estimate", MODEL, "--margin", "1.5") == 2
+    assert "margin" in capsys.readouterr().err
+    assert run_cli("estimate", MODEL, "--fold", "x=1,1,flash") == 2
+    assert "MEMORY one of auto, lut, bram" in capsys.readouterr().err
+
+
+def test_estimate_table_states_the_margin_and_weight_memory(capsys):
+    assert run_cli("estimate", MODEL, "--margin", "0.25") == 0
+    text = capsys.readouterr().out
+    assert "plus a 25.0% margin" in text
+    assert text.splitlines()[0].split()[4] == "weights"
 
 
 def test_estimate_as_a_process_prints_progress_on_stderr(tmp_path):

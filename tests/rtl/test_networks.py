@@ -43,8 +43,10 @@ def assert_rtl_matches_golden(graph, x, tmp_path, folding=None, pauses=True):
     assert not len(mismatches), f"{len(mismatches)} of {expected.size} words differ, first at {mismatches[0]}"
     if len(x) >= 4:
         steady, model = result.steady_cycles(), design["cycles_per_frame"]
+        print(f"steady state: measured {steady:g} cycles/frame, model {model} ({100 * (steady - model) / model:+.2f}%)")
         assert abs(steady - model) <= CYCLE_TOLERANCE * model, f"measured {steady} cycles/frame, model {model}"
     latency, model = result.latencies()[0], design["latency_cycles"]  # the full-rate run, from an empty pipeline
+    print(f"first frame: latency {latency} cycles, model {model} ({100 * (model - latency) / latency:+.2f}%)")
     assert abs(latency - model) <= LATENCY_TOLERANCE * latency, f"first-frame latency {latency} cycles, model {model}"
     return result
 
