@@ -2,8 +2,9 @@
 library, simulated by Verilator under cocotb. Every network streams its frames back to back,
 first with random idle cycles on the input and random back-pressure on the output, then at
 full rate; the output words must equal the golden model's, and the measured steady-state
-cycles per frame must equal the cycle model (the slowest engine) within 5%, and the first
-frame's latency the latency model within 15%.
+cycles per frame must equal the cycle model (the slowest engine) within 1% (the issue asks
+5%; with the FIFOs in front of the window generators sized to their bursts, 18 of 19 runs
+are exact and one is 0.26% over), and the first frame's latency the latency model within 15%.
 
 Verilator builds are cached by content hash ($BNNFPGA_CACHE or ~/.cache/bnnfpga/rtl).
 """
@@ -27,7 +28,7 @@ from tests.csim.test_hls import CONV_CASES, conv_net
 from tests.graphs import random_input
 
 ROOT = Path(__file__).resolve().parents[2]
-CYCLE_TOLERANCE = 0.05
+CYCLE_TOLERANCE = 0.01
 LATENCY_TOLERANCE = 0.15
 
 
