@@ -90,6 +90,7 @@ POINTS = [
     _mvu(576, 128, 16, 72, bram=True), _mvu(1152, 128, 32, 64, bram=True), _mvu(576, 64, 32, 96, bram=True),
     _mvu(576, 64, 64, 64, bram=True), _mvu(1152, 128, 16, 64, bram=True), _mvu(27, 64, 64, 3, bits=8, bram=True),
     _mvu(576, 128, 32, 32, bram=True), _mvu(288, 64, 16, 96, padded=True, bram=True), _mvu(512, 512, 8, 64, bram=False),
+    _mvu(576, 64, 64, 64),
     # k-bit first layers around CNV's
     _mvu(27, 64, 64, 3, bits=8), _mvu(27, 64, 32, 9, bits=8), _mvu(27, 64, 16, 9, bits=8), _mvu(27, 32, 32, 3, bits=8),
     _mvu(48, 32, 16, 12, bits=4, signed=True), _mvu(75, 64, 32, 5, bits=8),

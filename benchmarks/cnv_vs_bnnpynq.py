@@ -14,7 +14,6 @@ in benchmarks/cnv_vs_bnnpynq.png. Synthesis of the two designs takes 20-40 minut
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import shutil
 import subprocess
@@ -30,12 +29,12 @@ from results import record  # noqa: E402
 
 from bnnfpga import api, rtlsim  # noqa: E402
 from bnnfpga.boards import load_board  # noqa: E402
-from bnnfpga.codegen import dataflow, rtl  # noqa: E402
+from bnnfpga.codegen import rtl  # noqa: E402
 from bnnfpga.cost_model import default_model  # noqa: E402
 from bnnfpga.folding import Budget, FoldingSpace, WeightMemory, estimate, search  # noqa: E402
 from bnnfpga.nn import zoo  # noqa: E402
 from bnnfpga.streams import pack_stream  # noqa: E402
-from bnnfpga.synth import resources, synthesise  # noqa: E402
+from bnnfpga.synth import synthesise_engines  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 CLOCK_MHZ = 100.0
@@ -47,39 +46,6 @@ PUBLISHED = [
     ("FINN estimate, target_fps=3000", 3028, 26795, None, None, None),
 ]
 SWEEP_FPS = [250, 500, 1000, 2000, 3052, 5000, 7500, 10000, 15000, 20000, 30000]
-
-
-def synthesise_design(flow: dataflow.Dataflow, workdir: Path) -> tuple[dict, list[dict]]:
-    """yosys on every engine (and FIFO) of the generated design, with its memory files."""
-    design = rtl.instantiate(flow)
-    totals = {"lut": 0.0, "ff": 0.0, "bram36": 0.0}
-    rows = []
-    cache: dict[str, dict] = {}
-    for n, inst in enumerate(design.instances):
-        parts = [(inst["instance"].module, dict(inst["instance"].params), inst["files"])]
-        if inst["instance"].fifo_depth:
-            parts.append(("bnn_axis_fifo", {"WIDTH": inst["out_width"], "DEPTH": inst["fifo_depth"]}, {}))
-        measured = {"lut": 0.0, "ff": 0.0, "bram36": 0.0}
-        start = time.perf_counter()
-        for module, params, files in parts:
-            key = json.dumps([module, params, {k: design.memories[v] for k, v in files.items()}], sort_keys=True)
-            if key not in cache:
-                work = workdir / f"e{n}_{module}"
-                work.mkdir(parents=True)
-                paths = []
-                for param, name in files.items():
-                    (work / name).write_text(design.memories[name])
-                    paths.append(work / name)
-                    params[param] = f'"{name}"'
-                cache[key] = resources(synthesise(module, rtlsim.library_sources(), params, work / "synth", paths))
-            for k in measured:
-                measured[k] += cache[key][k]
-        print(f"  yosys {inst['id']}: {measured['lut']:.0f} LUT, {measured['ff']:.0f} FF, {measured['bram36']:g} BRAM36 "
-              f"({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
-        rows.append({"instance": inst["id"], **measured})
-        for k in totals:
-            totals[k] += measured[k]
-    return totals, rows
 
 
 def simulate(graph, folding, workdir: Path, frames: int = 3) -> tuple[float, bool]:
@@ -162,7 +128,9 @@ def main() -> None:
                                f"{'bit-exact' if exact else 'NOT bit-exact'}, {time.perf_counter() - start:.0f} s")
             if not args.no_synth:
                 start = time.perf_counter()
-                measured, _ = synthesise_design(est.flow, tmp / f"synth{i}")
+                engines = synthesise_engines(est.flow, tmp / f"synth{i}",
+                                             lambda text: print(f"  {text}", file=sys.stderr, flush=True))
+                measured = {k: sum(getattr(e, k) for e in engines) for k in ("lut", "ff", "bram36")}
                 rows.append(f"| bnnfpga, {name} | {measured_fps} | {measured['lut']:,.0f} | {measured['ff']:,.0f} "
                             f"| {measured['bram36']:g} | {fps / measured['lut'] * 1000:.1f} | - | yosys per engine, Verilator |")
                 details.append(f"- {name}: yosys {time.perf_counter() - start:.0f} s; model vs yosys LUT "

@@ -98,6 +98,15 @@ def fold_for_board(graph: Graph, board, overrides: dict[str, Fold] | None = None
     return folding_search.search(graph, board, clock_mhz, target_fps, utilisation, overrides, say, margin=margin)
 
 
+def synthesise_estimate(searched: folding_search.SearchResult, progress=None) -> list:
+    """yosys on the searched design, engine by engine (bnnfpga.synth.synthesise_engines)."""
+    from bnnfpga.synth import synthesise_engines
+
+    say = (lambda text: print(f"  [synth] {text}", file=progress, flush=True)) if progress else None
+    with tempfile.TemporaryDirectory(prefix="bnnfpga-synth-") as tmp:
+        return synthesise_engines(searched.estimate.flow, Path(tmp), say)
+
+
 def host_nodes(graph: Graph) -> list:
     """The trailing nodes that run on the host: the output affine and any flatten after it."""
     tail = []

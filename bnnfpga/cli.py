@@ -51,7 +51,7 @@ def _cmd_compile(args) -> int:
 
 
 def _cmd_estimate(args) -> int:
-    from bnnfpga.report import estimate_json, estimate_table
+    from bnnfpga.report import estimate_json, estimate_table, synthesis_json, synthesis_table
 
     board = load_board(args.board)
     if args.clock is not None and not 1 <= args.clock <= 1000:
@@ -59,10 +59,15 @@ def _cmd_estimate(args) -> int:
     graph = api.load(args.model, args.input_bits)
     searched = api.fold_for_board(graph, board, parse_fold_options(args.fold), args.fps, args.utilisation,
                                   args.clock, progress=sys.stderr, margin=args.margin)
+    engines = api.synthesise_estimate(searched, progress=sys.stderr) if args.synth else None
     if args.json:
-        print(json.dumps(estimate_json(searched, board), indent=1))
+        print(json.dumps({**estimate_json(searched, board), **({"yosys": synthesis_json(engines)} if engines else {})},
+                         indent=1))
     else:
         print(estimate_table(searched, board))
+        if engines:
+            print()
+            print(synthesis_table(searched, board, engines))
     return 0
 
 
@@ -154,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--board", default="pynq-z2", help="board name or path to a board .toml")
     p.add_argument("--clock", type=float, help="clock in MHz (default: the board's)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    p.add_argument("--synth", action="store_true", help="also synthesise the chosen design with yosys, engine by "
+                   "engine, and print its LUT/FF/BRAM next to the model's (minutes, not seconds)")
     _add_model_options(p)
     _add_fold_option(p)
     _add_target_options(p)

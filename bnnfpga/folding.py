@@ -239,7 +239,7 @@ def _weight_memory(group: list[EngineEstimate]) -> str:
     return "const" if mvu.tiles == 1 else "BRAM" if mvu.weights_in_bram else "LUT"
 
 
-def _layer_of(engine) -> str:
+def layer_of(engine) -> str:
     from bnnfpga.codegen import dataflow
 
     if isinstance(engine, (dataflow.Window, dataflow.Flatten)):
@@ -272,7 +272,7 @@ def estimate(graph: Graph, folding: dict[str, Fold], clock_mhz: float, model=Non
     engines = []
     for e, consumer in zip(flow.engines, [*flow.engines[1:], None]):
         module, r = _price(e, model, consumer)
-        engines.append(EngineEstimate(e, _layer_of(e), module, e.cycles, r))
+        engines.append(EngineEstimate(e, layer_of(e), module, e.cycles, r))
     return Estimate(dict(folding), flow, engines, clock_mhz)
 
 
@@ -388,11 +388,11 @@ class FoldingSpace:
         return sum((o.resources for o in chosen.values()), start=self._fixed_r)
 
     def best_at(self, cycles: int) -> dict[str, _Option]:
-        """Of the fronts' designs within ``cycles`` (at least ``floor``), the one that fits with
-        the fewest LUTs, or the even-price front's if none fits."""
+        """Of the fronts' designs within ``cycles`` (at least ``floor``), the one that fits at
+        the lowest even price (its shares of the budget), or the even-price front's if none fits."""
         designs = [{name: _cheapest_within(opts, cycles) for name, opts in front.items()} for front in self.fronts]
         fitting = [d for d in designs if self.budget.admits(self.total(d))]
-        return min(fitting, key=lambda d: self.total(d).lut) if fitting else designs[0]
+        return min(fitting, key=lambda d: self.budget.cost(self.total(d))) if fitting else designs[0]
 
     def fits_at(self, cycles: int) -> bool:
         return self.budget.admits(self.total(self.best_at(cycles)))

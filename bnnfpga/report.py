@@ -236,3 +236,53 @@ def estimate_json(searched, board) -> dict:
                     "lut": round(layer.lut, 1), "ff": round(layer.ff, 1), "bram36": layer.bram36}
                    for layer in est.layers()],
     }
+
+
+SYNTHESIS_HEADERS = ("layer", "LUT model", "LUT yosys", "error", "FF model", "FF yosys", "BRAM36 model", "BRAM36 yosys")
+
+
+def synthesis_totals(engines) -> dict[str, float]:
+    return {k: sum(getattr(e, k) for e in engines) for k in ("lut", "ff", "bram36")}
+
+
+def synthesis_table(searched, board, engines) -> str:
+    """`bnnfpga estimate --synth`: the model next to yosys per layer, then whether the design
+    stays within the budget by yosys's count."""
+    from bnnfpga.folding import layer_of
+
+    est, budget = searched.estimate, searched.budget
+    measured: dict[str, dict[str, float]] = {}
+    for e in engines:
+        row = measured.setdefault(layer_of(e.engine), {"lut": 0.0, "ff": 0.0, "bram36": 0.0})
+        for k in row:
+            row[k] += getattr(e, k)
+    rows = []
+    for layer in est.layers():
+        m = measured[layer.name]
+        rows.append([layer.name, f"{layer.lut:,.0f}", f"{m['lut']:,.0f}", f"{100 * (layer.lut - m['lut']) / max(m['lut'], 1):+.1f}%",
+                     f"{layer.ff:,.0f}", f"{m['ff']:,.0f}", f"{layer.bram36:g}", f"{m['bram36']:g}"])
+    t, y = est.totals, synthesis_totals(engines)
+    r = board.resources
+    within = y["lut"] <= budget.lut and y["ff"] <= budget.ff and y["bram36"] <= budget.bram36
+    return "\n".join([
+        format_table(SYNTHESIS_HEADERS, rows), "",
+        f"yosys synth_xilinx, engine by engine ({sum(e.seconds for e in engines):,.0f} s): LUT {y['lut']:,.0f} "
+        f"({100 * y['lut'] / r['lut']:.0f}% of {board.name}; model {100 * (t['lut'] - y['lut']) / max(y['lut'], 1):+.1f}%), "
+        f"FF {y['ff']:,.0f} (model {100 * (t['ff'] - y['ff']) / max(y['ff'], 1):+.1f}%), BRAM36 {y['bram36']:g} "
+        f"(model {t['bram36']:g})",
+        f"by yosys the design is {'within' if within else 'OVER'} the budget ({100 * budget.utilisation:.0f}% of the board: "
+        f"LUT {budget.lut:,.0f}, BRAM36 {budget.bram36:g})",
+    ])
+
+
+def synthesis_json(engines) -> dict:
+    """The ``yosys`` object of `bnnfpga estimate --json --synth`."""
+    from bnnfpga.folding import layer_of
+
+    layers: dict[str, dict[str, float]] = {}
+    for e in engines:
+        row = layers.setdefault(layer_of(e.engine), {"lut": 0.0, "ff": 0.0, "bram36": 0.0})
+        for k in row:
+            row[k] += getattr(e, k)
+    return {"totals": synthesis_totals(engines), "seconds": round(sum(e.seconds for e in engines), 1),
+            "layers": [{"name": name, **row} for name, row in layers.items()]}

@@ -82,6 +82,14 @@ def test_generated_top_synthesises(tmp_path):
     model = estimate(graph, folding, 100.0).totals
     print(f"generated top: yosys {r['lut']} LUT {r['ff']} FF; model {model['lut']:.0f} LUT {model['ff']:.0f} FF")
     assert model["lut"] == pytest.approx(r["lut"], rel=0.2) and model["ff"] == pytest.approx(r["ff"], rel=0.2)
+    # `bnnfpga estimate --synth` and the CNV benchmark synthesise engine by engine: the sum is the whole top.
+    from bnnfpga.codegen import dataflow
+    from bnnfpga.synth import synthesise_engines
+
+    engines = synthesise_engines(dataflow.lower(graph, folding, "RTL"), tmp_path / "engines")
+    lut, ff = sum(e.lut for e in engines), sum(e.ff for e in engines)
+    print(f"engine by engine: yosys {lut:.0f} LUT {ff:.0f} FF")
+    assert lut == pytest.approx(r["lut"], rel=0.03) and ff == pytest.approx(r["ff"], rel=0.03)
 
 
 @pytest.mark.parametrize("config", [
@@ -117,3 +125,22 @@ def test_deep_weight_rom_goes_to_bram_as_the_compiler_asks(tmp_path):
     auto = resources(synthesise("bnn_mvu", library_sources(), params, tmp_path / "a", files))
     assert block["bram36"] >= 4 and auto["bram36"] == 0, (block, auto)  # 256-bit words: 4 tiles of 72 bits
     assert block["lut"] < auto["lut"] - 500, (block, auto)
+
+
+def test_estimate_synth_puts_yosys_next_to_the_model(capsys):
+    """`bnnfpga estimate --synth --json`: yosys figures of the chosen design, engine by engine,
+    beside the model's; the model holds within 25% on the whole design."""
+    import json
+    from pathlib import Path
+
+    from bnnfpga.cli import main
+
+    model = Path(__file__).resolve().parents[2] / "examples" / "digits_cnn" / "model.onnx"
+    assert main(["estimate", str(model), "--fps", "500", "--json", "--synth"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    yosys = out["yosys"]
+    assert {layer["name"] for layer in yosys["layers"]} == {layer["name"] for layer in out["layers"]}
+    for metric in ("lut", "ff"):
+        assert yosys["totals"][metric] == pytest.approx(sum(layer[metric] for layer in yosys["layers"]))
+        assert out["totals"][metric] == pytest.approx(yosys["totals"][metric], rel=0.25)
+    assert yosys["totals"]["bram36"] == pytest.approx(out["totals"]["bram36"], abs=1)
