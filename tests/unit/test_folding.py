@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 from pathlib import Path
 
@@ -164,3 +165,20 @@ def test_fold_options_take_the_weight_memory():
     for bad in ("conv1=8", "conv1=8,16,dram", "conv1=8,16,bram,1", "conv1=a,b"):
         with pytest.raises(BnnfpgaError, match="LAYER=PE,SIMD"):
             parse_fold_options([bad])
+
+
+def test_synthesis_table_holds_yosys_against_the_bare_budget(digits):
+    """`estimate --synth` prints model next to yosys per layer; yosys's own counts need no margin."""
+    from bnnfpga.report import synthesis_table
+    from bnnfpga.synth import EngineSynthesis
+
+    board = load_board("pynq-z2")
+    searched = search(digits, board, target_fps=500)
+    engines = [EngineSynthesis(f"e{i}", e.engine, e.resources.lut * 1.1, e.resources.ff, e.resources.bram36, 1.0)
+               for i, e in enumerate(searched.estimate.engines)]
+    text = synthesis_table(searched, board, engines)
+    assert "model -9.1%" in text and "within the budget" in text
+    assert {line.split()[0] for line in text.splitlines()[2:2 + len(searched.estimate.layers())]} == \
+        {layer.name for layer in searched.estimate.layers()}
+    huge = [dataclasses.replace(e, lut=board.resources["lut"]) for e in engines]
+    assert "OVER the budget" in synthesis_table(searched, board, huge)
