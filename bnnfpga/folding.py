@@ -323,13 +323,14 @@ def _layer_options(flow, model, fixed: dict[str, Fold]) -> dict[str, list[_Optio
         feeder = engines[i - 1]
         folds = [fixed[mvu.name]] if mvu.name in fixed else [Fold(pe, simd) for pe in divisors(mvu.mh) for simd in divisors(mvu.mw)]
         priced = []
-        feeders = {}  # SIMD → the feeder's cycles and resources: the same for every PE
+        feeders = {}  # (SIMD, NF > 1) → the feeder's cycles and resources (its FIFO depends on both)
         for fold in folds:
-            if fold.simd not in feeders:
-                f = dataclasses.replace(feeder, simd=fold.simd)
-                feeders[fold.simd] = f.cycles, _price(f, model)[1]
-            feeder_cycles, rf = feeders[fold.simd]
             m = dataclasses.replace(mvu, fold=fold)
+            key = fold.simd, mvu.mh > fold.pe
+            if key not in feeders:
+                f = dataclasses.replace(feeder, simd=fold.simd)
+                feeders[key] = f.cycles, _price(f, model, m)[1]
+            feeder_cycles, rf = feeders[key]
             alternatives = [fold]
             if mvu.name not in fixed and m.tiles > 1:
                 alternatives.append(dataclasses.replace(

@@ -32,7 +32,14 @@ def fifo_depth(engine: dataflow.Engine, consumer: dataflow.Engine | None = None)
     windows) at a pixel a cycle before it emits anything, then takes a pixel per window. The
     FIFO holds those rows, so the producer keeps working while the window generator emits the
     end of the previous frame; without them the producer stalls for that long every frame.
-    Other consumers take a pixel at a time: a row and a bit is plenty. A power of two."""
+    Other consumers take a pixel at a time: a row and a bit is plenty.
+
+    An MVU with more than one row of PEs per vector (NF > 1) takes its SF chunks in a burst,
+    then works on them alone for (NF-1)*SF cycles; a width converter, which may need several
+    pixels for a chunk, cannot keep up with the burst, so the FIFO after it holds a whole
+    vector, filled while the MVU is busy. A power of two."""
+    if isinstance(engine, dataflow.Flatten) and isinstance(consumer, dataflow.Mvu) and consumer.mh > consumer.fold.pe:
+        return max(CHUNK_FIFO_DEPTH, 1 << (consumer.mw // consumer.fold.simd).bit_length())
     if isinstance(engine, (dataflow.Window, dataflow.Flatten)):
         return CHUNK_FIFO_DEPTH
     width = engine.out.w if hasattr(engine, "out") else 1
