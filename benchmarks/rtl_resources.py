@@ -20,14 +20,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import record  # noqa: E402
 
 from bnnfpga import api  # noqa: E402
-from bnnfpga.codegen import dataflow, rtl  # noqa: E402
+from bnnfpga.codegen import rtl  # noqa: E402
 from bnnfpga.codegen.layout import weight_words  # noqa: E402
-from bnnfpga.folding import Fold, choose_folding  # noqa: E402
+from bnnfpga.folding import BRAM_MIN_DEPTH, Fold, choose_folding  # noqa: E402
 from bnnfpga.rtlsim import library_sources, memory_parameters  # noqa: E402
 from bnnfpga.synth import resources, synthesise  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-MVU_GRID = [  # MW, MH, PE, SIMD (weights in BRAM from 128 words deep: codegen/dataflow.py)
+MVU_GRID = [  # MW, MH, PE, SIMD (weights in BRAM from 128 words deep: bnnfpga/folding.py)
     (576, 64, 4, 32), (576, 64, 8, 32), (576, 64, 16, 32), (576, 64, 16, 64), (256, 64, 16, 32), (1152, 128, 8, 32),
 ]
 OTHERS = [
@@ -49,7 +49,7 @@ def mvu(workdir: Path, mw: int, mh: int, pe: int, simd: int) -> dict:
     (workdir / "t.mem").write_text("".join(f"{int(t) & 0xFFF:x}\n" for t in rng.integers(-mw // 4, mw // 4, mh)))
     (workdir / "c.mem").write_text("0\n" * mh)
     acc_w = int(mw).bit_length() + 1
-    style = '"block"' if (mh // pe) * (mw // simd) >= dataflow.BRAM_MIN_DEPTH else '"auto"'  # the compiler's rule
+    style = '"block"' if (mh // pe) * (mw // simd) >= BRAM_MIN_DEPTH else '"auto"'  # the compiler's rule
     params = {"MW": mw, "MH": mh, "PE": pe, "SIMD": simd, "ACC_W": acc_w, "T_W": acc_w + 1, "WEIGHTS_STYLE": style,
               "WEIGHTS_FILE": '"w.mem"', "THRESHOLDS_FILE": '"t.mem"', "CONSTANTS_FILE": '"c.mem"'}
     return resources(synthesise("bnn_mvu", library_sources(), params, workdir, []))

@@ -34,13 +34,16 @@ CURVE_POINTS = 40  # points of the frames/s-vs-LUT trade-off curve
 # What a BRAM share of the budget costs against a LUT share, for each Pareto front the search
 # tries: the first is the even price, the others favour BRAM (LUTs scarce) or LUTs.
 BRAM_WEIGHTS = (1.0, 0.25, 0.05, 4.0)
+# A weight ROM at least this deep fills a quarter of its BRAM tiles (512 x 72 each): it goes to
+# BRAM. A shallower one goes to LUTs unless the folding puts it in BRAM (WeightMemory.BRAM).
+BRAM_MIN_DEPTH = 128
 
 
 class WeightMemory(enum.Enum):
     """Where a layer's weight ROM lives."""
 
-    AUTO = "auto"  # by depth: block RAM from dataflow.BRAM_MIN_DEPTH words, else LUTs
-    LUT = "lut"  # distributed ROM (LUT6s): cheap for shallow ROMs, costs LUTs in proportion to the bits
+    AUTO = "auto"  # by depth: block RAM from BRAM_MIN_DEPTH words, else LUTs
+    LUT = "lut"  # LUT ROM, for ROMs under BRAM_MIN_DEPTH words: up to 32 words the XNOR absorbs it
     BRAM = "bram"  # block RAM: free of LUTs, but a tile per 72 bits of width however shallow
 
 
@@ -91,6 +94,12 @@ def _check_overrides(graph: Graph, overrides: dict[str, Fold]) -> None:
             raise BnnfpgaError(f"layer {name}: PE={fold.pe} must divide the {mh} output channels")
         if fold.simd < 1 or mw % fold.simd:
             raise BnnfpgaError(f"layer {name}: SIMD={fold.simd} must divide the {mw} inputs per output")
+        depth = (mh // fold.pe) * (mw // fold.simd)
+        if fold.weights is WeightMemory.LUT and depth >= BRAM_MIN_DEPTH:
+            # Deep ROMs in LUTs cost about 30 LUT per 64 bits (16,672 LUT against 7.5 BRAM36 for
+            # 512 x 512 bits in yosys), and "auto" lets synthesis put them in BRAM anyway.
+            raise BnnfpgaError(f"layer {name}: PE={fold.pe}, SIMD={fold.simd} makes a weight ROM of {depth} words; "
+                               f"LUT ROMs are supported below {BRAM_MIN_DEPTH} words (deeper ones go to BRAM)")
 
 
 def choose_folding(graph: Graph, overrides: dict[str, Fold] | None = None,
@@ -332,9 +341,8 @@ def _layer_options(flow, model, fixed: dict[str, Fold]) -> dict[str, list[_Optio
                 feeders[key] = f.cycles, _price(f, model, m)[1]
             feeder_cycles, rf = feeders[key]
             alternatives = [fold]
-            if mvu.name not in fixed and m.tiles > 1:
-                alternatives.append(dataclasses.replace(
-                    fold, weights=WeightMemory.LUT if m.weights_in_bram else WeightMemory.BRAM))
+            if mvu.name not in fixed and 1 < m.tiles < BRAM_MIN_DEPTH:
+                alternatives.append(dataclasses.replace(fold, weights=WeightMemory.BRAM))
             consumer = engines[i + 1] if i + 1 < len(engines) else None
             for choice in alternatives:
                 _, rm = _price(dataclasses.replace(mvu, fold=choice), model, consumer)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bnnfpga.errors import BnnfpgaError
-from bnnfpga.folding import Fold, WeightMemory
+from bnnfpga.folding import BRAM_MIN_DEPTH, Fold, WeightMemory
 from bnnfpga.golden.kernels import conv_weight_rows
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.ops import Conv, Dense, DotProduct, IntegerAffine, MaxPool, OutputAffine, Reshape, Threshold
@@ -28,9 +28,6 @@ from bnnfpga.ir.types import BIPOLAR, DType, signed_width
 
 WORD_BITS = 64  # input stream beat
 OUTPUT_BITS = 32  # output stream beat: one int32 accumulator
-# A weight ROM at least this deep fills a quarter of its BRAM tiles (512 x 72 each): put it in
-# BRAM unless the folding says otherwise. Shallower ROMs go to LUTs (for yosys and Vivado alike).
-BRAM_MIN_DEPTH = 128
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,7 @@ def test_resource_model_predicts_a_configuration_it_never_saw(config, tmp_path):
 
 
 def test_deep_weight_rom_goes_to_bram_as_the_compiler_asks(tmp_path):
-    """WEIGHTS_STYLE="block" (what codegen/rtl.py sets for ROMs of dataflow.BRAM_MIN_DEPTH words or more)
+    """WEIGHTS_STYLE="block" (what codegen/rtl.py sets for ROMs of folding.BRAM_MIN_DEPTH words or more)
     maps the weights to block RAM; the same ROM left to synthesis becomes LUTs."""
     mh, mw, pe, simd = 64, 576, 8, 32
     files = mvu_files(tmp_path, mh, mw, pe, simd)

@@ -14,7 +14,7 @@ from bnnfpga.codegen import dataflow
 from bnnfpga.errors import BnnfpgaError
 from bnnfpga.codegen import hls, rtl
 from bnnfpga.cost_model import default_model
-from bnnfpga.folding import Budget, Fold, WeightMemory, choose_folding, estimate, parse_fold_options, search
+from bnnfpga.folding import BRAM_MIN_DEPTH, Budget, Fold, WeightMemory, choose_folding, estimate, parse_fold_options, search
 
 ROOT = Path(__file__).resolve().parents[2]
 DIGITS = ROOT / "examples" / "digits_cnn" / "model.onnx"
@@ -106,6 +106,8 @@ def test_overrides_are_kept(digits):
         search(digits, load_board("pynq-z2"), overrides={layers[0]: Fold(7, 1)})
     with pytest.raises(BnnfpgaError, match="unknown layers"):
         search(digits, load_board("pynq-z2"), overrides={"nope": Fold(1, 1)})
+    with pytest.raises(BnnfpgaError, match=r"weight ROM of 288 words; LUT ROMs are supported below 128 words"):
+        search(digits, load_board("pynq-z2"), overrides={layers[0]: Fold(1, 1, WeightMemory.LUT)})
 
 
 def test_search_is_deterministic(cnv):
@@ -137,7 +139,7 @@ def test_weights_move_to_idle_bram_when_luts_run_out(cnv):
     board = load_board("pynq-z2")
     rich = search(cnv, board).estimate
     mvus = [m for m in rich.flow.engines if isinstance(m, dataflow.Mvu)]
-    moved = [m for m in mvus if m.weights_in_bram and m.tiles < dataflow.BRAM_MIN_DEPTH]
+    moved = [m for m in mvus if m.weights_in_bram and m.tiles < BRAM_MIN_DEPTH]
     assert moved, _weights_by_layer(rich)
     assert all(m.fold.weights is WeightMemory.BRAM for m in moved)
     poor = search(cnv, small_board(lut=53200, bram36=60)).estimate
