@@ -290,11 +290,16 @@ def _nnls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return x
 
 
+# How the fit weights a point of y LUTs or FFs: by y**-power. Relative error (power 1) for FFs,
+# which are the registers the RTL declares and fit well. For LUTs, 1/sqrt(y): with relative
+# error a 30-LUT FIFO counts as much as a 13k-LUT MVU, and the wide MVUs that dominate a fast
+# design came out 16% low; with absolute error the largest modules would decide alone.
+WEIGHT_POWER = {"lut": 0.5, "ff": 1.0}
+
+
 def fit(data: dict) -> dict:
     """Fit LUT and FF coefficients per module on the points not held out, weighting each
-    point by 1/sqrt(measured): between absolute error (where the largest modules decide
-    alone) and relative error (where a 30-LUT FIFO counts as much as a 13k-LUT MVU, and the
-    wide MVUs that dominate a fast design came out 16% low). Store the held-out errors."""
+    point by measured**-WEIGHT_POWER[metric]; store the held-out errors."""
     coefficients: dict[str, dict[str, dict[str, float]]] = {}
     for name in FAMILIES:
         points = [p for p in data["points"] if family(p["module"], p["params"]) == name and not held_out(p)]
@@ -306,7 +311,7 @@ def fit(data: dict) -> dict:
         coefficients[name] = {}
         for metric in METRICS:
             y = np.array([float(p[metric]) for p in points])
-            weight = 1.0 / np.sqrt(np.maximum(y, 1.0))
+            weight = np.maximum(y, 1.0) ** -WEIGHT_POWER[metric]
             x = _nnls(a * weight[:, None], y * weight)
             coefficients[name][metric] = {k: round(float(v), 6) for k, v in zip(names, x) if v > 0}
     data["coefficients"] = coefficients
