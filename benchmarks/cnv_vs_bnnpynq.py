@@ -34,6 +34,7 @@ from bnnfpga.cost_model import default_model  # noqa: E402
 from bnnfpga.folding import Budget, FoldingSpace, WeightMemory, estimate, search  # noqa: E402
 from bnnfpga.nn import zoo  # noqa: E402
 from bnnfpga.streams import pack_stream  # noqa: E402
+from bnnfpga.report import synthesis_totals  # noqa: E402
 from bnnfpga.synth import synthesise_engines  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -130,7 +131,7 @@ def main() -> None:
                 start = time.perf_counter()
                 engines = synthesise_engines(est.flow, tmp / f"synth{i}",
                                              lambda text: print(f"  {text}", file=sys.stderr, flush=True))
-                measured = {k: sum(getattr(e, k) for e in engines) for k in ("lut", "ff", "bram36")}
+                measured = synthesis_totals(engines)
                 rows.append(f"| bnnfpga, {name} | {measured_fps} | {measured['lut']:,.0f} | {measured['ff']:,.0f} "
                             f"| {measured['bram36']:g} | {fps / measured['lut'] * 1000:.1f} | - | yosys per engine, Verilator |")
                 details.append(f"- {name}: yosys {time.perf_counter() - start:.0f} s; model vs yosys LUT "

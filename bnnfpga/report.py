@@ -247,17 +247,21 @@ def synthesis_totals(engines) -> dict[str, float]:
     return {k: sum(getattr(e, k) for e in engines) for k in ("lut", "ff", "bram36")}
 
 
+def synthesis_by_layer(engines) -> dict[str, dict[str, float]]:
+    """yosys's LUT/FF/BRAM36 summed per row of the estimate table (layer), in stream order."""
+    from bnnfpga.folding import layer_of
+
+    layers: dict[str, list] = {}
+    for e in engines:
+        layers.setdefault(layer_of(e.engine), []).append(e)
+    return {name: synthesis_totals(group) for name, group in layers.items()}
+
+
 def synthesis_table(searched, board, engines) -> str:
     """`bnnfpga estimate --synth`: the model next to yosys per layer, then whether the design
     stays within the budget by yosys's count."""
-    from bnnfpga.folding import layer_of
-
     est, budget = searched.estimate, searched.budget
-    measured: dict[str, dict[str, float]] = {}
-    for e in engines:
-        row = measured.setdefault(layer_of(e.engine), {"lut": 0.0, "ff": 0.0, "bram36": 0.0})
-        for k in row:
-            row[k] += getattr(e, k)
+    measured = synthesis_by_layer(engines)
     rows = []
     for layer in est.layers():
         m = measured[layer.name]
@@ -280,12 +284,5 @@ def synthesis_table(searched, board, engines) -> str:
 
 def synthesis_json(engines) -> dict:
     """The ``yosys`` object of `bnnfpga estimate --json --synth`."""
-    from bnnfpga.folding import layer_of
-
-    layers: dict[str, dict[str, float]] = {}
-    for e in engines:
-        row = layers.setdefault(layer_of(e.engine), {"lut": 0.0, "ff": 0.0, "bram36": 0.0})
-        for k in row:
-            row[k] += getattr(e, k)
     return {"totals": synthesis_totals(engines), "seconds": round(sum(e.seconds for e in engines), 1),
-            "layers": [{"name": name, **row} for name, row in layers.items()]}
+            "layers": [{"name": name, **row} for name, row in synthesis_by_layer(engines).items()]}
