@@ -30,9 +30,11 @@ from bnnfpga.streams import accumulator_stream, accumulators_from_stream, pack_s
 BACKENDS = ("golden", "hls", "rtl")
 
 
-def load(model_path: str | os.PathLike, input_bits: int = 8, on_stage: Callable[[str, Graph], None] | None = None) -> Graph:
-    """Read an ONNX model and fold it to the hardware-form IR (verified after every stage)."""
-    return fold(import_model(load_onnx(model_path), input_bits), on_stage)
+def load(model_path: str | os.PathLike, input_bits: int = 8, on_stage: Callable[[str, Graph], None] | None = None,
+         input_scale: float = 1.0) -> Graph:
+    """Read an ONNX (or QONNX) model and fold it to the hardware-form IR (verified after every
+    stage). The model's input is the integer frame times ``input_scale``."""
+    return fold(import_model(load_onnx(model_path), input_bits, input_scale), on_stage)
 
 
 def load_graph(path: str | os.PathLike) -> Graph:
@@ -152,6 +154,7 @@ def compile_model(
     out_dir: str | os.PathLike,
     board: str = "pynq-z2",
     input_bits: int = 8,
+    input_scale: float = 1.0,
     vectors: int = 8,
     inputs: np.ndarray | None = None,
     force: bool = False,
@@ -179,7 +182,7 @@ def compile_model(
     board_info = load_board(board)
     if progress:
         print(f"compiling {model_path} for {board_info.name}", file=progress, flush=True)
-    graph = load(model_path, input_bits, _stage_printer(progress) if progress else None)
+    graph = load(model_path, input_bits, _stage_printer(progress) if progress else None, input_scale)
     x = random_inputs(graph.input_type, vectors) if inputs is None else golden.executor.check_input(graph, inputs)
     if labels is not None and (labels.ndim != 1 or len(labels) != len(x)):
         raise BnnfpgaError(f"--labels: expected {len(x)} labels (one per input frame), got an array of shape {labels.shape}")
@@ -192,7 +195,8 @@ def compile_model(
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; OUT/ should look like any directory
-        options = {"board": board_info.name, "input_bits": input_bits, "vectors": len(x),
+        options = {"board": board_info.name, "input_bits": input_bits,
+                   **({"input_scale": input_scale} if input_scale != 1.0 else {}), "vectors": len(x),
                    "utilisation": utilisation, "margin": searched.budget.margin,
                    **({"fps": target_fps} if target_fps else {})}
         (tmp / "ir.json").write_text(graph.to_json())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,22 @@ EXIT_USER_ERROR = 2
 EXIT_DISAGREE = 1
 
 
+def _scale(text: str) -> float:
+    """A positive number, or a fraction such as 1/255."""
+    try:
+        value = float(Fraction(text))
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number or fraction such as 1/255") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not positive")
+    return value
+
+
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input-bits", type=int, default=8, help="bits per input element (default 8: uint8 images)")
+    p.add_argument("--input-scale", type=_scale, default=1.0, metavar="S",
+                   help="the model's input is the integer frame times S, e.g. 1/255 for a model trained on "
+                   "images in [0, 1] such as Brevitas's BNN-PYNQ models (default 1)")
 
 
 def _add_fold_option(p: argparse.ArgumentParser) -> None:
@@ -42,7 +57,7 @@ def _add_target_options(p: argparse.ArgumentParser) -> None:
 def _cmd_compile(args) -> int:
     inputs = api.load_inputs(args.inputs) if args.inputs else None
     labels = api.load_inputs(args.labels) if args.labels else None
-    api.compile_model(args.model, args.output, board=args.board, input_bits=args.input_bits,
+    api.compile_model(args.model, args.output, board=args.board, input_bits=args.input_bits, input_scale=args.input_scale,
                       vectors=args.vectors, inputs=inputs, force=args.force, progress=sys.stderr,
                       fold=parse_fold_options(args.fold), labels=labels, target_fps=args.fps,
                       utilisation=args.utilisation, margin=args.margin)
@@ -56,7 +71,7 @@ def _cmd_estimate(args) -> int:
     board = load_board(args.board)
     if args.clock is not None and not 1 <= args.clock <= 1000:
         raise BnnfpgaError(f"--clock {args.clock}: expected MHz between 1 and 1000")
-    graph = api.load(args.model, args.input_bits)
+    graph = api.load(args.model, args.input_bits, input_scale=args.input_scale)
     searched = api.fold_for_board(graph, board, parse_fold_options(args.fold), args.fps, args.utilisation,
                                   args.clock, progress=sys.stderr, margin=args.margin)
     engines = api.synthesise_estimate(searched, progress=sys.stderr) if args.synth else None
@@ -72,7 +87,7 @@ def _cmd_estimate(args) -> int:
 
 
 def _cmd_predict(args) -> int:
-    graph = api.load(args.model, args.input_bits) if not Path(args.model).is_dir() else api.load_graph(args.model)
+    graph = api.load(args.model, args.input_bits, input_scale=args.input_scale) if not Path(args.model).is_dir() else api.load_graph(args.model)
     y = api.predict(graph, api.load_inputs(args.inputs), backend=args.backend, folding=parse_fold_options(args.fold))
     if args.output:
         np.save(args.output, y, allow_pickle=False)
@@ -84,12 +99,14 @@ def _cmd_predict(args) -> int:
 
 
 def _cmd_verify(args) -> int:
+    from bnnfpga.frontend import is_qonnx, load_onnx
     from bnnfpga.verify import verify_backend, verify_model
 
-    graph = api.load(args.model, args.input_bits)
+    graph = api.load(args.model, args.input_bits, input_scale=args.input_scale)
     x = api.load_inputs(args.inputs) if args.inputs else api.random_inputs(graph.input_type, args.frames)
     if args.backend == "golden":
-        result, what = verify_model(args.model, graph, x), "golden vs onnxruntime"
+        reference = "the qonnx executor" if is_qonnx(load_onnx(args.model)) else "onnxruntime"
+        result, what = verify_model(args.model, graph, x), f"golden vs {reference}"
     else:
         result, what = verify_backend(graph, x, args.backend, parse_fold_options(args.fold)), f"{args.backend} vs golden"
     print(result.table())
@@ -120,7 +137,7 @@ def _cmd_build(args) -> int:
 
 
 def _cmd_inspect(args) -> int:
-    graph = api.load(args.model, args.input_bits)
+    graph = api.load(args.model, args.input_bits, input_scale=args.input_scale)
     print(inspect_table(graph))
     for note in graph.notes:
         print(f"note: {note}")
@@ -175,12 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fold_option(p)
     p.set_defaults(func=_cmd_predict)
 
-    p = sub.add_parser("verify", help="compare the golden model with onnxruntime, layer by layer")
+    p = sub.add_parser("verify", help="compare the golden model with onnxruntime (the qonnx executor for QONNX), layer by layer")
     p.add_argument("model")
     p.add_argument("--inputs", help="frames .npy (default: random frames)")
     p.add_argument("--frames", type=int, default=16, help="random frames when --inputs is not given")
     p.add_argument("--backend", default="golden", choices=api.BACKENDS,
-                   help="golden: golden model vs onnxruntime (default); hls: C simulation, rtl: Verilator simulation, vs golden model")
+                   help="golden: golden model vs onnxruntime or the qonnx executor (default); hls: C simulation, rtl: Verilator simulation, vs golden model")
     _add_model_options(p)
     _add_fold_option(p)
     p.set_defaults(func=_cmd_verify)

@@ -41,7 +41,7 @@ def unpack_stream(words: np.ndarray, t: TensorType) -> np.ndarray:
         values = 2 * bits - 1
     else:
         values = (bits.reshape(n, pixels, c, k) << np.arange(k)).sum(-1)
-        if t.dtype.kind == "int":
+        if t.dtype.signed:
             values = np.where(values >= 1 << (k - 1), values - (1 << k), values)
     return values.transpose(0, 2, 1).reshape((n,) + tuple(t.shape))
 

@@ -1,6 +1,8 @@
-"""``bnnfpga verify``: the golden model against onnxruntime on the same ONNX file, layer by layer.
+"""``bnnfpga verify``: the golden model against the reference on the same ONNX file, layer by
+layer. The reference is onnxruntime for plain ONNX and the qonnx executor
+(``qonnx.core.onnx_exec.execute_onnx``) for QONNX models.
 
-onnxruntime is a test-time dependency only: it is imported here, lazily.
+onnxruntime and qonnx are test-time dependencies only: they are imported here, lazily.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import onnx
 
 from bnnfpga import golden
 from bnnfpga.errors import BnnfpgaError
-from bnnfpga.frontend import load_onnx
+from bnnfpga.frontend import is_qonnx, load_onnx
 from bnnfpga.ir.graph import Graph
 from bnnfpga.report import format_table
 
@@ -81,19 +83,64 @@ def run_onnxruntime(model: onnx.ModelProto, x: np.ndarray, tensors: list[str]) -
     return {name: np.concatenate([p[i] for p in parts]) for i, name in enumerate(outputs)}
 
 
+def run_qonnx(model: onnx.ModelProto, x: np.ndarray, tensors: list[str]) -> dict[str, np.ndarray]:
+    """Run a QONNX ``model`` frame by frame with the qonnx executor, returning the output and
+    the hidden ``tensors``."""
+    try:
+        from qonnx.core.modelwrapper import ModelWrapper
+        from qonnx.core.onnx_exec import execute_onnx
+    except ImportError:
+        raise BnnfpgaError("verify of a QONNX model needs qonnx: pip install qonnx (or the dev extra)") from None
+    wrapper = ModelWrapper(model)
+    inp = model.graph.input[0]
+    shape = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else 1 for d in inp.type.tensor_type.shape.dim]
+    wanted = [model.graph.output[0].name] + tensors
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in wanted}
+    for frame in x.astype(np.float32):
+        context = execute_onnx(wrapper, {inp.name: frame.reshape([1] + shape[1:])}, return_full_exec_context=True)
+        for name in wanted:
+            parts[name].append(np.asarray(context[name]))
+    return {name: np.concatenate(values) if values else np.zeros((0,)) for name, values in parts.items()}
+
+
+def reference_values(model: onnx.ModelProto, graph: Graph, x: np.ndarray, tensors: list[str]) -> dict[str, np.ndarray]:
+    """The reference's output and hidden ``tensors`` on integer frames x (times the graph's
+    input scale, in float32, as a user would feed the model)."""
+    xf = (x * np.float32(graph.input_scale)).astype(np.float32) if graph.input_scale != 1.0 else x.astype(np.float32)
+    if is_qonnx(model):
+        return run_qonnx(model, xf, tensors)
+    return run_onnxruntime(model, xf, tensors)
+
+
+def _as_levels(ref: np.ndarray, scale: tuple[list[float], list[float]], shape) -> np.ndarray:
+    """A quantizer's ONNX output scale·(v − zp) back to its integer levels v."""
+    channels = shape[1]
+    view = (1, channels) + (1,) * (len(shape) - 2)
+    s = np.asarray(scale[0], np.float64).reshape(-1)
+    z = np.asarray(scale[1], np.float64).reshape(-1)
+    s = np.broadcast_to(s, (channels,)).reshape(view) if s.size in (1, channels) else s.reshape(view)
+    z = np.broadcast_to(z, (channels,)).reshape(view) if z.size in (1, channels) else z.reshape(view)
+    return np.round(ref.reshape(shape).astype(np.float64) / s + z)
+
+
 def verify_model(model_path: str | os.PathLike, graph: Graph, x: np.ndarray) -> VerifyResult:
     """Compare every tagged hidden activation and the output of ``graph`` (folded from
-    ``model_path``) with onnxruntime on frames x; also the two golden routes with each other."""
+    ``model_path``) with the reference (onnxruntime, or the qonnx executor for QONNX) on
+    frames x; also the two golden routes with each other."""
     model = load_onnx(model_path)
     x = golden.executor.check_input(graph, x)
     ours = golden.execute(graph, x, route="packed", keep_all=True)
     fast = golden.execute(graph, x, route="gemm")[graph.output_name]
     hidden = {t: o for t, o in graph.onnx_tensors.items() if t != graph.input_name and t != graph.output_name and t in ours}
     output_onnx = model.graph.output[0].name
-    ref = run_onnxruntime(model, x, sorted(hidden.values()))
+    ref = reference_values(model, graph, x, sorted(hidden.values()))
     rows = []
     for tensor, onnx_name in sorted(hidden.items(), key=lambda kv: [n.output for n in graph.nodes].index(kv[0])):
-        a, b = ours[tensor], ref[onnx_name].reshape(ours[tensor].shape)
+        a = ours[tensor]
+        if onnx_name in graph.onnx_scales:
+            b = _as_levels(ref[onnx_name], graph.onnx_scales[onnx_name], a.shape)
+        else:
+            b = ref[onnx_name].reshape(a.shape)
         bad = int(np.sum(a != b))
         rows.append(Agreement(tensor, onnx_name, "activation", a.size, bad, "bit-exact" if not bad else f"{bad} values differ"))
     out, ref_out = ours[graph.output_name], ref[output_onnx].reshape(ours[graph.output_name].shape)

@@ -408,10 +408,13 @@ def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: 
             fc, fh, fw = flattened_from  # ONNX column c·H·W + y·W + x → stream column (y·W + x)·C + c
             rows = rows.reshape(mh, fc, fh, fw).transpose(0, 2, 3, 1).reshape(mh, -1)
         oh = ow = 1
+    if op.weight_dtype != BIPOLAR:
+        raise BnnfpgaError(f"layer {node.name}: {op.weight_dtype} weights are not supported by the {backend} backend yet "
+                           "(the golden model runs them); supported: ±1 weights")
     acc_w = out_t.dtype.bits
     thresholds, constant, threshold_w = None, (), acc_w + 1
     if activation is not None:
-        if activation.levels != 1:
+        if not activation.bipolar:
             raise BnnfpgaError(f"layer {node.name}: multi-threshold activations are not supported by the {backend} backend yet")
         t = activation.thresholds[:, 0]
         thresholds = tuple(int(v) for v in t)
@@ -425,7 +428,7 @@ def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: 
 
 def _threshold(node, op: Threshold, cur: Pixels, backend: str) -> ThresholdStage:
     """A threshold not fused into a dot product: binarisation of the (unsigned) input."""
-    if op.levels != 1:
+    if not op.bipolar:
         raise BnnfpgaError(f"layer {node.name}: the {backend} backend thresholds into bipolar values only")
     t = op.thresholds[:, 0]
     width = signed_width(min(int(t.min()), cur.dtype.min), max(int(t.max()), cur.dtype.max)).bits + 1

@@ -38,7 +38,7 @@ def _bool(value: bool) -> str:
 
 def _kind_flags(dtype: DType) -> dict[str, str]:
     """C++ template arguments describing an element type."""
-    return {"in_signed": _bool(dtype.kind == "int"), "in_bipolar": _bool(dtype.kind == "bipolar")}
+    return {"in_signed": _bool(dtype.signed), "in_bipolar": _bool(dtype.kind == "bipolar")}
 
 
 def _pixel(bits: int) -> str:

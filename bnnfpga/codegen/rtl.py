@@ -61,7 +61,7 @@ def _bit(flag: bool) -> str:
 
 
 def _kind(dtype: DType) -> dict[str, str]:
-    return {"IN_BIPOLAR": _bit(dtype == BIPOLAR), "IN_SIGNED": _bit(dtype.kind == "int")}
+    return {"IN_BIPOLAR": _bit(dtype == BIPOLAR), "IN_SIGNED": _bit(dtype.signed)}
 
 
 def _window(inp: dataflow.Pixels, kernel, strides, pads, bits: int | None = None) -> dict[str, int]:
@@ -149,7 +149,7 @@ def engine_instance(e: dataflow.Engine, consumer: dataflow.Engine | None = None)
     if isinstance(e, dataflow.Mvu):
         fold = e.fold
         params = {"MW": e.mw, "MH": e.mh, "SIMD": fold.simd, "PE": fold.pe, "BITS": e.in_dtype.bits,
-                  "BIPOLAR": _bit(e.in_dtype == BIPOLAR), "SIGNED_IN": _bit(e.in_dtype.kind == "int"),
+                  "BIPOLAR": _bit(e.in_dtype == BIPOLAR), "SIGNED_IN": _bit(e.in_dtype.signed),
                   "ACC_W": e.acc_w, "OUT_BITS": e.out_bits, "T_W": e.threshold_w, "PADDED": _bit(e.padded),
                   "WEIGHTS_STYLE": '"block"' if e.weights_in_bram else '"auto"'}
         return EngineInstance("bnn_mvu", params, f"{e.name}: {e.mh}x{e.mw} MVU, PE={fold.pe}, SIMD={fold.simd}",

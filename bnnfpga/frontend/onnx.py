@@ -6,7 +6,7 @@ evaluator, so weight binarisation such as ``Where(GreaterOrEqual(W, 0), 1, -1)``
 plain weight array), a *dynamic* IR tensor, or a *comparison* of a dynamic tensor with a
 constant that only ``Where`` may consume. Dynamic ops become float-level IR ops (Conv,
 Dense, Affine, Binarize, MaxPool, Reshape); the passes then fold them to integers.
-Binary weights are recognised later by their values (``ExtractBinaryWeights``).
+Binary weights are recognised later by their values (``ExtractIntegerWeights``).
 """
 
 from __future__ import annotations
@@ -43,6 +43,10 @@ def load_onnx(path: str | os.PathLike) -> onnx.ModelProto:
         raise ModelError(f"{path}: not a readable ONNX file (truncated or not ONNX): {exc}") from None
     if not model.graph.node:
         raise ModelError(f"{path}: not a readable ONNX file (no graph nodes)")
+    from bnnfpga.frontend.qonnx import is_qonnx, normalise_domains
+
+    if is_qonnx(model):
+        model = normalise_domains(model)
     try:
         onnx.checker.check_model(model)
     except Exception as exc:
@@ -76,14 +80,22 @@ _MIRROR = {"ge": "le", "gt": "lt", "le": "ge", "lt": "gt"}
 
 
 class _Importer:
-    def __init__(self, model: onnx.ModelProto, input_bits: int):
+    """Plain ONNX. Subclasses (frontend/qonnx.py) add op handlers (``op_<Type>``), domains
+    (``DOMAINS``) and constant evaluators (``fold_constant``)."""
+
+    DOMAINS = ("", "ai.onnx")
+    SUPPORTED = SUPPORTED_DYNAMIC_OPS
+
+    def __init__(self, model: onnx.ModelProto, input_bits: int, input_scale: float = 1.0):
         self.model = model
         self.input_bits = input_bits
+        self.input_scale = input_scale
         self.opsets = {imp.domain or "": imp.version for imp in model.opset_import}
         self.env: dict[str, _Const | _Dyn | _Compare] = {}
         self.nodes: list[Node] = []
         self.names = UniqueNames()
         self.onnx_tensors: dict[str, str] = {}
+        self.onnx_scales: dict[str, tuple[list[float], list[float]]] = {}
         self.notes: list[str] = []
 
     # -- helpers ---------------------------------------------------------------------------
@@ -118,7 +130,7 @@ class _Importer:
 
     def unsupported(self, onnx_node, why: str = "") -> ModelError:
         msg = why or "unsupported operation on activations"
-        return ModelError(f"{msg}; supported on activations: {SUPPORTED_DYNAMIC_OPS}", onnx_node.name, onnx_node.op_type)
+        return ModelError(f"{msg}; supported on activations: {self.SUPPORTED}", onnx_node.name, onnx_node.op_type)
 
     def fold_constant(self, onnx_node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
         from onnx.reference import ReferenceEvaluator
@@ -139,8 +151,11 @@ class _Importer:
             raise ModelError(f"the model must have exactly one input, found {len(inputs)}")
         self.check_supported_ops(inputs[0].name)
         x = self.read_input(inputs[0])
-        self.env[inputs[0].name] = x
         self.onnx_tensors[x.tensor] = inputs[0].name
+        graph_input = x
+        if self.input_scale != 1.0:  # the ONNX input is the integer frame times the scale
+            x = self.emit_input_scale(x)
+        self.env[inputs[0].name] = x
         for node in g.node:
             self.visit(node)
         if len(g.output) != 1:
@@ -151,14 +166,27 @@ class _Importer:
         self.onnx_tensors[out.tensor] = g.output[0].name
         self.prune_unused(out.tensor)
         return Graph(
-            input_name=x.tensor,
-            input_type=x.type,
+            input_name=graph_input.tensor,
+            input_type=graph_input.type,
             nodes=self.nodes,
             output_name=out.tensor,
             model_name=g.name or "model",
             onnx_tensors=self.onnx_tensors,
             notes=self.notes,
+            input_scale=self.input_scale,
+            onnx_scales={k: v for k, v in self.onnx_scales.items() if k in self.onnx_tensors.values()},
         )
+
+    def tag_levels(self, levels: _Dyn, onnx_name: str, scale: np.ndarray, zeropt: np.ndarray) -> None:
+        """The ONNX tensor ``onnx_name`` holds scale·(levels − zeropt) per channel."""
+        self.onnx_tensors[levels.tensor] = onnx_name
+        self.onnx_scales[onnx_name] = ([float(v) for v in scale], [float(v) for v in zeropt])
+
+    def emit_input_scale(self, x: _Dyn) -> _Dyn:
+        name = self.names.take("input_scale")
+        op = Affine(scale=np.full(x.type.shape[0], self.input_scale), bias=np.zeros(x.type.shape[0]))
+        self.nodes.append(Node(name, op, (x.tensor,), name, source="input scale"))
+        return _Dyn(name, op.output_type([x.type]))
 
     def prune_unused(self, output: str) -> None:
         """Drop nodes the output does not depend on (dead branches of the ONNX graph)."""
@@ -182,7 +210,7 @@ class _Importer:
         if bad:
             first = next(n for n in self.model.graph.node if f"{n.op_type} ({n.name or 'unnamed'})" == bad[0])
             also = f"; also unsupported: {', '.join(bad[1:6])}{' …' if len(bad) > 6 else ''}" if len(bad) > 1 else ""
-            raise ModelError(f"unsupported operation on activations{also}; supported on activations: {SUPPORTED_DYNAMIC_OPS}",
+            raise ModelError(f"unsupported operation on activations{also}; supported on activations: {self.SUPPORTED}",
                              first.name, first.op_type)
 
     def read_input(self, vi) -> _Dyn:
@@ -208,8 +236,9 @@ class _Importer:
         for name, value in zip(node.input, ins):
             if name and value is None:
                 raise ModelError(f"input {name!r} is not produced by any earlier node", node.name, node.op_type)
-        if node.domain not in ("", "ai.onnx"):
-            raise ModelError(f"custom op domain {node.domain!r} is not supported by the plain ONNX frontend", node.name, node.op_type)
+        if node.domain not in self.DOMAINS:
+            raise ModelError(f"custom op domain {node.domain!r} is not supported (supported: the ONNX standard ops, "
+                             "and QONNX's qonnx.custom_op.general)", node.name, node.op_type)
 
         if all(v is None or isinstance(v, _Const) for v in ins) and node.op_type != "Shape":
             outs = self.fold_constant(node, [None if v is None else v.value for v in ins])
@@ -458,8 +487,15 @@ class _Importer:
         return self.emit(node, Reshape(shape=tuple(shape)), x)
 
 
-def import_model(model: onnx.ModelProto, input_bits: int = 8) -> Graph:
-    """Translate a checked ONNX model into a float-level IR graph."""
+def check_input_options(input_bits: int, input_scale: float) -> None:
     if not 1 <= input_bits <= 16:
         raise BnnfpgaError(f"input bits must be between 1 and 16, got {input_bits}")
-    return _Importer(model, input_bits).run()
+    if not (np.isfinite(input_scale) and input_scale > 0):
+        raise BnnfpgaError(f"the input scale must be a positive number, got {input_scale}")
+
+
+def import_model(model: onnx.ModelProto, input_bits: int = 8, input_scale: float = 1.0) -> Graph:
+    """Translate a checked plain ONNX model into a float-level IR graph. The model's input
+    receives the integer frame times ``input_scale``."""
+    check_input_options(input_bits, input_scale)
+    return _Importer(model, input_bits, input_scale).run()

@@ -15,6 +15,7 @@ from bnnfpga.ir.ops import (
     IntegerAffine,
     MaxPool,
     OutputAffine,
+    Quantize,
     Reshape,
     Threshold,
 )
@@ -60,7 +61,7 @@ def _run_node(op, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:
                 return kernels.float_conv(x, op.weight, op.bias, op.strides, op.pads)
             y = x.astype(np.float64) @ op.weight.T.astype(np.float64)
             return y if op.bias is None else y + op.bias
-        bound = max(abs(in_type.dtype.min), abs(in_type.dtype.max)) * op.fan_in
+        bound = max(abs(in_type.dtype.min), abs(in_type.dtype.max)) * op.fan_in * op.weight_magnitude
         if isinstance(op, Conv):
             return kernels.conv(x, op.weight, op.strides, op.pads, route, in_type.dtype, bound)
         return kernels.dense(x, op.weight, route, in_type.dtype, bound)
@@ -71,7 +72,9 @@ def _run_node(op, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:
     if isinstance(op, Binarize):
         return np.where(x > 0 if op.strict else x >= 0, 1, -1).astype(np.int8)
     if isinstance(op, Threshold):
-        return kernels.threshold(x, op.thresholds, op.constant)
+        return kernels.threshold(x, op.thresholds, op.constant, op.base)
+    if isinstance(op, Quantize):
+        return op.evaluate(x)
     if isinstance(op, MaxPool):
         return kernels.max_pool(x, op.kernel, op.strides, op.pads, op.use_min)
     if isinstance(op, Reshape):  # ONNX reshapes in (N, C, H, W) order

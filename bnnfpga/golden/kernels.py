@@ -68,13 +68,16 @@ def dot_gemm(patches: np.ndarray, weight_rows: np.ndarray, bound: int) -> np.nda
 
 
 def dot_packed(patches: np.ndarray, valid: np.ndarray | None, weight_rows: np.ndarray, dtype: DType) -> np.ndarray:
-    """Hardware-style dot product of integer patches (R, K) with ±1 weight rows (O, K).
+    """Hardware-style dot product of integer patches (R, K) with integer weight rows (O, K).
 
-    Bipolar inputs: dot = 2·popcount(valid & XNOR(a, w)) − popcount(valid) (DESIGN 3.5).
-    k-bit inputs: dot = Σ_b c_b·(2·popcount(x_b & w) − popcount(x_b)) over two's complement
-    bit planes x_b with c_b = 2^b (−2^(k−1) for the sign plane of signed inputs) (DESIGN 3.4).
+    ±1 weights, bipolar inputs: dot = 2·popcount(valid & XNOR(a, w)) − popcount(valid) (DESIGN 3.5).
+    ±1 weights, k-bit inputs: dot = Σ_b c_b·(2·popcount(x_b & w) − popcount(x_b)) over two's
+    complement bit planes x_b with c_b = 2^b (−2^(k−1) for the sign plane of signed inputs)
+    (DESIGN 3.4). Other integer weights (ternary, k-bit): ``dot_planes``.
     ``valid`` (R, K) masks padding; for k-bit inputs padding is 0 and needs no mask.
     """
+    if not np.all(np.abs(weight_rows) == 1):
+        return dot_planes(patches, valid, weight_rows, dtype)
     rows, k = patches.shape
     w_bits = pack_bits(weight_rows > 0)  # (O, words)
     words = w_bits.shape[1]
@@ -92,10 +95,50 @@ def dot_packed(patches: np.ndarray, valid: np.ndarray | None, weight_rows: np.nd
             acc = np.zeros((values.shape[0], weight_rows.shape[0]), dtype=np.int64)
             for b in range(dtype.bits):
                 plane = pack_bits((values >> b) & 1)
-                coeff = -(1 << b) if (dtype.kind == "int" and b == dtype.bits - 1) else 1 << b
+                coeff = -(1 << b) if (dtype.kind in ("int", "ternary") and b == dtype.bits - 1) else 1 << b
                 agree = popcount(plane[:, None, :] & w_bits[None, :, :])
                 acc += coeff * (2 * agree - popcount(plane)[:, None])
             out[sl] = acc
+    return out
+
+
+def weight_planes(weight_rows: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """Integer weights as Σ_j c_j·B_j over 0/1 planes B_j (DESIGN 5): ternary weights as a
+    positive and a negative plane (c = +1, −1), others as two's complement bit planes."""
+    lo, hi = int(weight_rows.min()), int(weight_rows.max())
+    if -1 <= lo and hi <= 1:
+        return [(1, weight_rows > 0), (-1, weight_rows < 0)]
+    bits = max(lo.bit_length(), hi.bit_length(), (-lo - 1).bit_length()) + 1
+    w = weight_rows.astype(np.int64)
+    return [(-(1 << b) if b == bits - 1 else 1 << b, ((w >> b) & 1).astype(bool)) for b in range(bits)]
+
+
+def activation_planes(values: np.ndarray, valid: np.ndarray | None, dtype: DType) -> list[tuple[int, np.ndarray]]:
+    """Activations as Σ_i c_i·H_i over 0/1 planes: a bipolar a = 2·b − 1 on valid taps (0 in
+    padding), a k-bit x as its two's complement bit planes (padding is 0)."""
+    if dtype.kind == "bipolar":
+        mask = np.ones(values.shape, bool) if valid is None else valid
+        return [(2, (values > 0) & mask), (-1, mask)]
+    v = values.astype(np.int64)
+    signed = dtype.kind in ("int", "ternary")
+    return [(-(1 << b) if signed and b == dtype.bits - 1 else 1 << b, ((v >> b) & 1).astype(bool)) for b in range(dtype.bits)]
+
+
+def dot_planes(patches: np.ndarray, valid: np.ndarray | None, weight_rows: np.ndarray, dtype: DType) -> np.ndarray:
+    """y = Σ_i Σ_j c_i·c_j·popcount(H_i & B_j): the bit-plane dot product of DESIGN 5 for any
+    integer weights and activations."""
+    rows = patches.shape[0]
+    w_planes = [(c, pack_bits(plane)) for c, plane in weight_planes(weight_rows)]
+    words = w_planes[0][1].shape[1]
+    out = np.zeros((rows, weight_rows.shape[0]), dtype=np.int64)
+    chunk = max(1, _PACKED_CHUNK_WORDS // max(1, words * weight_rows.shape[0]))
+    for start in range(0, rows, chunk):
+        sl = slice(start, start + chunk)
+        a_planes = activation_planes(patches[sl], None if valid is None else valid[sl], dtype)
+        for c_a, a_plane in a_planes:
+            a_bits = pack_bits(a_plane)
+            for c_w, w_bits in w_planes:
+                out[sl] += c_a * c_w * popcount(a_bits[:, None, :] & w_bits[None, :, :])
     return out
 
 
@@ -136,10 +179,10 @@ def float_conv(x, weight, bias, strides, pads) -> np.ndarray:
     return y.reshape(x.shape[0], oh, -1, weight.shape[0])
 
 
-def threshold(y: np.ndarray, thresholds: np.ndarray, constant: np.ndarray) -> np.ndarray:
+def threshold(y: np.ndarray, thresholds: np.ndarray, constant: np.ndarray, base: int | None = None) -> np.ndarray:
     """Channels-last y against per-channel thresholds (C, n); see ir.ops.Threshold."""
     t = thresholds.astype(np.int64)
-    if t.shape[1] == 1:
+    if base is None:
         out = (y >= t[:, 0].astype(y.dtype)).view(np.int8)  # 0/1, then in place to −1/+1
         out <<= 1
         out -= 1
@@ -147,7 +190,7 @@ def threshold(y: np.ndarray, thresholds: np.ndarray, constant: np.ndarray) -> np
         if fixed.size:
             out[..., fixed] = constant[fixed]
         return out
-    count = np.zeros(y.shape, dtype=np.int64)
+    count = np.full(y.shape, base, dtype=np.int64)
     for i in range(t.shape[1]):
         count += y >= t[:, i]
     return count

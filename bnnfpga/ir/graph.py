@@ -34,7 +34,10 @@ class Graph:
 
     ``onnx_tensors`` maps an IR tensor to the ONNX tensor that holds exactly the same values
     (used by ``verify`` to compare hidden activations). ``notes`` are messages for the report
-    (e.g. that ONNX ``Sign`` was read as binarisation with 0 → +1).
+    (e.g. that ONNX ``Sign`` was read as binarisation with 0 → +1). The ONNX model's input
+    is the integer frame times ``input_scale`` (e.g. 1/255 for a model trained on [0, 1]).
+    ``onnx_scales[onnx tensor]`` = (scale, zero point) per channel says that the ONNX tensor
+    holds scale·(v − zero point) of the IR tensor's integer levels v (a quantizer's output).
     """
 
     input_name: str
@@ -44,6 +47,8 @@ class Graph:
     model_name: str = ""
     onnx_tensors: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    input_scale: float = 1.0
+    onnx_scales: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
 
     # -- structure -------------------------------------------------------------------------
     def types(self) -> dict[str, TensorType]:
@@ -70,6 +75,7 @@ class Graph:
             nodes=[dataclasses.replace(n) for n in self.nodes],
             onnx_tensors=dict(self.onnx_tensors),
             notes=list(self.notes),
+            onnx_scales=dict(self.onnx_scales),
         )
 
     def fresh_name(self, base: str) -> str:
@@ -106,7 +112,7 @@ class Graph:
         doc = {
             "format": "bnnfpga-ir/1",
             "model_name": self.model_name,
-            "input": {"name": self.input_name, **_type_to_json(self.input_type)},
+            "input": {"name": self.input_name, **_type_to_json(self.input_type), "scale": self.input_scale},
             "output": self.output_name,
             "nodes": [
                 {
@@ -121,6 +127,7 @@ class Graph:
             ],
             "onnx_tensors": dict(sorted(self.onnx_tensors.items())),
             "notes": self.notes,
+            "onnx_scales": {k: {"scale": v[0], "zero_point": v[1]} for k, v in sorted(self.onnx_scales.items())},
         }
         return json.dumps(doc, indent=1) + "\n"
 
@@ -146,6 +153,8 @@ class Graph:
             model_name=doc["model_name"],
             onnx_tensors=doc["onnx_tensors"],
             notes=doc["notes"],
+            input_scale=float(doc["input"].get("scale", 1.0)),
+            onnx_scales={k: (list(v["scale"]), list(v["zero_point"])) for k, v in doc.get("onnx_scales", {}).items()},
         )
 
 

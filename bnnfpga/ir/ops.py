@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bnnfpga.ir.types import BIPOLAR, FLOAT, DType, TensorType, signed_width, uint
+from bnnfpga.ir.types import BIPOLAR, FLOAT, DType, TensorType, integer_type, signed_width, uint
 
 
 class Op:
@@ -19,6 +19,17 @@ class Op:
 
     def output_type(self, inputs: list[TensorType]) -> TensorType:
         raise NotImplementedError
+
+
+def weight_type(weight: np.ndarray) -> DType:
+    """FLOAT for float weights; for int8 weights the narrowest of bipolar (all ±1), ternary
+    ({−1, 0, +1}) and intK that holds them."""
+    if weight.dtype != np.int8:
+        return FLOAT
+    lo, hi = (int(weight.min()), int(weight.max())) if weight.size else (-1, 1)
+    if np.all(np.abs(weight) == 1):
+        return BIPOLAR
+    return integer_type(min(lo, -1), hi) if lo >= -1 and hi <= 1 else signed_width(lo, hi)
 
 
 def _pool_out(size: int, kernel: int, stride: int, pad_lo: int, pad_hi: int) -> int:
@@ -29,8 +40,9 @@ def _pool_out(size: int, kernel: int, stride: int, pad_lo: int, pad_hi: int) -> 
 class DotProduct(Op):
     """Shared part of Conv and Dense: y = W·x (+ bias while still float).
 
-    ``weight`` is float64 as read from the model until ``ExtractBinaryWeights``; then int8
-    with values ±1 (bipolar, DESIGN 3.1). ``flipped[o]`` records that row o was negated by
+    ``weight`` is float64 as read from the model until ``ExtractIntegerWeights``; then int8:
+    ±1 (bipolar, DESIGN 3.1), {−1, 0, +1} (ternary) or small two's complement integers
+    (k-bit weights, DESIGN 5), whichever ``weight_dtype`` the values need. ``flipped[o]`` records that row o was negated by
     threshold folding (DESIGN 3.3, γ < 0). ``acc_min``/``acc_max`` are the proven per-row
     reachable accumulator ranges (DESIGN 3.8), set by ``AccumulatorWidths``.
     """
@@ -51,14 +63,19 @@ class DotProduct(Op):
 
     @property
     def weight_dtype(self) -> DType:
-        return BIPOLAR if self.weight.dtype == np.int8 else FLOAT
+        return weight_type(self.weight)
+
+    @property
+    def weight_magnitude(self) -> int:
+        """The largest |w| of integer weights."""
+        return int(np.abs(self.weight).max()) if self.weight.size else 0
 
     def accumulator_type(self, input_dtype: DType) -> DType:
         if self.weight_dtype == FLOAT or not input_dtype.is_integer:
             return FLOAT
         if self.acc_min is not None and self.acc_max is not None:
             return signed_width(int(self.acc_min.min()), int(self.acc_max.max()))
-        magnitude = max(abs(input_dtype.min), abs(input_dtype.max)) * self.fan_in
+        magnitude = max(abs(input_dtype.min), abs(input_dtype.max)) * self.fan_in * self.weight_magnitude
         return signed_width(-magnitude, magnitude)
 
 
@@ -135,25 +152,67 @@ class Binarize(Op):
 
 
 @dataclass(eq=False)
-class Threshold(Op):
-    """Integer → bipolar (one threshold) or uint(k) (2^k − 1 thresholds), per channel.
+class Quantize(Op):
+    """Float → integer level, QONNX ``Quant`` order: q = rounding(clip(x, qmin, qmax)).
 
-    out = number of thresholds t with y ≥ t (MultiThreshold semantics); with one threshold
-    that count 0/1 is read as −1/+1. ``constant[c]`` ≠ 0 makes channel c the constant
-    ``constant[c]`` whatever y is (DESIGN 3.3, γ = 0).
+    The input is already divided by the quantizer's scale and shifted by its zero point (an
+    Affine in front); the dequantisation (q − zp)·scale is an Affine behind. ``rounding``
+    names a QONNX rounding mode (``ROUNDING_MODES``). The output is an integer tensor of the
+    narrowest type holding [qmin, qmax]; FoldThresholds turns it into qmax − qmin thresholds.
+    """
+
+    qmin: int
+    qmax: int
+    rounding: str = "ROUND"
+
+    def output_type(self, inputs: list[TensorType]) -> TensorType:
+        return TensorType(inputs[0].shape, integer_type(self.qmin, self.qmax))
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        """The integer levels of float64 x, as int64."""
+        return ROUNDING_MODES[self.rounding](np.clip(x, self.qmin, self.qmax)).astype(np.int64)
+
+
+ROUNDING_MODES = {
+    "ROUND": np.round,  # half to even, as numpy and QONNX
+    "HALF_EVEN": np.round,
+    "FLOOR": np.floor,
+    "CEIL": np.ceil,
+    "DOWN": np.fix,  # towards zero
+    "UP": lambda x: np.sign(x) * np.ceil(np.abs(x)),
+    "HALF_UP": lambda x: np.sign(x) * np.floor(np.abs(x) + 0.5),
+    "HALF_DOWN": lambda x: np.sign(x) * np.ceil(np.abs(x) - 0.5),
+}
+
+
+@dataclass(eq=False)
+class Threshold(Op):
+    """Integer → bipolar (one threshold, ``base`` None) or integer levels, per channel.
+
+    count = number of thresholds t with y ≥ t (MultiThreshold semantics). Without ``base``
+    the one threshold's count 0/1 is read as −1/+1 (binarisation); with it the output is
+    ``base + count`` (k-bit activations: 2^k − 1 thresholds, base 0 unsigned, negative
+    signed). ``constant[c]`` ≠ 0 makes a bipolar channel c the constant ``constant[c]``
+    whatever y is (DESIGN 3.3, γ = 0); a constant multi-level channel has its thresholds at
+    the ends of the accumulator range instead.
     """
 
     thresholds: np.ndarray  # int64 (C, n), each row sorted ascending
     constant: np.ndarray  # int8 (C,)
+    base: int | None = None
 
     @property
     def levels(self) -> int:
         return int(self.thresholds.shape[1])
 
+    @property
+    def bipolar(self) -> bool:
+        return self.base is None
+
     def output_type(self, inputs: list[TensorType]) -> TensorType:
-        if self.levels == 1:
+        if self.base is None:
             return TensorType(inputs[0].shape, BIPOLAR)
-        return TensorType(inputs[0].shape, uint(int(self.levels).bit_length()))
+        return TensorType(inputs[0].shape, integer_type(self.base, self.base + self.levels))
 
 
 @dataclass(eq=False)
@@ -197,5 +256,6 @@ class OutputAffine(Op):
 
 
 OP_TYPES: dict[str, type[Op]] = {
-    cls.__name__: cls for cls in (Conv, Dense, Affine, IntegerAffine, Binarize, Threshold, MaxPool, Reshape, OutputAffine)
+    cls.__name__: cls
+    for cls in (Conv, Dense, Affine, IntegerAffine, Binarize, Quantize, Threshold, MaxPool, Reshape, OutputAffine)
 }

@@ -11,24 +11,32 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class DType:
-    """Element type. ``kind`` is 'bipolar' ({-1,+1}), 'uint', 'int' (two's complement) or 'float'."""
+    """Element type. ``kind`` is 'bipolar' ({-1,+1}), 'ternary' ({-1,0,+1} in two bits),
+    'uint', 'int' (two's complement) or 'float'."""
 
     kind: str
     bits: int
 
     def __post_init__(self) -> None:
-        if self.kind not in ("bipolar", "uint", "int", "float"):
+        if self.kind not in ("bipolar", "ternary", "uint", "int", "float"):
             raise ValueError(f"unknown dtype kind {self.kind!r}")
         if self.kind == "bipolar" and self.bits != 1:
             raise ValueError("bipolar values are 1 bit")
+        if self.kind == "ternary" and self.bits != 2:
+            raise ValueError("ternary values are 2 bits")
 
     @property
     def is_integer(self) -> bool:
-        return self.kind in ("bipolar", "uint", "int")
+        return self.kind in ("bipolar", "ternary", "uint", "int")
+
+    @property
+    def signed(self) -> bool:
+        """Two's complement integers (ternary is int2 that never holds −2)."""
+        return self.kind in ("int", "ternary")
 
     @property
     def min(self) -> int:
-        if self.kind == "bipolar":
+        if self.kind in ("bipolar", "ternary"):
             return -1
         if self.kind == "uint":
             return 0
@@ -38,7 +46,7 @@ class DType:
 
     @property
     def max(self) -> int:
-        if self.kind == "bipolar":
+        if self.kind in ("bipolar", "ternary"):
             return 1
         if self.kind == "uint":
             return (1 << self.bits) - 1
@@ -47,7 +55,7 @@ class DType:
         raise ValueError("float has no integer range")
 
     def __str__(self) -> str:
-        return {"bipolar": "bipolar", "float": "float"}.get(self.kind, f"{self.kind}{self.bits}")
+        return {"bipolar": "bipolar", "ternary": "ternary", "float": "float"}.get(self.kind, f"{self.kind}{self.bits}")
 
     @staticmethod
     def parse(text: str) -> DType:
@@ -55,6 +63,8 @@ class DType:
             return BIPOLAR
         if text == "float":
             return FLOAT
+        if text == "ternary":
+            return TERNARY
         for kind in ("uint", "int"):
             if text.startswith(kind) and text[len(kind):].isdigit():
                 return DType(kind, int(text[len(kind):]))
@@ -62,11 +72,22 @@ class DType:
 
 
 BIPOLAR = DType("bipolar", 1)
+TERNARY = DType("ternary", 2)
 FLOAT = DType("float", 64)
 
 
 def uint(bits: int) -> DType:
     return DType("uint", bits)
+
+
+def integer_type(lo: int, hi: int) -> DType:
+    """The narrowest element type holding every integer in [lo, hi]: bipolar for {−1, +1}
+    only when asked by the caller; here ternary for [−1, 1], else uint or int."""
+    if lo >= 0:
+        return uint(max(1, hi.bit_length()))
+    if -1 <= lo and hi <= 1:
+        return TERNARY
+    return signed_width(lo, hi)
 
 
 def signed_width(lo: int, hi: int) -> DType:

@@ -12,7 +12,19 @@ import numpy as np
 
 from bnnfpga.errors import ModelError
 from bnnfpga.ir.graph import Graph
-from bnnfpga.ir.ops import Affine, Binarize, Conv, DotProduct, IntegerAffine, MaxPool, OutputAffine, Reshape, Threshold
+from bnnfpga.ir.ops import (
+    ROUNDING_MODES,
+    Affine,
+    Binarize,
+    Conv,
+    DotProduct,
+    IntegerAffine,
+    MaxPool,
+    OutputAffine,
+    Quantize,
+    Reshape,
+    Threshold,
+)
 from bnnfpga.ir.types import signed_width
 
 # The accelerator streams the last layer's accumulators as int32 (DESIGN 3.7).
@@ -64,8 +76,8 @@ def _verify_node(node, in_type, out_type) -> None:
         if op.weight.shape[1 : 1 + len(fan_in_shape)] != fan_in_shape:
             raise _fail(node, f"weight {op.weight.shape} does not match input {in_type}")
         if op.weight.dtype == np.int8:
-            if not np.all(np.abs(op.weight) == 1):
-                raise _fail(node, "integer weights must be ±1")
+            if np.any(op.weight == -128):
+                raise _fail(node, "integer weights must lie in [−127, 127] (a flipped row negates them)")
             if op.bias is not None:
                 raise _fail(node, "integer dot products carry no bias (it belongs to the affine)")
         for field in ("flipped", "acc_min", "acc_max"):
@@ -87,6 +99,8 @@ def _verify_node(node, in_type, out_type) -> None:
         c = in_type.shape[0]
         if not in_type.dtype.is_integer:
             raise _fail(node, "thresholds compare integers")
+        if op.base is None and op.levels != 1:
+            raise _fail(node, "a bipolar threshold has exactly one threshold per channel")
         if op.thresholds.ndim != 2 or op.thresholds.shape[0] != c:
             raise _fail(node, f"thresholds must have shape ({c}, n)")
         if np.any(np.diff(op.thresholds, axis=1) < 0):
@@ -100,6 +114,9 @@ def _verify_node(node, in_type, out_type) -> None:
             raise _fail(node, "a pooling window would lie entirely in the padding")
         if op.use_min is not None and op.use_min.shape != (in_type.shape[0],):
             raise _fail(node, "use_min must have one flag per channel")
+    elif isinstance(op, Quantize):
+        if op.qmin >= op.qmax or op.rounding not in ROUNDING_MODES:
+            raise _fail(node, f"quantizer needs qmin < qmax and a known rounding mode, got [{op.qmin}, {op.qmax}], {op.rounding}")
     elif isinstance(op, Reshape):
         if out_type.size != in_type.size:
             raise _fail(node, f"reshape changes the size {in_type.size} → {out_type.size}")
@@ -126,10 +143,10 @@ def verify_folded(graph: Graph) -> None:
             if not all(isinstance(n.op, Reshape) for n in rest):
                 raise ModelError("a host-side affine is only possible on the last layer", **where)
             continue
-        if isinstance(op, (Affine, Binarize)) or not types[node.output].dtype.is_integer:
+        if isinstance(op, (Affine, Binarize, Quantize)) or not types[node.output].dtype.is_integer:
             raise ModelError(
                 "this step could not be folded into integer thresholds: supported is "
-                "dot product → per-channel affine/batchnorm → binarisation, with max-pooling anywhere in between",
+                "dot product → per-channel affine/batchnorm → binarisation or quantizer, with max-pooling anywhere in between",
                 **where,
             )
         if isinstance(op, DotProduct):

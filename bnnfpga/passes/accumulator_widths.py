@@ -4,7 +4,7 @@ import numpy as np
 
 from bnnfpga.golden.kernels import conv_weight_rows, im2col
 from bnnfpga.ir.graph import Graph
-from bnnfpga.ir.ops import Conv, DotProduct, IntegerAffine
+from bnnfpga.ir.ops import Conv, DotProduct, IntegerAffine, MaxPool, Reshape, Threshold
 from bnnfpga.passes.base import Pass
 
 
@@ -14,6 +14,15 @@ def channel_bounds(graph: Graph, tensor: str, types) -> tuple[np.ndarray, np.nda
     t = types[tensor]
     lo, hi = np.full(t.shape[0], t.dtype.min, np.int64), np.full(t.shape[0], t.dtype.max, np.int64)
     producer = graph.producer(tensor)
+    if producer is not None and isinstance(producer.op, Threshold) and producer.op.base is not None:
+        lo = np.full(t.shape[0], producer.op.base, np.int64)  # k-bit levels: base + [0, n]
+        hi = lo + producer.op.levels
+    if producer is not None and isinstance(producer.op, (MaxPool, Reshape)):
+        in_lo, in_hi = channel_bounds(graph, producer.inputs[0], types)
+        if isinstance(producer.op, MaxPool) or len(in_lo) == t.shape[0]:
+            lo, hi = in_lo, in_hi
+        elif t.shape[0] % len(in_lo) == 0:  # flatten (C, H, W) → C·H·W, channel-major
+            lo, hi = np.repeat(in_lo, t.shape[0] // len(in_lo)), np.repeat(in_hi, t.shape[0] // len(in_hi))
     if producer is not None and isinstance(producer.op, IntegerAffine):
         in_lo, in_hi = channel_bounds(graph, producer.inputs[0], types)
         q, r = producer.op.scale, producer.op.offset
@@ -23,7 +32,7 @@ def channel_bounds(graph: Graph, tensor: str, types) -> tuple[np.ndarray, np.nda
 
 def reachable_range(op: DotProduct, in_shape: tuple[int, ...], lo, hi) -> tuple[np.ndarray, np.ndarray]:
     """Per-row [min, max] of Σ w·x over inputs x with x ∈ [lo[c], hi[c]] per input channel c
-    (or scalars) and ±1 weights w, taking zero padding into account (a padded tap contributes
+    (or scalars) and integer weights w, taking zero padding into account (a padded tap contributes
     0). Each bound is reached by one input."""
     c = in_shape[0]
     lo, hi = np.broadcast_to(np.asarray(lo, np.int64), (c,)), np.broadcast_to(np.asarray(hi, np.int64), (c,))
@@ -37,8 +46,9 @@ def reachable_range(op: DotProduct, in_shape: tuple[int, ...], lo, hi) -> tuple[
     else:
         rows = op.weight
         valid = np.ones((1, rows.shape[1]), np.int64)
-    pos, neg = (rows > 0).astype(np.int64), (rows < 0).astype(np.int64)
-    # At each position: max = Σ_{w=+1} hi − Σ_{w=−1} lo, min = Σ_{w=+1} lo − Σ_{w=−1} hi.
+    w = rows.astype(np.int64)
+    pos, neg = np.maximum(w, 0), np.maximum(-w, 0)
+    # At each position: max = Σ_{w>0} w·hi − Σ_{w<0} |w|·lo, min = Σ_{w>0} w·lo − Σ_{w<0} |w|·hi.
     acc_max = (valid @ (pos * hi - neg * lo).T).max(axis=0)
     acc_min = (valid @ (pos * lo - neg * hi).T).min(axis=0)
     return acc_min, acc_max

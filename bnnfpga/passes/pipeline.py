@@ -9,7 +9,7 @@ from bnnfpga.ir.verify import verify, verify_folded
 from bnnfpga.passes.absorb_input_affine import AbsorbInputAffine
 from bnnfpga.passes.accumulator_widths import AccumulatorWidths
 from bnnfpga.passes.base import Pass
-from bnnfpga.passes.extract_binary_weights import ExtractBinaryWeights
+from bnnfpga.passes.extract_integer_weights import ExtractIntegerWeights
 from bnnfpga.passes.fold_thresholds import FoldThresholds
 from bnnfpga.passes.host_output_affine import HostOutputAffine
 from bnnfpga.passes.merge_affines import MergeAffines
@@ -21,7 +21,7 @@ from bnnfpga.passes.sink_reshape import SinkReshape
 def stages() -> list[Pass]:
     """Frontend output (float-level IR) → folded IR (integer ops + host affine)."""
     return [
-        ExtractBinaryWeights(),  # W = s·B: ±1 weights, scale s into an affine
+        ExtractIntegerWeights(),  # W = s·Q: ±1, ternary or k-bit weights, scale s into an affine
         MergeAffines(),  # input normalisation chains, batchnorm after scale
         SinkReshape(),  # a flatten moves down to the dense layer it feeds
         AbsorbInputAffine(),  # affines in front of a dot product move behind it

@@ -3,18 +3,18 @@
 import numpy as np
 
 from bnnfpga.ir.graph import Graph, Node
-from bnnfpga.ir.ops import Affine, Binarize, Reshape
+from bnnfpga.ir.ops import Affine, Binarize, Quantize, Reshape
 from bnnfpga.passes.base import LocalRewrite
 
 
 class SinkReshape(LocalRewrite):
-    """Reshape → Binarize becomes Binarize → Reshape; Reshape → Affine becomes
+    """Reshape → Binarize (or Quantize) becomes Binarize → Reshape; Reshape → Affine becomes
     Affine → Reshape when the affine's per-feature parameters are one value per channel of the
     tensor before the flatten. Then a dot product, its affine and its binarisation stay
     adjacent (foldable into thresholds) and a flatten feeds the next dense layer directly."""
 
     def rewrite(self, g: Graph, reshape: Node, nxt: Node) -> bool:
-        if not isinstance(reshape.op, Reshape) or not isinstance(nxt.op, (Affine, Binarize)):
+        if not isinstance(reshape.op, Reshape) or not isinstance(nxt.op, (Affine, Binarize, Quantize)):
             return False
         before = g.types()[reshape.inputs[0]].shape
         if isinstance(nxt.op, Affine):

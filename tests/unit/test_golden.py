@@ -270,7 +270,7 @@ def test_threshold_with_constant_channels(shape):
 def test_multi_level_threshold_counts():
     thresholds = np.array([[-10, 0, 10], [-100, -100, 5], [0, 1, 2]], np.int64)
     chain = Chain((3, 2, 5), DType("int", 8))
-    chain.add("th", Threshold(thresholds=thresholds, constant=np.zeros(3, np.int8)))
+    chain.add("th", Threshold(thresholds=thresholds, constant=np.zeros(3, np.int8), base=0))
     g = chain.graph()
     assert g.types()[g.output_name].dtype == uint(2)
     x = random_input(g.input_type, 4, seed=7)

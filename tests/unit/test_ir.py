@@ -108,14 +108,14 @@ BROKEN = {
     ),
     "dense weight shape mismatch": lambda g: setattr(g.nodes[4], "op", Dense(weight=np.ones((3, 35), np.int8))),
     "conv weight rank": lambda g: setattr(g.nodes[0], "op", Conv(weight=np.ones((4, 2, 3), np.int8))),
-    "weights not ±1": lambda g: setattr(g.nodes[4], "op", Dense(weight=np.zeros((3, 36), np.int8))),
+    "weights not negatable": lambda g: setattr(g.nodes[4], "op", Dense(weight=np.full((3, 36), -128, np.int8))),
     "integer weights with bias": lambda g: setattr(g.nodes[4], "op", Dense(weight=np.ones((3, 36), np.int8), bias=np.zeros(3))),
     "empty accumulator range": lambda g: setattr(
         g.nodes[4], "op", Dense(weight=np.ones((3, 36), np.int8), acc_min=np.array([0, 5, 0]), acc_max=np.array([1, 4, 1]))
     ),
     "flipped shape": lambda g: setattr(g.nodes[4], "op", Dense(weight=np.ones((3, 36), np.int8), flipped=np.zeros(4, bool))),
     "unsorted thresholds": lambda g: setattr(
-        g.nodes[1], "op", Threshold(thresholds=np.array([[0, 1, 2]] * 3 + [[2, 1, 3]]), constant=np.zeros(4, np.int8))
+        g.nodes[1], "op", Threshold(thresholds=np.array([[0, 1, 2]] * 3 + [[2, 1, 3]]), constant=np.zeros(4, np.int8), base=0)
     ),
     "threshold rows": lambda g: setattr(g.nodes[1], "op", Threshold(thresholds=np.zeros((3, 1), np.int64), constant=np.zeros(4, np.int8))),
     "constant value": lambda g: setattr(
@@ -139,7 +139,7 @@ MESSAGES = {
     "conv weight channels mismatch": "does not match input",
     "dense weight shape mismatch": "does not match input",
     "conv weight rank": "type inference failed|weight rank",
-    "weights not ±1": "±1",
+    "weights not negatable": "−127, 127",
     "integer weights with bias": "bias",
     "empty accumulator range": "empty accumulator range",
     "flipped shape": "flipped",

@@ -19,7 +19,7 @@ from bnnfpga.ir.types import BIPOLAR, DType, TensorType, signed_width, uint
 from bnnfpga.ir.verify import verify, verify_folded
 from bnnfpga.passes.absorb_input_affine import AbsorbInputAffine
 from bnnfpga.passes.accumulator_widths import AccumulatorWidths
-from bnnfpga.passes.extract_binary_weights import ExtractBinaryWeights
+from bnnfpga.passes.extract_integer_weights import ExtractIntegerWeights
 from bnnfpga.passes.fold_thresholds import FoldThresholds
 from bnnfpga.passes.host_output_affine import HostOutputAffine
 from bnnfpga.passes.merge_affines import MergeAffines
@@ -100,13 +100,13 @@ def test_stage_does_not_mutate_its_input(name, index):
     assert all(n.op is op for n, op in zip(before.nodes, ops, strict=True))
 
 
-# -- ExtractBinaryWeights ----------------------------------------------------------------
+# -- ExtractIntegerWeights ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ["cnn_pool_before_bn", "cnn_padded_first_conv", "mlp", "cnn_dense_head"])
 def test_extract_binary_weights(name):
     before = GRAPHS[name]()
-    after = ExtractBinaryWeights().apply(before)
+    after = ExtractIntegerWeights().apply(before)
     verify(after)
     assert_same_outputs(before, after, frames(before))
 
@@ -135,12 +135,12 @@ def test_extract_binary_weights(name):
         assert any(np.any(consumer(after, d).op.scale == 0) for d in new_dots if consumer(after, d) is not None and isinstance(consumer(after, d).op, Affine))
 
 
-def test_extract_binary_weights_rejects_non_binary_rows():
+def test_extract_integer_weights_rejects_rows_off_any_grid():
     chain = Chain((4,), UINT8)
-    w = np.array([[1.0, -1.0, 1.0, 1.0], [0.5, -0.5, 0.25, 0.5]])
+    w = np.array([[1.0, -1.0, 1.0, 1.0], [0.5, -0.3, 0.1234, 0.7071]])
     chain.add("fc", Dense(weight=w))
     with pytest.raises(ModelError, match="channel 1"):
-        ExtractBinaryWeights().apply(chain.graph())
+        ExtractIntegerWeights().apply(chain.graph())
 
 
 # -- MergeAffines ------------------------------------------------------------------------
@@ -240,7 +240,7 @@ def test_absorb_input_affine_moves_affine_through_flatten():
 def test_absorb_input_affine_rejects_inexact_offset_before_padded_conv():
     """An offset whose ratio to the scale is no simple fraction cannot be applied exactly in
     integers in front of a zero-padded conv: a clear ModelError, not a silent change."""
-    g = ExtractBinaryWeights().apply(cnn(1, input_offset=False, conv1_pads=(1, 1, 1, 1)))
+    g = ExtractIntegerWeights().apply(cnn(1, input_offset=False, conv1_pads=(1, 1, 1, 1)))
     norm = g.nodes[0]
     assert isinstance(norm.op, Affine)
     norm.op = Affine(scale=np.full(3, 1 / 255 / 0.2347), bias=np.array([-1.5, 0.3, -2.0 / 3.0]))
@@ -295,7 +295,7 @@ def test_fold_exact_offset_before_padded_conv_variants(negative, split):
 
 @pytest.mark.parametrize("padded", [False, True], ids=["plain", "integer_offset"])
 def test_absorb_input_affine_without_affine_behind_the_dot(padded):
-    """Normalisation → ±1 conv without bias → Binarize (no batchnorm): ExtractBinaryWeights
+    """Normalisation → ±1 conv without bias → Binarize (no batchnorm): ExtractIntegerWeights
     leaves no affine behind the conv, so AbsorbInputAffine must insert one."""
     rng = np.random.default_rng(5)
     chain = Chain((2, 6, 6), UINT8)
@@ -303,7 +303,7 @@ def test_absorb_input_affine_without_affine_behind_the_dot(padded):
     pads = (1, 1, 1, 1) if padded else (0, 0, 0, 0)
     chain.add("conv", Conv(weight=rng.choice([-1.0, 1.0], size=(4, 2, 3, 3)), pads=pads))
     chain.add("sign", Binarize())
-    before = ExtractBinaryWeights().apply(chain.graph())
+    before = ExtractIntegerWeights().apply(chain.graph())
     assert not isinstance(consumer(before, before.nodes[1]).op, Affine)
     after = AbsorbInputAffine().apply(before)
     verify(after)
@@ -311,7 +311,7 @@ def test_absorb_input_affine_without_affine_behind_the_dot(padded):
 
 
 def test_absorb_input_affine_rejects_per_channel_scale():
-    g = ExtractBinaryWeights().apply(cnn(1))
+    g = ExtractIntegerWeights().apply(cnn(1))
     norm = g.nodes[0]
     norm.op = Affine(scale=np.array([1.0, 2.0, 1.0]), bias=norm.op.bias)
     with pytest.raises(ModelError, match="per-channel input scale"):

@@ -1,0 +1,174 @@
+"""QONNX frontend: models exported by Brevitas ``export_qonnx`` (the FINN / BNN-PYNQ flow).
+
+QONNX adds quantizers to plain ONNX (https://github.com/fastmachinelearning/qonnx):
+``Quant`` (alias ``IntQuant``: scale, zero point, bit width; signed, narrow, rounding mode),
+``BipolarQuant`` (±scale) and ``Trunc``. On constants (weights) they are evaluated here
+with the QONNX executor's float32 arithmetic, so the weights equal what the reference
+computes; on activations they become IR ops:
+
+    Quant(x)        = Affine(1/scale, zp) → Quantize(qmin, qmax, rounding) → Affine(scale, −zp·scale)
+    1-bit signed    = Affine(1/scale, zp) → Binarize → Affine(scale, −zp·scale)   (QONNX: bipolar)
+    BipolarQuant(x) = Binarize → Affine(scale)
+
+and the passes fold them like batchnorm and sign: Quantize becomes 2^k − 1 thresholds.
+Everything else (Conv, Gemm, BatchNormalization, Mul/Sub/Div/Add, MaxPool, Reshape) is the
+plain ONNX frontend's. The reference for these graphs is ``qonnx.core.onnx_exec``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+
+from bnnfpga.errors import ModelError
+from bnnfpga.frontend.onnx import SUPPORTED_DYNAMIC_OPS, _Const, _Dyn, _Importer, check_input_options
+from bnnfpga.ir.graph import Graph
+from bnnfpga.ir.ops import ROUNDING_MODES, Binarize, Quantize
+
+QONNX_DOMAIN = "qonnx.custom_op.general"
+# Older exporters: Brevitas's own domain, FINN's, or none at all.
+QONNX_DOMAIN_ALIASES = ("onnx.brevitas", "finn.custom_op.general", "finn", "")
+QONNX_OPS = ("Quant", "IntQuant", "BipolarQuant", "Trunc", "MultiThreshold")
+# Widest activation quantizer: 2^k − 1 thresholds per channel.
+MAX_ACTIVATION_BITS = 8
+
+
+def is_qonnx(model: onnx.ModelProto) -> bool:
+    """Whether the model uses a QONNX quantizer (in its domain, an alias, or no domain)."""
+    return any(n.op_type in QONNX_OPS and n.domain in (QONNX_DOMAIN,) + QONNX_DOMAIN_ALIASES for n in model.graph.node)
+
+
+def normalise_domains(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy in which every QONNX op is in the qonnx.custom_op.general domain, declared in
+    the opset imports, so that the ONNX checker accepts models that forgot the domain."""
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    for node in out.graph.node:
+        if node.op_type in QONNX_OPS and node.domain in QONNX_DOMAIN_ALIASES:
+            node.domain = QONNX_DOMAIN
+    if not any(imp.domain == QONNX_DOMAIN for imp in out.opset_import):
+        out.opset_import.append(onnx.helper.make_opsetid(QONNX_DOMAIN, 1))
+    return out
+
+
+def _attrs(node) -> dict:
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def quant_range(signed: bool, narrow: bool, bits: int) -> tuple[int, int]:
+    """[qmin, qmax] of a QONNX Quant."""
+    if signed:
+        return -(1 << (bits - 1)) + int(narrow), (1 << (bits - 1)) - 1
+    return 0, (1 << bits) - 1 - int(narrow)
+
+
+def int_quant(x: np.ndarray, scale, zeropt, bits: int, signed: bool, narrow: bool, rounding: str) -> np.ndarray:
+    """QONNX ``Quant`` on constants, in the dtype of x (float32 from the model), in the QONNX
+    executor's order: x/scale + zp, clip, round, − zp, · scale (1-bit signed: bipolar)."""
+    y = x / scale + zeropt
+    if bits == 1 and signed:
+        y = np.where(y >= 0, 1, -1).astype(y.dtype)
+    else:
+        qmin, qmax = quant_range(signed, narrow, bits)
+        y = ROUNDING_MODES[rounding](np.clip(y, qmin, qmax))
+    return ((y - zeropt) * scale).astype(x.dtype)
+
+
+class QonnxImporter(_Importer):
+    DOMAINS = ("", "ai.onnx", QONNX_DOMAIN)
+    SUPPORTED = SUPPORTED_DYNAMIC_OPS + "; QONNX Quant/IntQuant (1-8 bits), BipolarQuant"
+
+    # -- parameters --------------------------------------------------------------------------
+    def _quant_params(self, node, ins) -> dict:
+        attrs = _attrs(node)
+        if node.op_type in ("Quant", "IntQuant"):
+            if len(ins) < 4 or not all(isinstance(v, _Const) for v in ins[1:4]):
+                raise ModelError("Quant needs constant scale, zero point and bit width", node.name, node.op_type)
+            bits_value = np.asarray(ins[3].value, np.float64)
+            if bits_value.size != 1 or bits_value.reshape(-1)[0] != round(bits_value.reshape(-1)[0]):
+                raise ModelError(f"bit width must be one integer, got {bits_value.reshape(-1)[:4]}", node.name, node.op_type)
+            rounding = _text(attrs.get("rounding_mode", "ROUND")).upper()
+            if rounding not in ROUNDING_MODES:
+                raise ModelError(f"rounding mode {rounding!r} is not supported; supported: {', '.join(ROUNDING_MODES)}",
+                                 node.name, node.op_type)
+            return dict(scale=np.asarray(ins[1].value), zeropt=np.asarray(ins[2].value), bits=int(bits_value.reshape(-1)[0]),
+                        signed=bool(attrs.get("signed", 1)), narrow=bool(attrs.get("narrow", 0)), rounding=rounding)
+        if not isinstance(ins[1], _Const):
+            raise ModelError("BipolarQuant needs a constant scale", node.name, node.op_type)
+        return dict(scale=np.asarray(ins[1].value))
+
+    # -- constants ---------------------------------------------------------------------------
+    def fold_constant(self, onnx_node, inputs):
+        op = onnx_node.op_type
+        if onnx_node.domain != QONNX_DOMAIN:
+            return super().fold_constant(onnx_node, inputs)
+        x = np.asarray(inputs[0])
+        if op in ("Quant", "IntQuant"):
+            p = self._quant_params(onnx_node, [_Const(v) for v in inputs])
+            return [int_quant(x, p["scale"], p["zeropt"], p["bits"], p["signed"], p["narrow"], p["rounding"])]
+        if op == "BipolarQuant":
+            return [(np.where(x >= 0, 1, -1) * np.asarray(inputs[1])).astype(x.dtype)]
+        raise ModelError(f"{op} on constants is not supported", onnx_node.name, op)
+
+    # -- activations -------------------------------------------------------------------------
+    def op_BipolarQuant(self, node, ins):
+        x = ins[0]
+        scale = self.per_channel(node, x, self._quant_params(node, ins)["scale"])
+        if np.any(scale <= 0):
+            raise ModelError("BipolarQuant needs a positive scale", node.name, node.op_type)
+        v = self.emit(node, Binarize(strict=False), x, suffix="_sign")
+        if np.all(scale == 1):
+            return v
+        self.tag_levels(v, node.output[0], scale, np.zeros_like(scale))
+        return self._affine(node, v, scale, 0.0)
+
+    def op_Quant(self, node, ins):
+        x = ins[0]
+        p = self._quant_params(node, ins)
+        scale = self.per_channel(node, x, p["scale"])
+        zeropt = self.per_channel(node, x, p["zeropt"])
+        bits = p["bits"]
+        if np.any(scale <= 0) or not np.all(np.isfinite(scale)):
+            raise ModelError("Quant needs a positive scale", node.name, node.op_type)
+        if not 1 <= bits <= MAX_ACTIVATION_BITS:
+            raise ModelError(f"a {bits}-bit quantizer on activations is not supported; supported: 1 to "
+                             f"{MAX_ACTIVATION_BITS} bits (2^k − 1 thresholds per channel)", node.name, node.op_type)
+        if bits == 1 and not p["signed"]:
+            raise ModelError("a 1-bit unsigned quantizer is not supported; supported: 1-bit signed (bipolar)",
+                             node.name, node.op_type)
+        if np.any(zeropt != np.round(zeropt)):
+            raise ModelError("a non-integer zero point is not supported", node.name, node.op_type)
+        # QONNX divides by the scale in float32; the affine multiplies by 1/scale in float64.
+        # Both round only within one step of a level boundary, which trained models do not hit.
+        y = self._affine(node, x, 1.0 / scale, zeropt) if np.any(scale != 1) or np.any(zeropt != 0) else x
+        if bits == 1:
+            q = self.emit(node, Binarize(strict=False), y, suffix="_sign")
+        else:
+            qmin, qmax = quant_range(p["signed"], p["narrow"], bits)
+            q = self.emit(node, Quantize(qmin=qmin, qmax=qmax, rounding=p["rounding"]), y, suffix="_levels")
+        if np.all(scale == 1) and np.all(zeropt == 0) and bits == 1:
+            return q
+        self.tag_levels(q, node.output[0], scale, zeropt)
+        if np.all(scale == 1) and np.all(zeropt == 0):
+            return q
+        return self._affine(node, q, scale, -zeropt * scale)
+
+    op_IntQuant = op_Quant
+
+    def op_Trunc(self, node, ins):
+        raise self.unsupported(node, "Trunc (the requantisation behind a quantized average pool) is not supported: "
+                                     "bnnfpga has no average pooling yet")
+
+    def op_MultiThreshold(self, node, ins):
+        raise self.unsupported(node, "MultiThreshold (FINN's streamlined form) is not supported yet: give the "
+                                     "model as exported by Brevitas (Quant/BipolarQuant)")
+
+
+def import_qonnx(model: onnx.ModelProto, input_bits: int = 8, input_scale: float = 1.0) -> Graph:
+    """Translate a checked QONNX model into a float-level IR graph."""
+    check_input_options(input_bits, input_scale)
+    return QonnxImporter(normalise_domains(model), input_bits, input_scale).run()

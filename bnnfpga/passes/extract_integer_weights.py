@@ -1,0 +1,103 @@
+"""Recognise integer weights by their values: every output row is s_r times small integers."""
+
+import numpy as np
+
+from bnnfpga.errors import ModelError
+from bnnfpga.ir.graph import Graph, Node
+from bnnfpga.ir.ops import Affine, DotProduct
+from bnnfpga.passes.base import Pass
+
+# Widest integer weights: |q| ≤ 2^(bits−1) − 1, so that a flipped (negated) row still fits.
+MAX_WEIGHT_BITS = 8
+# A k-bit grid is accepted when every weight is within this fraction of the grid step s of
+# s·q: float32 exporters compute s·q in float32, which rounds at 2^-24 relative.
+GRID_TOLERANCE = 2.0**-16
+
+
+def split_binary_rows(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """weight (O, ...) = s[:, None] · B with B ∈ {−1, 0, +1} and s ≥ 0 (every non-zero weight
+    of a row has the same magnitude: binary, or ternary as TWN), or None. Exact. A row of
+    zeros (batchnorm γ = 0 folded in by the exporter) has s = 0 and weights +1, so that a
+    binary layer stays binary."""
+    rows = weight.reshape(weight.shape[0], -1)
+    magnitude = np.abs(rows)
+    scale = magnitude.max(axis=1)
+    if not np.all((magnitude == scale[:, None]) | (magnitude == 0)):
+        return None
+    signs = np.sign(rows).astype(np.int8)
+    signs[scale == 0] = 1
+    return signs.reshape(weight.shape), scale
+
+
+def split_integer_rows(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """weight (O, ...) = s[:, None] · Q with integers |Q| < 2^(MAX_WEIGHT_BITS−1) (a k-bit
+    grid per row, as DoReFa/INQ-style quantizers and asymmetric ternary rows {−a, 0, +b}
+    with b/a rational), to within GRID_TOLERANCE of the step; or None. The step of each row is
+    its smallest non-zero magnitude divided by the smallest d that puts the row on the grid."""
+    exact = split_binary_rows(weight)
+    if exact is not None:
+        return exact
+    rows = weight.reshape(weight.shape[0], -1).astype(np.float64)
+    magnitude = np.abs(rows)
+    smallest = np.where(magnitude > 0, magnitude, np.inf).min(axis=1)
+    smallest[~np.isfinite(smallest)] = 1.0
+    limit = (1 << (MAX_WEIGHT_BITS - 1)) - 1
+    step = np.zeros(len(rows))
+    unsolved = np.ones(len(rows), bool)
+    for d in range(1, limit + 1):
+        s = smallest[unsolved] / d
+        q = np.round(rows[unsolved] / s[:, None])
+        ok = np.all(np.abs(q * s[:, None] - rows[unsolved]) <= GRID_TOLERANCE * s[:, None], axis=1)
+        ok &= np.all(np.abs(q) <= limit, axis=1)
+        idx = np.flatnonzero(unsolved)[ok]
+        step[idx] = s[ok]
+        unsolved[idx] = False
+        if not unsolved.any():
+            break
+    if unsolved.any():
+        return None
+    q = np.round(rows / step[:, None]).astype(np.int8).reshape(weight.shape)
+    return q, step
+
+
+class ExtractIntegerWeights(Pass):
+    """Float weights W = s·Q (+ bias) become integer weights Q (±1, ternary or k-bit)
+    followed by Affine(s, bias)."""
+
+    def apply(self, graph: Graph) -> Graph:
+        g = graph.copy()
+        out: list[Node] = []
+        for node in g.nodes:
+            op = node.op
+            out.append(node)
+            if not isinstance(op, DotProduct) or op.weight.dtype == np.int8:
+                continue
+            split = split_integer_rows(op.weight)
+            if split is None:
+                raise ModelError(self._not_integer(op), node.source, type(op).__name__)
+            weight, scale = split
+            if not np.all(np.abs(weight) <= 1):
+                g.notes.append(f"node {node.source!r}: weights read as {len(np.unique(weight))}-level integers "
+                               f"times a per-row step (largest |q| = {int(np.abs(weight).max())})")
+            bias = op.bias if op.bias is not None else np.zeros(op.out_channels)
+            node.op = type(op)(**{**vars(op), "weight": weight, "bias": None})
+            if np.all(scale == 1) and np.all(bias == 0):
+                continue
+            acc = g.fresh_name(f"{node.name}_acc")
+            affine = Node(g.fresh_name(f"{node.name}_scale"), Affine(scale=scale.astype(np.float64), bias=bias.astype(np.float64)), (acc,), node.output, node.source)
+            node.output = acc
+            out.append(affine)
+        g.nodes = out
+        return g
+
+    @staticmethod
+    def _not_integer(op: DotProduct) -> str:
+        rows = op.weight.reshape(op.out_channels, -1)
+        bad = next((r for r in range(len(rows)) if split_integer_rows(rows[r : r + 1]) is None), 0)
+        values = np.unique(rows[bad])
+        shown = ", ".join(f"{v:g}" for v in values[:6]) + (", …" if len(values) > 6 else "")
+        return (
+            f"weights are not binary, ternary or k-bit: output channel {bad} takes {len(values)} distinct values ({shown}); "
+            f"supported: each output channel's weights are s·q with integers |q| ≤ {(1 << (MAX_WEIGHT_BITS - 1)) - 1} "
+            "(±s binary, {−s, 0, +s} ternary, or a k-bit grid)"
+        )
