@@ -89,9 +89,10 @@ def run_qonnx(model: onnx.ModelProto, x: np.ndarray, tensors: list[str]) -> dict
     try:
         from qonnx.core.modelwrapper import ModelWrapper
         from qonnx.core.onnx_exec import execute_onnx
+        from qonnx.transformation.infer_shapes import InferShapes
     except ImportError:
         raise BnnfpgaError("verify of a QONNX model needs qonnx: pip install qonnx (or the dev extra)") from None
-    wrapper = ModelWrapper(model)
+    wrapper = ModelWrapper(model).transform(InferShapes())  # the executor needs every tensor's shape
     inp = model.graph.input[0]
     shape = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else 1 for d in inp.type.tensor_type.shape.dim]
     wanted = [model.graph.output[0].name] + tensors

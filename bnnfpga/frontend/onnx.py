@@ -21,14 +21,14 @@ from onnx import numpy_helper
 
 from bnnfpga.errors import BnnfpgaError, ModelError
 from bnnfpga.ir.graph import Graph, Node
-from bnnfpga.ir.ops import Affine, Binarize, Conv, Dense, MaxPool, Reshape
+from bnnfpga.ir.ops import Affine, Binarize, Conv, Dense, MaxPool, Quantize, Reshape
 from bnnfpga.ir.types import TensorType, uint
 from bnnfpga.names import UniqueNames
 
 SUPPORTED_DYNAMIC_OPS = (
     "Conv, Gemm, MatMul, BatchNormalization, Add/Sub/Mul/Div by per-channel constants, Neg, "
     "Where(GreaterOrEqual/Greater/LessOrEqual/Less(x, c), a, b), Sign, MaxPool, Flatten, Reshape, "
-    "Identity, Dropout"
+    "Identity, Dropout, QuantizeLinear [→ Clip] → DequantizeLinear (QCDQ)"
 )
 
 
@@ -74,6 +74,17 @@ class _Compare:
     c: np.ndarray  # per-channel
 
 
+@dataclass
+class _Levels:
+    """The integer levels between a QuantizeLinear and its DequantizeLinear (QCDQ): ``x``
+    is the output of the IR Quantize node ``quantize`` (reading a ``quantized`` tensor),
+    which a Clip may still narrow."""
+
+    x: _Dyn
+    quantize: Node
+    quantized: TensorType
+
+
 _COMPARE_OPS = {"GreaterOrEqual": "ge", "Greater": "gt", "LessOrEqual": "le", "Less": "lt"}
 # x <cmp> c written as c <cmp'> x when the constant comes first.
 _MIRROR = {"ge": "le", "gt": "lt", "le": "ge", "lt": "gt"}
@@ -91,7 +102,7 @@ class _Importer:
         self.input_bits = input_bits
         self.input_scale = input_scale
         self.opsets = {imp.domain or "": imp.version for imp in model.opset_import}
-        self.env: dict[str, _Const | _Dyn | _Compare] = {}
+        self.env: dict[str, _Const | _Dyn | _Compare | _Levels] = {}
         self.nodes: list[Node] = []
         self.names = UniqueNames()
         self.onnx_tensors: dict[str, str] = {}
@@ -448,6 +459,76 @@ class _Importer:
                     out -= 1  # opset 19 drops it, as PyTorch does
                 pads[axis + 2] += max(0, (out - 1) * s + k - (size + pads[axis] + pads[axis + 2]))
         return self.emit(node, MaxPool(kernel=kernel, strides=strides, pads=tuple(pads)), x)
+
+    # -- QCDQ: QuantizeLinear → [Clip] → DequantizeLinear ------------------------------------
+    def _linear_quant_params(self, node, ins, x: _Dyn) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Per-channel scale and zero point of a QuantizeLinear/DequantizeLinear, and the
+        zero point's array (its dtype is the integer type), if given."""
+        if not all(isinstance(v, _Const) for v in ins[1:] if v is not None):
+            raise self.unsupported(node, f"{node.op_type} needs a constant scale and zero point")
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        rank = len(x.type.shape) + 1
+        axis = attrs.get("axis", 1) % rank
+
+        def along_axis(value):
+            value = np.asarray(value)
+            if value.ndim == 1 and value.size > 1:  # per-axis: a 1-D tensor along ``axis``
+                if axis != 1:
+                    raise self.unsupported(node, f"{node.op_type} per axis {axis}: supported is per channel (axis 1) or per tensor")
+                value = value.reshape((-1,) + (1,) * (rank - 2))
+            return self.per_channel(node, x, value)
+
+        zp = ins[2].value if len(ins) > 2 and ins[2] is not None else None
+        scale = along_axis(ins[1].value)
+        zeropt = along_axis(zp) if zp is not None else np.zeros_like(scale)
+        if np.any(scale <= 0) or not np.all(np.isfinite(scale)):
+            raise ModelError(f"{node.op_type} needs a positive scale", node.name, node.op_type)
+        return scale, zeropt, None if zp is None else np.asarray(zp)
+
+    def op_QuantizeLinear(self, node, ins):
+        x = ins[0]
+        if not isinstance(x, _Dyn):
+            raise self.unsupported(node, "QuantizeLinear needs a float activation")
+        scale, zeropt, zp = self._linear_quant_params(node, ins, x)
+        dtype = np.dtype(zp.dtype) if zp is not None else np.dtype(np.uint8)
+        if not np.issubdtype(dtype, np.integer) or dtype.itemsize > 2:
+            raise self.unsupported(node, f"QuantizeLinear to {dtype}: supported are 8- and 16-bit integer types")
+        info = np.iinfo(dtype)
+        # ONNX: saturate(round_half_even(x / scale) + zp); with an integer zp that is the
+        # rounding of x/scale + zp, clipped to the type (clip and round commute on integers).
+        y = self._affine(node, x, 1.0 / scale, zeropt) if np.any(scale != 1) or np.any(zeropt != 0) else x
+        q = self.emit(node, Quantize(qmin=int(info.min), qmax=int(info.max), rounding="ROUND"), y, suffix="_levels")
+        return _Levels(q, self.nodes[-1], y.type)
+
+    def op_Clip(self, node, ins):
+        levels = ins[0]
+        if not isinstance(levels, _Levels):
+            raise self.unsupported(node, "Clip is supported on the integers between QuantizeLinear and DequantizeLinear")
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        bounds = [attrs.get("min"), attrs.get("max")]  # opset < 11
+        for i in (0, 1):
+            if len(ins) > i + 1 and ins[i + 1] is not None:
+                if not isinstance(ins[i + 1], _Const) or np.size(ins[i + 1].value) != 1:
+                    raise self.unsupported(node, "Clip needs constant scalar bounds")
+                bounds[i] = float(np.asarray(ins[i + 1].value).reshape(-1)[0])
+        op: Quantize = levels.quantize.op
+        lo = op.qmin if bounds[0] is None else max(op.qmin, int(np.ceil(bounds[0])))
+        hi = op.qmax if bounds[1] is None else min(op.qmax, int(np.floor(bounds[1])))
+        if lo >= hi:
+            raise ModelError(f"Clip to [{bounds[0]}, {bounds[1]}] leaves fewer than two levels", node.name, node.op_type)
+        levels.quantize.op = Quantize(qmin=lo, qmax=hi, rounding=op.rounding)
+        return _Levels(_Dyn(levels.x.tensor, levels.quantize.op.output_type([levels.quantized])), levels.quantize,
+                       levels.quantized)
+
+    def op_DequantizeLinear(self, node, ins):
+        levels = ins[0]
+        if not isinstance(levels, _Levels):
+            raise self.unsupported(node, "DequantizeLinear on activations needs a QuantizeLinear in front of it")
+        scale, zeropt, _ = self._linear_quant_params(node, ins, levels.x)
+        self.tag_levels(levels.x, node.output[0], scale, zeropt)
+        if np.all(scale == 1) and np.all(zeropt == 0):
+            return levels.x
+        return self._affine(node, levels.x, scale, -zeropt * scale)
 
     def op_Flatten(self, node, ins):
         (x,) = ins

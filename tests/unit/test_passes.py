@@ -139,7 +139,7 @@ def test_extract_integer_weights_rejects_rows_off_any_grid():
     chain = Chain((4,), UINT8)
     w = np.array([[1.0, -1.0, 1.0, 1.0], [0.5, -0.3, 0.1234, 0.7071]])
     chain.add("fc", Dense(weight=w))
-    with pytest.raises(ModelError, match="channel 1"):
+    with pytest.raises(ModelError, match="not binary, ternary or k-bit: output channel 1"):
         ExtractIntegerWeights().apply(chain.graph())
 
 

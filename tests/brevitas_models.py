@@ -1,0 +1,47 @@
+"""Brevitas BNN-PYNQ models for the frontend tests (helpers, not tests): untrained weights
+with randomised batchnorm statistics (some γ < 0), fixed seeds, exported as QONNX or QCDQ."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# model name in brevitas_examples.bnn_pynq → input shape
+SHAPES = {"tfc_1w1a": (1, 28, 28), "tfc_2w2a": (1, 28, 28), "lfc_1w2a": (1, 28, 28),
+          "cnv_1w1a": (3, 32, 32), "cnv_2w2a": (3, 32, 32)}
+# BNN-PYNQ models take images in [0, 1]: bnnfpga feeds uint8 frames times 1/255.
+INPUT_SCALE = 1 / 255
+
+
+def build(name: str, seed: int = 0):
+    """The model in eval mode, its batchnorms drawn from ``seed`` (γ ~ N(0, 1): about half
+    of the channels flipped; |μ| and σ² of the order of the accumulators)."""
+    import torch
+    from brevitas_examples.bnn_pynq.models import model_with_cfg
+
+    torch.manual_seed(seed)
+    model, _ = model_with_cfg(name, pretrained=False)
+    generator = torch.Generator().manual_seed(seed + 1)
+    for module in model.modules():
+        if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            c = module.num_features
+            module.running_mean.data = torch.randn(c, generator=generator) * 4
+            module.running_var.data = torch.rand(c, generator=generator) * 8 + 0.5
+            module.weight.data = torch.randn(c, generator=generator)
+            module.bias.data = torch.randn(c, generator=generator)
+    return model.eval()
+
+
+def export(name: str, directory: Path, form: str = "qonnx", dynamo: bool = True) -> Path:
+    """Export with ``brevitas.export.export_qonnx`` (form 'qonnx') or ``export_onnx_qcdq``
+    (form 'qcdq'; legacy or dynamo torch exporter)."""
+    import torch
+    from brevitas.export import export_onnx_qcdq, export_qonnx
+
+    model = build(name)
+    sample = torch.rand((1,) + SHAPES[name], generator=torch.Generator().manual_seed(2))
+    path = Path(directory) / f"{name}_{form}{'_dynamo' if dynamo else ''}.onnx"
+    if form == "qonnx":
+        export_qonnx(model, sample, str(path), dynamo=dynamo)
+    else:
+        export_onnx_qcdq(model, sample, str(path), dynamo=dynamo)
+    return path

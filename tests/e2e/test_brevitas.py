@@ -1,0 +1,62 @@
+"""Brevitas BNN-PYNQ models (untrained, randomised batchnorm with γ < 0) exported as QONNX
+and as QCDQ: the golden model is bit-exact against the qonnx executor (QONNX) and
+onnxruntime (QCDQ), hidden activation by hidden activation, through ``bnnfpga verify``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bnnfpga import api
+from bnnfpga.ir.ops import DotProduct, Threshold
+from bnnfpga.verify import verify_model
+from tests.brevitas_models import INPUT_SCALE, export
+
+pytest.importorskip("brevitas", reason="the Brevitas models need brevitas: pip install brevitas onnxoptimizer (dev extra)")
+pytest.importorskip("qonnx", reason="the qonnx executor is the reference: pip install qonnx (dev extra)")
+
+FRAMES = 6
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    cache = {}
+
+    def get(name: str, form: str, dynamo: bool = True):
+        key = (name, form, dynamo)
+        if key not in cache:
+            cache[key] = export(name, tmp_path_factory.mktemp(f"{name}_{form}"), form, dynamo)
+        return cache[key]
+
+    return get
+
+
+def check_bit_exact(path, expect_levels: int | None):
+    graph = api.load(path, input_scale=INPUT_SCALE)
+    dots = [n.op for n in graph.nodes if isinstance(n.op, DotProduct)]
+    assert any(op.flipped is not None and op.flipped.any() for op in dots), "some γ < 0 should flip rows"
+    if expect_levels is not None:
+        hidden = [n.op for n in graph.nodes if isinstance(n.op, Threshold)][1:]  # after the input quantizer
+        assert hidden and all(t.levels == expect_levels for t in hidden)
+    x = np.random.default_rng(0).integers(0, 256, size=(FRAMES,) + graph.input_type.shape)
+    result = verify_model(path, graph, x)
+    assert result.ok, result.table()
+    activations = [r for r in result.rows if r.kind == "activation"]
+    assert len(activations) >= 3 and sum(r.compared for r in activations) > 0
+    return graph
+
+
+@pytest.mark.parametrize("name, levels", [("tfc_1w1a", 1), ("lfc_1w2a", 2),
+                                          pytest.param("cnv_1w1a", 1, marks=pytest.mark.slow),
+                                          pytest.param("cnv_2w2a", 2, marks=pytest.mark.slow)])
+def test_qonnx_export_is_bit_exact_against_the_qonnx_executor(exports, name, levels):
+    graph = check_bit_exact(exports(name, "qonnx"), levels)
+    weight_kinds = {str(n.op.weight_dtype) for n in graph.nodes if isinstance(n.op, DotProduct)}
+    assert weight_kinds == ({"ternary"} if name.endswith("2w2a") else {"bipolar"})
+
+
+@pytest.mark.parametrize("dynamo", [False, True], ids=["legacy", "dynamo"])
+@pytest.mark.parametrize("name", ["tfc_2w2a", pytest.param("cnv_2w2a", marks=pytest.mark.slow)])
+def test_qcdq_export_is_bit_exact_against_onnxruntime(exports, name, dynamo):
+    graph = check_bit_exact(exports(name, "qcdq", dynamo), 2)
+    assert {str(n.op.weight_dtype) for n in graph.nodes if isinstance(n.op, DotProduct)} == {"ternary"}
