@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from bnnfpga.nn import BinaryLinear, BinarySign
+from bnnfpga.nn import PACT, BinaryLinear, BinarySign, TernaryConv2d, TernaryLinear
 from bnnfpga.nn import zoo
 
 
@@ -42,10 +42,44 @@ class PaddedFirstLayer(nn.Module):
         return self.net(x)
 
 
+class TernaryPact(nn.Module):
+    """TWN ternary weights with 2-bit PACT activations (Clip → Mul → Round → Mul), a
+    max-pool on the 2-bit levels, zero padding on them, and a ternary fully connected tail."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            TernaryConv2d(3, 12, 3, padding=1), nn.BatchNorm2d(12), PACT(2, 3.0), nn.MaxPool2d(2),
+            TernaryConv2d(12, 16, 3, padding=1), nn.BatchNorm2d(16), PACT(2, 2.0),
+            TernaryConv2d(16, 16, 3), nn.BatchNorm2d(16), PACT(2, 2.5),
+            nn.Flatten(), TernaryLinear(16 * 2 * 2, 10), nn.BatchNorm1d(10),
+        )
+
+    def forward(self, x):
+        return self.net(x / 255)
+
+
+class TernarySign(nn.Module):
+    """Ternary weights with binary (sign) activations, padding on ±1 activations."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            zoo.Normalize(), TernaryConv2d(3, 16, 3), nn.BatchNorm2d(16), BinarySign(),
+            TernaryConv2d(16, 16, 3, padding=1), nn.MaxPool2d(2), nn.BatchNorm2d(16), BinarySign(),
+            nn.Flatten(), TernaryLinear(16 * 3 * 3, 10), nn.BatchNorm1d(10),
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+
 NETWORKS = {
     "small_cnn": (zoo.SmallCNN, (3, 12, 12)),
     "mlp": (MLP, (64,)),
     "padded_first_layer": (PaddedFirstLayer, (3, 10, 10)),
+    "ternary_pact": (TernaryPact, (3, 8, 8)),
+    "ternary_sign": (TernarySign, (3, 8, 8)),
 }
 
 

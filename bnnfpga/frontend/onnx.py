@@ -21,14 +21,14 @@ from onnx import numpy_helper
 
 from bnnfpga.errors import BnnfpgaError, ModelError
 from bnnfpga.ir.graph import Graph, Node
-from bnnfpga.ir.ops import Affine, Binarize, Conv, Dense, MaxPool, Quantize, Reshape
+from bnnfpga.ir.ops import Affine, Binarize, Clamp, Conv, Dense, MaxPool, Quantize, Reshape
 from bnnfpga.ir.types import TensorType, uint
 from bnnfpga.names import UniqueNames
 
 SUPPORTED_DYNAMIC_OPS = (
     "Conv, Gemm, MatMul, BatchNormalization, Add/Sub/Mul/Div by per-channel constants, Neg, "
     "Where(GreaterOrEqual/Greater/LessOrEqual/Less(x, c), a, b), Sign, MaxPool, Flatten, Reshape, "
-    "Identity, Dropout, QuantizeLinear [→ Clip] → DequantizeLinear (QCDQ)"
+    "Identity, Dropout, QuantizeLinear [→ Clip] → DequantizeLinear (QCDQ), Clip/Relu → [Mul/Div/Add] → Round (PACT, DoReFa)"
 )
 
 
@@ -52,6 +52,10 @@ def load_onnx(path: str | os.PathLike) -> onnx.ModelProto:
     except Exception as exc:
         raise ModelError(f"{path}: invalid ONNX model: {str(exc).splitlines()[0]}") from None
     return model
+
+
+# The level range of a Round before BoundQuantizers finds its Clip (int32).
+UNBOUNDED_LEVELS = (-(1 << 31), (1 << 31) - 1)
 
 
 @dataclass
@@ -502,8 +506,6 @@ class _Importer:
 
     def op_Clip(self, node, ins):
         levels = ins[0]
-        if not isinstance(levels, _Levels):
-            raise self.unsupported(node, "Clip is supported on the integers between QuantizeLinear and DequantizeLinear")
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         bounds = [attrs.get("min"), attrs.get("max")]  # opset < 11
         for i in (0, 1):
@@ -511,6 +513,16 @@ class _Importer:
                 if not isinstance(ins[i + 1], _Const) or np.size(ins[i + 1].value) != 1:
                     raise self.unsupported(node, "Clip needs constant scalar bounds")
                 bounds[i] = float(np.asarray(ins[i + 1].value).reshape(-1)[0])
+        if isinstance(levels, _Dyn):  # a float clamp, e.g. PACT's clamp(x, 0, α) before a Round
+            c = levels.type.shape[0]
+            lo = np.full(c, -np.inf if bounds[0] is None else bounds[0])
+            hi = np.full(c, np.inf if bounds[1] is None else bounds[1])
+            if np.any(lo > hi):
+                raise ModelError(f"Clip with min {bounds[0]} > max {bounds[1]}", node.name, node.op_type)
+            return self.emit(node, Clamp(lo=lo, hi=hi), levels)
+        if not isinstance(levels, _Levels):
+            raise self.unsupported(node, "Clip is supported on activations and on the integers between QuantizeLinear "
+                                         "and DequantizeLinear")
         op: Quantize = levels.quantize.op
         lo = op.qmin if bounds[0] is None else max(op.qmin, int(np.ceil(bounds[0])))
         hi = op.qmax if bounds[1] is None else min(op.qmax, int(np.floor(bounds[1])))
@@ -529,6 +541,16 @@ class _Importer:
         if np.all(scale == 1) and np.all(zeropt == 0):
             return levels.x
         return self._affine(node, levels.x, scale, -zeropt * scale)
+
+    def op_Relu(self, node, ins):
+        c = ins[0].type.shape[0]
+        return self.emit(node, Clamp(lo=np.zeros(c), hi=np.full(c, np.inf)), ins[0])
+
+    def op_Round(self, node, ins):
+        # Unbounded for now: BoundQuantizers takes the levels from the Clip in front.
+        levels = self.emit(node, Quantize(qmin=UNBOUNDED_LEVELS[0], qmax=UNBOUNDED_LEVELS[1], rounding="ROUND"), ins[0])
+        self.onnx_tensors[levels.tensor] = node.output[0]  # Round's output holds the levels themselves
+        return levels
 
     def op_Flatten(self, node, ins):
         (x,) = ins

@@ -10,6 +10,7 @@ from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.ops import (
     Affine,
     Binarize,
+    Clamp,
     Conv,
     DotProduct,
     IntegerAffine,
@@ -75,6 +76,8 @@ def _run_node(op, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:
         return kernels.threshold(x, op.thresholds, op.constant, op.base)
     if isinstance(op, Quantize):
         return op.evaluate(x)
+    if isinstance(op, Clamp):
+        return np.clip(x.astype(np.float64), op.lo, op.hi)
     if isinstance(op, MaxPool):
         return kernels.max_pool(x, op.kernel, op.strides, op.pads, op.use_min)
     if isinstance(op, Reshape):  # ONNX reshapes in (N, C, H, W) order

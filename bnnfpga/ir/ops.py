@@ -152,6 +152,19 @@ class Binarize(Op):
 
 
 @dataclass(eq=False)
+class Clamp(Op):
+    """Per-channel float clamp to [lo[c], hi[c]] (±inf for no bound): ONNX Clip and Relu on
+    activations, as PACT and DoReFa write them in front of a Round. ``BoundQuantizers``
+    turns Clamp → Affine → Quantize into the quantizer's level range."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+
+    def output_type(self, inputs: list[TensorType]) -> TensorType:
+        return TensorType(inputs[0].shape, FLOAT)
+
+
+@dataclass(eq=False)
 class Quantize(Op):
     """Float → integer level, QONNX ``Quant`` order: q = rounding(clip(x, qmin, qmax)).
 
@@ -257,5 +270,5 @@ class OutputAffine(Op):
 
 OP_TYPES: dict[str, type[Op]] = {
     cls.__name__: cls
-    for cls in (Conv, Dense, Affine, IntegerAffine, Binarize, Quantize, Threshold, MaxPool, Reshape, OutputAffine)
+    for cls in (Conv, Dense, Affine, IntegerAffine, Binarize, Clamp, Quantize, Threshold, MaxPool, Reshape, OutputAffine)
 }

@@ -16,6 +16,7 @@ from bnnfpga.ir.ops import (
     ROUNDING_MODES,
     Affine,
     Binarize,
+    Clamp,
     Conv,
     DotProduct,
     IntegerAffine,
@@ -114,6 +115,10 @@ def _verify_node(node, in_type, out_type) -> None:
             raise _fail(node, "a pooling window would lie entirely in the padding")
         if op.use_min is not None and op.use_min.shape != (in_type.shape[0],):
             raise _fail(node, "use_min must have one flag per channel")
+    elif isinstance(op, Clamp):
+        c = in_type.shape[0]
+        if op.lo.shape != (c,) or op.hi.shape != (c,) or np.any(op.lo > op.hi) or np.any(np.isnan(op.lo)) or np.any(np.isnan(op.hi)):
+            raise _fail(node, f"clamp bounds must have shape ({c},) with lo ≤ hi")
     elif isinstance(op, Quantize):
         if op.qmin >= op.qmax or op.rounding not in ROUNDING_MODES:
             raise _fail(node, f"quantizer needs qmin < qmax and a known rounding mode, got [{op.qmin}, {op.qmax}], {op.rounding}")
@@ -143,6 +148,9 @@ def verify_folded(graph: Graph) -> None:
             if not all(isinstance(n.op, Reshape) for n in rest):
                 raise ModelError("a host-side affine is only possible on the last layer", **where)
             continue
+        if isinstance(op, Clamp):
+            raise ModelError("a Clip/Relu on activations is supported only in front of a quantizer "
+                             "(Clip → [Mul/Div/Add] → Round, as PACT/DoReFa write it)", **where)
         if isinstance(op, (Affine, Binarize, Quantize)) or not types[node.output].dtype.is_integer:
             raise ModelError(
                 "this step could not be folded into integer thresholds: supported is "

@@ -9,7 +9,7 @@ import numpy as np
 from bnnfpga.errors import ModelError
 from bnnfpga.golden.kernels import float_conv
 from bnnfpga.ir.graph import Graph, Node
-from bnnfpga.ir.ops import Affine, Conv, DotProduct, IntegerAffine, Reshape
+from bnnfpga.ir.ops import Affine, Conv, DotProduct, IntegerAffine, MaxPool, Reshape
 from bnnfpga.passes.base import LocalRewrite
 
 # Largest q in a·x + b = (a/q)·(q·x + r): it widens the first layer's input by log2(q) bits.
@@ -23,7 +23,8 @@ class AbsorbInputAffine(LocalRewrite):
     binary). For a zero-padded convolution with b ≠ 0 the offset term W·b depends on the
     output position (padding is zero *after* the offset, DESIGN 3.5); there the offset stays
     in front as an exact IntegerAffine u = q·x + r and only the scale a/q moves behind.
-    An affine in front of a flatten moves behind it first.
+    An affine in front of a flatten or a max-pool (the dequantisation of k-bit levels that
+    are pooled before the next layer) moves behind it first.
     """
 
     def rewrite(self, g: Graph, node: Node, nxt: Node) -> bool:
@@ -34,6 +35,11 @@ class AbsorbInputAffine(LocalRewrite):
             if reader is None or not isinstance(reader.op, (DotProduct, Reshape)):
                 return False  # only on the way into a dense layer (SinkReshape moves the other way)
             self._swap_with_reshape(g, node, nxt, g.types())
+        elif isinstance(nxt.op, MaxPool):
+            reader = g.only_consumer(nxt.output)
+            if reader is None or not isinstance(reader.op, (DotProduct, Reshape, MaxPool)):
+                return False
+            self._swap_with_pool(g, node, nxt)
         elif isinstance(nxt.op, DotProduct):
             self._absorb(g, node, nxt, g.types())
         else:
@@ -46,6 +52,14 @@ class AbsorbInputAffine(LocalRewrite):
         per_channel = int(np.prod(in_shape[1:])) if len(in_shape) > 1 else 1
         new_affine = Affine(scale=np.repeat(affine.op.scale, per_channel), bias=np.repeat(affine.op.bias, per_channel))
         g.exchange(affine, reshape, reshape.op, new_affine)
+
+    @staticmethod
+    def _swap_with_pool(g: Graph, affine: Node, pool: Node) -> None:
+        """max(s·x + b) = s·max(x) + b for s ≥ 0, s·min(x) + b for s < 0."""
+        op: MaxPool = pool.op
+        use_min = op.use_min if op.use_min is not None else np.zeros(len(affine.op.scale), bool)
+        new_pool = MaxPool(kernel=op.kernel, strides=op.strides, pads=op.pads, use_min=use_min ^ (affine.op.scale < 0))
+        g.exchange(affine, pool, new_pool, affine.op)
 
     @staticmethod
     def _absorb(g: Graph, affine: Node, dot: Node, types) -> None:

@@ -9,6 +9,7 @@ from bnnfpga.ir.verify import verify, verify_folded
 from bnnfpga.passes.absorb_input_affine import AbsorbInputAffine
 from bnnfpga.passes.accumulator_widths import AccumulatorWidths
 from bnnfpga.passes.base import Pass
+from bnnfpga.passes.bound_quantizers import BoundQuantizers
 from bnnfpga.passes.extract_integer_weights import ExtractIntegerWeights
 from bnnfpga.passes.fold_thresholds import FoldThresholds
 from bnnfpga.passes.host_output_affine import HostOutputAffine
@@ -23,6 +24,7 @@ def stages() -> list[Pass]:
     return [
         ExtractIntegerWeights(),  # W = s·Q: ±1, ternary or k-bit weights, scale s into an affine
         MergeAffines(),  # input normalisation chains, batchnorm after scale
+        BoundQuantizers(),  # Clip → Mul → Round: the levels of a PACT/DoReFa quantizer
         SinkReshape(),  # a flatten moves down to the dense layer it feeds
         AbsorbInputAffine(),  # affines in front of a dot product move behind it
         PoolAfterThreshold(),  # max-pool moves behind affine and binarisation (OR/AND)

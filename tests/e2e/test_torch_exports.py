@@ -13,7 +13,7 @@ MODES = ("legacy", "dynamo")
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("network", ["small_cnn", "mlp", "padded_first_layer"])
+@pytest.mark.parametrize("network", ["small_cnn", "mlp", "padded_first_layer", "ternary_pact", "ternary_sign"])
 def test_verify_agrees_on_every_layer(exported, network, mode):
     path = exported(network, mode)
     graph = api.load(path)
@@ -37,6 +37,18 @@ def test_small_cnn_exercises_the_numeric_contract(exported, mode):
     assert sum(int((n.op.constant != 0).sum()) for n in graph.nodes if isinstance(n.op, Threshold)) > 0
     pools = [n.op for n in graph.nodes if isinstance(n.op, MaxPool)]
     assert pools and any(p.use_min is not None and p.use_min.any() for p in pools), "max-pool moved behind a flipped threshold"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_ternary_weights_and_pact_activations_are_read_as_such(exported, mode):
+    graph = api.load(exported("ternary_pact", mode))
+    dots = [n.op for n in graph.nodes if isinstance(n.op, DotProduct)]
+    assert {str(op.weight_dtype) for op in dots} == {"ternary"}
+    assert all(np.any(op.weight == 0) for op in dots)
+    levels = [n for n in graph.nodes if isinstance(n.op, Threshold)]
+    assert [(n.op.base, n.op.levels) for n in levels] == [(0, 3)] * 3  # 2-bit unsigned: 3 thresholds each
+    assert {str(graph.types()[n.output].dtype) for n in levels} == {"uint2"}
+    assert any(isinstance(n.op, MaxPool) for n in graph.nodes)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -7,10 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bnnfpga.errors import ModelError
 from bnnfpga.golden import execute, kernels
-from bnnfpga.ir.ops import Affine, Conv, Dense, MaxPool, Quantize, Reshape, Threshold
+from bnnfpga.ir.ops import Affine, Clamp, Conv, Dense, MaxPool, Quantize, Reshape, Threshold
 from bnnfpga.ir.types import BIPOLAR, TERNARY, DType, TensorType, uint
 from bnnfpga.ir.verify import verify
+from bnnfpga.passes.bound_quantizers import BoundQuantizers
 from bnnfpga.passes.extract_integer_weights import split_integer_rows
 from bnnfpga.passes.pipeline import fold
 from tests.graphs import UINT8, Chain, random_input
@@ -111,3 +113,31 @@ def test_quantizer_folds_to_exact_multi_thresholds(rounding, levels):
     np.testing.assert_allclose(ours[after.output_name], ref[before.output_name], rtol=1e-9, atol=1e-9)
     np.testing.assert_array_equal(execute(after, x, route="gemm")[after.output_name], ours[after.output_name])
 
+
+
+def test_clip_bounds_a_round_exactly():
+    """Clamp(0, α) → Affine(n/α) → Quantize(unbounded) is the PACT quantizer: BoundQuantizers
+    gives Quantize the levels [0, n] and drops the clamp, with the same outputs."""
+    rng = np.random.default_rng(6)
+    chain = Chain((4,), DType("int", 6))
+    chain.add("fc", Dense(weight=_ternary_float(rng, (5, 4))))
+    chain.add("relu", Clamp(lo=np.zeros(5), hi=np.full(5, np.inf)))
+    chain.add("clip", Clamp(lo=np.full(5, -1.0), hi=np.full(5, 20.0)))
+    chain.add("mul", Affine(scale=np.full(5, 3 / 20), bias=np.zeros(5)))
+    chain.add("round", Quantize(qmin=-(1 << 31), qmax=(1 << 31) - 1))
+    before = chain.graph()
+    after = BoundQuantizers().apply(before)
+    verify(after)
+    assert not any(isinstance(n.op, Clamp) for n in after.nodes)
+    quantize = next(n.op for n in after.nodes if isinstance(n.op, Quantize))
+    assert (quantize.qmin, quantize.qmax) == (0, 3)
+    x = random_input(before.input_type, 64, seed=7)
+    np.testing.assert_array_equal(execute(after, x)[after.output_name], execute(before, x)[before.output_name])
+
+
+def test_round_without_clip_is_rejected():
+    chain = Chain((4,), UINT8)
+    chain.add("fc", Dense(weight=_ternary_float(np.random.default_rng(0), (5, 4))))
+    chain.add("round", Quantize(qmin=-(1 << 31), qmax=(1 << 31) - 1))
+    with pytest.raises(ModelError, match="at most 256"):
+        BoundQuantizers().apply(chain.graph())

@@ -1,0 +1,64 @@
+"""Ternary weights (TWN, Li & Liu 2016) and k-bit PACT activations (Choi et al. 2018),
+trained with straight-through estimators. In eval mode the weights are constants
+{−α, 0, +α} per output channel and the activation is ``round(clamp(x, 0, α)·n/α)·α/n``
+(n = 2^k − 1), which ``torch.onnx.export`` writes as Clip → Mul → Round → Mul: both forms
+bnnfpga reads (ternary weights as two bit planes, the activation as 2^k − 1 thresholds)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+def ternarize(w: torch.Tensor, straight_through: bool, threshold_ratio: float = 0.7) -> torch.Tensor:
+    """α·sign(w) where |w| > Δ, else 0, per output channel: Δ = threshold_ratio·mean|w|,
+    α = mean of |w| over the kept weights (TWN). The gradient passes straight through."""
+    flat = w.detach().abs().reshape(w.shape[0], -1)
+    delta = threshold_ratio * flat.mean(dim=1, keepdim=True)
+    keep = flat > delta
+    alpha = (flat * keep).sum(dim=1, keepdim=True) / keep.sum(dim=1, keepdim=True).clamp(min=1)
+    view = (-1,) + (1,) * (w.dim() - 1)
+    ternary = torch.where(keep.reshape(w.shape), torch.sign(w.detach()), torch.zeros_like(w)) * alpha.reshape(view)
+    if not straight_through:
+        return ternary
+    return w + (ternary - w).detach()
+
+
+class TernaryConv2d(nn.Conv2d):
+    """Conv2d with ternary weights {−α, 0, +α} per output channel."""
+
+    def __init__(self, *args, bias: bool = False, **kwargs):
+        super().__init__(*args, bias=bias, **kwargs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = ternarize(self.weight, self.training)
+        return F.conv2d(x, w, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class TernaryLinear(nn.Linear):
+    """Linear with ternary weights {−α, 0, +α} per output channel."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = False):
+        super().__init__(in_features, out_features, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, ternarize(self.weight, self.training), self.bias)
+
+
+class PACT(nn.Module):
+    """k-bit unsigned activation with a learned clipping level α:
+    y = round(clamp(x, 0, α)·n/α)·α/n, n = 2^bits − 1 (round half to even, as ONNX Round)."""
+
+    def __init__(self, bits: int = 2, alpha: float = 4.0):
+        super().__init__()
+        self.levels = (1 << bits) - 1
+        self.alpha = nn.Parameter(torch.tensor(float(alpha)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        clipped = torch.clamp(x, min=torch.zeros_like(self.alpha), max=self.alpha)
+        scaled = clipped * (self.levels / self.alpha)
+        rounded = torch.round(scaled)
+        if self.training:
+            rounded = scaled + (rounded - scaled).detach()
+        return rounded * (self.alpha / self.levels)
