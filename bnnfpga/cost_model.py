@@ -73,12 +73,18 @@ def block_ram_tiles(depth: int, width: int) -> float:
 def _mvu_features(p: dict) -> dict[str, float]:
     mw, mh, pe, simd, bits = _int(p["MW"]), _int(p["MH"]), _int(p["PE"]), _int(p["SIMD"]), _int(p["BITS"])
     bipolar, acc_w, out_bits, t_w = _int(p["BIPOLAR"]), _int(p["ACC_W"]), _int(p["OUT_BITS"]), _int(p["T_W"])
+    # Ternary weights (W_BITS 2) are priced as ±1 weights with a mask per lane, as padding
+    # masks them, and twice the ROM bits; k-bit outputs add a comparator per level. Not yet
+    # calibrated against yosys (issue 10).
+    w_bits, levels = _int(p.get("W_BITS", 1)), _int(p.get("LEVELS", 1))
+    thresholded = out_bits != 32
     sf, nf = mw // simd, mh // pe
     tiles = sf * nf
     in_bram = p.get("WEIGHTS_STYLE") == '"block"'
-    banks = _block_ram_layout(tiles, pe * simd)[1] if in_bram else 0
+    banks = _block_ram_layout(tiles, pe * simd * w_bits)[1] if in_bram else 0
     chunk = simd * (bits + 1)
     lanes = pe * simd
+    rom_width = lanes * w_bits
     depth = math.log2(max(simd, 2))  # levels of the popcount/adder tree
     fixed = tiles == 1  # one weight word: the weights are constants, XNOR becomes wiring
     return {
@@ -87,16 +93,16 @@ def _mvu_features(p: dict) -> dict[str, float]:
         "fixed_lanes": float(lanes) if bipolar and fixed else 0.0,  # popcount bits only
         "lanes_depth": float(lanes * depth) if bipolar and not fixed else 0.0,
         "fixed_lanes_depth": float(lanes * depth) if bipolar and fixed else 0.0,
-        "masked_lanes": float(lanes) if bipolar and _int(p.get("PADDED", "1'b1")) else 0.0,
+        "masked_lanes": float(lanes) * (_int(p.get("PADDED", "1'b1")) + w_bits - 1) if bipolar else 0.0,
         "mac_bits": 0.0 if bipolar or fixed else float(lanes * (bits + 2)),  # ±x adders
         "fixed_mac_bits": float(lanes * (bits + 2)) if not bipolar and fixed else 0.0,
         "mac_depth": 0.0 if bipolar else float(lanes * (bits + 2) * depth),
-        "per_pe": float(pe * acc_w),  # accumulator, partial sums, threshold comparison
-        "thresholds_rom": float(pe * t_w * nf) / 64 if out_bits == 1 and nf > 1 else 0.0,
-        "rom_lut_width": 0.0 if in_bram else float(lanes),
-        "rom_lut_bits": 0.0 if in_bram else float(lanes * tiles) / 64,
+        "per_pe": float(pe * (acc_w + t_w * (levels - 1))),  # accumulator, partial sums, threshold comparisons
+        "thresholds_rom": float(pe * t_w * nf * levels) / 64 if thresholded and nf > 1 else 0.0,
+        "rom_lut_width": 0.0 if in_bram else float(rom_width),
+        "rom_lut_bits": 0.0 if in_bram else float(rom_width * tiles) / 64,
         "rom_lut_rows": 0.0 if in_bram else float(pe * tiles),
-        "bram_mux": float(lanes * (banks - 1)) if banks > 1 else 0.0,
+        "bram_mux": float(rom_width * (banks - 1)) if banks > 1 else 0.0,
         "chunk": float(chunk),
         "buffer": float(chunk * sf) if sf > 1 else 0.0,
         "result_bits": float(mh * out_bits),
@@ -108,7 +114,7 @@ def _mvu_bram(p: dict) -> float:
     if p.get("WEIGHTS_STYLE") != '"block"':
         return 0.0
     mw, mh, pe, simd = _int(p["MW"]), _int(p["MH"]), _int(p["PE"]), _int(p["SIMD"])
-    return block_ram_tiles((mh // pe) * (mw // simd), pe * simd)
+    return block_ram_tiles((mh // pe) * (mw // simd), pe * simd * _int(p.get("W_BITS", 1)))
 
 
 def _window_shape(p: dict) -> tuple[int, int, int, int, int]:
@@ -146,7 +152,8 @@ def _swg_bram(p: dict) -> float:
 
 
 def _pool_features(p: dict) -> dict[str, float]:
-    return {**_swg_features(p), "reducer": float(_int(p["C"]))}
+    # A k-bit reducer compares BITS-bit values: about BITS times the OR/AND's LUTs (uncalibrated).
+    return {**_swg_features(p), "reducer": float(_int(p["C"]) * _int(p.get("BITS", 1)))}
 
 
 def _fifo_features(p: dict) -> dict[str, float]:
@@ -170,7 +177,8 @@ def _width_converter_features(p: dict) -> dict[str, float]:
 
 
 def _threshold_features(p: dict) -> dict[str, float]:
-    return {"one": 1.0, "compare": float(_int(p["C"]) * _int(p["T_W"])), "outputs": float(_int(p["C"]))}
+    levels, out_bits = _int(p.get("LEVELS", 1)), _int(p.get("OUT_BITS", 1))
+    return {"one": 1.0, "compare": float(_int(p["C"]) * _int(p["T_W"]) * levels), "outputs": float(_int(p["C"]) * out_bits)}
 
 
 def _affine_features(p: dict) -> dict[str, float]:

@@ -1,9 +1,10 @@
 // bnnfpga RTL library: matrix-vector unit with thresholds (DESIGN.md 3.1-3.4, 4).
 //
 // For each input vector of MW elements, read as MW/SIMD chunks on s_axis, computes MH dot
-// products with ±1 weight rows, PE rows per cycle over SIMD elements per cycle, and writes
-// one word of MH activations on m_axis: one bit per channel (threshold, bit 1 = +1) or the
-// int32 accumulator (OUT_BITS = 32, the last layer). The input vector is kept in a buffer
+// products with ±1 or ternary weight rows, PE rows per cycle over SIMD elements per cycle,
+// and writes one word of MH activations on m_axis: per channel OUT_BITS bits of
+// BASE + (number of its LEVELS thresholds reached) (one threshold: bit 1 = +1), or the int32
+// accumulator (THRESHOLDED = 0, the last layer). The input vector is kept in a buffer
 // during the first of the MH/PE passes and reused by the others.
 // Cycles per vector: (MH/PE) * (MW/SIMD), whatever the back-pressure allows.
 //
@@ -25,17 +26,21 @@ module bnn_mvu #(
     parameter int BITS = 1,           // bits per input element
     parameter bit BIPOLAR = 1'b1,     // inputs are bipolar (BITS = 1, bit 1 = +1, bit 0 = -1)
     parameter bit SIGNED_IN = 1'b0,   // integer inputs are two's complement
+    parameter int W_BITS = 1,         // bits per weight: 1 (bit 1 = +1, 0 = -1) or 2 (ternary: bit 0 sign, bit 1 non-zero)
     parameter int ACC_W = 8,          // accumulator width (proven by the compiler)
-    parameter int OUT_BITS = 1,       // 1: thresholded bits, 32: int32 accumulators
+    parameter int OUT_BITS = 1,       // bits per output channel; 32: int32 accumulators (the last layer)
+    parameter bit THRESHOLDED = OUT_BITS != 32,  // thresholds (else the accumulators themselves)
+    parameter int LEVELS = 1,         // thresholds per channel (2^k - 1 for k-bit outputs)
+    parameter int BASE = 0,           // output value when no threshold is reached (k-bit outputs)
     parameter int T_W = ACC_W + 1,    // threshold width (a threshold may be max + 1)
     parameter int GROUP = 32,         // elements per first-level adder of the pipelined tree
     parameter bit PADDED = 1'b1,      // 0: no input element is ever padding (the mask is ignored)
     /* verilator lint_off UNUSEDPARAM */  // a synthesis attribute only
     parameter WEIGHTS_STYLE = "auto", // weight ROM: "block" forces BRAM; "auto" leaves it to synthesis
     /* verilator lint_on UNUSEDPARAM */
-    parameter WEIGHTS_FILE = "",      // $readmemh: (MH/PE)*(MW/SIMD) words of PE*SIMD bits, [nf*SF + sf], lane pe at [pe*SIMD +: SIMD]
-    parameter THRESHOLDS_FILE = "",   // $readmemh: MH thresholds of T_W bits (OUT_BITS = 1)
-    parameter CONSTANTS_FILE = ""     // $readmemh: MH 2-bit codes: 0 threshold, 1 constant +1, 3 constant -1
+    parameter WEIGHTS_FILE = "",      // $readmemh: (MH/PE)*(MW/SIMD) words of PE*SIMD*W_BITS bits, [nf*SF + sf], lane pe at [pe*SIMD*W_BITS +: SIMD*W_BITS]
+    parameter THRESHOLDS_FILE = "",   // $readmemh: MH*LEVELS thresholds of T_W bits, channel c's at [c*LEVELS +: LEVELS]
+    parameter CONSTANTS_FILE = ""     // $readmemh: MH 2-bit codes: 0 threshold, 1 constant +1, 3 constant -1 (LEVELS = 1)
 ) (
     input  logic                      clk,
     input  logic                      rst_n,
@@ -56,13 +61,14 @@ module bnn_mvu #(
     localparam int GROUPS = (SIMD + G - 1) / G;
     localparam int CW = $clog2(G + 1) + 1;  // a signed count of up to G elements
     localparam int WIDE = ACC_W + CW + 2;   // intermediate width: no overflow before truncation
+    localparam int LW = SIMD * W_BITS;      // weight bits per lane and chunk
 
-    (* rom_style = WEIGHTS_STYLE *) logic [PE*SIMD-1:0] weights[TILES];
-    logic signed [T_W-1:0] thresholds[MH];
+    (* rom_style = WEIGHTS_STYLE *) logic [PE*LW-1:0] weights[TILES];
+    logic signed [T_W-1:0] thresholds[MH*LEVELS];
     logic [1:0] constants[MH];
     initial begin
         $readmemh(WEIGHTS_FILE, weights);
-        if (OUT_BITS == 1) begin
+        if (THRESHOLDED) begin
             $readmemh(THRESHOLDS_FILE, thresholds);
             $readmemh(CONSTANTS_FILE, constants);
         end
@@ -85,7 +91,7 @@ module bnn_mvu #(
     ctl_t f_ctl;
     logic [SIMD*BITS-1:0] f_data;
     logic [SIMD-1:0] f_mask;
-    logic [PE*SIMD-1:0] f_weights;
+    logic [PE*LW-1:0] f_weights;
     // ---- partial ----
     logic p_valid;
     ctl_t p_ctl;
@@ -107,9 +113,10 @@ module bnn_mvu #(
     wire last_nf = (nf == NF_W'(NF - 1));
     wire [T_AW-1:0] tile = T_AW'(int'(nf) * SF + int'(sf));
 
-    // Partial dot product of elements [g*G, (g+1)*G) of a chunk with weight bits w.
+    // Partial dot product of elements [g*G, (g+1)*G) of a chunk with weights w. A ternary
+    // zero weight takes its element out like padding does.
     function automatic logic signed [ACC_W-1:0] group_dot(input logic [SIMD*BITS-1:0] x, input logic [SIMD-1:0] m,
-                                                          input logic [SIMD-1:0] w, input int g);
+                                                          input logic [LW-1:0] w, input int g);
         logic signed [WIDE-1:0] sum;
         logic [CW-1:0] agree, valid;
         logic signed [BITS+1:0] v;
@@ -121,15 +128,18 @@ module bnn_mvu #(
         v = '0;
         for (int k = 0; k < G; k++) begin
             if (g * G + k < SIMD) begin
+                logic sign, nonzero;
+                sign = w[(g*G+k)*W_BITS];
+                nonzero = W_BITS == 1 ? 1'b1 : w[(g*G+k)*W_BITS+W_BITS-1];
                 if (BIPOLAR) begin
                     // 2 * popcount(valid & XNOR) - popcount(valid): padding adds 0
-                    agree += CW'({m[g*G+k] & (x[g*G+k] ~^ w[g*G+k])});
-                    valid += CW'({m[g*G+k]});
+                    agree += CW'({m[g*G+k] & nonzero & (x[g*G+k] ~^ sign)});
+                    valid += CW'({m[g*G+k] & nonzero});
                 end else begin
                     if (SIGNED_IN) v = (BITS+2)'($signed(x[(g*G+k)*BITS+:BITS]));
                     else v = (BITS+2)'({1'b0, x[(g*G+k)*BITS+:BITS]});
                     term = {{(WIDE - BITS - 2){v[BITS+1]}}, v};  // sign extension
-                    sum += w[g*G+k] ? term : -term;
+                    if (nonzero) sum += sign ? term : -term;
                 end
             end
         end
@@ -142,18 +152,16 @@ module bnn_mvu #(
     always_comb begin
         result_next = result;
         for (int pe = 0; pe < PE; pe++) begin
+            logic [OUT_BITS-1:0] level;  // BASE + the number of thresholds reached
+            int channel;
+            channel = int'(p_ctl.nf) * PE + pe;
             acc_next[pe] = p_ctl.first ? '0 : acc[pe];
             for (int g = 0; g < GROUPS; g++) acc_next[pe] += p_part[pe][g];
-            if (p_ctl.last) begin
-                // channel = nf * PE + pe
-                if (OUT_BITS == 1) begin
-                    result_next[int'(p_ctl.nf)*PE+pe] = constants[int'(p_ctl.nf)*PE+pe] == 2'd1 ? 1'b1 :
-                                                        constants[int'(p_ctl.nf)*PE+pe] == 2'd3 ? 1'b0 :
-                                                        T_W'(acc_next[pe]) >= thresholds[int'(p_ctl.nf)*PE+pe];
-                end else begin
-                    result_next[(int'(p_ctl.nf)*PE+pe)*OUT_BITS+:OUT_BITS] = OUT_BITS'(acc_next[pe]);
-                end
-            end
+            level = OUT_BITS'(BASE);
+            for (int j = 0; j < LEVELS; j++) level += OUT_BITS'(T_W'(acc_next[pe]) >= thresholds[channel*LEVELS+j]);
+            if (LEVELS == 1 && constants[channel] == 2'd1) level = OUT_BITS'(BASE + 1);
+            if (LEVELS == 1 && constants[channel] == 2'd3) level = OUT_BITS'(BASE);
+            if (p_ctl.last) result_next[channel*OUT_BITS+:OUT_BITS] = THRESHOLDED ? level : OUT_BITS'(acc_next[pe]);
         end
     end
 
@@ -188,7 +196,7 @@ module bnn_mvu #(
                 p_valid <= f_valid;
                 p_ctl <= f_ctl;
                 for (int pe = 0; pe < PE; pe++)
-                    for (int g = 0; g < GROUPS; g++) p_part[pe][g] <= group_dot(f_data, f_mask, f_weights[pe*SIMD+:SIMD], g);
+                    for (int g = 0; g < GROUPS; g++) p_part[pe][g] <= group_dot(f_data, f_mask, f_weights[pe*LW+:LW], g);
                 // accumulate
                 if (p_valid) begin
                     for (int pe = 0; pe < PE; pe++) acc[pe] <= acc_next[pe];

@@ -24,7 +24,7 @@ from bnnfpga.folding import BRAM_MIN_DEPTH, Fold, WeightMemory
 from bnnfpga.golden.kernels import conv_weight_rows
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.ops import Conv, Dense, DotProduct, IntegerAffine, MaxPool, OutputAffine, Reshape, Threshold
-from bnnfpga.ir.types import BIPOLAR, DType, signed_width
+from bnnfpga.ir.types import BIPOLAR, TERNARY, DType, signed_width
 
 WORD_BITS = 64  # input stream beat
 OUTPUT_BITS = 32  # output stream beat: one int32 accumulator
@@ -82,18 +82,22 @@ class IntegerAffineStage:
 
 @dataclass(frozen=True)
 class ThresholdStage:
-    """Per-channel thresholds on integer pixels (binarising the raw input)."""
+    """Per-channel thresholds on integer pixels (binarising or quantizing the raw input):
+    ``levels`` thresholds per channel, out = base + count (bipolar: one, the bit itself)."""
 
     name: str
     source: str
     inp: Pixels
-    thresholds: tuple[int, ...]
-    constant: tuple[int, ...]  # 0: use the threshold; +1/-1: constant channel
+    thresholds: tuple[int, ...]  # channel c's at [c·levels, (c+1)·levels)
+    constant: tuple[int, ...]  # 0: use the threshold; +1/-1: constant channel (bipolar only)
     threshold_w: int
+    levels: int = 1
+    base: int = 0
+    out_dtype: DType = BIPOLAR
 
     @property
     def out(self) -> Pixels:
-        return Pixels(self.inp.c, self.inp.h, self.inp.w, BIPOLAR)
+        return Pixels(self.inp.c, self.inp.h, self.inp.w, self.out_dtype)
 
     @property
     def cycles(self) -> int:
@@ -161,7 +165,9 @@ class Flatten:
 @dataclass(frozen=True, eq=False)
 class Mvu:
     """Matrix-vector unit: ``reps`` vectors of MW elements per frame, MH dot products each,
-    PE rows x SIMD elements per cycle; thresholds (bipolar out) or int32 accumulators."""
+    PE rows x SIMD elements per cycle; thresholds (``levels`` per channel: out = base +
+    count, bipolar for one) or int32 accumulators. Weights are ±1 (``weight_bits`` 1) or
+    ternary (2: a sign and a non-zero bit per weight, DESIGN 5)."""
 
     name: str
     source: str
@@ -178,6 +184,10 @@ class Mvu:
     threshold_w: int
     flipped: int  # rows negated by threshold folding (DESIGN 3.3), for the reader
     padded: bool  # the input vectors can hold zero padding (mask bits that are 0)
+    weight_bits: int = 1
+    levels: int = 1
+    base: int = 0
+    out_dtype: DType = BIPOLAR  # of the thresholded output
 
     @property
     def reps(self) -> int:
@@ -185,17 +195,17 @@ class Mvu:
 
     @property
     def out_bits(self) -> int:
-        """Bits per output element: 1 (bipolar) or 32 (int32 accumulator)."""
-        return 1 if self.thresholds is not None else OUTPUT_BITS
+        """Bits per output element: the activation's (1 for bipolar) or 32 (int32 accumulator)."""
+        return self.out_dtype.bits if self.thresholds is not None else OUTPUT_BITS
 
     @property
     def out(self) -> Pixels:
-        return Pixels(self.mh, self.out_h, self.out_w, BIPOLAR if self.thresholds is not None else DType("int", 32))
+        return Pixels(self.mh, self.out_h, self.out_w, self.out_dtype if self.thresholds is not None else DType("int", 32))
 
     @property
     def memory_bits(self) -> int:
         """Weight bits per PE lane."""
-        return self.mh * self.mw // self.fold.pe
+        return self.mh * self.mw * self.weight_bits // self.fold.pe
 
     @property
     def tiles(self) -> int:
@@ -216,7 +226,8 @@ class Mvu:
 
 @dataclass(frozen=True)
 class Pool:
-    """Max-pool of bipolar pixels (OR; AND on ``use_min`` channels) over valid positions."""
+    """Max-pool over valid positions (bipolar: OR, AND on ``use_min`` channels; k-bit levels:
+    max, min on ``use_min`` channels)."""
 
     name: str
     source: str
@@ -370,7 +381,7 @@ def lower(graph: Graph, folding: dict[str, Fold], backend: str = "hardware") -> 
                 ends_in_accumulators = True
             cur, flattened_from = mvu.out, None
         elif isinstance(op, Threshold):
-            engines.append(_threshold(node, op, cur, backend))
+            engines.append(_threshold(node, op, cur, types))
             cur = engines[-1].out
         elif isinstance(op, MaxPool):
             engines.append(_pool(node, op, cur, types, backend))
@@ -408,38 +419,37 @@ def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: 
             fc, fh, fw = flattened_from  # ONNX column c·H·W + y·W + x → stream column (y·W + x)·C + c
             rows = rows.reshape(mh, fc, fh, fw).transpose(0, 2, 3, 1).reshape(mh, -1)
         oh = ow = 1
-    if op.weight_dtype != BIPOLAR:
+    if op.weight_dtype not in (BIPOLAR, TERNARY):
         raise BnnfpgaError(f"layer {node.name}: {op.weight_dtype} weights are not supported by the {backend} backend yet "
-                           "(the golden model runs them); supported: ±1 weights")
+                           "(the golden model runs them); supported: ±1 and ternary weights")
     acc_w = out_t.dtype.bits
-    thresholds, constant, threshold_w = None, (), acc_w + 1
+    thresholds, constant, threshold_w, levels, base, out_dtype = None, (), acc_w + 1, 1, 0, BIPOLAR
     if activation is not None:
-        if not activation.bipolar:
-            raise BnnfpgaError(f"layer {node.name}: multi-threshold activations are not supported by the {backend} backend yet")
-        t = activation.thresholds[:, 0]
-        thresholds = tuple(int(v) for v in t)
+        t = activation.thresholds
+        thresholds = tuple(int(v) for v in t.reshape(-1))
         constant = tuple(int(v) for v in activation.constant)
         threshold_w = max(acc_w + 1, signed_width(int(t.min()), int(t.max())).bits)
+        levels, base = activation.levels, activation.base or 0
+        out_dtype = activation.output_type([out_t]).dtype
     flipped = int(op.flipped.sum()) if op.flipped is not None else 0
     padded = isinstance(op, Conv) and any(op.pads)
     return Mvu(node.name, node.source, mw, mh, fold, cur.dtype, acc_w, oh, ow, np.asarray(rows), thresholds, constant,
-               threshold_w, flipped, padded)
+               threshold_w, flipped, padded, 1 if op.weight_dtype == BIPOLAR else 2, levels, base, out_dtype)
 
 
-def _threshold(node, op: Threshold, cur: Pixels, backend: str) -> ThresholdStage:
-    """A threshold not fused into a dot product: binarisation of the (unsigned) input."""
-    if not op.bipolar:
-        raise BnnfpgaError(f"layer {node.name}: the {backend} backend thresholds into bipolar values only")
-    t = op.thresholds[:, 0]
+def _threshold(node, op: Threshold, cur: Pixels, types) -> ThresholdStage:
+    """A threshold not fused into a dot product: binarisation or quantization of the input."""
+    t = op.thresholds
     width = signed_width(min(int(t.min()), cur.dtype.min), max(int(t.max()), cur.dtype.max)).bits + 1
-    return ThresholdStage(node.name, node.source, cur, tuple(int(v) for v in t), tuple(int(v) for v in op.constant), width)
+    return ThresholdStage(node.name, node.source, cur, tuple(int(v) for v in t.reshape(-1)),
+                          tuple(int(v) for v in op.constant), width, op.levels, op.base or 0, types[node.output].dtype)
 
 
 def _pool(node, op: MaxPool, cur: Pixels, types, backend: str) -> Pool:
-    if cur.dtype != BIPOLAR:
-        raise BnnfpgaError(f"layer {node.name}: the {backend} backend pools bipolar activations only")
+    if cur.dtype.kind == "float":
+        raise BnnfpgaError(f"layer {node.name}: the {backend} backend pools integer activations only")
     out_t = types[node.output]
     use_min = op.use_min if op.use_min is not None else np.zeros(cur.c, bool)
     mask = sum(1 << int(ch) for ch in np.flatnonzero(use_min))
-    return Pool(node.name, node.source, cur, Pixels(cur.c, out_t.shape[1], out_t.shape[2], BIPOLAR), tuple(op.kernel),
+    return Pool(node.name, node.source, cur, Pixels(cur.c, out_t.shape[1], out_t.shape[2], cur.dtype), tuple(op.kernel),
                 tuple(op.strides), tuple(op.pads), mask)

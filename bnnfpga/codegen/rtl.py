@@ -134,8 +134,9 @@ def engine_instance(e: dataflow.Engine, consumer: dataflow.Engine | None = None)
                               f"{e.name}: u = {e.scale}*x + offset[c]", e.out.bits, fifo_depth=depth)
     if isinstance(e, dataflow.ThresholdStage):
         return EngineInstance("bnn_threshold", {"C": e.inp.c, "IN_BITS": e.inp.dtype.bits, **_kind(e.inp.dtype),
-                                                "T_W": e.threshold_w},
-                              f"{e.name}: thresholds on the input", e.out.bits, fifo_depth=depth)
+                                                "T_W": e.threshold_w, "LEVELS": e.levels, "OUT_BITS": e.out.dtype.bits,
+                                                "BASE": e.base},
+                              f"{e.name}: {e.levels} threshold(s) per channel on the input", e.out.bits, fifo_depth=depth)
     if isinstance(e, dataflow.Window):
         bits = e.inp.dtype.bits
         return EngineInstance("bnn_swg", {**_window(e.inp, e.kernel, e.strides, e.pads, bits), "SIMD": e.simd},
@@ -152,12 +153,19 @@ def engine_instance(e: dataflow.Engine, consumer: dataflow.Engine | None = None)
                   "BIPOLAR": _bit(e.in_dtype == BIPOLAR), "SIGNED_IN": _bit(e.in_dtype.signed),
                   "ACC_W": e.acc_w, "OUT_BITS": e.out_bits, "T_W": e.threshold_w, "PADDED": _bit(e.padded),
                   "WEIGHTS_STYLE": '"block"' if e.weights_in_bram else '"auto"'}
+        if e.weight_bits != 1:
+            params["W_BITS"] = e.weight_bits
+        if e.thresholds is not None and (e.levels != 1 or e.base != 0):
+            params.update(LEVELS=e.levels, BASE=e.base)
         return EngineInstance("bnn_mvu", params, f"{e.name}: {e.mh}x{e.mw} MVU, PE={fold.pe}, SIMD={fold.simd}",
                               e.mh * e.out_bits, fifo_depth=depth)
     if isinstance(e, dataflow.Pool):
-        return EngineInstance("bnn_maxpool", _window(e.inp, e.kernel, e.strides, e.pads),
-                              f"{e.name}: max-pool {e.kernel[0]}x{e.kernel[1]}/s{e.strides[0]} (OR/AND)", e.out.bits,
-                              fifo_depth=depth)
+        params = _window(e.inp, e.kernel, e.strides, e.pads)
+        if e.inp.dtype != BIPOLAR:
+            params.update(BITS=e.inp.dtype.bits, SIGNED=_bit(e.inp.dtype.signed))
+        how = "OR/AND" if e.inp.dtype == BIPOLAR else f"{e.inp.dtype} max/min"
+        return EngineInstance("bnn_maxpool", params, f"{e.name}: max-pool {e.kernel[0]}x{e.kernel[1]}/s{e.strides[0]} ({how})",
+                              e.out.bits, fifo_depth=depth)
     if isinstance(e, dataflow.OutputStage):
         return EngineInstance("bnn_output", {"VALUES": e.values, "VECTORS": e.vectors},
                               "int32 accumulators -> AXI-Stream, TLAST per frame", dataflow.OUTPUT_BITS)
@@ -174,7 +182,7 @@ def _memory_files(e: dataflow.Engine, design: Instances) -> dict[str, str]:
     if isinstance(e, dataflow.Mvu):
         fold = e.fold
         files = {"WEIGHTS_FILE": design.memory(f"{e.name}_weights.mem",
-                                               _hex_lines(weight_words(e.rows, fold), fold.pe * fold.simd))}
+                                               _hex_lines(weight_words(e.rows, fold), fold.pe * fold.simd * e.weight_bits))}
         if e.thresholds is not None:
             files["THRESHOLDS_FILE"] = design.memory(f"{e.name}_thresholds.mem", _hex_lines(e.thresholds, e.threshold_w))
             files["CONSTANTS_FILE"] = design.memory(f"{e.name}_constants.mem", _hex_lines(e.constant, 2))

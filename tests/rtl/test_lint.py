@@ -13,9 +13,20 @@ from bnnfpga.toolchain import verilator_environment
 MODULES = sorted(p.stem for p in rtl_dir().glob("*.sv"))
 
 
-@pytest.mark.parametrize("module", MODULES)
+# Modes besides the defaults: ternary weights and k-bit outputs, k-bit max-pool and thresholds.
+MODES = {
+    "bnn_mvu-ternary-2bit": ("bnn_mvu", {"W_BITS": 2, "LEVELS": 3, "OUT_BITS": 2, "BASE": 0}),
+    "bnn_mvu-ternary-kbit-in-signed-out": ("bnn_mvu", {"W_BITS": 2, "BITS": 2, "BIPOLAR": 0, "SIGNED_IN": 1,
+                                                       "LEVELS": 2, "OUT_BITS": 2, "BASE": -1}),
+    "bnn_maxpool-2bit": ("bnn_maxpool", {"BITS": 2, "SIGNED": 1}),
+    "bnn_threshold-2bit": ("bnn_threshold", {"LEVELS": 3, "OUT_BITS": 2, "BASE": 0}),
+}
+
+
+@pytest.mark.parametrize("module", MODULES + list(MODES))
 def test_lint_clean(module, tmp_path):
-    args = []
+    module, params = MODES.get(module, (module, {}))
+    args = [f"-G{k}={v}" for k, v in params.items()]
     for param in memory_parameters(module):  # cannot elaborate without them
         (tmp_path / f"{param}.mem").write_text("0\n")
         args.append(f'-G{param}="{tmp_path / param}.mem"')

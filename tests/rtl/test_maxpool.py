@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from bnnfpga.golden.kernels import max_pool
+from bnnfpga.ir.types import DType
 from tests.rtl.streams import run_stream_test
 from tests.rtl.test_stages import hex_file, pixel_words
 
@@ -30,3 +31,17 @@ def test_maxpool_bit_exact(case, tmp_path):
               "MIN_FILE": hex_file(tmp_path / "min.mem", [sum(1 << int(i) for i in np.flatnonzero(use_min))], c)}
     run_stream_test("bnn_maxpool", params, pixel_words((x > 0).reshape(-1, c), 1), pixel_words((y > 0).reshape(-1, c), 1),
                     tmp_path, seed=c)
+
+
+@pytest.mark.parametrize("dtype", [DType("uint", 2), DType("ternary", 2), DType("int", 4)], ids=str)
+def test_maxpool_of_k_bit_levels(dtype, tmp_path):
+    c, h, w, k, stride, pads = 6, 7, 7, 3, 2, (1, 1, 1, 1)
+    rng = np.random.default_rng(dtype.bits)
+    x = rng.integers(dtype.min, dtype.max, size=(3, h, w, c), endpoint=True)
+    use_min = rng.random(c) < 0.4
+    y = max_pool(x, (k, k), (stride, stride), pads, use_min)
+    params = {"C": c, "BITS": dtype.bits, "SIGNED": int(dtype.signed), "H": h, "W": w, "KH": k, "KW": k, "SH": stride,
+              "SW": stride, "PT": pads[0], "PL": pads[1], "PB": pads[2], "PR": pads[3],
+              "MIN_FILE": hex_file(tmp_path / "min.mem", [sum(1 << int(i) for i in np.flatnonzero(use_min))], c)}
+    run_stream_test("bnn_maxpool", params, pixel_words(x.reshape(-1, c), dtype.bits),
+                    pixel_words(y.reshape(-1, c), dtype.bits), tmp_path, seed=c)

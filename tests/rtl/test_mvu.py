@@ -31,9 +31,11 @@ def hex_lines(values, bits: int) -> str:
     return "".join(f"{int(v) & ((1 << bits) - 1):x}\n" for v in values)
 
 
-def make_vectors(mw, mh, simd, pe, dtype, thresholds, reps, seed, tmp_path, padded=True):
+def make_vectors(mw, mh, simd, pe, dtype, thresholds, reps, seed, tmp_path, padded=True, ternary=False, levels=1, base=None):
+    """Parameters, input chunks and expected output words of one MVU test. ``ternary``
+    draws weights from {−1, 0, +1}; ``levels`` thresholds per channel give base + count."""
     rng = np.random.default_rng(seed)
-    rows = rng.choice(np.array([-1, 1], np.int8), size=(mh, mw))
+    rows = rng.choice(np.array([-1, 0, 1] if ternary else [-1, 1], np.int8), size=(mh, mw))
     mask = None
     if dtype.kind == "bipolar":
         x = rng.choice([-1, 1], size=(reps, mw))
@@ -59,19 +61,31 @@ def make_vectors(mw, mh, simd, pe, dtype, thresholds, reps, seed, tmp_path, padd
     acc_w = signed_width(-int(np.abs(acc).max()) - 1, int(np.abs(acc).max()) + 1).bits
     files = {"WEIGHTS_FILE": tmp_path / "weights.mem", "THRESHOLDS_FILE": tmp_path / "thresholds.mem",
              "CONSTANTS_FILE": tmp_path / "constants.mem"}
-    files["WEIGHTS_FILE"].write_text(hex_lines(weight_words(rows, Fold(pe, simd)), pe * simd))
-    if thresholds:
+    w_bits = 2 if ternary else 1
+    files["WEIGHTS_FILE"].write_text(hex_lines(weight_words(rows, Fold(pe, simd)), pe * simd * w_bits))
+    out_bits = 32
+    if thresholds and levels > 1 or base is not None:
+        lo, hi = int(acc.min()), int(acc.max())
+        t = np.sort(rng.integers(lo, hi + 2, size=(mh, levels)), axis=1)
+        value = (base or 0) + (acc[:, :, None] >= t[None]).sum(axis=2)  # (reps, MH)
+        out_bits = max(1, int(np.abs(value).max()).bit_length() + (1 if (base or 0) < 0 else 0))
+        expected = [sum((int(v) & ((1 << out_bits) - 1)) << (out_bits * c) for c, v in enumerate(row)) for row in value]
+        files["THRESHOLDS_FILE"].write_text(hex_lines(t.reshape(-1), acc_w + 1))
+        files["CONSTANTS_FILE"].write_text(hex_lines(np.zeros(mh, np.int64), 2))
+    elif thresholds:
+        out_bits = 1
         lo, hi = int(acc.min()), int(acc.max())
         t = rng.integers(lo, hi + 2, size=mh)
         constant = rng.choice([0, 0, 0, 1, -1], size=mh)
-        out_bits = np.where(constant != 0, constant > 0, acc >= t).astype(np.int64)
-        expected = [sum(int(b) << c for c, b in enumerate(row)) for row in out_bits]
+        decisions = np.where(constant != 0, constant > 0, acc >= t).astype(np.int64)
+        expected = [sum(int(b) << c for c, b in enumerate(row)) for row in decisions]
         files["THRESHOLDS_FILE"].write_text(hex_lines(t, acc_w + 1))
         files["CONSTANTS_FILE"].write_text(hex_lines(constant, 2))
     else:
         expected = [sum((int(v) & 0xFFFFFFFF) << (32 * c) for c, v in enumerate(row)) for row in acc]
-    params = {"MW": mw, "MH": mh, "SIMD": simd, "PE": pe, "BITS": bits, "BIPOLAR": int(dtype.kind == "bipolar"), "SIGNED_IN": int(dtype.kind == "int"),
-              "ACC_W": acc_w, "OUT_BITS": 1 if thresholds else 32, "T_W": acc_w + 1, "PADDED": int(padded)}
+    params = {"MW": mw, "MH": mh, "SIMD": simd, "PE": pe, "BITS": bits, "BIPOLAR": int(dtype.kind == "bipolar"),
+              "SIGNED_IN": int(dtype.signed), "ACC_W": acc_w, "OUT_BITS": out_bits, "T_W": acc_w + 1, "PADDED": int(padded),
+              "W_BITS": w_bits, "LEVELS": levels, "BASE": base or 0}
     params.update({k: f'"{v}"' for k, v in files.items() if v.exists() or k == "WEIGHTS_FILE"})
     return params, chunks, expected
 
@@ -84,3 +98,20 @@ def test_mvu_bit_exact_under_idle_and_backpressure(case, tmp_path):
                                             padded=padded[0] if padded else True)
     run_stream_test("bnn_mvu", params, inputs, expected, tmp_path, seed=mw * mh)
 
+
+
+TERNARY_CASES = [  # MW, MH, SIMD, PE, input dtype, thresholds per channel, base (None: bipolar out)
+    (18, 4, 6, 2, BIPOLAR, 1, None),
+    (18, 4, 6, 2, BIPOLAR, 3, 0),  # 2-bit unsigned activations
+    (27, 6, 9, 3, DType("uint", 2), 2, -1),  # ternary activations in, ternary out
+    (16, 4, 8, 4, DType("ternary", 2), 3, 0),
+    (12, 3, 4, 1, DType("uint", 8), 15, 0),  # 4-bit out from a uint8 first layer
+]
+
+
+@pytest.mark.parametrize("case", TERNARY_CASES, ids=lambda c: f"mw{c[0]}mh{c[1]}simd{c[2]}pe{c[3]}{c[4]}L{c[5]}b{c[6]}")
+def test_ternary_weights_and_multi_threshold_outputs(case, tmp_path):
+    mw, mh, simd, pe, dtype, levels, base = case
+    params, inputs, expected = make_vectors(mw, mh, simd, pe, dtype, True, reps=12, seed=mw * mh + levels,
+                                            tmp_path=tmp_path, ternary=True, levels=levels, base=base)
+    run_stream_test("bnn_mvu", params, inputs, expected, tmp_path, seed=mw * mh)

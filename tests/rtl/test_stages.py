@@ -72,6 +72,22 @@ def test_threshold_stage(dtype, c, tmp_path):
     run_stream_test("bnn_threshold", params, pixel_words(x, dtype.bits), pixel_words(bits, 1), tmp_path, seed=c)
 
 
+@pytest.mark.parametrize("levels, base", [(255, -128), (3, 0), (2, -1)], ids=["int8", "uint2", "ternary"])
+def test_multi_threshold_stage(levels, base, tmp_path):
+    """A quantizer on the uint8 input (e.g. Brevitas's 8-bit input Quant): base + the number
+    of a channel's thresholds reached, in two's complement."""
+    c = 3
+    rng = np.random.default_rng(levels)
+    x = rng.integers(0, 256, size=(60, c))
+    t = np.sort(rng.integers(0, 257, size=(c, levels)), axis=1)
+    value = base + (x[:, :, None] >= t[None]).sum(axis=2)
+    out_bits = max(int(abs(base)).bit_length(), int(base + levels).bit_length()) + (1 if base < 0 else 0)
+    params = {"C": c, "IN_BITS": 8, "IN_BIPOLAR": 0, "IN_SIGNED": 0, "T_W": 10, "LEVELS": levels, "OUT_BITS": out_bits,
+              "BASE": base, "THRESHOLDS_FILE": hex_file(tmp_path / "t.mem", t.reshape(-1), 10),
+              "CONSTANTS_FILE": hex_file(tmp_path / "c.mem", np.zeros(c, int), 2)}
+    run_stream_test("bnn_threshold", params, pixel_words(x, 8), pixel_words(value, out_bits), tmp_path, seed=c)
+
+
 @pytest.mark.parametrize("in_w, out_w", [(8, 12), (12, 8), (64, 64), (5, 40), (100, 10), (7, 3)])
 def test_width_converter_recuts_the_bit_stream(in_w, out_w, tmp_path):
     rng = np.random.default_rng(in_w * out_w)
