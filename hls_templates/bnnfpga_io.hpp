@@ -70,25 +70,35 @@ void integer_affine(hls::stream<ap_uint<C * IN_BITS> > &in, hls::stream<ap_uint<
     }
 }
 
-// Thresholds applied elementwise to integer or bipolar pixels (binarising the raw input): bit c
-// of the output pixel is 1 when x_c >= threshold[c], or the channel's constant (+1 -> 1, -1 -> 0).
+// Thresholds applied elementwise to integer or bipolar pixels (binarising or quantizing the raw
+// input): element c of the output pixel is BASE + the number of channel c's LEVELS thresholds
+// with x_c >= threshold, as OUT_BITS bits; with one threshold a channel may instead be a
+// constant (+1 -> BASE + 1, -1 -> BASE).
 //   C, IN_BITS               channels and input element width
 //   IN_SIGNED, IN_BIPOLAR    input element type (see element())
 //   T_W                      threshold width
 //   PIXELS                   pixels per frame
-template <unsigned C, unsigned IN_BITS, bool IN_SIGNED, bool IN_BIPOLAR, unsigned T_W, unsigned PIXELS>
-void threshold_stage(hls::stream<ap_uint<C * IN_BITS> > &in, hls::stream<ap_uint<C> > &out,
-                     const ap_int<T_W> threshold[C], const ap_int<2> constant[C]) {
+//   LEVELS, OUT_BITS, BASE   thresholds per channel, output element width, output with none reached
+template <unsigned C, unsigned IN_BITS, bool IN_SIGNED, bool IN_BIPOLAR, unsigned T_W, unsigned PIXELS,
+          unsigned LEVELS, unsigned OUT_BITS, int BASE>
+void threshold_stage(hls::stream<ap_uint<C * IN_BITS> > &in, hls::stream<ap_uint<C * OUT_BITS> > &out,
+                     const ap_int<T_W> threshold[C][LEVELS], const ap_int<2> constant[C]) {
     for (unsigned p = 0; p < PIXELS; p++) {
 #pragma HLS PIPELINE II = 1
         const ap_uint<C * IN_BITS> x = in.read();
-        ap_uint<C> bits = 0;
+        ap_uint<C * OUT_BITS> levels = 0;
         for (unsigned c = 0; c < C; c++) {
 #pragma HLS UNROLL
             const ap_int<IN_BITS + 2> v = element<IN_BITS, IN_SIGNED, IN_BIPOLAR>(x, c);
-            bits[c] = constant[c] != 0 ? (constant[c] > 0 ? 1 : 0) : (v >= threshold[c] ? 1 : 0);
+            ap_int<OUT_BITS + 2> level = BASE;
+            for (unsigned j = 0; j < LEVELS; j++) {
+#pragma HLS UNROLL
+                level += v >= threshold[c][j] ? 1 : 0;
+            }
+            if (LEVELS == 1 && constant[c] != 0) level = constant[c] > 0 ? BASE + 1 : BASE;
+            levels.range(c * OUT_BITS + OUT_BITS - 1, c * OUT_BITS) = (ap_uint<OUT_BITS>)level;
         }
-        out.write(bits);
+        out.write(levels);
     }
 }
 

@@ -6,16 +6,19 @@
 
 namespace bnnfpga {
 
-// Dot product of one chunk with one weight chunk (weight bit 1 = +1, 0 = -1).
+// Dot product of one chunk with one weight chunk. Weight element s is at bits
+// [s*W_BITS, (s+1)*W_BITS): bit 0 its sign (1 = +1, 0 = -1), and for ternary weights
+// (W_BITS = 2) bit 1 set when it is non-zero; a zero weight drops its element.
 //   SIMD      elements per chunk
 //   BITS      bits per input element
-//   SIGNED    integer inputs are two's complement (the output of an IntegerAffine)
+//   SIGNED    integer inputs are two's complement (the output of an IntegerAffine, k-bit levels)
 //   BIPOLAR   inputs are bipolar (BITS = 1, bit 1 = +1, bit 0 = -1) rather than integers
+//   W_BITS    bits per weight: 1 (±1) or 2 (ternary)
 //   ACC_W     accumulator width
-template <unsigned SIMD, unsigned BITS, bool SIGNED, bool BIPOLAR, unsigned ACC_W>
+template <unsigned SIMD, unsigned BITS, bool SIGNED, bool BIPOLAR, unsigned W_BITS, unsigned ACC_W>
 struct ChunkDot {
-    // Integers: sum of +x where w = 1, -x where w = 0 (padding is 0 and adds nothing).
-    static ap_int<ACC_W> apply(const Chunk<SIMD, BITS> &in, ap_uint<SIMD> w) {
+    // Integers: sum of +x where w = +1, -x where w = -1 (padding is 0 and adds nothing).
+    static ap_int<ACC_W> apply(const Chunk<SIMD, BITS> &in, ap_uint<SIMD * W_BITS> w) {
         ap_int<ACC_W> sum = 0;
         for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
@@ -25,24 +28,32 @@ struct ChunkDot {
             } else {
                 x = (ap_uint<BITS>)in.data.range(s * BITS + BITS - 1, s * BITS);
             }
-            sum += w[s] ? (ap_int<BITS + 2>)x : (ap_int<BITS + 2>)(-x);
+            const bool nonzero = W_BITS == 1 || w[s * W_BITS + W_BITS - 1];
+            if (nonzero) sum += w[s * W_BITS] ? (ap_int<BITS + 2>)x : (ap_int<BITS + 2>)(-x);
         }
         return sum;
     }
 };
 
-template <unsigned SIMD, bool SIGNED, unsigned ACC_W>
-struct ChunkDot<SIMD, 1, SIGNED, true, ACC_W> {
-    // Bipolar: 2 * popcount(valid & XNOR(x, w)) - popcount(valid).
-    static ap_int<ACC_W> apply(const Chunk<SIMD, 1> &in, ap_uint<SIMD> w) {
-        const ap_uint<SIMD> agree = ~(in.data ^ w) & in.valid;
-        ap_uint<CountBits<SIMD>::value + 1> matches = 0, valid = 0;
+template <unsigned SIMD, bool SIGNED, unsigned W_BITS, unsigned ACC_W>
+struct ChunkDot<SIMD, 1, SIGNED, true, W_BITS, ACC_W> {
+    // Bipolar: 2 * popcount(valid & XNOR(x, w)) - popcount(valid); a zero weight is not valid.
+    static ap_int<ACC_W> apply(const Chunk<SIMD, 1> &in, ap_uint<SIMD * W_BITS> w) {
+        ap_uint<SIMD> sign, nonzero;
+        for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+            sign[s] = w[s * W_BITS];
+            nonzero[s] = W_BITS == 1 ? 1 : (int)w[s * W_BITS + W_BITS - 1];
+        }
+        const ap_uint<SIMD> valid = in.valid & nonzero;
+        const ap_uint<SIMD> agree = ~(in.data ^ sign) & valid;
+        ap_uint<CountBits<SIMD>::value + 1> matches = 0, counted = 0;
         for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
             matches += agree[s];
-            valid += in.valid[s];
+            counted += valid[s];
         }
-        return (ap_int<ACC_W>)(2 * (ap_int<CountBits<SIMD>::value + 3>)matches - (ap_int<CountBits<SIMD>::value + 3>)valid);
+        return (ap_int<ACC_W>)(2 * (ap_int<CountBits<SIMD>::value + 3>)matches - (ap_int<CountBits<SIMD>::value + 3>)counted);
     }
 };
 
@@ -63,6 +74,29 @@ struct ThresholdActivation {
     }
 };
 
+// Activation: k-bit levels, BASE + the number of the channel's LEVELS thresholds reached
+// (MultiThreshold semantics, DESIGN.md 3.3), as OUT_BITS bits (two's complement).
+//   PE, NF     output lanes and neuron folds (channel = nf * PE + pe)
+//   T_W        threshold width
+//   LEVELS     thresholds per channel, sorted ascending
+//   BITS_OUT   bits per output element
+//   BASE       the output when no threshold is reached (0 unsigned, negative signed)
+template <unsigned PE, unsigned NF, unsigned T_W, unsigned LEVELS, unsigned BITS_OUT, int BASE>
+struct LevelActivation {
+    static const unsigned OUT_BITS = BITS_OUT;
+    ap_int<T_W> threshold[PE][NF][LEVELS];
+
+    template <unsigned ACC_W>
+    ap_uint<BITS_OUT> activate(unsigned pe, unsigned nf, ap_int<ACC_W> acc) const {
+        ap_int<BITS_OUT + 2> level = BASE;
+        for (unsigned j = 0; j < LEVELS; j++) {
+#pragma HLS UNROLL
+            level += acc >= threshold[pe][nf][j] ? 1 : 0;
+        }
+        return (ap_uint<BITS_OUT>)level;
+    }
+};
+
 // Activation: the accumulator itself, as int32 (last layer; DESIGN.md 3.7).
 struct AccumulatorOutput {
     static const unsigned OUT_BITS = 32;
@@ -74,20 +108,21 @@ struct AccumulatorOutput {
 };
 
 // Matrix-vector unit: for each of REPS input vectors of MW elements (read as MW/SIMD
-// chunks), computes MH dot products with ±1 weight rows, PE rows at a time and SIMD
-// elements per cycle, and writes one word of MH activations (ACT::OUT_BITS bits each).
+// chunks), computes MH dot products with ±1 or ternary weight rows, PE rows at a time and
+// SIMD elements per cycle, and writes one word of MH activations (ACT::OUT_BITS bits each).
 // Cycles per vector: (MH/PE) * (MW/SIMD) (DESIGN.md 4).
 //   MW, MH        vector length and output channels
 //   SIMD, PE      input elements per cycle (divides MW), output lanes (divides MH)
 //   BITS, SIGNED, BIPOLAR  input element type (see ChunkDot)
+//   W_BITS        bits per weight: 1 (±1) or 2 (ternary; see ChunkDot)
 //   ACC_W         accumulator width, proven by the compiler (DESIGN.md 3.8)
 //   REPS          vectors per frame (output positions of a convolution, 1 for a dense layer)
-//   ACT           ThresholdActivation or AccumulatorOutput
+//   ACT           ThresholdActivation, LevelActivation or AccumulatorOutput
 // weights[pe][nf * (MW/SIMD) + sf] holds elements sf*SIMD ... of row nf*PE + pe.
 template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned BITS, bool SIGNED, bool BIPOLAR,
-          unsigned ACC_W, unsigned REPS, typename ACT>
+          unsigned W_BITS, unsigned ACC_W, unsigned REPS, typename ACT>
 void mvu(hls::stream<Chunk<SIMD, BITS> > &in, hls::stream<ap_uint<MH * ACT::OUT_BITS> > &out,
-         const ap_uint<SIMD> weights[PE][(MH / PE) * (MW / SIMD)], const ACT &act) {
+         const ap_uint<SIMD * W_BITS> weights[PE][(MH / PE) * (MW / SIMD)], const ACT &act) {
     const unsigned SF = MW / SIMD, NF = MH / PE;
     Chunk<SIMD, BITS> buffer[SF];
     for (unsigned rep = 0; rep < REPS; rep++) {
@@ -110,7 +145,7 @@ void mvu(hls::stream<Chunk<SIMD, BITS> > &in, hls::stream<ap_uint<MH * ACT::OUT_
                 }
                 for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
-                    acc[pe] += ChunkDot<SIMD, BITS, SIGNED, BIPOLAR, ACC_W>::apply(chunk, weights[pe][nf * SF + sf]);
+                    acc[pe] += ChunkDot<SIMD, BITS, SIGNED, BIPOLAR, W_BITS, ACC_W>::apply(chunk, weights[pe][nf * SF + sf]);
                 }
             }
             for (unsigned pe = 0; pe < PE; pe++) {

@@ -6,35 +6,58 @@
 
 namespace bnnfpga {
 
-// Max-pool over the valid (unpadded) positions of each window: OR of the bits, or AND for
-// the channels set in min_channels (behind a flipped threshold max-pool becomes min-pool).
-//   C                channels (one bit each)
+// Max-pool over the valid (unpadded) positions of each window: for bipolar pixels (BITS = 1)
+// the OR of the bits, or AND for the channels set in min_channels (behind a flipped threshold
+// max-pool becomes min-pool); for k-bit levels the max, or the min.
+//   C                channels
+//   BITS, SIGNED     bits per element (1: bipolar) and whether k-bit levels are two's complement
 //   H, W             input height and width
 //   KH, KW, SH, SW   window and stride
 //   PT, PL, PB, PR   padding (positions that take no part in the window)
-template <unsigned C, unsigned H, unsigned W, unsigned KH, unsigned KW, unsigned SH, unsigned SW, unsigned PT,
-          unsigned PL, unsigned PB, unsigned PR>
-void max_pool(hls::stream<ap_uint<C> > &in, hls::stream<ap_uint<C> > &out, const ap_uint<C> min_channels) {
+template <unsigned C, unsigned BITS, bool SIGNED, unsigned H, unsigned W, unsigned KH, unsigned KW, unsigned SH,
+          unsigned SW, unsigned PT, unsigned PL, unsigned PB, unsigned PR>
+void max_pool(hls::stream<ap_uint<C * BITS> > &in, hls::stream<ap_uint<C * BITS> > &out, const ap_uint<C> min_channels) {
     const unsigned OH = (H + PT + PB - KH) / SH + 1;
     const unsigned OW = (W + PL + PR - KW) / SW + 1;
-    LineBuffer<C, H, W, KH> lines;  // one per instance: no static state shared between layers
+    LineBuffer<C * BITS, H, W, KH> lines;  // one per instance: no static state shared between layers
     for (unsigned oy = 0; oy < OH; oy++) {
         const int top = (int)(oy * SH) - (int)PT;
         lines.fill_until(in, top + (int)KH - 1);
         for (unsigned ox = 0; ox < OW; ox++) {
 #pragma HLS PIPELINE II = 1
             const int left = (int)(ox * SW) - (int)PL;
-            ap_uint<C> any = 0, all = ~ap_uint<C>(0);
-            for (unsigned k = 0; k < KH * KW; k++) {
+            if (BITS == 1) {
+                ap_uint<C> any = 0, all = ~ap_uint<C>(0);
+                for (unsigned k = 0; k < KH * KW; k++) {
 #pragma HLS UNROLL
-                const int y = top + (int)(k / KW), x = left + (int)(k % KW);
-                if (LineBuffer<C, H, W, KH>::inside(y, x)) {
-                    const ap_uint<C> p = lines.pixel(y, x);
-                    any |= p;
-                    all &= p;
+                    const int y = top + (int)(k / KW), x = left + (int)(k % KW);
+                    if (LineBuffer<C * BITS, H, W, KH>::inside(y, x)) {
+                        const ap_uint<C> p = lines.pixel(y, x);
+                        any |= p;
+                        all &= p;
+                    }
                 }
+                out.write((any & ~min_channels) | (all & min_channels));
+            } else {
+                ap_uint<C * BITS> result = 0;
+                for (unsigned c = 0; c < C; c++) {
+#pragma HLS UNROLL
+                    ap_int<BITS + 1> best = 0;
+                    bool seen = false;
+                    for (unsigned k = 0; k < KH * KW; k++) {
+#pragma HLS UNROLL
+                        const int y = top + (int)(k / KW), x = left + (int)(k % KW);
+                        if (LineBuffer<C * BITS, H, W, KH>::inside(y, x)) {
+                            const ap_uint<BITS> raw = lines.pixel(y, x).range(c * BITS + BITS - 1, c * BITS);
+                            const ap_int<BITS + 1> v = SIGNED ? (ap_int<BITS + 1>)(ap_int<BITS>)raw : (ap_int<BITS + 1>)raw;
+                            if (!seen || (min_channels[c] ? v < best : v > best)) best = v;
+                            seen = true;
+                        }
+                    }
+                    result.range(c * BITS + BITS - 1, c * BITS) = (ap_uint<BITS>)best;
+                }
+                out.write(result);
             }
-            out.write((any & ~min_channels) | (all & min_channels));
         }
     }
     lines.drain(in);

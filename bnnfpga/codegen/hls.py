@@ -47,10 +47,12 @@ def _pixel(bits: int) -> str:
     return f"ap_uint<{bits}>"
 
 
-def _weight_literals(rows: np.ndarray, fold: Fold) -> list[list[str]]:
+def _weight_literals(rows: np.ndarray, fold: Fold, weight_bits: int) -> list[list[str]]:
     """Weight chunks as C++ initialisers: a 64-bit literal, or a hex string when wider."""
+    bits = fold.simd * weight_bits
+
     def literal(value: int) -> str:
-        return f"0x{value:x}ULL" if fold.simd <= 64 else f'ap_uint<{fold.simd}>("{value:x}", 16)'
+        return f"0x{value:x}ULL" if bits <= 64 else f'ap_uint<{bits}>("{value:x}", 16)'
 
     return [[literal(v) for v in lane] for lane in weight_chunks(rows, fold)]
 
@@ -107,12 +109,14 @@ def _engine(e: dataflow.Engine, layers: dict[str, dict]) -> dict:
                 "in_bits": e.inp.dtype.bits, **_kind_flags(e.inp.dtype), "out_bits": e.out.dtype.bits,
                 "pixels": e.inp.count, "scale": e.scale}
     if isinstance(e, dataflow.ThresholdStage):
-        layers[e.name] = {"kind": "threshold", "name": e.name, "source": e.source, "c": e.inp.c,
-                          "threshold_w": e.threshold_w, "thresholds": [str(v) for v in e.thresholds],
+        per_channel = np.asarray(e.thresholds).reshape(e.inp.c, e.levels)
+        layers[e.name] = {"kind": "threshold", "name": e.name, "source": e.source, "c": e.inp.c, "levels": e.levels,
+                          "threshold_w": e.threshold_w, "thresholds": [[str(v) for v in row] for row in per_channel],
                           "constant": [str(v) for v in e.constant]}
-        return {"kind": "threshold", "comment": f"{e.name}: thresholds on the input", "name": e.name, "c": e.inp.c,
-                "in_bits": e.inp.dtype.bits, **_kind_flags(e.inp.dtype), "threshold_w": e.threshold_w,
-                "pixels": e.inp.count}
+        return {"kind": "threshold", "comment": f"{e.name}: {e.levels} threshold(s) per channel on the input",
+                "name": e.name, "c": e.inp.c, "in_bits": e.inp.dtype.bits, **_kind_flags(e.inp.dtype),
+                "threshold_w": e.threshold_w, "pixels": e.inp.count, "levels": e.levels,
+                "out_bits": e.out.dtype.bits, "base": e.base}
     if isinstance(e, dataflow.Window):
         (kh, kw), (sh, sw) = e.kernel, e.strides
         return {"kind": "window", "comment": f"{e.layer}: sliding window {kh}x{kw}/s{sh}", "c": e.inp.c,
@@ -126,9 +130,10 @@ def _engine(e: dataflow.Engine, layers: dict[str, dict]) -> dict:
     if isinstance(e, dataflow.Pool):
         layers[e.name] = {"kind": "pool", "name": e.name, "source": e.source, "c": e.inp.c,
                           "min_channels": f"{e.min_channels:x}"}
-        return {"kind": "pool", "comment": f"{e.name}: max-pool {e.kernel[0]}x{e.kernel[1]} (OR/AND)", "name": e.name,
-                "c": e.inp.c, "h": e.inp.h, "w": e.inp.w, "kh": e.kernel[0], "kw": e.kernel[1], "sh": e.strides[0],
-                "sw": e.strides[1], "pads": list(e.pads)}
+        how = "OR/AND" if e.inp.dtype.kind == "bipolar" else f"{e.inp.dtype} max/min"
+        return {"kind": "pool", "comment": f"{e.name}: max-pool {e.kernel[0]}x{e.kernel[1]} ({how})", "name": e.name,
+                "c": e.inp.c, "bits": e.inp.dtype.bits, "signed": _bool(e.inp.dtype.signed), "h": e.inp.h, "w": e.inp.w,
+                "kh": e.kernel[0], "kw": e.kernel[1], "sh": e.strides[0], "sw": e.strides[1], "pads": list(e.pads)}
     if isinstance(e, dataflow.OutputStage):
         return {"kind": "output", "comment": "int32 accumulators → AXI-Stream", "count": e.values, "words": e.vectors}
     raise AssertionError(f"no HLS engine for {type(e).__name__}")
@@ -136,20 +141,26 @@ def _engine(e: dataflow.Engine, layers: dict[str, dict]) -> dict:
 
 def _mvu(e: dataflow.Mvu, layers: dict[str, dict]) -> dict:
     fold = e.fold
+    nf = e.mh // fold.pe
+    activation = "accumulator" if e.thresholds is None else "threshold" if e.out_dtype.kind == "bipolar" else "levels"
     layer = {"kind": "mvu", "name": e.name, "source": e.source, "mh": e.mh, "mw": e.mw, "pe": fold.pe,
-             "simd": fold.simd, "nf": e.mh // fold.pe, "tiles": (e.mh // fold.pe) * (e.mw // fold.simd),
-             "weights": _weight_literals(e.rows, fold),
-             "activation": "threshold" if e.thresholds is not None else "accumulator"}
-    if e.thresholds is not None:
+             "simd": fold.simd, "nf": nf, "tiles": nf * (e.mw // fold.simd), "weight_bits": e.weight_bits,
+             "weights": _weight_literals(e.rows, fold, e.weight_bits), "activation": activation}
+    if activation == "threshold":
         layer.update(threshold_w=e.threshold_w, thresholds=_by_lane(e.thresholds, fold.pe),
                      constant=_by_lane(e.constant, fold.pe), flipped=e.flipped,
                      constants=sum(1 for v in e.constant if v != 0))
+    elif activation == "levels":
+        per_channel = np.asarray(e.thresholds).reshape(nf, fold.pe, e.levels)  # channel = nf·PE + pe
+        layer.update(threshold_w=e.threshold_w, levels=e.levels, out_bits=e.out_bits, base=e.base, flipped=e.flipped,
+                     thresholds=[[[str(v) for v in per_channel[n, pe]] for n in range(nf)] for pe in range(fold.pe)])
     layers[e.name] = layer
     flags = _kind_flags(e.in_dtype)
     return {"kind": "mvu", "comment": f"{e.name}: {e.mh}x{e.mw} MVU, PE={fold.pe}, SIMD={fold.simd}", "name": e.name,
             "mw": e.mw, "mh": e.mh, "simd": fold.simd, "pe": fold.pe, "bits": e.in_dtype.bits,
-            "signed": flags["in_signed"], "bipolar": flags["in_bipolar"], "acc_w": e.acc_w, "reps": e.reps,
-            "memory_bits": e.memory_bits, "thresholds": e.thresholds is not None,
+            "signed": flags["in_signed"], "bipolar": flags["in_bipolar"], "weight_bits": e.weight_bits,
+            "acc_w": e.acc_w, "reps": e.reps, "memory_bits": e.memory_bits, "thresholds": activation == "threshold",
+            "levels": activation == "levels",
             "memory": "bram" if e.weights_in_bram else "lutram"}
 
 

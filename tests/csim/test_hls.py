@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parents[2]
 BOARD = load_board("pynq-z2")
 
 
-def assert_hls_matches_golden(graph, x, folding=None):
+def assert_hls_matches_golden(graph, x, folding=None, board="pynq-z2"):
     """Accumulators from C simulation equal the golden model's, word for word."""
     expected = api.backend_accumulators(graph, x, "golden")
-    got = api.backend_accumulators(graph, x, "hls", folding)
+    got = api.backend_accumulators(graph, x, "hls", folding, board)
     mismatches = np.argwhere(got != expected)
     assert not len(mismatches), f"{len(mismatches)} of {expected.size} words differ, first at {mismatches[0]}"
     return got
@@ -123,6 +123,31 @@ def test_cnv_sized_network_bit_exact(tmp_path):
     path = zoo.export(zoo.build(zoo.CNV, seed=0), (3, 32, 32), tmp_path / "cnv.onnx", dynamo=False)
     graph = api.load(path)
     assert_hls_matches_golden(graph, api.random_inputs(graph.input_type, 2, seed=1))
+
+
+@pytest.mark.parametrize("network, mode", [("ternary_pact", "legacy"), ("ternary_pact", "dynamo"), ("ternary_sign", "legacy")])
+def test_ternary_and_k_bit_networks_bit_exact(exported, network, mode):
+    """Ternary weights (two bit planes), 2-bit PACT activations (3 thresholds), max-pool of
+    2-bit levels, zero padding of 2-bit levels."""
+    graph = api.load(exported(network, mode))
+    assert_hls_matches_golden(graph, api.random_inputs(graph.input_type, 16, seed=4))
+
+
+BREVITAS = [("tfc_1w1a", "qonnx"), ("tfc_2w2a", "qcdq"), pytest.param("lfc_1w2a", "qonnx", marks=pytest.mark.slow),
+            pytest.param("cnv_1w1a", "qonnx", marks=pytest.mark.slow), pytest.param("cnv_2w2a", "qonnx", marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize("name, form", BREVITAS)
+def test_brevitas_models_bit_exact(name, form, tmp_path):
+    """Brevitas BNN-PYNQ models (QONNX or QCDQ export, randomised batchnorm). LFC and CNV on a
+    board their smallest folding fits by the (not yet ternary-calibrated) resource model."""
+    pytest.importorskip("brevitas", reason="pip install brevitas onnxoptimizer (dev extra)")
+    from tests.brevitas_models import INPUT_SCALE, export
+
+    graph = api.load(export(name, tmp_path, form), input_scale=INPUT_SCALE)
+    x = np.random.default_rng(3).integers(0, 256, size=(2 if name.startswith("cnv") else 6,) + graph.input_type.shape)
+    # The rule's modest folding: C simulation of very wide integer chunks is slow (ap_uint bit access).
+    assert_hls_matches_golden(graph, x, choose_folding(graph), board="pynq-z2" if name.startswith("tfc") else "zcu104")
 
 
 # -- the generated code itself ------------------------------------------------------------------
