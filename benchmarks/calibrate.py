@@ -35,16 +35,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import record  # noqa: E402
 
 
-def _mvu(mw, mh, pe, simd, bits=1, signed=False, out_bits=1, padded=False, bram=False):
+def _mvu(mw, mh, pe, simd, bits=1, signed=False, out_bits=1, padded=False, bram=False, ternary=False, levels=1, base=0):
     """An MVU point; ``bram=True`` puts the weights in block RAM however shallow, else the
-    compiler's depth rule decides."""
+    compiler's depth rule decides. ``ternary`` weights; ``levels`` thresholds per channel
+    (k-bit outputs of ``out_bits`` bits, ``base`` + count)."""
     bipolar = bits == 1 and not signed
     acc_w = signed_width(-mw * (1 << bits), mw * (1 << bits)).bits if not bipolar else signed_width(-mw, mw).bits
     depth = (mh // pe) * (mw // simd)
-    return ("bnn_mvu", {"MW": mw, "MH": mh, "SIMD": simd, "PE": pe, "BITS": bits,
-                        "BIPOLAR": "1'b1" if bipolar else "1'b0", "SIGNED_IN": "1'b1" if signed else "1'b0",
-                        "ACC_W": acc_w, "OUT_BITS": out_bits, "T_W": acc_w + 1, "PADDED": "1'b1" if padded else "1'b0",
-                        "WEIGHTS_STYLE": '"block"' if bram or depth >= BRAM_MIN_DEPTH else '"auto"'})
+    params = {"MW": mw, "MH": mh, "SIMD": simd, "PE": pe, "BITS": bits,
+              "BIPOLAR": "1'b1" if bipolar else "1'b0", "SIGNED_IN": "1'b1" if signed else "1'b0",
+              "ACC_W": acc_w, "OUT_BITS": out_bits, "T_W": acc_w + 1, "PADDED": "1'b1" if padded else "1'b0",
+              "WEIGHTS_STYLE": '"block"' if bram or depth >= BRAM_MIN_DEPTH else '"auto"'}
+    if ternary:  # only when set, so that the ±1 points keep their keys (as the compiler writes them)
+        params["W_BITS"] = 2
+    if levels != 1 or base != 0:
+        params.update(LEVELS=levels, BASE=base)
+    return ("bnn_mvu", params)
 
 
 def _swg(c, h, w, k, simd, bits=1, stride=1, pad=0):
@@ -52,8 +58,16 @@ def _swg(c, h, w, k, simd, bits=1, stride=1, pad=0):
                         "PT": pad, "PL": pad, "PB": pad, "PR": pad, "SIMD": simd})
 
 
-def _pool(c, h, w, k=2):
-    return ("bnn_maxpool", {"C": c, "H": h, "W": w, "KH": k, "KW": k, "SH": k, "SW": k, "PT": 0, "PL": 0, "PB": 0, "PR": 0})
+def _pool(c, h, w, k=2, bits=1, signed=False):
+    params = {"C": c, "H": h, "W": w, "KH": k, "KW": k, "SH": k, "SW": k, "PT": 0, "PL": 0, "PB": 0, "PR": 0}
+    if bits != 1:
+        params.update(BITS=bits, SIGNED="1'b1" if signed else "1'b0")
+    return ("bnn_maxpool", params)
+
+
+# CNV-W2A2-like layers (Brevitas BNN-PYNQ): ternary weights, ternary activations (2-bit signed
+# narrow: 2 thresholds, base -1), the int8 input of the first layer from the input quantizer.
+TERNARY = dict(ternary=True, bits=2, signed=True, levels=2, out_bits=2, base=-1)
 
 
 POINTS = [
@@ -108,6 +122,19 @@ POINTS = [
     _swg(128, 14, 14, 3, 64), _swg(32, 60, 60, 3, 32, pad=1), _swg(64, 56, 56, 3, 64, pad=1),
     # max-pool
     _pool(64, 28, 28), _pool(128, 10, 10), _pool(64, 8, 8), _pool(256, 4, 4), _pool(32, 16, 16, 3),
+    # ternary weights: on bipolar inputs (TWN weights, sign activations) and on k-bit levels
+    _mvu(576, 64, 8, 32, ternary=True), _mvu(576, 64, 16, 64, ternary=True, padded=True), _mvu(1152, 128, 16, 32, ternary=True),
+    _mvu(256, 64, 16, 16, ternary=True), _mvu(64, 32, 32, 64, ternary=True),
+    _mvu(27, 64, 16, 3, **{**TERNARY, "bits": 8}), _mvu(27, 64, 32, 9, **{**TERNARY, "bits": 8}),
+    _mvu(576, 64, 16, 32, **TERNARY), _mvu(576, 128, 16, 32, **TERNARY), _mvu(1152, 128, 8, 32, **TERNARY),
+    _mvu(2304, 256, 4, 32, **TERNARY), _mvu(512, 512, 1, 16, **TERNARY), _mvu(576, 64, 32, 16, **TERNARY),
+    _mvu(512, 10, 1, 16, ternary=True, bits=2, signed=True, out_bits=32), _mvu(64, 32, 8, 16, ternary=True, bits=2, levels=3, out_bits=2),
+    # k-bit max-pool and input quantizers
+    _pool(64, 28, 28, bits=2, signed=True), _pool(128, 10, 10, bits=2, signed=True), _pool(32, 16, 16, bits=4),
+    ("bnn_threshold", {"C": 3, "IN_BITS": 8, "IN_BIPOLAR": "1'b0", "IN_SIGNED": "1'b0", "T_W": 10, "LEVELS": 255,
+                       "OUT_BITS": 8, "BASE": -128}),
+    ("bnn_threshold", {"C": 1, "IN_BITS": 8, "IN_BIPOLAR": "1'b0", "IN_SIGNED": "1'b0", "T_W": 10, "LEVELS": 2,
+                       "OUT_BITS": 2, "BASE": -1}),
     # stream FIFOs: chunk streams (depth 2) and pixel rows
     *(("bnn_axis_fifo", {"WIDTH": w, "DEPTH": d}) for w, d in [
         (64, 2), (33, 2), (66, 2), (130, 2), (36, 2), (272, 2), (24, 64), (64, 32), (32, 16), (128, 16), (256, 8), (64, 64),
@@ -131,12 +158,13 @@ POINTS = [
 def _memory_text(module: str, params: dict, param: str, rng: np.random.Generator) -> str:
     """Random contents of one memory file, shaped as the compiler writes it."""
     if module == "bnn_mvu" and param == "WEIGHTS_FILE":
-        rows = rng.choice(np.array([-1, 1], np.int8), size=(params["MH"], params["MW"]))
-        digits = (params["PE"] * params["SIMD"] + 3) // 4
+        ternary = params.get("W_BITS", 1) == 2
+        rows = rng.choice(np.array([-1, 0, 1] if ternary else [-1, 1], np.int8), size=(params["MH"], params["MW"]))
+        digits = (params["PE"] * params["SIMD"] * (2 if ternary else 1) + 3) // 4
         return "".join(f"{v:0{digits}x}\n" for v in weight_words(rows, Fold(params["PE"], params["SIMD"])))
     if param == "THRESHOLDS_FILE":
         width = params["T_W"]
-        count = params["MH"] if module == "bnn_mvu" else params["C"]
+        count = (params["MH"] if module == "bnn_mvu" else params["C"]) * params.get("LEVELS", 1)
         span = params["MW"] // 4 if module == "bnn_mvu" else (1 << params["IN_BITS"]) - 1
         return "".join(f"{int(v) & ((1 << width) - 1):x}\n" for v in rng.integers(-span, span + 1, count))
     if param == "CONSTANTS_FILE":
@@ -152,7 +180,7 @@ def measure(module: str, params: dict, workdir: Path) -> dict:
     files = []
     full = dict(params)
     for param in memory_parameters(module):
-        if module == "bnn_mvu" and params["OUT_BITS"] != 1 and param != "WEIGHTS_FILE":
+        if module == "bnn_mvu" and params["OUT_BITS"] == 32 and param != "WEIGHTS_FILE":
             continue
         path = workdir / f"{param.lower()}.mem"
         path.write_text(_memory_text(module, params, param, rng))

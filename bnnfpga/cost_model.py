@@ -73,9 +73,8 @@ def block_ram_tiles(depth: int, width: int) -> float:
 def _mvu_features(p: dict) -> dict[str, float]:
     mw, mh, pe, simd, bits = _int(p["MW"]), _int(p["MH"]), _int(p["PE"]), _int(p["SIMD"]), _int(p["BITS"])
     bipolar, acc_w, out_bits, t_w = _int(p["BIPOLAR"]), _int(p["ACC_W"]), _int(p["OUT_BITS"]), _int(p["T_W"])
-    # Ternary weights (W_BITS 2) are priced as ±1 weights with a mask per lane, as padding
-    # masks them, and twice the ROM bits; k-bit outputs add a comparator per level. Not yet
-    # calibrated against yosys (issue 10).
+    # Ternary weights (W_BITS 2): a mask per lane, as padding masks them, a ±x/0 choice per
+    # integer lane, and twice the ROM bits; k-bit outputs add a comparator per level.
     w_bits, levels = _int(p.get("W_BITS", 1)), _int(p.get("LEVELS", 1))
     thresholded = out_bits != 32
     sf, nf = mw // simd, mh // pe
@@ -95,9 +94,11 @@ def _mvu_features(p: dict) -> dict[str, float]:
         "fixed_lanes_depth": float(lanes * depth) if bipolar and fixed else 0.0,
         "masked_lanes": float(lanes) * (_int(p.get("PADDED", "1'b1")) + w_bits - 1) if bipolar else 0.0,
         "mac_bits": 0.0 if bipolar or fixed else float(lanes * (bits + 2)),  # ±x adders
+        "ternary_mac_bits": float(lanes * (bits + 2)) if not bipolar and w_bits == 2 else 0.0,  # the zero choice
         "fixed_mac_bits": float(lanes * (bits + 2)) if not bipolar and fixed else 0.0,
         "mac_depth": 0.0 if bipolar else float(lanes * (bits + 2) * depth),
-        "per_pe": float(pe * (acc_w + t_w * (levels - 1))),  # accumulator, partial sums, threshold comparisons
+        "per_pe": float(pe * acc_w),  # accumulator, partial sums, threshold comparison
+        "level_compare": float(pe * t_w * (levels - 1)),  # the other thresholds of k-bit outputs
         "thresholds_rom": float(pe * t_w * nf * levels) / 64 if thresholded and nf > 1 else 0.0,
         "rom_lut_width": 0.0 if in_bram else float(rom_width),
         "rom_lut_bits": 0.0 if in_bram else float(rom_width * tiles) / 64,
@@ -202,7 +203,8 @@ BLOCK_RAM = {"bnn_mvu": _mvu_bram, "bnn_swg": _swg_bram, "bnn_maxpool": _swg_bra
 def family(module: str, params: dict) -> str:
     """The coefficient set a configuration is priced with: a module, or for the MVU its
     datapath (XNOR-popcount on bipolar inputs, or adders of k-bit integers), with bipolar
-    MVUs of a single weight word apart: synthesis folds their constant weights away."""
+    MVUs of a single weight word apart: synthesis folds their constant weights away. Ternary
+    weights share their datapath's coefficients through features of their own."""
     if module == "bnn_mvu":
         if not _int(params["BIPOLAR"]):
             return "bnn_mvu/integer"

@@ -101,7 +101,7 @@ def inspect_table(graph: Graph, markdown: bool = False) -> str:
 
 def totals(graph: Graph) -> dict[str, int]:
     rows = layers(graph)
-    weight_bits = sum(n.op.weight.size for n in graph.nodes if isinstance(n.op, DotProduct))
+    weight_bits = sum(n.op.weight.size * n.op.weight_dtype.bits for n in graph.nodes if isinstance(n.op, DotProduct))
     threshold_count = sum(int((n.op.constant == 0).sum()) * n.op.levels for n in graph.nodes if isinstance(n.op, Threshold))
     return {
         "layers": len(rows),

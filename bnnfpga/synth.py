@@ -27,6 +27,17 @@ def yosys() -> str:
     return path
 
 
+def _yosys_value(value) -> str:
+    """A parameter value as chparam reads it: it takes no minus sign, so a negative integer
+    goes as its 32-bit two's complement (the parameters are 32-bit ints)."""
+    if isinstance(value, int) and value < 0:
+        return f"32'sh{value & 0xFFFFFFFF:08x}"
+    text = str(value)
+    if text.lstrip("-").isdigit() and text.startswith("-"):
+        return f"32'sh{int(text) & 0xFFFFFFFF:08x}"
+    return text
+
+
 def synthesise(top: str, sources: Sequence[Path], parameters: Mapping[str, object], workdir: Path,
                files: Sequence[Path] = ()) -> dict[str, int]:
     """Cell counts of ``top`` after synth_xilinx; ``files`` (memory images) are copied beside
@@ -35,7 +46,7 @@ def synthesise(top: str, sources: Sequence[Path], parameters: Mapping[str, objec
     for path in [*sources, *files]:
         if path.resolve() != (workdir / path.name).resolve():
             shutil.copyfile(path, workdir / path.name)
-    chparam = " ".join(f"-set {k} {v}" for k, v in parameters.items())
+    chparam = " ".join(f"-set {k} {_yosys_value(v)}" for k, v in parameters.items())
     names = " ".join(p.name for p in sources)
     script = (f"read_verilog -sv -defer {names}; " + (f"chparam {chparam} {top}; " if chparam else "")
               + f"hierarchy -top {top}; synth_xilinx -family xc7 -top {top}; tee -o stat.txt stat")

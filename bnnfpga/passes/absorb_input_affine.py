@@ -67,7 +67,8 @@ class AbsorbInputAffine(LocalRewrite):
         a, b = affine.op.scale, affine.op.bias
         if not np.all(a == a[0]):
             raise ModelError(
-                "per-channel input scale cannot be folded into binary weights; supported: one scale for all channels",
+                "per-channel input scale cannot be folded into the integer weights of the next layer; supported: one scale "
+                "for all channels",
                 affine.source,
                 "Mul/Div",
             )

@@ -142,7 +142,7 @@ def test_brevitas_models_bit_exact(name, form, tmp_path):
     """Brevitas BNN-PYNQ models (QONNX or QCDQ export, randomised batchnorm). LFC and CNV on a
     board their smallest folding fits by the (not yet ternary-calibrated) resource model."""
     pytest.importorskip("brevitas", reason="pip install brevitas onnxoptimizer (dev extra)")
-    from tests.brevitas_models import INPUT_SCALE, export
+    from bnnfpga.nn.bnn_pynq import INPUT_SCALE, export
 
     graph = api.load(export(name, tmp_path, form), input_scale=INPUT_SCALE)
     x = np.random.default_rng(3).integers(0, 256, size=(2 if name.startswith("cnv") else 6,) + graph.input_type.shape)

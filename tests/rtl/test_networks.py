@@ -114,18 +114,20 @@ def test_ternary_and_k_bit_networks_bit_exact(exported, network, mode, tmp_path)
 
 
 @pytest.mark.parametrize("name, form", [("tfc_1w1a", "qonnx"), ("tfc_2w2a", "qcdq"),
+                                        pytest.param("lfc_1w2a", "qonnx", marks=pytest.mark.slow),
+                                        pytest.param("cnv_1w1a", "qonnx", marks=pytest.mark.slow),
                                         pytest.param("cnv_2w2a", "qonnx", marks=pytest.mark.slow)])
 def test_brevitas_models_bit_exact(name, form, tmp_path):
     """Brevitas BNN-PYNQ models: the input quantizer as a threshold stage (255 thresholds per
     channel for CNV-W2A2's 8-bit input), ternary weights and activations."""
     pytest.importorskip("brevitas", reason="pip install brevitas onnxoptimizer (dev extra)")
-    from tests.brevitas_models import INPUT_SCALE, export
+    from bnnfpga.nn.bnn_pynq import INPUT_SCALE, export
 
     graph = api.load(export(name, tmp_path, form), input_scale=INPUT_SCALE)
-    frames = 2 if name.startswith("cnv") else 4
+    frames = 4 if name.startswith("tfc") else 2
     x = np.random.default_rng(3).integers(0, 256, size=(frames,) + graph.input_type.shape)
     folding = choose_folding(graph, max_pe=64, max_simd=64)
-    assert_rtl_matches_golden(graph, x, tmp_path, folding, pauses=not name.startswith("cnv"))
+    assert_rtl_matches_golden(graph, x, tmp_path, folding, pauses=name.startswith("tfc"))
 
 
 # -- the generated design itself ----------------------------------------------------------------

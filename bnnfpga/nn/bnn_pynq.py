@@ -1,5 +1,6 @@
-"""Brevitas BNN-PYNQ models for the frontend tests (helpers, not tests): untrained weights
-with randomised batchnorm statistics (some γ < 0), fixed seeds, exported as QONNX or QCDQ."""
+"""Brevitas BNN-PYNQ models (brevitas_examples.bnn_pynq) for the tests and benchmarks:
+untrained weights with randomised batchnorm statistics (some γ < 0), fixed seeds, exported
+as QONNX or QCDQ. Needs brevitas and onnxoptimizer (the dev extra)."""
 
 from __future__ import annotations
 

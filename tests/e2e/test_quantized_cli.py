@@ -1,0 +1,57 @@
+"""Quantized models through the command line: QONNX verify against the qonnx executor, and
+quantizer settings no engine has a mode for stop with exit 2, naming the layer, leaving
+nothing behind."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+
+from bnnfpga.cli import main
+from tests.unit.test_frontend_qonnx import quantized_mlp
+
+pytest.importorskip("qonnx", reason="the qonnx executor is the reference: pip install qonnx (dev extra)")
+
+
+def run_cli(*args) -> int:
+    return main([str(a) for a in args])
+
+
+@pytest.fixture
+def mlp_path(tmp_path):
+    path = tmp_path / "qmlp.onnx"
+    onnx.save(quantized_mlp("qonnx.custom_op.general"), path)
+    return path
+
+
+def test_verify_of_a_qonnx_model_uses_the_qonnx_executor(mlp_path, tmp_path, capsys):
+    frames = tmp_path / "x.npy"
+    np.save(frames, np.random.default_rng(2).integers(0, 32, size=(20, 6)))
+    assert run_cli("verify", mlp_path, "--input-bits", "5", "--input-scale", "1/8", "--inputs", frames) == 0
+    out = capsys.readouterr().out
+    assert "PASS" in out and "the qonnx executor" in out and "activation" in out
+
+
+def test_four_bit_weights_stop_compile_with_the_layer_named(mlp_path, tmp_path, capsys):
+    """fc2 has 4-bit weights: the golden model runs them, the hardware engines have no such
+    mode yet."""
+    out = tmp_path / "out"
+    assert run_cli("compile", mlp_path, "--input-bits", "5", "-o", out) == 2
+    err = capsys.readouterr().err
+    assert "fc2" in err and "int4 weights" in err and "supported: ±1 and ternary weights" in err
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_per_channel_activation_scale_into_a_layer_is_named(tmp_path, capsys):
+    """A per-channel scale on the activations feeding a layer cannot fold into its integer weights."""
+    model = quantized_mlp("qonnx.custom_op.general")
+    for init in model.graph.initializer:
+        if init.name == "act_scale":
+            init.CopyFrom(numpy_helper.from_array(np.linspace(0.5, 1.2, 8).astype(np.float32).reshape(1, 8), "act_scale"))
+    path = tmp_path / "per_channel.onnx"
+    onnx.save(model, path)
+    assert run_cli("inspect", path) == 2
+    err = capsys.readouterr().err
+    assert "act_quant" in err and "per-channel" in err
