@@ -35,10 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import record  # noqa: E402
 
 
-def _mvu(mw, mh, pe, simd, bits=1, signed=False, out_bits=1, padded=False, bram=False, ternary=False, levels=1, base=0):
+def _mvu(mw, mh, pe, simd, bits=1, signed=False, out_bits=1, padded=False, bram=False, ternary=False, levels=1, base=0,
+         ternary_in=False):
     """An MVU point; ``bram=True`` puts the weights in block RAM however shallow, else the
     compiler's depth rule decides. ``ternary`` weights; ``levels`` thresholds per channel
-    (k-bit outputs of ``out_bits`` bits, ``base`` + count)."""
+    (k-bit outputs of ``out_bits`` bits, ``base`` + count); ``ternary_in``: 2-bit ternary
+    inputs on the popcount datapath."""
     bipolar = bits == 1 and not signed
     acc_w = signed_width(-mw * (1 << bits), mw * (1 << bits)).bits if not bipolar else signed_width(-mw, mw).bits
     depth = (mh // pe) * (mw // simd)
@@ -48,6 +50,8 @@ def _mvu(mw, mh, pe, simd, bits=1, signed=False, out_bits=1, padded=False, bram=
               "WEIGHTS_STYLE": '"block"' if bram or depth >= BRAM_MIN_DEPTH else '"auto"'}
     if ternary:  # only when set, so that the ±1 points keep their keys (as the compiler writes them)
         params["W_BITS"] = 2
+    if ternary_in:
+        params["TERNARY_IN"] = "1'b1"
     if levels != 1 or base != 0:
         params.update(LEVELS=levels, BASE=base)
     return ("bnn_mvu", params)
@@ -67,7 +71,7 @@ def _pool(c, h, w, k=2, bits=1, signed=False):
 
 # CNV-W2A2-like layers (Brevitas BNN-PYNQ): ternary weights, ternary activations (2-bit signed
 # narrow: 2 thresholds, base -1), the int8 input of the first layer from the input quantizer.
-TERNARY = dict(ternary=True, bits=2, signed=True, levels=2, out_bits=2, base=-1)
+TERNARY = dict(ternary=True, bits=2, signed=True, levels=2, out_bits=2, base=-1, ternary_in=True)
 
 
 POINTS = [
@@ -125,10 +129,12 @@ POINTS = [
     # ternary weights: on bipolar inputs (TWN weights, sign activations) and on k-bit levels
     _mvu(576, 64, 8, 32, ternary=True), _mvu(576, 64, 16, 64, ternary=True, padded=True), _mvu(1152, 128, 16, 32, ternary=True),
     _mvu(256, 64, 16, 16, ternary=True), _mvu(64, 32, 32, 64, ternary=True),
-    _mvu(27, 64, 16, 3, **{**TERNARY, "bits": 8}), _mvu(27, 64, 32, 9, **{**TERNARY, "bits": 8}),
+    _mvu(27, 64, 16, 3, **{**TERNARY, "bits": 8, "ternary_in": False}),
+    _mvu(27, 64, 32, 9, **{**TERNARY, "bits": 8, "ternary_in": False}),
     _mvu(576, 64, 16, 32, **TERNARY), _mvu(576, 128, 16, 32, **TERNARY), _mvu(1152, 128, 8, 32, **TERNARY),
     _mvu(2304, 256, 4, 32, **TERNARY), _mvu(512, 512, 1, 16, **TERNARY), _mvu(576, 64, 32, 16, **TERNARY),
-    _mvu(512, 10, 1, 16, ternary=True, bits=2, signed=True, out_bits=32), _mvu(64, 32, 8, 16, ternary=True, bits=2, levels=3, out_bits=2),
+    _mvu(512, 10, 1, 16, ternary=True, bits=2, signed=True, out_bits=32, ternary_in=True),
+    _mvu(64, 32, 8, 16, ternary=True, bits=2, levels=3, out_bits=2), _mvu(576, 64, 16, 64, **TERNARY),
     # k-bit max-pool and input quantizers
     _pool(64, 28, 28, bits=2, signed=True), _pool(128, 10, 10, bits=2, signed=True), _pool(32, 16, 16, bits=4),
     ("bnn_threshold", {"C": 3, "IN_BITS": 8, "IN_BIPOLAR": "1'b0", "IN_SIGNED": "1'b0", "T_W": 10, "LEVELS": 255,

@@ -76,6 +76,8 @@ def _mvu_features(p: dict) -> dict[str, float]:
     # Ternary weights (W_BITS 2): a mask per lane, as padding masks them, a ±x/0 choice per
     # integer lane, and twice the ROM bits; k-bit outputs add a comparator per level.
     w_bits, levels = _int(p.get("W_BITS", 1)), _int(p.get("LEVELS", 1))
+    ternary_in = _int(p.get("TERNARY_IN", "1'b0"))
+    bipolar = bipolar or ternary_in  # the same popcount datapath, with one more mask
     thresholded = out_bits != 32
     sf, nf = mw // simd, mh // pe
     tiles = sf * nf
@@ -92,7 +94,7 @@ def _mvu_features(p: dict) -> dict[str, float]:
         "fixed_lanes": float(lanes) if bipolar and fixed else 0.0,  # popcount bits only
         "lanes_depth": float(lanes * depth) if bipolar and not fixed else 0.0,
         "fixed_lanes_depth": float(lanes * depth) if bipolar and fixed else 0.0,
-        "masked_lanes": float(lanes) * (_int(p.get("PADDED", "1'b1")) + w_bits - 1) if bipolar else 0.0,
+        "masked_lanes": float(lanes) * (_int(p.get("PADDED", "1'b1")) + w_bits - 1 + ternary_in) if bipolar else 0.0,
         "mac_bits": 0.0 if bipolar or fixed else float(lanes * (bits + 2)),  # ±x adders
         "ternary_mac_bits": float(lanes * (bits + 2)) if not bipolar and w_bits == 2 else 0.0,  # the zero choice
         "fixed_mac_bits": float(lanes * (bits + 2)) if not bipolar and fixed else 0.0,
@@ -206,7 +208,7 @@ def family(module: str, params: dict) -> str:
     MVUs of a single weight word apart: synthesis folds their constant weights away. Ternary
     weights share their datapath's coefficients through features of their own."""
     if module == "bnn_mvu":
-        if not _int(params["BIPOLAR"]):
+        if not (_int(params["BIPOLAR"]) or _int(params.get("TERNARY_IN", "1'b0"))):
             return "bnn_mvu/integer"
         tiles = (_int(params["MW"]) // _int(params["SIMD"])) * (_int(params["MH"]) // _int(params["PE"]))
         return "bnn_mvu/bipolar" if tiles > 1 else "bnn_mvu/bipolar_fixed"

@@ -6,6 +6,19 @@
 
 namespace bnnfpga {
 
+// 2 * popcount(agree) - popcount(valid): the dot product of ±1 values over the valid elements,
+// agree marking the valid ones whose signs match (DESIGN.md 3.1, 3.5).
+template <unsigned SIMD, unsigned ACC_W>
+ap_int<ACC_W> masked_xnor_dot(ap_uint<SIMD> agree, ap_uint<SIMD> valid) {
+    ap_uint<CountBits<SIMD>::value + 1> matches = 0, counted = 0;
+    for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+        matches += agree[s];
+        counted += valid[s];
+    }
+    return (ap_int<ACC_W>)(2 * (ap_int<CountBits<SIMD>::value + 3>)matches - (ap_int<CountBits<SIMD>::value + 3>)counted);
+}
+
 // Dot product of one chunk with one weight chunk. Weight element s is at bits
 // [s*W_BITS, (s+1)*W_BITS): bit 0 its sign (1 = +1, 0 = -1), and for ternary weights
 // (W_BITS = 2) bit 1 set when it is non-zero; a zero weight drops its element.
@@ -13,9 +26,10 @@ namespace bnnfpga {
 //   BITS      bits per input element
 //   SIGNED    integer inputs are two's complement (the output of an IntegerAffine, k-bit levels)
 //   BIPOLAR   inputs are bipolar (BITS = 1, bit 1 = +1, bit 0 = -1) rather than integers
+//   TERNARY   inputs are ternary levels (BITS = 2, two's complement -1, 0, +1): popcounts as bipolar
 //   W_BITS    bits per weight: 1 (±1) or 2 (ternary)
 //   ACC_W     accumulator width
-template <unsigned SIMD, unsigned BITS, bool SIGNED, bool BIPOLAR, unsigned W_BITS, unsigned ACC_W>
+template <unsigned SIMD, unsigned BITS, bool SIGNED, bool BIPOLAR, bool TERNARY, unsigned W_BITS, unsigned ACC_W>
 struct ChunkDot {
     // Integers: sum of +x where w = +1, -x where w = -1 (padding is 0 and adds nothing).
     static ap_int<ACC_W> apply(const Chunk<SIMD, BITS> &in, ap_uint<SIMD * W_BITS> w) {
@@ -36,24 +50,38 @@ struct ChunkDot {
 };
 
 template <unsigned SIMD, bool SIGNED, unsigned W_BITS, unsigned ACC_W>
-struct ChunkDot<SIMD, 1, SIGNED, true, W_BITS, ACC_W> {
+struct ChunkDot<SIMD, 1, SIGNED, true, false, W_BITS, ACC_W> {
     // Bipolar: 2 * popcount(valid & XNOR(x, w)) - popcount(valid); a zero weight is not valid.
     static ap_int<ACC_W> apply(const Chunk<SIMD, 1> &in, ap_uint<SIMD * W_BITS> w) {
-        ap_uint<SIMD> sign, nonzero;
-        for (unsigned s = 0; s < SIMD; s++) {
+        ap_uint<SIMD> sign = (ap_uint<SIMD>)w, nonzero = ~ap_uint<SIMD>(0);
+        if (W_BITS == 2) {
+            for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-            sign[s] = w[s * W_BITS];
-            nonzero[s] = W_BITS == 1 ? 1 : (int)w[s * W_BITS + W_BITS - 1];
+                sign[s] = w[2 * s];
+                nonzero[s] = w[2 * s + 1];
+            }
         }
         const ap_uint<SIMD> valid = in.valid & nonzero;
         const ap_uint<SIMD> agree = ~(in.data ^ sign) & valid;
-        ap_uint<CountBits<SIMD>::value + 1> matches = 0, counted = 0;
+        return masked_xnor_dot<SIMD, ACC_W>(agree, valid);
+    }
+};
+
+template <unsigned SIMD, bool SIGNED, unsigned W_BITS, unsigned ACC_W>
+struct ChunkDot<SIMD, 2, SIGNED, false, true, W_BITS, ACC_W> {
+    // Ternary inputs (01 = +1, 11 = -1, 00 = 0): 2 * popcount(valid & XNOR(sign_x, sign_w)) -
+    // popcount(valid), valid where neither the input nor the weight is zero (nor padding).
+    static ap_int<ACC_W> apply(const Chunk<SIMD, 2> &in, ap_uint<SIMD * W_BITS> w) {
+        ap_uint<SIMD> x_sign, w_sign, valid;
         for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-            matches += agree[s];
-            counted += valid[s];
+            x_sign[s] = !in.data[2 * s + 1];
+            w_sign[s] = w[s * W_BITS];
+            const bool w_nonzero = W_BITS == 1 || w[s * W_BITS + W_BITS - 1];
+            valid[s] = in.valid[s] && in.data[2 * s] && w_nonzero;
         }
-        return (ap_int<ACC_W>)(2 * (ap_int<CountBits<SIMD>::value + 3>)matches - (ap_int<CountBits<SIMD>::value + 3>)counted);
+        const ap_uint<SIMD> agree = ~(x_sign ^ w_sign) & valid;
+        return masked_xnor_dot<SIMD, ACC_W>(agree, valid);
     }
 };
 
@@ -113,13 +141,13 @@ struct AccumulatorOutput {
 // Cycles per vector: (MH/PE) * (MW/SIMD) (DESIGN.md 4).
 //   MW, MH        vector length and output channels
 //   SIMD, PE      input elements per cycle (divides MW), output lanes (divides MH)
-//   BITS, SIGNED, BIPOLAR  input element type (see ChunkDot)
+//   BITS, SIGNED, BIPOLAR, TERNARY  input element type (see ChunkDot)
 //   W_BITS        bits per weight: 1 (±1) or 2 (ternary; see ChunkDot)
 //   ACC_W         accumulator width, proven by the compiler (DESIGN.md 3.8)
 //   REPS          vectors per frame (output positions of a convolution, 1 for a dense layer)
 //   ACT           ThresholdActivation, LevelActivation or AccumulatorOutput
 // weights[pe][nf * (MW/SIMD) + sf] holds elements sf*SIMD ... of row nf*PE + pe.
-template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned BITS, bool SIGNED, bool BIPOLAR,
+template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned BITS, bool SIGNED, bool BIPOLAR, bool TERNARY,
           unsigned W_BITS, unsigned ACC_W, unsigned REPS, typename ACT>
 void mvu(hls::stream<Chunk<SIMD, BITS> > &in, hls::stream<ap_uint<MH * ACT::OUT_BITS> > &out,
          const ap_uint<SIMD * W_BITS> weights[PE][(MH / PE) * (MW / SIMD)], const ACT &act) {
@@ -145,7 +173,7 @@ void mvu(hls::stream<Chunk<SIMD, BITS> > &in, hls::stream<ap_uint<MH * ACT::OUT_
                 }
                 for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
-                    acc[pe] += ChunkDot<SIMD, BITS, SIGNED, BIPOLAR, W_BITS, ACC_W>::apply(chunk, weights[pe][nf * SF + sf]);
+                    acc[pe] += ChunkDot<SIMD, BITS, SIGNED, BIPOLAR, TERNARY, W_BITS, ACC_W>::apply(chunk, weights[pe][nf * SF + sf]);
                 }
             }
             for (unsigned pe = 0; pe < PE; pe++) {

@@ -26,6 +26,7 @@ module bnn_mvu #(
     parameter int BITS = 1,           // bits per input element
     parameter bit BIPOLAR = 1'b1,     // inputs are bipolar (BITS = 1, bit 1 = +1, bit 0 = -1)
     parameter bit SIGNED_IN = 1'b0,   // integer inputs are two's complement
+    parameter bit TERNARY_IN = 1'b0,  // inputs are ternary levels (BITS = 2: 01 = +1, 11 = -1, 00 = 0): popcounts, as bipolar
     parameter int W_BITS = 1,         // bits per weight: 1 (bit 1 = +1, 0 = -1) or 2 (ternary: bit 0 sign, bit 1 non-zero)
     parameter int ACC_W = 8,          // accumulator width (proven by the compiler)
     parameter int OUT_BITS = 1,       // bits per output channel; 32: int32 accumulators (the last layer)
@@ -131,10 +132,14 @@ module bnn_mvu #(
                 logic sign, nonzero;
                 sign = w[(g*G+k)*W_BITS];
                 nonzero = W_BITS == 1 ? 1'b1 : w[(g*G+k)*W_BITS+W_BITS-1];
-                if (BIPOLAR) begin
-                    // 2 * popcount(valid & XNOR) - popcount(valid): padding adds 0
-                    agree += CW'({m[g*G+k] & nonzero & (x[g*G+k] ~^ sign)});
-                    valid += CW'({m[g*G+k] & nonzero});
+                if (BIPOLAR || TERNARY_IN) begin
+                    // 2 * popcount(valid & XNOR) - popcount(valid): padding, zero weights and
+                    // zero (ternary) inputs add 0
+                    logic x_sign, x_nonzero;
+                    x_sign = TERNARY_IN ? !x[(g*G+k)*BITS+BITS-1] : x[(g*G+k)*BITS];
+                    x_nonzero = TERNARY_IN ? x[(g*G+k)*BITS] : 1'b1;
+                    agree += CW'({m[g*G+k] & nonzero & x_nonzero & (x_sign ~^ sign)});
+                    valid += CW'({m[g*G+k] & nonzero & x_nonzero});
                 end else begin
                     if (SIGNED_IN) v = (BITS+2)'($signed(x[(g*G+k)*BITS+:BITS]));
                     else v = (BITS+2)'({1'b0, x[(g*G+k)*BITS+:BITS]});
@@ -143,7 +148,7 @@ module bnn_mvu #(
                 end
             end
         end
-        if (BIPOLAR) sum = 2 * WIDE'($signed({1'b0, agree})) - WIDE'($signed({1'b0, valid}));
+        if (BIPOLAR || TERNARY_IN) sum = 2 * WIDE'($signed({1'b0, agree})) - WIDE'($signed({1'b0, valid}));
         group_dot = ACC_W'(sum);
     endfunction
 

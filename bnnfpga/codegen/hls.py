@@ -22,7 +22,7 @@ from bnnfpga.codegen.templates import data_dir, environment, header
 from bnnfpga.errors import BnnfpgaError
 from bnnfpga.folding import Fold
 from bnnfpga.ir.graph import Graph
-from bnnfpga.ir.types import DType
+from bnnfpga.ir.types import TERNARY, DType
 from bnnfpga.names import sanitize
 
 LIBRARY = ("bnnfpga_types.hpp", "bnnfpga_linebuffer.hpp", "bnnfpga_swg.hpp", "bnnfpga_mvu.hpp", "bnnfpga_pool.hpp", "bnnfpga_io.hpp")
@@ -158,7 +158,8 @@ def _mvu(e: dataflow.Mvu, layers: dict[str, dict]) -> dict:
     flags = _kind_flags(e.in_dtype)
     return {"kind": "mvu", "comment": f"{e.name}: {e.mh}x{e.mw} MVU, PE={fold.pe}, SIMD={fold.simd}", "name": e.name,
             "mw": e.mw, "mh": e.mh, "simd": fold.simd, "pe": fold.pe, "bits": e.in_dtype.bits,
-            "signed": flags["in_signed"], "bipolar": flags["in_bipolar"], "weight_bits": e.weight_bits,
+            "signed": flags["in_signed"], "bipolar": flags["in_bipolar"], "ternary": _bool(e.in_dtype == TERNARY),
+            "weight_bits": e.weight_bits,
             "acc_w": e.acc_w, "reps": e.reps, "memory_bits": e.memory_bits, "thresholds": activation == "threshold",
             "levels": activation == "levels",
             "memory": "bram" if e.weights_in_bram else "lutram"}

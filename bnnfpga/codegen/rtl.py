@@ -17,7 +17,7 @@ from bnnfpga.codegen.layout import weight_words
 from bnnfpga.codegen.templates import data_dir, environment, header
 from bnnfpga.folding import Fold
 from bnnfpga.ir.graph import Graph
-from bnnfpga.ir.types import BIPOLAR, DType
+from bnnfpga.ir.types import BIPOLAR, TERNARY, DType
 
 TOP = "bnnfpga_top"
 CHUNK_FIFO_DEPTH = 2  # window → MVU: the MVU takes chunks at a steady rate
@@ -155,6 +155,8 @@ def engine_instance(e: dataflow.Engine, consumer: dataflow.Engine | None = None)
                   "WEIGHTS_STYLE": '"block"' if e.weights_in_bram else '"auto"'}
         if e.weight_bits != 1:
             params["W_BITS"] = e.weight_bits
+        if e.in_dtype == TERNARY:  # popcounts of (sign, non-zero) pairs, not ±x adders
+            params["TERNARY_IN"] = _bit(True)
         if e.thresholds is not None and (e.levels != 1 or e.base != 0):
             params.update(LEVELS=e.levels, BASE=e.base)
         return EngineInstance("bnn_mvu", params, f"{e.name}: {e.mh}x{e.mw} MVU, PE={fold.pe}, SIMD={fold.simd}",

@@ -18,6 +18,8 @@ MODES = {
     "bnn_mvu-ternary-2bit": ("bnn_mvu", {"W_BITS": 2, "LEVELS": 3, "OUT_BITS": 2, "BASE": 0}),
     "bnn_mvu-ternary-kbit-in-signed-out": ("bnn_mvu", {"W_BITS": 2, "BITS": 2, "BIPOLAR": 0, "SIGNED_IN": 1,
                                                        "LEVELS": 2, "OUT_BITS": 2, "BASE": -1}),
+    "bnn_mvu-ternary-in": ("bnn_mvu", {"W_BITS": 2, "BITS": 2, "BIPOLAR": 0, "SIGNED_IN": 1, "TERNARY_IN": 1,
+                                       "LEVELS": 2, "OUT_BITS": 2, "BASE": -1}),
     "bnn_maxpool-2bit": ("bnn_maxpool", {"BITS": 2, "SIGNED": 1}),
     "bnn_threshold-2bit": ("bnn_threshold", {"LEVELS": 3, "OUT_BITS": 2, "BASE": 0}),
 }

@@ -85,7 +85,7 @@ def make_vectors(mw, mh, simd, pe, dtype, thresholds, reps, seed, tmp_path, padd
         expected = [sum((int(v) & 0xFFFFFFFF) << (32 * c) for c, v in enumerate(row)) for row in acc]
     params = {"MW": mw, "MH": mh, "SIMD": simd, "PE": pe, "BITS": bits, "BIPOLAR": int(dtype.kind == "bipolar"),
               "SIGNED_IN": int(dtype.signed), "ACC_W": acc_w, "OUT_BITS": out_bits, "T_W": acc_w + 1, "PADDED": int(padded),
-              "W_BITS": w_bits, "LEVELS": levels, "BASE": base or 0}
+              "W_BITS": w_bits, "LEVELS": levels, "BASE": base or 0, "TERNARY_IN": int(dtype.kind == "ternary")}
     params.update({k: f'"{v}"' for k, v in files.items() if v.exists() or k == "WEIGHTS_FILE"})
     return params, chunks, expected
 
