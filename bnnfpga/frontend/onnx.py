@@ -543,10 +543,14 @@ class _Importer:
         return self._affine(node, levels.x, scale, -zeropt * scale)
 
     def op_Relu(self, node, ins):
+        if not isinstance(ins[0], _Dyn):
+            raise self.unsupported(node, "Relu is supported on activations in front of a Round (PACT/DoReFa)")
         c = ins[0].type.shape[0]
         return self.emit(node, Clamp(lo=np.zeros(c), hi=np.full(c, np.inf)), ins[0])
 
     def op_Round(self, node, ins):
+        if not isinstance(ins[0], _Dyn):
+            raise self.unsupported(node, "Round is supported on activations behind a Clip (PACT/DoReFa)")
         # Unbounded for now: BoundQuantizers takes the levels from the Clip in front.
         levels = self.emit(node, Quantize(qmin=UNBOUNDED_LEVELS[0], qmax=UNBOUNDED_LEVELS[1], rounding="ROUND"), ins[0])
         self.onnx_tensors[levels.tensor] = node.output[0]  # Round's output holds the levels themselves

@@ -94,3 +94,17 @@ def test_too_wide_activation_quantizer_is_named(tmp_path):
 def test_trunc_is_rejected_with_the_reason(tmp_path):
     message = _error(quantized_mlp("qonnx.custom_op.general", trunc=True), tmp_path)
     assert "requant" in message and "Trunc" in message and "average pool" in message
+
+
+def test_relu_between_quantize_and_dequantize_is_named(tmp_path):
+    """Relu on the integers of a QCDQ pair is not an activation this frontend reads."""
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], name="quant"),
+        helper.make_node("Relu", ["q"], ["r"], name="odd_relu"),
+        helper.make_node("DequantizeLinear", ["r", "s", "z"], ["y"], name="dequant"),
+    ]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+                              [_const("s", 0.5), numpy_helper.from_array(np.array(0, np.int8), "z")])
+    message = _error(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), tmp_path)
+    assert "odd_relu" in message and "Relu" in message
