@@ -36,20 +36,22 @@ from results import record  # noqa: E402
 
 
 def _mvu(mw, mh, pe, simd, bits=1, signed=False, out_bits=1, padded=False, bram=False, ternary=False, levels=1, base=0,
-         ternary_in=False):
+         ternary_in=False, w_bits=None):
     """An MVU point; ``bram=True`` puts the weights in block RAM however shallow, else the
-    compiler's depth rule decides. ``ternary`` weights; ``levels`` thresholds per channel
-    (k-bit outputs of ``out_bits`` bits, ``base`` + count); ``ternary_in``: 2-bit ternary
-    inputs on the popcount datapath."""
+    compiler's depth rule decides. ``ternary`` weights, or ``w_bits``-bit integer weights;
+    ``levels`` thresholds per channel (k-bit outputs of ``out_bits`` bits, ``base`` + count);
+    ``ternary_in``: 2-bit ternary inputs on the popcount datapath."""
     bipolar = bits == 1 and not signed
-    acc_w = signed_width(-mw * (1 << bits), mw * (1 << bits)).bits if not bipolar else signed_width(-mw, mw).bits
+    magnitude = 1 << (w_bits - 1) if w_bits else 1
+    acc_w = signed_width(-mw * (1 << bits) * magnitude, mw * (1 << bits) * magnitude).bits if not bipolar \
+        else signed_width(-mw * magnitude, mw * magnitude).bits
     depth = (mh // pe) * (mw // simd)
     params = {"MW": mw, "MH": mh, "SIMD": simd, "PE": pe, "BITS": bits,
               "BIPOLAR": "1'b1" if bipolar else "1'b0", "SIGNED_IN": "1'b1" if signed else "1'b0",
               "ACC_W": acc_w, "OUT_BITS": out_bits, "T_W": acc_w + 1, "PADDED": "1'b1" if padded else "1'b0",
               "WEIGHTS_STYLE": '"block"' if bram or depth >= BRAM_MIN_DEPTH else '"auto"'}
-    if ternary:  # only when set, so that the ±1 points keep their keys (as the compiler writes them)
-        params["W_BITS"] = 2
+    if ternary or w_bits:  # only when set, so that the ±1 points keep their keys (as the compiler writes them)
+        params["W_BITS"] = w_bits or 2
     if ternary_in:
         params["TERNARY_IN"] = "1'b1"
     if levels != 1 or base != 0:
@@ -135,6 +137,18 @@ POINTS = [
     _mvu(2304, 256, 4, 32, **TERNARY), _mvu(512, 512, 1, 16, **TERNARY), _mvu(576, 64, 32, 16, **TERNARY),
     _mvu(512, 10, 1, 16, ternary=True, bits=2, signed=True, out_bits=32, ternary_in=True),
     _mvu(64, 32, 8, 16, ternary=True, bits=2, levels=3, out_bits=2), _mvu(576, 64, 16, 64, **TERNARY),
+    # k-bit integer weights (narrow, as Brevitas's): ±w on bipolar and ternary inputs, w·x on levels and pixels
+    *(_mvu(*p, w_bits=4) for p in [(576, 64, 8, 32), (576, 64, 16, 16), (1152, 128, 8, 32), (256, 64, 16, 16),
+                                   (512, 512, 1, 16), (64, 32, 32, 16)]),
+    _mvu(288, 32, 8, 16, w_bits=4, padded=True), _mvu(576, 64, 4, 32, w_bits=4, bram=True),
+    _mvu(576, 64, 8, 32, w_bits=3), _mvu(512, 10, 1, 16, w_bits=4, out_bits=32),
+    *(_mvu(*p, **{**TERNARY, "w_bits": 4}) for p in [(576, 64, 16, 32), (576, 128, 8, 32), (288, 64, 16, 16)]),
+    *(_mvu(*p, w_bits=4, bits=2, levels=3, out_bits=2) for p in [(576, 64, 8, 32), (288, 32, 16, 16), (1152, 128, 4, 32),
+                                                                 (576, 64, 32, 8)]),
+    _mvu(576, 64, 16, 16, w_bits=3, bits=2, levels=3, out_bits=2), _mvu(256, 10, 5, 32, w_bits=4, bits=2, out_bits=32),
+    *(_mvu(*p, w_bits=4, bits=8) for p in [(27, 64, 16, 3), (27, 64, 32, 9), (27, 32, 8, 27), (27, 64, 64, 3), (75, 32, 8, 25)]),
+    _mvu(64, 32, 8, 8, w_bits=4, bits=4, signed=True), _mvu(144, 64, 16, 16, w_bits=4, bits=4),
+    _mvu(48, 16, 16, 16, w_bits=3, bits=4, signed=True), _mvu(64, 10, 10, 16, w_bits=4, bits=2, out_bits=32),
     # k-bit max-pool and input quantizers
     _pool(64, 28, 28, bits=2, signed=True), _pool(128, 10, 10, bits=2, signed=True), _pool(32, 16, 16, bits=4),
     ("bnn_threshold", {"C": 3, "IN_BITS": 8, "IN_BIPOLAR": "1'b0", "IN_SIGNED": "1'b0", "T_W": 10, "LEVELS": 255,
@@ -164,10 +178,11 @@ POINTS = [
 def _memory_text(module: str, params: dict, param: str, rng: np.random.Generator) -> str:
     """Random contents of one memory file, shaped as the compiler writes it."""
     if module == "bnn_mvu" and param == "WEIGHTS_FILE":
-        ternary = params.get("W_BITS", 1) == 2
-        rows = rng.choice(np.array([-1, 0, 1] if ternary else [-1, 1], np.int8), size=(params["MH"], params["MW"]))
-        digits = (params["PE"] * params["SIMD"] * (2 if ternary else 1) + 3) // 4
-        return "".join(f"{v:0{digits}x}\n" for v in weight_words(rows, Fold(params["PE"], params["SIMD"])))
+        w_bits = params.get("W_BITS", 1)
+        values = {1: [-1, 1], 2: [-1, 0, 1]}.get(w_bits, range(1 - (1 << (w_bits - 1)), 1 << (w_bits - 1)))
+        rows = rng.choice(np.array(values, np.int8), size=(params["MH"], params["MW"]))
+        digits = (params["PE"] * params["SIMD"] * w_bits + 3) // 4
+        return "".join(f"{v:0{digits}x}\n" for v in weight_words(rows, Fold(params["PE"], params["SIMD"]), w_bits))
     if param == "THRESHOLDS_FILE":
         width = params["T_W"]
         count = (params["MH"] if module == "bnn_mvu" else params["C"]) * params.get("LEVELS", 1)

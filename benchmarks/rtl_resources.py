@@ -45,7 +45,7 @@ def mvu(workdir: Path, mw: int, mh: int, pe: int, simd: int) -> dict:
     rng = np.random.default_rng(0)
     rows = rng.choice(np.array([-1, 1], np.int8), size=(mh, mw))
     workdir.mkdir(parents=True)
-    (workdir / "w.mem").write_text("".join(f"{v:x}\n" for v in weight_words(rows, Fold(pe, simd))))
+    (workdir / "w.mem").write_text("".join(f"{v:x}\n" for v in weight_words(rows, Fold(pe, simd), 1)))
     (workdir / "t.mem").write_text("".join(f"{int(t) & 0xFFF:x}\n" for t in rng.integers(-mw // 4, mw // 4, mh)))
     (workdir / "c.mem").write_text("0\n" * mh)
     acc_w = int(mw).bit_length() + 1

@@ -71,6 +71,12 @@ def block_ram_tiles(depth: int, width: int) -> float:
 # ---- features per module: name → value; LUT and FF are fitted over the same features ----
 
 def _mvu_features(p: dict) -> dict[str, float]:
+    return _multibit_mvu_features(p) if _int(p.get("W_BITS", 1)) > 2 else _binary_mvu_features(p)
+
+
+def _binary_mvu_features(p: dict) -> dict[str, float]:
+    """±1 and ternary weights: XNOR-popcount lanes on bipolar and ternary inputs, ±x adders on
+    integer inputs."""
     mw, mh, pe, simd, bits = _int(p["MW"]), _int(p["MH"]), _int(p["PE"]), _int(p["SIMD"]), _int(p["BITS"])
     bipolar, acc_w, out_bits, t_w = _int(p["BIPOLAR"]), _int(p["ACC_W"]), _int(p["OUT_BITS"]), _int(p["T_W"])
     # Ternary weights (W_BITS 2): a mask per lane, as padding masks them, a ±x/0 choice per
@@ -111,6 +117,30 @@ def _mvu_features(p: dict) -> dict[str, float]:
         "result_bits": float(mh * out_bits),
         "decode": float(mh) if nf > 1 else 0.0,  # which result bits a row's end writes
     }
+
+
+def _multibit_mvu_features(p: dict) -> dict[str, float]:
+    """k-bit integer weights (W_BITS >= 3), priced on top of the same MVU with ±1 weights
+    (``binary_weight_params``): per lane a ±w choice (bipolar and ternary inputs) or a w·x
+    product in LUTs (integer inputs), W_BITS-wider terms in the adder tree, and a W_BITS-wider
+    weight ROM."""
+    base = _binary_mvu_features(binary_weight_params(p))
+    bits, w_bits = _int(p["BITS"]), _int(p["W_BITS"])
+    popcount_in = _int(p["BIPOLAR"]) or _int(p.get("TERNARY_IN", "1'b0"))
+    lanes, simd = _int(p["PE"]) * _int(p["SIMD"]), _int(p["SIMD"])
+    return {
+        "one": 1.0,
+        "negate_bits": float(lanes * w_bits) if popcount_in else 0.0,
+        "product_bits": 0.0 if popcount_in else float(lanes * bits * w_bits),
+        "term_depth": float(lanes * w_bits * math.log2(max(simd, 2))),
+        "extra_rom_lut_bits": base["rom_lut_bits"] * (w_bits - 1),
+        "extra_rom_lut_width": base["rom_lut_width"] * (w_bits - 1),
+    }
+
+
+def binary_weight_params(p: dict) -> dict:
+    """The parameters of the same MVU with ±1 weights."""
+    return {k: v for k, v in p.items() if k != "W_BITS"}
 
 
 def _mvu_bram(p: dict) -> float:
@@ -208,6 +238,8 @@ def family(module: str, params: dict) -> str:
     MVUs of a single weight word apart: synthesis folds their constant weights away. Ternary
     weights share their datapath's coefficients through features of their own."""
     if module == "bnn_mvu":
+        if _int(params.get("W_BITS", 1)) > 2:
+            return "bnn_mvu/multibit"
         if not (_int(params["BIPOLAR"]) or _int(params.get("TERNARY_IN", "1'b0"))):
             return "bnn_mvu/integer"
         tiles = (_int(params["MW"]) // _int(params["SIMD"])) * (_int(params["MH"]) // _int(params["PE"]))
@@ -215,7 +247,11 @@ def family(module: str, params: dict) -> str:
     return module
 
 
-MVU_FAMILIES = ("bnn_mvu/bipolar", "bnn_mvu/bipolar_fixed", "bnn_mvu/integer")
+MVU_FAMILIES = ("bnn_mvu/bipolar", "bnn_mvu/bipolar_fixed", "bnn_mvu/integer", "bnn_mvu/multibit")
+# Families priced as the estimate of a simpler configuration plus their own features, fitted
+# on what the simpler one leaves: a family → how to get the simpler parameters. (The
+# multibit MVU shares the ROM, buffer, accumulator and threshold logic of the ±1 MVU.)
+PRICED_ON_TOP = {"bnn_mvu/multibit": binary_weight_params}
 FAMILIES = [f for m in FEATURES for f in (MVU_FAMILIES if m == "bnn_mvu" else (m,))]
 
 
@@ -246,9 +282,13 @@ class CostModel:
         return max(held["lut"]["total"], held["ff"]["total"]) if held else 0.0
 
     def estimate(self, module: str, params: dict) -> Resources:
+        name = family(module, params)
         features = FEATURES[module](params)
-        coef = self.coefficients[family(module, params)]
+        coef = self.coefficients[name]
         lut, ff = (sum(coef[m].get(k, 0.0) * v for k, v in features.items()) for m in METRICS)
+        if name in PRICED_ON_TOP:
+            base = self.estimate(module, PRICED_ON_TOP[name](params))
+            lut, ff = lut + base.lut, ff + base.ff
         bram = BLOCK_RAM[module](params) if module in BLOCK_RAM else 0.0
         return Resources(max(lut, 0.0), max(ff, 0.0), bram)
 
@@ -324,7 +364,12 @@ def fit(data: dict) -> dict:
         for metric in METRICS:
             y = np.array([float(p[metric]) for p in points])
             weight = np.maximum(y, 1.0) ** -WEIGHT_POWER[metric]
-            x = _nnls(a * weight[:, None], y * weight)
+            start = np.zeros(len(points))
+            if name in PRICED_ON_TOP:  # the simpler configuration's estimate (its family is fitted already)
+                simpler = CostModel(coefficients)
+                start = np.array([getattr(simpler.estimate(p["module"], PRICED_ON_TOP[name](p["params"])), metric)
+                                  for p in points])
+            x = _nnls(a * weight[:, None], (y - start) * weight)
             coefficients[name][metric] = {k: round(float(v), 6) for k, v in zip(names, x) if v > 0}
     data["coefficients"] = coefficients
     data["fit_error"] = errors(data, CostModel(coefficients))

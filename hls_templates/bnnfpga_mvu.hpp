@@ -19,19 +19,35 @@ ap_int<ACC_W> masked_xnor_dot(ap_uint<SIMD> agree, ap_uint<SIMD> valid) {
     return (ap_int<ACC_W>)(2 * (ap_int<CountBits<SIMD>::value + 3>)matches - (ap_int<CountBits<SIMD>::value + 3>)counted);
 }
 
+// Sum over the valid elements of +w or -w (sign 1: +w), for k-bit weights (W_BITS >= 3, two's
+// complement at bits [s*W_BITS, (s+1)*W_BITS)) on ±1 or ternary inputs: an adder per element
+// rather than W_BITS popcounts of weight planes.
+template <unsigned SIMD, unsigned W_BITS, unsigned ACC_W>
+ap_int<ACC_W> signed_weight_sum(ap_uint<SIMD> sign, ap_uint<SIMD> valid, ap_uint<SIMD * W_BITS> w) {
+    ap_int<ACC_W> sum = 0;
+    for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+        const ap_int<W_BITS + 1> weight = (ap_int<W_BITS>)w.range(s * W_BITS + W_BITS - 1, s * W_BITS);
+        if (valid[s]) sum += sign[s] ? weight : (ap_int<W_BITS + 1>)(-weight);
+    }
+    return sum;
+}
+
 // Dot product of one chunk with one weight chunk. Weight element s is at bits
-// [s*W_BITS, (s+1)*W_BITS): bit 0 its sign (1 = +1, 0 = -1), and for ternary weights
-// (W_BITS = 2) bit 1 set when it is non-zero; a zero weight drops its element.
+// [s*W_BITS, (s+1)*W_BITS): for ±1 and ternary weights (W_BITS 1, 2) bit 0 its sign (1 = +1,
+// 0 = -1), and for ternary weights bit 1 set when it is non-zero (a zero weight drops its
+// element); k-bit weights (W_BITS >= 3) are two's complement.
 //   SIMD      elements per chunk
 //   BITS      bits per input element
 //   SIGNED    integer inputs are two's complement (the output of an IntegerAffine, k-bit levels)
 //   BIPOLAR   inputs are bipolar (BITS = 1, bit 1 = +1, bit 0 = -1) rather than integers
 //   TERNARY   inputs are ternary levels (BITS = 2, two's complement -1, 0, +1): popcounts as bipolar
-//   W_BITS    bits per weight: 1 (±1) or 2 (ternary)
+//   W_BITS    bits per weight: 1 (±1), 2 (ternary) or 3 and more (two's complement)
 //   ACC_W     accumulator width
 template <unsigned SIMD, unsigned BITS, bool SIGNED, bool BIPOLAR, bool TERNARY, unsigned W_BITS, unsigned ACC_W>
 struct ChunkDot {
-    // Integers: sum of +x where w = +1, -x where w = -1 (padding is 0 and adds nothing).
+    // Integers: sum of +x where w = +1, -x where w = -1, w·x for k-bit weights (padding is 0
+    // and adds nothing).
     static ap_int<ACC_W> apply(const Chunk<SIMD, BITS> &in, ap_uint<SIMD * W_BITS> w) {
         ap_int<ACC_W> sum = 0;
         for (unsigned s = 0; s < SIMD; s++) {
@@ -41,6 +57,13 @@ struct ChunkDot {
                 x = (ap_int<BITS>)in.data.range(s * BITS + BITS - 1, s * BITS);
             } else {
                 x = (ap_uint<BITS>)in.data.range(s * BITS + BITS - 1, s * BITS);
+            }
+            if (W_BITS > 2) {
+                const ap_int<W_BITS> weight = (ap_int<W_BITS>)w.range(s * W_BITS + W_BITS - 1, s * W_BITS);
+                const ap_int<BITS + W_BITS + 1> product = x * weight;
+#pragma HLS BIND_OP variable = product op = mul impl = fabric
+                sum += product;
+                continue;
             }
             const bool nonzero = W_BITS == 1 || w[s * W_BITS + W_BITS - 1];
             if (nonzero) sum += w[s * W_BITS] ? (ap_int<BITS + 2>)x : (ap_int<BITS + 2>)(-x);
@@ -53,6 +76,7 @@ template <unsigned SIMD, bool SIGNED, unsigned W_BITS, unsigned ACC_W>
 struct ChunkDot<SIMD, 1, SIGNED, true, false, W_BITS, ACC_W> {
     // Bipolar: 2 * popcount(valid & XNOR(x, w)) - popcount(valid); a zero weight is not valid.
     static ap_int<ACC_W> apply(const Chunk<SIMD, 1> &in, ap_uint<SIMD * W_BITS> w) {
+        if (W_BITS > 2) return signed_weight_sum<SIMD, W_BITS, ACC_W>(in.data, in.valid, w);
         ap_uint<SIMD> sign = (ap_uint<SIMD>)w, nonzero = ~ap_uint<SIMD>(0);
         if (W_BITS == 2) {
             for (unsigned s = 0; s < SIMD; s++) {
@@ -77,13 +101,28 @@ struct ChunkDot<SIMD, 2, SIGNED, false, true, W_BITS, ACC_W> {
 #pragma HLS UNROLL
             x_sign[s] = !in.data[2 * s + 1];
             w_sign[s] = w[s * W_BITS];
-            const bool w_nonzero = W_BITS == 1 || w[s * W_BITS + W_BITS - 1];
+            const bool w_nonzero = W_BITS != 2 || w[s * W_BITS + 1];
             valid[s] = in.valid[s] && in.data[2 * s] && w_nonzero;
         }
+        if (W_BITS > 2) return signed_weight_sum<SIMD, W_BITS, ACC_W>(x_sign, valid, w);
         const ap_uint<SIMD> agree = ~(x_sign ^ w_sign) & valid;
         return masked_xnor_dot<SIMD, ACC_W>(agree, valid);
     }
 };
+
+// One weight chunk of BITS bits from its WORDS memory words (word i holds bits [64i, 64i + 64)).
+// The weight memories hold plain unsigned integers rather than ap_uint: g++ compiles a large
+// constant table of integers in a second, one of ap_uint objects (a constructor each, run at
+// start-up) in minutes. Synthesis keeps only the BITS bits read.
+template <unsigned BITS, unsigned WORDS, typename WORD>
+ap_uint<BITS> weight_chunk(const WORD words[WORDS]) {
+    ap_uint<64 * WORDS> all = 0;
+    for (unsigned i = 0; i < WORDS; i++) {
+#pragma HLS UNROLL
+        all.range(64 * i + 63, 64 * i) = (ap_uint<64>)words[i];
+    }
+    return all.range(BITS - 1, 0);
+}
 
 // Activation: one threshold per channel (bipolar out) or a constant channel.
 //   PE, NF   output lanes and neuron folds (channel = nf * PE + pe)
@@ -136,21 +175,23 @@ struct AccumulatorOutput {
 };
 
 // Matrix-vector unit: for each of REPS input vectors of MW elements (read as MW/SIMD
-// chunks), computes MH dot products with ±1 or ternary weight rows, PE rows at a time and
+// chunks), computes MH dot products with ±1, ternary or k-bit weight rows, PE rows at a time and
 // SIMD elements per cycle, and writes one word of MH activations (ACT::OUT_BITS bits each).
 // Cycles per vector: (MH/PE) * (MW/SIMD) (DESIGN.md 4).
 //   MW, MH        vector length and output channels
 //   SIMD, PE      input elements per cycle (divides MW), output lanes (divides MH)
 //   BITS, SIGNED, BIPOLAR, TERNARY  input element type (see ChunkDot)
-//   W_BITS        bits per weight: 1 (±1) or 2 (ternary; see ChunkDot)
+//   W_BITS        bits per weight: 1 (±1), 2 (ternary), 3+ (two's complement; see ChunkDot)
 //   ACC_W         accumulator width, proven by the compiler (DESIGN.md 3.8)
 //   REPS          vectors per frame (output positions of a convolution, 1 for a dense layer)
 //   ACT           ThresholdActivation, LevelActivation or AccumulatorOutput
+//   WORD, WORDS   the weight memory's word type (an unsigned integer) and words per chunk
+//                 (see weight_chunk), deduced from the weights
 // weights[pe][nf * (MW/SIMD) + sf] holds elements sf*SIMD ... of row nf*PE + pe.
 template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned BITS, bool SIGNED, bool BIPOLAR, bool TERNARY,
-          unsigned W_BITS, unsigned ACC_W, unsigned REPS, typename ACT>
+          unsigned W_BITS, unsigned ACC_W, unsigned REPS, typename ACT, typename WORD, unsigned WORDS>
 void mvu(hls::stream<Chunk<SIMD, BITS> > &in, hls::stream<ap_uint<MH * ACT::OUT_BITS> > &out,
-         const ap_uint<SIMD * W_BITS> weights[PE][(MH / PE) * (MW / SIMD)], const ACT &act) {
+         const WORD weights[PE][(MH / PE) * (MW / SIMD)][WORDS], const ACT &act) {
     const unsigned SF = MW / SIMD, NF = MH / PE;
     Chunk<SIMD, BITS> buffer[SF];
     for (unsigned rep = 0; rep < REPS; rep++) {
@@ -173,7 +214,8 @@ void mvu(hls::stream<Chunk<SIMD, BITS> > &in, hls::stream<ap_uint<MH * ACT::OUT_
                 }
                 for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
-                    acc[pe] += ChunkDot<SIMD, BITS, SIGNED, BIPOLAR, TERNARY, W_BITS, ACC_W>::apply(chunk, weights[pe][nf * SF + sf]);
+                    acc[pe] += ChunkDot<SIMD, BITS, SIGNED, BIPOLAR, TERNARY, W_BITS, ACC_W>::apply(
+                        chunk, weight_chunk<SIMD * W_BITS, WORDS>(weights[pe][nf * SF + sf]));
                 }
             }
             for (unsigned pe = 0; pe < PE; pe++) {

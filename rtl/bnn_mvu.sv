@@ -1,7 +1,7 @@
 // bnnfpga RTL library: matrix-vector unit with thresholds (DESIGN.md 3.1-3.4, 4).
 //
 // For each input vector of MW elements, read as MW/SIMD chunks on s_axis, computes MH dot
-// products with ±1 or ternary weight rows, PE rows per cycle over SIMD elements per cycle,
+// products with ±1, ternary or k-bit weight rows, PE rows per cycle over SIMD elements per cycle,
 // and writes one word of MH activations on m_axis: per channel OUT_BITS bits of
 // BASE + (number of its LEVELS thresholds reached) (one threshold: bit 1 = +1), or the int32
 // accumulator (THRESHOLDED = 0, the last layer). The input vector is kept in a buffer
@@ -27,7 +27,8 @@ module bnn_mvu #(
     parameter bit BIPOLAR = 1'b1,     // inputs are bipolar (BITS = 1, bit 1 = +1, bit 0 = -1)
     parameter bit SIGNED_IN = 1'b0,   // integer inputs are two's complement
     parameter bit TERNARY_IN = 1'b0,  // inputs are ternary levels (BITS = 2: 01 = +1, 11 = -1, 00 = 0): popcounts, as bipolar
-    parameter int W_BITS = 1,         // bits per weight: 1 (bit 1 = +1, 0 = -1) or 2 (ternary: bit 0 sign, bit 1 non-zero)
+    parameter int W_BITS = 1,         // bits per weight: 1 (bit 1 = +1, 0 = -1), 2 (ternary: bit 0 sign, bit 1 non-zero),
+                                      // 3 or more (two's complement integers)
     parameter int ACC_W = 8,          // accumulator width (proven by the compiler)
     parameter int OUT_BITS = 1,       // bits per output channel; 32: int32 accumulators (the last layer)
     parameter bit THRESHOLDED = OUT_BITS != 32,  // thresholds (else the accumulators themselves)
@@ -63,6 +64,10 @@ module bnn_mvu #(
     localparam int CW = $clog2(G + 1) + 1;  // a signed count of up to G elements
     localparam int WIDE = ACC_W + CW + 2;   // intermediate width: no overflow before truncation
     localparam int LW = SIMD * W_BITS;      // weight bits per lane and chunk
+    // k-bit integer weights: ±w (bipolar and ternary inputs) or w·x products (integer inputs)
+    // rather than popcounts, as the popcount planes of a k-bit weight would need k counters.
+    localparam bit W_INT = W_BITS > 2;
+    localparam bit POPCOUNT = (BIPOLAR || TERNARY_IN) && !W_INT;
 
     (* rom_style = WEIGHTS_STYLE *) logic [PE*LW-1:0] weights[TILES];
     logic signed [T_W-1:0] thresholds[MH*LEVELS];
@@ -115,40 +120,55 @@ module bnn_mvu #(
     wire [T_AW-1:0] tile = T_AW'(int'(nf) * SF + int'(sf));
 
     // Partial dot product of elements [g*G, (g+1)*G) of a chunk with weights w. A ternary
-    // zero weight takes its element out like padding does.
+    // zero weight takes its element out like padding does; so does a zero ternary input.
     function automatic logic signed [ACC_W-1:0] group_dot(input logic [SIMD*BITS-1:0] x, input logic [SIMD-1:0] m,
                                                           input logic [LW-1:0] w, input int g);
         logic signed [WIDE-1:0] sum;
         logic [CW-1:0] agree, valid;
         logic signed [BITS+1:0] v;
         logic signed [WIDE-1:0] term;
+        logic signed [BITS+W_BITS+1:0] product;
         sum = '0;
         term = '0;
         agree = '0;
         valid = '0;
         v = '0;
+        product = '0;
         for (int k = 0; k < G; k++) begin
             if (g * G + k < SIMD) begin
-                logic sign, nonzero;
+                logic sign, nonzero, x_sign, x_nonzero;
+                logic signed [W_BITS-1:0] weight;
                 sign = w[(g*G+k)*W_BITS];
                 nonzero = W_BITS == 1 ? 1'b1 : w[(g*G+k)*W_BITS+W_BITS-1];
-                if (BIPOLAR || TERNARY_IN) begin
+                weight = $signed(w[(g*G+k)*W_BITS+:W_BITS]);
+                x_sign = TERNARY_IN ? !x[(g*G+k)*BITS+BITS-1] : x[(g*G+k)*BITS];
+                x_nonzero = TERNARY_IN ? x[(g*G+k)*BITS] : 1'b1;
+                if (SIGNED_IN) v = (BITS+2)'($signed(x[(g*G+k)*BITS+:BITS]));
+                else v = (BITS+2)'({1'b0, x[(g*G+k)*BITS+:BITS]});
+                if (W_INT && (BIPOLAR || TERNARY_IN)) begin
+                    // the input is +1, -1 or 0 (padding, a zero level): +w, -w or nothing
+                    term = WIDE'(weight);
+                    if (m[g*G+k] & x_nonzero) sum += x_sign ? term : -term;
+                end else if (W_INT) begin
+                    // w·x as shifted adds over the weight's two's complement bit planes
+                    // (DESIGN 5), not a multiplier: synthesis keeps it in LUTs rather than
+                    // DSP slices. Padding is 0.
+                    product = '0;
+                    for (int j = 0; j < W_BITS; j++)
+                        if (weight[j]) product += (j == W_BITS - 1) ? -((BITS+W_BITS+2)'(v) <<< j) : (BITS+W_BITS+2)'(v) <<< j;
+                    sum += WIDE'(product);
+                end else if (POPCOUNT) begin
                     // 2 * popcount(valid & XNOR) - popcount(valid): padding, zero weights and
                     // zero (ternary) inputs add 0
-                    logic x_sign, x_nonzero;
-                    x_sign = TERNARY_IN ? !x[(g*G+k)*BITS+BITS-1] : x[(g*G+k)*BITS];
-                    x_nonzero = TERNARY_IN ? x[(g*G+k)*BITS] : 1'b1;
                     agree += CW'({m[g*G+k] & nonzero & x_nonzero & (x_sign ~^ sign)});
                     valid += CW'({m[g*G+k] & nonzero & x_nonzero});
                 end else begin
-                    if (SIGNED_IN) v = (BITS+2)'($signed(x[(g*G+k)*BITS+:BITS]));
-                    else v = (BITS+2)'({1'b0, x[(g*G+k)*BITS+:BITS]});
                     term = {{(WIDE - BITS - 2){v[BITS+1]}}, v};  // sign extension
                     if (nonzero) sum += sign ? term : -term;
                 end
             end
         end
-        if (BIPOLAR || TERNARY_IN) sum = 2 * WIDE'($signed({1'b0, agree})) - WIDE'($signed({1'b0, valid}));
+        if (POPCOUNT) sum = 2 * WIDE'($signed({1'b0, agree})) - WIDE'($signed({1'b0, valid}));
         group_dot = ACC_W'(sum);
     endfunction
 

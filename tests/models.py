@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from bnnfpga.nn import PACT, BinaryLinear, BinarySign, TernaryConv2d, TernaryLinear
+from bnnfpga.nn import PACT, BinaryLinear, BinarySign, IntConv2d, IntLinear, TernaryConv2d, TernaryLinear
 from bnnfpga.nn import zoo
 
 
@@ -74,12 +74,30 @@ class TernarySign(nn.Module):
         return self.net(x)
 
 
+class IntWeights(nn.Module):
+    """k-bit weights (int4, int3) on every input kind: uint8 pixels, 2-bit PACT levels with
+    padding, ±1 activations with padding, and a fully connected tail on 2-bit levels."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            IntConv2d(3, 12, 3, bits=4, padding=1), nn.BatchNorm2d(12), PACT(2, 3.0), nn.MaxPool2d(2),
+            IntConv2d(12, 16, 3, bits=3, padding=1), nn.BatchNorm2d(16), BinarySign(),
+            IntConv2d(16, 16, 3, bits=4, padding=1), nn.BatchNorm2d(16), PACT(2, 2.0), nn.MaxPool2d(2),
+            nn.Flatten(), IntLinear(16 * 2 * 2, 10, bits=4), nn.BatchNorm1d(10),
+        )
+
+    def forward(self, x):
+        return self.net(x / 255)
+
+
 NETWORKS = {
     "small_cnn": (zoo.SmallCNN, (3, 12, 12)),
     "mlp": (MLP, (64,)),
     "padded_first_layer": (PaddedFirstLayer, (3, 10, 10)),
     "ternary_pact": (TernaryPact, (3, 8, 8)),
     "ternary_sign": (TernarySign, (3, 8, 8)),
+    "int_weights": (IntWeights, (3, 8, 8)),
 }
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bnnfpga.codegen.layout import MAX_WEIGHT_BITS, weight_code_bits
 from bnnfpga.errors import BnnfpgaError
 from bnnfpga.folding import BRAM_MIN_DEPTH, Fold, WeightMemory
 from bnnfpga.golden.kernels import conv_weight_rows
@@ -166,8 +167,8 @@ class Flatten:
 class Mvu:
     """Matrix-vector unit: ``reps`` vectors of MW elements per frame, MH dot products each,
     PE rows x SIMD elements per cycle; thresholds (``levels`` per channel: out = base +
-    count, bipolar for one) or int32 accumulators. Weights are ±1 (``weight_bits`` 1) or
-    ternary (2: a sign and a non-zero bit per weight, DESIGN 5)."""
+    count, bipolar for one) or int32 accumulators. Weights are ±1, ternary or k-bit integers,
+    ``weight_bits`` per weight as codegen/layout.py codes them (DESIGN 5)."""
 
     name: str
     source: str
@@ -178,7 +179,7 @@ class Mvu:
     acc_w: int
     out_h: int
     out_w: int
-    rows: np.ndarray  # (MH, MW) ±1 weights, columns in stream order
+    rows: np.ndarray  # (MH, MW) integer weights, columns in stream order
     thresholds: tuple[int, ...] | None  # None: the last layer, int32 accumulators out
     constant: tuple[int, ...]
     threshold_w: int
@@ -290,7 +291,7 @@ class Dataflow:
     @property
     def latency_cycles(self) -> int:
         """Cycles from a frame's first input word to its last output beat through an empty
-        pipeline (an estimate, within 15% of Verilator on the rtl tests' networks): an engine
+        pipeline (an estimate, within 16% of Verilator on the rtl tests' networks): an engine
         gets its first input when the one before it has filled, and finishes no sooner than
         the share of its cycles the frame's output depends on after that, nor sooner than its
         last needed input plus the work that input still causes."""
@@ -419,9 +420,10 @@ def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: 
             fc, fh, fw = flattened_from  # ONNX column c·H·W + y·W + x → stream column (y·W + x)·C + c
             rows = rows.reshape(mh, fc, fh, fw).transpose(0, 2, 3, 1).reshape(mh, -1)
         oh = ow = 1
-    if op.weight_dtype not in (BIPOLAR, TERNARY):
-        raise BnnfpgaError(f"layer {node.name}: {op.weight_dtype} weights are not supported by the {backend} backend yet "
-                           "(the golden model runs them); supported: ±1 and ternary weights")
+    if op.weight_dtype not in (BIPOLAR, TERNARY) and op.weight_dtype.bits > MAX_WEIGHT_BITS:
+        raise BnnfpgaError(f"layer {node.name}: {op.weight_dtype} weights are not supported by the {backend} backend "
+                           f"(the golden model runs them); supported: ±1, ternary and 2- to {MAX_WEIGHT_BITS}-bit "
+                           "integer weights")
     acc_w = out_t.dtype.bits
     thresholds, constant, threshold_w, levels, base, out_dtype = None, (), acc_w + 1, 1, 0, BIPOLAR
     if activation is not None:
@@ -434,7 +436,7 @@ def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: 
     flipped = int(op.flipped.sum()) if op.flipped is not None else 0
     padded = isinstance(op, Conv) and any(op.pads)
     return Mvu(node.name, node.source, mw, mh, fold, cur.dtype, acc_w, oh, ow, np.asarray(rows), thresholds, constant,
-               threshold_w, flipped, padded, 1 if op.weight_dtype == BIPOLAR else 2, levels, base, out_dtype)
+               threshold_w, flipped, padded, weight_code_bits(op.weight_dtype), levels, base, out_dtype)
 
 
 def _threshold(node, op: Threshold, cur: Pixels, types) -> ThresholdStage:

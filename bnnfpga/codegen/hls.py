@@ -47,14 +47,24 @@ def _pixel(bits: int) -> str:
     return f"ap_uint<{bits}>"
 
 
+def weight_word(chunk_bits: int) -> tuple[str, int]:
+    """The C type of a weight memory word and the words per chunk: the narrowest unsigned
+    integer that holds a chunk, or 64-bit words (see weight_chunk in bnnfpga_mvu.hpp)."""
+    for ctype, bits in (("unsigned char", 8), ("unsigned short", 16), ("unsigned int", 32)):
+        if chunk_bits <= bits:
+            return ctype, 1
+    return "unsigned long long", -(-chunk_bits // 64)
+
+
 def _weight_literals(rows: np.ndarray, fold: Fold, weight_bits: int) -> list[list[str]]:
-    """Weight chunks as C++ initialisers: a 64-bit literal, or a hex string when wider."""
-    bits = fold.simd * weight_bits
+    """Weight chunks as C++ initialisers of their memory words, the low word first."""
+    _, words = weight_word(fold.simd * weight_bits)
+    mask = (1 << 64) - 1
 
-    def literal(value: int) -> str:
-        return f"0x{value:x}ULL" if bits <= 64 else f'ap_uint<{bits}>("{value:x}", 16)'
+    def initialiser(value: int) -> str:
+        return "{" + ", ".join(f"0x{(value >> (64 * i)) & mask:x}ULL" for i in range(words)) + "}"
 
-    return [[literal(v) for v in lane] for lane in weight_chunks(rows, fold)]
+    return [[initialiser(v) for v in lane] for lane in weight_chunks(rows, fold, weight_bits)]
 
 
 def _by_lane(values, pe: int) -> list[list[str]]:
@@ -146,6 +156,7 @@ def _mvu(e: dataflow.Mvu, layers: dict[str, dict]) -> dict:
     layer = {"kind": "mvu", "name": e.name, "source": e.source, "mh": e.mh, "mw": e.mw, "pe": fold.pe,
              "simd": fold.simd, "nf": nf, "tiles": nf * (e.mw // fold.simd), "weight_bits": e.weight_bits,
              "weights": _weight_literals(e.rows, fold, e.weight_bits), "activation": activation}
+    layer["word_type"], layer["words"] = weight_word(fold.simd * e.weight_bits)
     if activation == "threshold":
         layer.update(threshold_w=e.threshold_w, thresholds=_by_lane(e.thresholds, fold.pe),
                      constant=_by_lane(e.constant, fold.pe), flipped=e.flipped,

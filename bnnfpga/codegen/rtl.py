@@ -184,7 +184,7 @@ def _memory_files(e: dataflow.Engine, design: Instances) -> dict[str, str]:
     if isinstance(e, dataflow.Mvu):
         fold = e.fold
         files = {"WEIGHTS_FILE": design.memory(f"{e.name}_weights.mem",
-                                               _hex_lines(weight_words(e.rows, fold), fold.pe * fold.simd * e.weight_bits))}
+                                               _hex_lines(weight_words(e.rows, fold, e.weight_bits), fold.pe * fold.simd * e.weight_bits))}
         if e.thresholds is not None:
             files["THRESHOLDS_FILE"] = design.memory(f"{e.name}_thresholds.mem", _hex_lines(e.thresholds, e.threshold_w))
             files["CONSTANTS_FILE"] = design.memory(f"{e.name}_constants.mem", _hex_lines(e.constant, 2))

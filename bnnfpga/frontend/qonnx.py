@@ -2,15 +2,18 @@
 
 QONNX adds quantizers to plain ONNX (https://github.com/fastmachinelearning/qonnx):
 ``Quant`` (alias ``IntQuant``: scale, zero point, bit width; signed, narrow, rounding mode),
-``BipolarQuant`` (±scale) and ``Trunc``. On constants (weights) they are evaluated here
-with the QONNX executor's float32 arithmetic, so the weights equal what the reference
-computes; on activations they become IR ops:
+``BipolarQuant`` (±scale), ``Trunc`` and FINN's ``MultiThreshold``. On constants (weights)
+they are evaluated here with the QONNX executor's float32 arithmetic, so the weights equal
+what the reference computes; on activations they become IR ops:
 
     Quant(x)        = Affine(1/scale, zp) → Quantize(qmin, qmax, rounding) → Affine(scale, −zp·scale)
     1-bit signed    = Affine(1/scale, zp) → Binarize → Affine(scale, −zp·scale)   (QONNX: bipolar)
     BipolarQuant(x) = Binarize → Affine(scale)
+    MultiThreshold  = FloatThresholds(T, out_bias/out_scale) → Affine(out_scale)
+    (one threshold, out_bias = −out_scale/2: Affine(1, −T) → Binarize → Affine(out_scale/2))
 
-and the passes fold them like batchnorm and sign: Quantize becomes 2^k − 1 thresholds.
+and the passes fold them like batchnorm and sign: Quantize and FloatThresholds become
+integer thresholds on the accumulators.
 Everything else (Conv, Gemm, BatchNormalization, Mul/Sub/Div/Add, MaxPool, Reshape) is the
 plain ONNX frontend's. The reference for these graphs is ``qonnx.core.onnx_exec``.
 """
@@ -23,7 +26,7 @@ import onnx
 from bnnfpga.errors import ModelError
 from bnnfpga.frontend.onnx import SUPPORTED_DYNAMIC_OPS, _Const, _Dyn, _Importer, check_input_options
 from bnnfpga.ir.graph import Graph
-from bnnfpga.ir.ops import ROUNDING_MODES, Binarize, Quantize
+from bnnfpga.ir.ops import ROUNDING_MODES, Binarize, FloatThresholds, Quantize
 
 QONNX_DOMAIN = "qonnx.custom_op.general"
 # Older exporters: Brevitas's own domain, FINN's, or none at all.
@@ -80,7 +83,7 @@ def int_quant(x: np.ndarray, scale, zeropt, bits: int, signed: bool, narrow: boo
 
 class QonnxImporter(_Importer):
     DOMAINS = ("", "ai.onnx", QONNX_DOMAIN)
-    SUPPORTED = SUPPORTED_DYNAMIC_OPS + "; QONNX Quant/IntQuant (1-8 bits), BipolarQuant"
+    SUPPORTED = SUPPORTED_DYNAMIC_OPS + "; QONNX Quant/IntQuant (1-8 bits), BipolarQuant, MultiThreshold"
 
     # -- parameters --------------------------------------------------------------------------
     def _quant_params(self, node, ins) -> dict:
@@ -164,8 +167,42 @@ class QonnxImporter(_Importer):
                                      "bnnfpga has no average pooling yet")
 
     def op_MultiThreshold(self, node, ins):
-        raise self.unsupported(node, "MultiThreshold (FINN's streamlined form) is not supported yet: give the "
-                                     "model as exported by Brevitas (Quant/BipolarQuant)")
+        """FINN's streamlined activation: out = out_scale·#{j : x ≥ T[c, j]} + out_bias."""
+        x = ins[0]
+        attrs = _attrs(node)
+        if len(ins) < 2 or not isinstance(ins[1], _Const):
+            raise ModelError("MultiThreshold needs constant thresholds", node.name, node.op_type)
+        rank = len(x.type.shape) + 1
+        layout = _text(attrs.get("data_layout", "")).upper() or {2: "NC", 4: "NCHW"}.get(rank, "")
+        if layout.find("C") != 1:
+            raise ModelError(f"MultiThreshold on a rank-{rank} tensor with data_layout {layout or 'unknown'!r} is not "
+                             "supported; supported: channels on axis 1 (NC, NCHW)", node.name, node.op_type)
+        channels = x.type.shape[0]
+        t = np.asarray(ins[1].value, np.float64)
+        if t.ndim != 2 or t.shape[0] not in (1, channels) or not 1 <= t.shape[1] <= (1 << MAX_ACTIVATION_BITS) - 1:
+            raise ModelError(f"thresholds of shape {t.shape} are not supported; supported: ({channels} or 1, n) with "
+                             f"1 ≤ n ≤ {(1 << MAX_ACTIVATION_BITS) - 1}", node.name, node.op_type)
+        if np.any(np.isnan(t)):
+            raise ModelError("thresholds must be numbers, not NaN", node.name, node.op_type)
+        t = np.sort(np.broadcast_to(t, (channels, t.shape[1])), axis=1)  # a count does not depend on the order
+        out_scale, out_bias = float(attrs.get("out_scale", 1.0)), float(attrs.get("out_bias", 0.0))
+        if not out_scale > 0:
+            raise ModelError(f"out_scale {out_scale} is not supported; supported: a positive out_scale", node.name, node.op_type)
+        if t.shape[1] == 1 and out_bias == -out_scale / 2:  # ±out_scale/2: bipolar
+            v = self.emit(node, Binarize(strict=False), self._affine(node, x, 1.0, -t[:, 0]), suffix="_sign")
+            half = np.full(channels, out_scale / 2)
+            if out_scale == 2:
+                return v
+            self.tag_levels(v, node.output[0], half, np.zeros(channels))
+            return self._affine(node, v, half, 0.0)
+        base = out_bias / out_scale
+        if base != round(base):
+            raise ModelError(f"out_bias / out_scale = {base:g} is not an integer: the levels would not be integers; "
+                             "supported: out_bias a multiple of out_scale, or one threshold with out_bias = −out_scale/2 "
+                             "(bipolar)", node.name, node.op_type)
+        q = self.emit(node, FloatThresholds(thresholds=t, base=int(base)), x, suffix="_levels")
+        self.tag_levels(q, node.output[0], np.full(channels, out_scale), np.zeros(channels))
+        return q if out_scale == 1 else self._affine(node, q, out_scale, 0.0)
 
 
 def import_qonnx(model: onnx.ModelProto, input_bits: int = 8, input_scale: float = 1.0) -> Graph:

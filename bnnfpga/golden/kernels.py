@@ -91,13 +91,11 @@ def dot_packed(patches: np.ndarray, valid: np.ndarray | None, weight_rows: np.nd
             xnor = ~(a_bits[:, None, :] ^ w_bits[None, :, :]) & mask[:, None, :]
             out[sl] = 2 * popcount(xnor) - popcount(mask)[:, None]
         else:
-            values = patches[sl].astype(np.int64)
-            acc = np.zeros((values.shape[0], weight_rows.shape[0]), dtype=np.int64)
-            for b in range(dtype.bits):
-                plane = pack_bits((values >> b) & 1)
-                coeff = -(1 << b) if (dtype.kind in ("int", "ternary") and b == dtype.bits - 1) else 1 << b
-                agree = popcount(plane[:, None, :] & w_bits[None, :, :])
-                acc += coeff * (2 * agree - popcount(plane)[:, None])
+            acc = np.zeros((patches[sl].shape[0], weight_rows.shape[0]), dtype=np.int64)
+            for coeff, plane in activation_planes(patches[sl], None, dtype):
+                bits = pack_bits(plane)
+                agree = popcount(bits[:, None, :] & w_bits[None, :, :])
+                acc += coeff * (2 * agree - popcount(bits)[:, None])
             out[sl] = acc
     return out
 

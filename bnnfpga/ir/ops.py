@@ -185,6 +185,45 @@ class Quantize(Op):
         """The integer levels of float64 x, as int64."""
         return ROUNDING_MODES[self.rounding](np.clip(x, self.qmin, self.qmax)).astype(np.int64)
 
+    @property
+    def base(self) -> int:
+        return self.qmin
+
+    @property
+    def steps(self) -> int:
+        """Thresholds it folds into: the levels above the lowest."""
+        return self.qmax - self.qmin
+
+    def count(self, z: np.ndarray, channel) -> np.ndarray:
+        """Levels above the lowest for float64 z (the same for every channel)."""
+        return self.evaluate(z) - self.qmin
+
+
+@dataclass(eq=False)
+class FloatThresholds(Op):
+    """Float → integer level, QONNX ``MultiThreshold``: base + #{j : x ≥ thresholds[c, j]}
+    on channel c. The thresholds are float (C, n), each row sorted; FoldThresholds turns
+    them into integer thresholds on the accumulator, as it does with a Quantize."""
+
+    thresholds: np.ndarray  # float64 (C, n)
+    base: int = 0
+
+    @property
+    def steps(self) -> int:
+        return int(self.thresholds.shape[1])
+
+    def output_type(self, inputs: list[TensorType]) -> TensorType:
+        return TensorType(inputs[0].shape, integer_type(self.base, self.base + self.steps))
+
+    def count(self, z: np.ndarray, channel) -> np.ndarray:
+        """Thresholds reached by float64 z on ``channel`` (an index, or an index array that
+        broadcasts with z)."""
+        return (np.asarray(z)[..., None] >= self.thresholds[channel]).sum(axis=-1)
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        """Levels of channels-last float64 x (..., C), as int64."""
+        return self.base + (x[..., None] >= self.thresholds).sum(axis=-1).astype(np.int64)
+
 
 ROUNDING_MODES = {
     "ROUND": np.round,  # half to even, as numpy and QONNX
@@ -270,5 +309,6 @@ class OutputAffine(Op):
 
 OP_TYPES: dict[str, type[Op]] = {
     cls.__name__: cls
-    for cls in (Conv, Dense, Affine, IntegerAffine, Binarize, Clamp, Quantize, Threshold, MaxPool, Reshape, OutputAffine)
+    for cls in (Conv, Dense, Affine, IntegerAffine, Binarize, Clamp, Quantize, FloatThresholds, Threshold, MaxPool, Reshape,
+                OutputAffine)
 }

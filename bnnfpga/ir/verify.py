@@ -19,6 +19,7 @@ from bnnfpga.ir.ops import (
     Clamp,
     Conv,
     DotProduct,
+    FloatThresholds,
     IntegerAffine,
     MaxPool,
     OutputAffine,
@@ -122,6 +123,12 @@ def _verify_node(node, in_type, out_type) -> None:
     elif isinstance(op, Quantize):
         if op.qmin >= op.qmax or op.rounding not in ROUNDING_MODES:
             raise _fail(node, f"quantizer needs qmin < qmax and a known rounding mode, got [{op.qmin}, {op.qmax}], {op.rounding}")
+    elif isinstance(op, FloatThresholds):
+        c = in_type.shape[0]
+        if op.thresholds.ndim != 2 or op.thresholds.shape[0] != c or op.thresholds.shape[1] < 1:
+            raise _fail(node, f"thresholds must have shape ({c}, n), n ≥ 1")
+        if np.any(np.isnan(op.thresholds)) or np.any(np.diff(op.thresholds, axis=1) < 0):
+            raise _fail(node, "thresholds of a channel must be sorted numbers")
     elif isinstance(op, Reshape):
         if out_type.size != in_type.size:
             raise _fail(node, f"reshape changes the size {in_type.size} → {out_type.size}")
@@ -151,7 +158,7 @@ def verify_folded(graph: Graph) -> None:
         if isinstance(op, Clamp):
             raise ModelError("a Clip/Relu on activations is supported only in front of a quantizer "
                              "(Clip → [Mul/Div/Add] → Round, as PACT/DoReFa write it)", **where)
-        if isinstance(op, (Affine, Binarize, Quantize)) or not types[node.output].dtype.is_integer:
+        if isinstance(op, (Affine, Binarize, Quantize, FloatThresholds)) or not types[node.output].dtype.is_integer:
             raise ModelError(
                 "this step could not be folded into integer thresholds: supported is "
                 "dot product → per-channel affine/batchnorm → binarisation or quantizer, with max-pooling anywhere in between",

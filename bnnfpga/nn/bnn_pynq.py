@@ -8,7 +8,10 @@ from pathlib import Path
 
 # model name in brevitas_examples.bnn_pynq → input shape
 SHAPES = {"tfc_1w1a": (1, 28, 28), "tfc_2w2a": (1, 28, 28), "lfc_1w2a": (1, 28, 28),
-          "cnv_1w1a": (3, 32, 32), "cnv_2w2a": (3, 32, 32)}
+          "cnv_1w1a": (3, 32, 32), "cnv_2w2a": (3, 32, 32), "tfc_4w2a": (1, 28, 28)}
+# Not in the zoo: the TFC topology with Brevitas's 4-bit (narrow, per-tensor) weights.
+FC_VARIANTS = {"tfc_4w2a": dict(weight_bit_width=4, act_bit_width=2, in_bit_width=8, in_channels=1,
+                                out_features=[64, 64, 64], num_classes=10)}
 # BNN-PYNQ models take images in [0, 1]: bnnfpga feeds uint8 frames times 1/255.
 INPUT_SCALE = 1 / 255
 
@@ -18,9 +21,10 @@ def build(name: str, seed: int = 0):
     of the channels flipped; |μ| and σ² of the order of the accumulators)."""
     import torch
     from brevitas_examples.bnn_pynq.models import model_with_cfg
+    from brevitas_examples.bnn_pynq.models.FC import FC
 
     torch.manual_seed(seed)
-    model, _ = model_with_cfg(name, pretrained=False)
+    model = FC(**FC_VARIANTS[name]) if name in FC_VARIANTS else model_with_cfg(name, pretrained=False)[0]
     generator = torch.Generator().manual_seed(seed + 1)
     for module in model.modules():
         if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):

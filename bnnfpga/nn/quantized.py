@@ -1,8 +1,10 @@
-"""Ternary weights (TWN, Li & Liu 2016) and k-bit PACT activations (Choi et al. 2018),
-trained with straight-through estimators. In eval mode the weights are constants
-{−α, 0, +α} per output channel and the activation is ``round(clamp(x, 0, α)·n/α)·α/n``
-(n = 2^k − 1), which ``torch.onnx.export`` writes as Clip → Mul → Round → Mul: both forms
-bnnfpga reads (ternary weights as two bit planes, the activation as 2^k − 1 thresholds)."""
+"""Ternary weights (TWN, Li & Liu 2016), k-bit weights (DoReFa-style, Zhou et al. 2016) and
+k-bit PACT activations (Choi et al. 2018), trained with straight-through estimators. In eval
+mode the weights are constants per output channel, {−α, 0, +α} or α/n·{−n … n}
+(n = 2^(k−1) − 1), and the activation is ``round(clamp(x, 0, α)·n/α)·α/n`` (n = 2^k − 1),
+which ``torch.onnx.export`` writes as Clip → Mul → Round → Mul: all forms bnnfpga reads
+(ternary weights as two bit planes, k-bit weights as two's complement integers, the
+activation as 2^k − 1 thresholds)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,19 @@ def ternarize(w: torch.Tensor, straight_through: bool, threshold_ratio: float = 
     return w + (ternary - w).detach()
 
 
+def quantize_weights(w: torch.Tensor, bits: int, straight_through: bool) -> torch.Tensor:
+    """Symmetric k-bit weights per output channel: α/n·round(w·n/α), α = max|w|,
+    n = 2^(bits−1) − 1 (narrow range, as Brevitas's weight quantizers). The gradient passes
+    straight through."""
+    n = (1 << (bits - 1)) - 1
+    view = (-1,) + (1,) * (w.dim() - 1)
+    alpha = w.detach().abs().reshape(w.shape[0], -1).amax(dim=1).clamp(min=1e-8).reshape(view)
+    quantized = torch.round(w.detach() * (n / alpha)) * (alpha / n)
+    if not straight_through:
+        return quantized
+    return w + (quantized - w).detach()
+
+
 class TernaryConv2d(nn.Conv2d):
     """Conv2d with ternary weights {−α, 0, +α} per output channel."""
 
@@ -44,6 +59,29 @@ class TernaryLinear(nn.Linear):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(x, ternarize(self.weight, self.training), self.bias)
+
+
+class IntConv2d(nn.Conv2d):
+    """Conv2d with ``bits``-bit symmetric weights per output channel (``quantize_weights``)."""
+
+    def __init__(self, *args, bits: int = 4, bias: bool = False, **kwargs):
+        super().__init__(*args, bias=bias, **kwargs)
+        self.bits = bits
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = quantize_weights(self.weight, self.bits, self.training)
+        return F.conv2d(x, w, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class IntLinear(nn.Linear):
+    """Linear with ``bits``-bit symmetric weights per output channel (``quantize_weights``)."""
+
+    def __init__(self, in_features: int, out_features: int, bits: int = 4, bias: bool = False):
+        super().__init__(in_features, out_features, bias=bias)
+        self.bits = bits
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, quantize_weights(self.weight, self.bits, self.training), self.bias)
 
 
 class PACT(nn.Module):

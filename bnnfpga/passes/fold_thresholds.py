@@ -9,7 +9,7 @@ import numpy as np
 
 from bnnfpga.errors import ModelError
 from bnnfpga.ir.graph import Graph, Node
-from bnnfpga.ir.ops import Affine, Binarize, DotProduct, Quantize, Threshold
+from bnnfpga.ir.ops import Affine, Binarize, DotProduct, FloatThresholds, Quantize, Threshold
 from bnnfpga.passes.base import Pass
 
 
@@ -62,22 +62,25 @@ def check_channel(scale: float, bias: float, strict: bool, lo: int, hi: int, fli
         raise ThresholdCheckError(f"threshold {t} disagrees with z = {scale!r}·y + {bias!r} at y = {y[bad[0]]}")
 
 
-def quantize_levels(quantize: Quantize, scale: np.ndarray, bias: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The reference for k-bit outputs: the levels q of Quantize(scale·y + bias) minus qmin,
-    evaluated in float64 exactly as the golden model evaluates the unfolded Affine → Quantize.
-    ``scale``, ``bias`` and ``y`` broadcast together."""
-    return quantize.evaluate(scale * y.astype(np.float64) + bias) - quantize.qmin
+Quantizer = Quantize | FloatThresholds  # float → k-bit levels, non-decreasing
 
 
-def fold_levels(quantize: Quantize, scale: np.ndarray, bias: np.ndarray, lo: np.ndarray, hi: np.ndarray
+def quantize_levels(quantize: Quantizer, scale: np.ndarray, bias: np.ndarray, y: np.ndarray, channel) -> np.ndarray:
+    """The reference for k-bit outputs: the levels of quantize(scale·y + bias) above its
+    base, evaluated in float64 exactly as the golden model evaluates the unfolded Affine →
+    quantizer. ``scale``, ``bias``, ``y`` and ``channel`` (indices) broadcast together."""
+    return quantize.count(scale * y.astype(np.float64) + bias, channel)
+
+
+def fold_levels(quantize: Quantizer, scale: np.ndarray, bias: np.ndarray, lo: np.ndarray, hi: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """For z = scale[c]·y + bias[c] and q = Quantize(z), over integers y ∈ [lo[c], hi[c]]:
-    returns (flipped (C,), thresholds (C, n)) with n = qmax − qmin such that
-    q − qmin = #{j : y' ≥ T[c, j]}, y' = −y on flipped channels (negative scale). Each T is
+    """For z = scale[c]·y + bias[c] and q = quantize(z), over integers y ∈ [lo[c], hi[c]]:
+    returns (flipped (C,), thresholds (C, n)) with n = ``quantize.steps`` such that
+    q − base = #{j : y' ≥ T[c, j]}, y' = −y on flipped channels (negative scale). Each T is
     the smallest y' whose level reaches j + 1, found by bisection on the float64 evaluation
     (monotone in y'); y_hi + 1 where no y' reaches it. A scale of 0 gives a constant channel:
     its thresholds sit at the ends of the range."""
-    channels, n = len(scale), quantize.qmax - quantize.qmin
+    channels, n = len(scale), quantize.steps
     flipped = scale < 0
     y_lo = np.where(flipped, -hi, lo).astype(np.int64)
     y_hi = np.where(flipped, -lo, hi).astype(np.int64)
@@ -85,23 +88,25 @@ def fold_levels(quantize: Quantize, scale: np.ndarray, bias: np.ndarray, lo: np.
     level = np.arange(1, n + 1)[None, :]  # T[c, j] for level j + 1
     first = np.repeat(y_lo[:, None], n, axis=1)  # invariant: answer in [first, last]
     last = np.repeat(y_hi[:, None] + 1, n, axis=1)
-    s, b, sg = scale[:, None], bias[:, None], sign[:, None]
+    s, b, sg, channel = scale[:, None], bias[:, None], sign[:, None], np.arange(channels)[:, None]
     while np.any(first < last):
         mid = (first + last) // 2
-        reached = quantize_levels(quantize, s, b, sg * mid) >= level
+        reached = quantize_levels(quantize, s, b, sg * mid, channel) >= level
         last = np.where(reached & (first < last), mid, last)
         first = np.where(~reached & (first < last), mid + 1, first)
     return flipped, first
 
 
-def check_levels(quantize: Quantize, scale: float, bias: float, lo: int, hi: int, flipped: bool, t: np.ndarray) -> None:
+def check_levels(quantize: Quantizer, channel: int, scale: float, bias: float, lo: int, hi: int, flipped: bool,
+                 t: np.ndarray) -> None:
     """Exhaustive check of one channel over every reachable y: the count of thresholds
     reached equals the float64 level."""
     y = np.arange(lo, hi + 1, dtype=np.int64)
     folded = ((-y if flipped else y)[:, None] >= t[None, :]).sum(axis=1)
-    bad = np.flatnonzero(quantize_levels(quantize, scale, bias, y) != folded)
+    bad = np.flatnonzero(quantize_levels(quantize, scale, bias, y, channel) != folded)
     if bad.size:
-        raise ThresholdCheckError(f"thresholds {t.tolist()} disagree with Quantize({scale!r}·y + {bias!r}) at y = {y[bad[0]]}")
+        raise ThresholdCheckError(f"thresholds {t.tolist()} disagree with {type(quantize).__name__}({scale!r}·y + {bias!r}) "
+                                  f"on channel {channel} at y = {y[bad[0]]}")
 
 
 def exact_zero_inputs(scale: float, bias: float, lo: int, hi: int, step: int = 1) -> bool:
@@ -114,14 +119,14 @@ def exact_zero_inputs(scale: float, bias: float, lo: int, hi: int, step: int = 1
 
 
 class FoldThresholds(Pass):
-    """[Affine] → Binarize (or Quantize) on integers becomes Threshold (one per channel, or
-    qmax − qmin of them with base qmin). Behind a dot product, rows whose scale is negative
+    """[Affine] → Binarize (or a Quantize or FloatThresholds) on integers becomes Threshold
+    (one per channel, or one per level step with the quantizer's base). Behind a dot product, rows whose scale is negative
     are negated (flipped) so that every threshold reads y ≥ T. On other integer tensors (the
     raw input, an integer pool) a negative scale cannot be flipped."""
 
     def apply(self, graph: Graph) -> Graph:
         g = graph.copy()
-        for binarize in [n for n in g.nodes if isinstance(n.op, (Binarize, Quantize))]:
+        for binarize in [n for n in g.nodes if isinstance(n.op, (Binarize, Quantize, FloatThresholds))]:
             source = g.producer(binarize.inputs[0])
             affine = source if source is not None and isinstance(source.op, Affine) and g.only_consumer(source.output) is binarize else None
             values = affine.inputs[0] if affine is not None else binarize.inputs[0]
@@ -152,14 +157,14 @@ class FoldThresholds(Pass):
                 (affine or binarize).source,
                 f"Affine+{type(binarize.op).__name__}",
             )
-        if isinstance(binarize.op, Quantize):
+        if isinstance(binarize.op, (Quantize, FloatThresholds)):
             flipped, thresholds = fold_levels(binarize.op, scale.astype(np.float64), bias.astype(np.float64),
                                               np.asarray(acc_min, np.int64), np.asarray(acc_max, np.int64))
             for c in range(channels):
-                check_levels(binarize.op, float(scale[c]), float(bias[c]), int(acc_min[c]), int(acc_max[c]),
+                check_levels(binarize.op, c, float(scale[c]), float(bias[c]), int(acc_min[c]), int(acc_max[c]),
                              bool(flipped[c]), thresholds[c])
             FoldThresholds._replace(g, dot, values, flipped, affine, binarize,
-                                    Threshold(thresholds=thresholds, constant=np.zeros(channels, np.int8), base=binarize.op.qmin))
+                                    Threshold(thresholds=thresholds, constant=np.zeros(channels, np.int8), base=binarize.op.base))
             return
         strict = binarize.op.strict
         step = 1

@@ -3,19 +3,19 @@
 import numpy as np
 
 from bnnfpga.ir.graph import Graph, Node
-from bnnfpga.ir.ops import Affine, Binarize, MaxPool, Quantize
+from bnnfpga.ir.ops import Affine, Binarize, FloatThresholds, MaxPool, Quantize
 from bnnfpga.passes.base import LocalRewrite
 
 
 class PoolAfterThreshold(LocalRewrite):
     """MaxPool → Affine becomes Affine → MaxPool, where channels with a negative scale turn
     into min-pools (max(s·y) = s·min(y) for s < 0); MaxPool → Binarize becomes
-    Binarize → MaxPool (binarisation is non-decreasing), and likewise for Quantize (k-bit
-    levels: max of levels = level of the max). On bipolar values the pool is then
+    Binarize → MaxPool (binarisation is non-decreasing), and likewise for Quantize and
+    FloatThresholds (k-bit levels: max of levels = level of the max). On bipolar values the pool is then
     an OR, or an AND for the flipped channels, and the accumulators never need pooling."""
 
     def rewrite(self, g: Graph, pool: Node, nxt: Node) -> bool:
-        if not isinstance(pool.op, MaxPool) or not isinstance(nxt.op, (Affine, Binarize, Quantize)):
+        if not isinstance(pool.op, MaxPool) or not isinstance(nxt.op, (Affine, Binarize, Quantize, FloatThresholds)):
             return False
         op = pool.op
         use_min = op.use_min if op.use_min is not None else np.zeros(g.types()[pool.output].shape[0], bool)

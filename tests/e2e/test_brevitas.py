@@ -60,3 +60,10 @@ def test_qonnx_export_is_bit_exact_against_the_qonnx_executor(exports, name, lev
 def test_qcdq_export_is_bit_exact_against_onnxruntime(exports, name, dynamo):
     graph = check_bit_exact(exports(name, "qcdq", dynamo), 2)
     assert {str(n.op.weight_dtype) for n in graph.nodes if isinstance(n.op, DotProduct)} == {"ternary"}
+
+
+@pytest.mark.parametrize("form", ["qonnx", "qcdq"])
+def test_four_bit_weights_are_bit_exact(exports, form):
+    """TFC with Brevitas's 4-bit narrow weights (values −7 … 7) and 2-bit activations."""
+    graph = check_bit_exact(exports("tfc_4w2a", form), 2)
+    assert {str(n.op.weight_dtype) for n in graph.nodes if isinstance(n.op, DotProduct)} == {"int4"}

@@ -4,6 +4,8 @@ nothing behind."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import onnx
 import pytest
@@ -34,13 +36,24 @@ def test_verify_of_a_qonnx_model_uses_the_qonnx_executor(mlp_path, tmp_path, cap
     assert "PASS" in out and "the qonnx executor" in out and "activation" in out
 
 
-def test_four_bit_weights_stop_compile_with_the_layer_named(mlp_path, tmp_path, capsys):
-    """fc2 has 4-bit weights: the golden model runs them, the hardware engines have no such
-    mode yet."""
+def test_four_bit_weights_compile(mlp_path, tmp_path):
+    """fc2 has 4-bit weights: the MVU takes them as two's complement (W_BITS 4)."""
     out = tmp_path / "out"
-    assert run_cli("compile", mlp_path, "--input-bits", "5", "-o", out) == 2
+    assert run_cli("compile", mlp_path, "--input-bits", "5", "-o", out) == 0
+    assert "4-bit two's complement weights" in (out / "hls" / "params" / "fc2.hpp").read_text()
+    assert "W_BITS" in (out / "rtl" / "bnnfpga_top.sv").read_text()
+
+
+def test_eight_bit_weights_stop_compile_with_the_layer_named(tmp_path, capsys):
+    """The golden model runs 8-bit weights; the LUT-fabric MVUs take at most 4 bits."""
+    path = tmp_path / "w8.onnx"
+    onnx.save(quantized_mlp("qonnx.custom_op.general", w2_bits=8), path)
+    out = tmp_path / "out"
+    assert run_cli("compile", path, "--input-bits", "5", "-o", out) == 2
     err = capsys.readouterr().err
-    assert "fc2" in err and "int4 weights" in err and "supported: ±1 and ternary weights" in err
+    # the narrowest type that holds the layer's values: these random weights reach ±40
+    assert re.search(r"layer fc2: int[5-8] weights are not supported", err), err
+    assert "supported: ±1, ternary and 2- to 4-bit integer weights" in err
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 

@@ -13,7 +13,8 @@ MODES = ("legacy", "dynamo")
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("network", ["small_cnn", "mlp", "padded_first_layer", "ternary_pact", "ternary_sign"])
+@pytest.mark.parametrize("network", ["small_cnn", "mlp", "padded_first_layer", "ternary_pact", "ternary_sign",
+                                     "int_weights"])
 def test_verify_agrees_on_every_layer(exported, network, mode):
     path = exported(network, mode)
     graph = api.load(path)
@@ -49,6 +50,16 @@ def test_ternary_weights_and_pact_activations_are_read_as_such(exported, mode):
     assert [(n.op.base, n.op.levels) for n in levels] == [(0, 3)] * 3  # 2-bit unsigned: 3 thresholds each
     assert {str(graph.types()[n.output].dtype) for n in levels} == {"uint2"}
     assert any(isinstance(n.op, MaxPool) for n in graph.nodes)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_k_bit_weights_are_read_as_integers(exported, mode):
+    graph = api.load(exported("int_weights", mode))
+    dots = [n.op for n in graph.nodes if isinstance(n.op, DotProduct)]
+    assert [str(op.weight_dtype) for op in dots] == ["int4", "int3", "int4", "int4"]
+    assert all(op.weight_magnitude == (3 if i == 1 else 7) for i, op in enumerate(dots))
+    inputs = [str(graph.types()[n.inputs[0]].dtype) for n in graph.nodes if isinstance(n.op, DotProduct)]
+    assert inputs[1:] == ["uint2", "bipolar", "uint2"]
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -20,6 +20,10 @@ MODES = {
                                                        "LEVELS": 2, "OUT_BITS": 2, "BASE": -1}),
     "bnn_mvu-ternary-in": ("bnn_mvu", {"W_BITS": 2, "BITS": 2, "BIPOLAR": 0, "SIGNED_IN": 1, "TERNARY_IN": 1,
                                        "LEVELS": 2, "OUT_BITS": 2, "BASE": -1}),
+    "bnn_mvu-int4-weights-bipolar-in": ("bnn_mvu", {"W_BITS": 4}),
+    "bnn_mvu-int4-weights-ternary-in": ("bnn_mvu", {"W_BITS": 4, "BITS": 2, "BIPOLAR": 0, "SIGNED_IN": 1, "TERNARY_IN": 1,
+                                                    "LEVELS": 2, "OUT_BITS": 2, "BASE": -1}),
+    "bnn_mvu-int3-weights-kbit-in": ("bnn_mvu", {"W_BITS": 3, "BITS": 2, "BIPOLAR": 0, "LEVELS": 3, "OUT_BITS": 2}),
     "bnn_maxpool-2bit": ("bnn_maxpool", {"BITS": 2, "SIGNED": 1}),
     "bnn_threshold-2bit": ("bnn_threshold", {"LEVELS": 3, "OUT_BITS": 2, "BASE": 0}),
 }

@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bnnfpga.codegen.layout import weight_words
+from bnnfpga.codegen.layout import weight_code_bits, weight_words
 from bnnfpga.folding import Fold
 from bnnfpga.golden.kernels import dot_packed
-from bnnfpga.ir.types import BIPOLAR, DType, signed_width
+from bnnfpga.ir.types import BIPOLAR, TERNARY, DType, signed_width
 from tests.rtl.streams import run_stream_test
 
 CASES = [  # MW, MH, SIMD, PE, input dtype, thresholds? (, padded: default True)
@@ -31,11 +31,16 @@ def hex_lines(values, bits: int) -> str:
     return "".join(f"{int(v) & ((1 << bits) - 1):x}\n" for v in values)
 
 
-def make_vectors(mw, mh, simd, pe, dtype, thresholds, reps, seed, tmp_path, padded=True, ternary=False, levels=1, base=None):
-    """Parameters, input chunks and expected output words of one MVU test. ``ternary``
-    draws weights from {−1, 0, +1}; ``levels`` thresholds per channel give base + count."""
+def make_vectors(mw, mh, simd, pe, dtype, thresholds, reps, seed, tmp_path, padded=True, weight_dtype=BIPOLAR, levels=1,
+                 base=None):
+    """Parameters, input chunks and expected output words of one MVU test: random weights of
+    ``weight_dtype`` (bipolar, ternary or intK); ``levels`` thresholds per channel give base + count."""
     rng = np.random.default_rng(seed)
-    rows = rng.choice(np.array([-1, 0, 1] if ternary else [-1, 1], np.int8), size=(mh, mw))
+    if weight_dtype == BIPOLAR:
+        rows = rng.choice(np.array([-1, 1], np.int8), size=(mh, mw))
+    else:
+        rows = rng.integers(weight_dtype.min, weight_dtype.max, size=(mh, mw), endpoint=True).astype(np.int8)
+        rows[0, : min(mw, 2)] = weight_dtype.min, weight_dtype.max  # both extremes, whatever the draw
     mask = None
     if dtype.kind == "bipolar":
         x = rng.choice([-1, 1], size=(reps, mw))
@@ -61,8 +66,8 @@ def make_vectors(mw, mh, simd, pe, dtype, thresholds, reps, seed, tmp_path, padd
     acc_w = signed_width(-int(np.abs(acc).max()) - 1, int(np.abs(acc).max()) + 1).bits
     files = {"WEIGHTS_FILE": tmp_path / "weights.mem", "THRESHOLDS_FILE": tmp_path / "thresholds.mem",
              "CONSTANTS_FILE": tmp_path / "constants.mem"}
-    w_bits = 2 if ternary else 1
-    files["WEIGHTS_FILE"].write_text(hex_lines(weight_words(rows, Fold(pe, simd)), pe * simd * w_bits))
+    w_bits = weight_code_bits(weight_dtype)
+    files["WEIGHTS_FILE"].write_text(hex_lines(weight_words(rows, Fold(pe, simd), w_bits), pe * simd * w_bits))
     out_bits = 32
     if thresholds and levels > 1 or base is not None:
         lo, hi = int(acc.min()), int(acc.max())
@@ -113,5 +118,24 @@ TERNARY_CASES = [  # MW, MH, SIMD, PE, input dtype, thresholds per channel, base
 def test_ternary_weights_and_multi_threshold_outputs(case, tmp_path):
     mw, mh, simd, pe, dtype, levels, base = case
     params, inputs, expected = make_vectors(mw, mh, simd, pe, dtype, True, reps=12, seed=mw * mh + levels,
-                                            tmp_path=tmp_path, ternary=True, levels=levels, base=base)
+                                            tmp_path=tmp_path, weight_dtype=TERNARY, levels=levels,
+                                            base=base)
+    run_stream_test("bnn_mvu", params, inputs, expected, tmp_path, seed=mw * mh)
+
+
+INTEGER_WEIGHT_CASES = [  # MW, MH, SIMD, PE, input dtype, weight dtype, thresholds per channel, base
+    (18, 4, 6, 2, BIPOLAR, DType("int", 4), 1, None),  # ±w adders on sign activations
+    (27, 6, 9, 3, DType("uint", 2), DType("int", 3), 3, 0),  # 2-bit levels in and out
+    (16, 4, 8, 4, TERNARY, DType("int", 4), 2, -1),  # ternary levels: ±w or nothing
+    (12, 3, 4, 1, DType("uint", 8), DType("int", 4), 15, 0),  # a uint8 first layer
+    (20, 4, 10, 2, DType("int", 4), DType("int", 2), 0, None),  # int2 {−2…1} coded in 3 bits; int32 out
+    (40, 2, 40, 2, DType("int", 3), DType("int", 4), 1, None),  # one weight word: constants to synthesis
+]
+
+
+@pytest.mark.parametrize("case", INTEGER_WEIGHT_CASES, ids=lambda c: f"mw{c[0]}mh{c[1]}simd{c[2]}pe{c[3]}{c[4]}w{c[5]}L{c[6]}")
+def test_integer_weights(case, tmp_path):
+    mw, mh, simd, pe, dtype, weight_dtype, levels, base = case
+    params, inputs, expected = make_vectors(mw, mh, simd, pe, dtype, levels > 0, reps=12, seed=mw * mh + levels,
+                                            tmp_path=tmp_path, weight_dtype=weight_dtype, levels=max(levels, 1), base=base)
     run_stream_test("bnn_mvu", params, inputs, expected, tmp_path, seed=mw * mh)

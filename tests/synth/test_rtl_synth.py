@@ -15,7 +15,7 @@ from bnnfpga.synth import resources, synthesise
 def mvu_files(tmp_path, mh, mw, pe, simd):
     rng = np.random.default_rng(0)
     rows = rng.choice(np.array([-1, 1], np.int8), size=(mh, mw))
-    (tmp_path / "w.mem").write_text("".join(f"{v:x}\n" for v in weight_words(rows, Fold(pe, simd))))
+    (tmp_path / "w.mem").write_text("".join(f"{v:x}\n" for v in weight_words(rows, Fold(pe, simd), 1)))
     (tmp_path / "t.mem").write_text("".join(f"{int(t) & 0x1FF:x}\n" for t in rng.integers(-10, 10, mh)))
     (tmp_path / "c.mem").write_text("0\n" * mh)
     return [tmp_path / n for n in ("w.mem", "t.mem", "c.mem")]
