@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cnv_vs_bnnpynq import CLOCK_MHZ, simulate  # noqa: E402
 from results import record  # noqa: E402
 
-from bnnfpga import api  # noqa: E402
+from bnnfpga import api, cost_model  # noqa: E402
 from bnnfpga.boards import load_board  # noqa: E402
 from bnnfpga.errors import BnnfpgaError  # noqa: E402
 from bnnfpga.folding import WeightMemory, search  # noqa: E402
@@ -76,8 +76,10 @@ def main() -> None:
                 rows.append(f"| bnnfpga, {name} | {est.fps:,.0f} | {measured['lut']:,.0f} | {measured['ff']:,.0f} "
                             f"| {measured['bram36']:g} | {est.fps / measured['lut'] * 1000:.1f} | yosys per engine |")
             details.append(f"- {name}: folding (PE,SIMD) {folding}")
-    details.append("- LUT/FF/BRAM here are the resource model's (yosys-calibrated, held-out LUT error of the total "
-                   "7.5%); BNN-PYNQ's are Vivado's. `--synth` runs yosys on every engine (20-40 minutes).")
+    total_error = cost_model.default_model().fit_error["held_out"]["lut"]["total"]
+    details.append(f"- LUT/FF/BRAM here are the resource model's (yosys-calibrated, held-out LUT error of the total "
+                   f"{100 * total_error:.1f}%); BNN-PYNQ's are Vivado's. `--synth` runs yosys on every engine "
+                   "(20-40 minutes).")
     body = "\n".join(rows + ["", *details])
     print(body)
     if args.record:
