@@ -46,7 +46,8 @@ def layers(graph: Graph) -> list[LayerRow]:
                 acc = f"{out_t.dtype} [{int(op.acc_min.min())}, {int(op.acc_max.max())}]"
             rows.append(
                 LayerRow(node.name, desc, "x".join(map(str, in_t.shape)), "x".join(map(str, out_t.shape)),
-                         str(op.weight_dtype), str(in_t.dtype), positions * op.out_channels * op.fan_in, acc, "-",
+                         "ternary A·P−B·N" if op.gains is not None else str(op.weight_dtype), str(in_t.dtype),
+                         positions * op.out_channels * op.fan_in, acc, "-",
                          int(op.flipped.sum()) if op.flipped is not None else 0, 0)
             )
             continue

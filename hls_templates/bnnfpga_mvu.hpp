@@ -124,6 +124,60 @@ ap_uint<BITS> weight_chunk(const WORD words[WORDS]) {
     return all.range(BITS - 1, 0);
 }
 
+// Gains policy of an MVU without gains: one dot product per lane and chunk, the accumulator
+// itself.
+struct NoGains {
+    static const unsigned PLANES = 1;
+    static const unsigned PLANE_W = 0;  // the sums are the accumulators (ACC_W)
+
+    template <unsigned LW>
+    static ap_uint<LW> plane(ap_uint<LW> w, unsigned) {
+        return w;
+    }
+
+    template <unsigned ACC_W, unsigned SUM_W>
+    ap_int<ACC_W> combine(unsigned, unsigned, const ap_int<SUM_W> sums[PLANES]) const {
+        return sums[0];
+    }
+};
+
+// Gains policy of asymmetric ternary rows (TTQ): the accumulator of a row is A*P - B*N, P and N
+// the sums of the inputs where its weight is +1 and -1 (two dot products per lane and chunk with
+// the weight planes as ternary codes) and A, B its integer gains.
+//   PE, NF    output lanes and neuron folds (channel = nf * PE + pe)
+//   SUMS_W    width of P and N
+//   GAIN_W    bits per unsigned gain
+template <unsigned PE, unsigned NF, unsigned SUMS_W, unsigned GAIN_W>
+struct PlaneGains {
+    static const unsigned PLANES = 2;
+    static const unsigned PLANE_W = SUMS_W;
+    ap_uint<GAIN_W> positive[PE][NF];  // A
+    ap_uint<GAIN_W> negative[PE][NF];  // B
+
+    // The ternary weights (2 bits each: sign, non-zero) of plane p: +1 where the weight is +1
+    // (p = 0) or -1 (p = 1), else 0.
+    template <unsigned LW>
+    static ap_uint<LW> plane(ap_uint<LW> w, unsigned p) {
+        ap_uint<LW> codes = 0;
+        for (unsigned s = 0; s < LW / 2; s++) {
+#pragma HLS UNROLL
+            codes[2 * s] = 1;
+            codes[2 * s + 1] = w[2 * s + 1] && (w[2 * s] == (p == 0));
+        }
+        return codes;
+    }
+
+    template <unsigned ACC_W, unsigned SUM_W>
+    ap_int<ACC_W> combine(unsigned pe, unsigned nf, const ap_int<SUM_W> sums[PLANES]) const {
+        // gains come from a per-channel table: LUT multipliers, as the rest of the MVU
+        const ap_int<ACC_W> a = positive[pe][nf] * sums[0];
+#pragma HLS BIND_OP variable = a op = mul impl = fabric
+        const ap_int<ACC_W> b = negative[pe][nf] * sums[1];
+#pragma HLS BIND_OP variable = b op = mul impl = fabric
+        return a - b;
+    }
+};
+
 // Activation: one threshold per channel (bipolar out) or a constant channel.
 //   PE, NF   output lanes and neuron folds (channel = nf * PE + pe)
 //   T_W      threshold width (accumulator width + 1: a threshold may be max + 1)
@@ -185,23 +239,29 @@ struct AccumulatorOutput {
 //   ACC_W         accumulator width, proven by the compiler (DESIGN.md 3.8)
 //   REPS          vectors per frame (output positions of a convolution, 1 for a dense layer)
 //   ACT           ThresholdActivation, LevelActivation or AccumulatorOutput
+//   GAINS         NoGains, or PlaneGains for asymmetric ternary rows (W_BITS = 2)
 //   WORD, WORDS   the weight memory's word type (an unsigned integer) and words per chunk
 //                 (see weight_chunk), deduced from the weights
 // weights[pe][nf * (MW/SIMD) + sf] holds elements sf*SIMD ... of row nf*PE + pe.
 template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned BITS, bool SIGNED, bool BIPOLAR, bool TERNARY,
-          unsigned W_BITS, unsigned ACC_W, unsigned REPS, typename ACT, typename WORD, unsigned WORDS>
+          unsigned W_BITS, unsigned ACC_W, unsigned REPS, typename ACT, typename GAINS, typename WORD, unsigned WORDS>
 void mvu(hls::stream<Chunk<SIMD, BITS> > &in, hls::stream<ap_uint<MH * ACT::OUT_BITS> > &out,
-         const WORD weights[PE][(MH / PE) * (MW / SIMD)][WORDS], const ACT &act) {
+         const WORD weights[PE][(MH / PE) * (MW / SIMD)][WORDS], const ACT &act, const GAINS &gains) {
     const unsigned SF = MW / SIMD, NF = MH / PE;
+    const unsigned PLANES = GAINS::PLANES;
+    static const unsigned SUM_W = GAINS::PLANE_W ? GAINS::PLANE_W : ACC_W;
     Chunk<SIMD, BITS> buffer[SF];
     for (unsigned rep = 0; rep < REPS; rep++) {
         ap_uint<MH * ACT::OUT_BITS> result = 0;
         for (unsigned nf = 0; nf < NF; nf++) {
-            ap_int<ACC_W> acc[PE];
-#pragma HLS ARRAY_PARTITION variable = acc complete
+            ap_int<SUM_W> acc[PE][PLANES];
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 0
             for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
-                acc[pe] = 0;
+                for (unsigned p = 0; p < PLANES; p++) {
+#pragma HLS UNROLL
+                    acc[pe][p] = 0;
+                }
             }
             for (unsigned sf = 0; sf < SF; sf++) {
 #pragma HLS PIPELINE II = 1
@@ -214,15 +274,19 @@ void mvu(hls::stream<Chunk<SIMD, BITS> > &in, hls::stream<ap_uint<MH * ACT::OUT_
                 }
                 for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
-                    acc[pe] += ChunkDot<SIMD, BITS, SIGNED, BIPOLAR, TERNARY, W_BITS, ACC_W>::apply(
-                        chunk, weight_chunk<SIMD * W_BITS, WORDS>(weights[pe][nf * SF + sf]));
+                    const ap_uint<SIMD * W_BITS> w = weight_chunk<SIMD * W_BITS, WORDS>(weights[pe][nf * SF + sf]);
+                    for (unsigned p = 0; p < PLANES; p++) {
+#pragma HLS UNROLL
+                        acc[pe][p] += ChunkDot<SIMD, BITS, SIGNED, BIPOLAR, TERNARY, W_BITS, SUM_W>::apply(
+                            chunk, GAINS::template plane<SIMD * W_BITS>(w, p));
+                    }
                 }
             }
             for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
                 const unsigned channel = nf * PE + pe;
                 result.range((channel + 1) * ACT::OUT_BITS - 1, channel * ACT::OUT_BITS) =
-                    act.template activate<ACC_W>(pe, nf, acc[pe]);
+                    act.template activate<ACC_W>(pe, nf, gains.template combine<ACC_W, SUM_W>(pe, nf, acc[pe]));
             }
         }
         out.write(result);

@@ -2,6 +2,8 @@
 //
 // For each input vector of MW elements, read as MW/SIMD chunks on s_axis, computes MH dot
 // products with ±1, ternary or k-bit weight rows, PE rows per cycle over SIMD elements per cycle,
+// (or, GAINED, A*P - B*N over the two planes of ternary rows: P and N the sums of the inputs
+// where the weight is +1 and -1, A and B the row's integer gains; asymmetric ternary weights),
 // and writes one word of MH activations on m_axis: per channel OUT_BITS bits of
 // BASE + (number of its LEVELS thresholds reached) (one threshold: bit 1 = +1), or the int32
 // accumulator (THRESHOLDED = 0, the last layer). The input vector is kept in a buffer
@@ -37,12 +39,16 @@ module bnn_mvu #(
     parameter int T_W = ACC_W + 1,    // threshold width (a threshold may be max + 1)
     parameter int GROUP = 32,         // elements per first-level adder of the pipelined tree
     parameter bit PADDED = 1'b1,      // 0: no input element is ever padding (the mask is ignored)
+    parameter bit GAINED = 1'b0,      // two weight planes with gains (W_BITS = 2): the accumulator is A*P - B*N
+    parameter int PLANE_W = ACC_W,    // width of the plane sums P and N (GAINED)
+    parameter int GAIN_W = 1,         // bits per unsigned gain (GAINED)
     /* verilator lint_off UNUSEDPARAM */  // a synthesis attribute only
     parameter WEIGHTS_STYLE = "auto", // weight ROM: "block" forces BRAM; "auto" leaves it to synthesis
     /* verilator lint_on UNUSEDPARAM */
     parameter WEIGHTS_FILE = "",      // $readmemh: (MH/PE)*(MW/SIMD) words of PE*SIMD*W_BITS bits, [nf*SF + sf], lane pe at [pe*SIMD*W_BITS +: SIMD*W_BITS]
     parameter THRESHOLDS_FILE = "",   // $readmemh: MH*LEVELS thresholds of T_W bits, channel c's at [c*LEVELS +: LEVELS]
-    parameter CONSTANTS_FILE = ""     // $readmemh: MH 2-bit codes: 0 threshold, 1 constant +1, 3 constant -1 (LEVELS = 1)
+    parameter CONSTANTS_FILE = "",    // $readmemh: MH 2-bit codes: 0 threshold, 1 constant +1, 3 constant -1 (LEVELS = 1)
+    parameter GAINS_FILE = ""         // $readmemh (GAINED): MH words of 2*GAIN_W bits, {B, A}
 ) (
     input  logic                      clk,
     input  logic                      rst_n,
@@ -68,16 +74,19 @@ module bnn_mvu #(
     // rather than popcounts, as the popcount planes of a k-bit weight would need k counters.
     localparam bit W_INT = W_BITS > 2;
     localparam bit POPCOUNT = (BIPOLAR || TERNARY_IN) && !W_INT;
+    localparam int PLANES = GAINED ? 2 : 1;  // dot products per lane and chunk
 
     (* rom_style = WEIGHTS_STYLE *) logic [PE*LW-1:0] weights[TILES];
     logic signed [T_W-1:0] thresholds[MH*LEVELS];
     logic [1:0] constants[MH];
+    logic [2*GAIN_W-1:0] gains[MH];
     initial begin
         $readmemh(WEIGHTS_FILE, weights);
         if (THRESHOLDED) begin
             $readmemh(THRESHOLDS_FILE, thresholds);
             $readmemh(CONSTANTS_FILE, constants);
         end
+        if (GAINED) $readmemh(GAINS_FILE, gains);
     end
 
     // Control of one chunk as it moves down the pipeline.
@@ -101,9 +110,10 @@ module bnn_mvu #(
     // ---- partial ----
     logic p_valid;
     ctl_t p_ctl;
-    logic signed [ACC_W-1:0] p_part[PE][GROUPS];
+    logic signed [ACC_W-1:0] p_part[PE][PLANES][GROUPS];
     // ---- accumulate ----
     logic signed [ACC_W-1:0] acc[PE];
+    logic signed [PLANE_W-1:0] plane[PE][PLANES];  // GAINED: P and N
     logic [MH*OUT_BITS-1:0] result;
 
     // The accumulate stage cannot finish a vector while the output register is occupied.
@@ -172,7 +182,26 @@ module bnn_mvu #(
         group_dot = ACC_W'(sum);
     endfunction
 
+    // The weights of one plane as ternary codes: +1 where the weight is +1 (positive) or -1
+    // (!positive), else 0. The plane sum is then the dot product with them.
+    function automatic logic [LW-1:0] plane_weights(input logic [LW-1:0] w, input logic positive);
+        plane_weights = '0;
+        for (int s = 0; s < SIMD; s++) begin
+            plane_weights[s*W_BITS] = 1'b1;
+            plane_weights[s*W_BITS+W_BITS-1] = w[s*W_BITS+W_BITS-1] && (w[s*W_BITS] == positive);
+        end
+    endfunction
+
+    // gain * value as shifted adds over the gain's bits: LUTs, not a DSP slice (the gain is
+    // read from a per-channel memory). Modulo 2^ACC_W, where the result is proven to fit.
+    function automatic logic signed [ACC_W-1:0] times(input logic [GAIN_W-1:0] gain, input logic signed [PLANE_W-1:0] value);
+        times = '0;
+        for (int j = 0; j < GAIN_W; j++)
+            if (gain[j]) times += ACC_W'(value) <<< j;
+    endfunction
+
     logic signed [ACC_W-1:0] acc_next[PE];
+    logic signed [PLANE_W-1:0] plane_next[PE][PLANES];
     logic [MH*OUT_BITS-1:0] result_next;
     always_comb begin
         result_next = result;
@@ -181,7 +210,14 @@ module bnn_mvu #(
             int channel;
             channel = int'(p_ctl.nf) * PE + pe;
             acc_next[pe] = p_ctl.first ? '0 : acc[pe];
-            for (int g = 0; g < GROUPS; g++) acc_next[pe] += p_part[pe][g];
+            for (int g = 0; g < GROUPS; g++) acc_next[pe] += p_part[pe][0][g];
+            for (int pl = 0; pl < PLANES; pl++) begin
+                plane_next[pe][pl] = p_ctl.first ? '0 : plane[pe][pl];
+                for (int g = 0; g < GROUPS; g++) plane_next[pe][pl] += PLANE_W'(p_part[pe][pl][g]);
+            end
+            if (GAINED)
+                acc_next[pe] = times(gains[channel][GAIN_W-1:0], plane_next[pe][0])
+                             - times(gains[channel][2*GAIN_W-1:GAIN_W], plane_next[pe][PLANES-1]);
             level = OUT_BITS'(BASE);
             for (int j = 0; j < LEVELS; j++) level += OUT_BITS'(T_W'(acc_next[pe]) >= thresholds[channel*LEVELS+j]);
             if (LEVELS == 1 && constants[channel] == 2'd1) level = OUT_BITS'(BASE + 1);
@@ -221,10 +257,16 @@ module bnn_mvu #(
                 p_valid <= f_valid;
                 p_ctl <= f_ctl;
                 for (int pe = 0; pe < PE; pe++)
-                    for (int g = 0; g < GROUPS; g++) p_part[pe][g] <= group_dot(f_data, f_mask, f_weights[pe*LW+:LW], g);
+                    for (int pl = 0; pl < PLANES; pl++)
+                        for (int g = 0; g < GROUPS; g++)
+                            p_part[pe][pl][g] <= group_dot(f_data, f_mask, GAINED ? plane_weights(f_weights[pe*LW+:LW], pl == 0)
+                                                                                  : f_weights[pe*LW+:LW], g);
                 // accumulate
                 if (p_valid) begin
-                    for (int pe = 0; pe < PE; pe++) acc[pe] <= acc_next[pe];
+                    for (int pe = 0; pe < PE; pe++) begin
+                        acc[pe] <= acc_next[pe];
+                        for (int pl = 0; pl < PLANES; pl++) plane[pe][pl] <= plane_next[pe][pl];
+                    end
                     result <= result_next;
                     if (p_ctl.last_step) begin
                         m_axis_tdata <= result_next;

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from bnnfpga.nn import PACT, BinaryLinear, BinarySign, IntConv2d, IntLinear, TernaryConv2d, TernaryLinear
+from bnnfpga.nn import PACT, BinaryLinear, BinarySign, IntConv2d, IntLinear, TernaryConv2d, TernaryLinear, TTQConv2d, TTQLinear
 from bnnfpga.nn import zoo
 
 
@@ -91,6 +91,31 @@ class IntWeights(nn.Module):
         return self.net(x / 255)
 
 
+class TrainedTernary(nn.Module):
+    """TTQ weights {−Wn, 0, +Wp} (one trained pair per layer, ratios far from simple
+    fractions) on uint8 pixels, on padded 2-bit PACT levels and on padded ±1 activations,
+    a TTQ fully connected layer, and a TWN tail (the last layer's float output has no
+    integer form with two scales)."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            TTQConv2d(3, 12, 3, padding=1), nn.BatchNorm2d(12), PACT(2, 3.0), nn.MaxPool2d(2),
+            TTQConv2d(12, 16, 3, padding=1), nn.BatchNorm2d(16), BinarySign(),
+            TTQConv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16), PACT(2, 2.0), nn.MaxPool2d(2),
+            nn.Flatten(), TTQLinear(16 * 2 * 2, 24), nn.BatchNorm1d(24), BinarySign(),
+            TernaryLinear(24, 10), nn.BatchNorm1d(10),
+        )
+        with torch.no_grad():
+            for layer in self.net:
+                if isinstance(layer, (TTQConv2d, TTQLinear)):
+                    layer.positive.uniform_(0.3, 2.0)
+                    layer.negative.uniform_(0.3, 2.0)
+
+    def forward(self, x):
+        return self.net(x / 255)
+
+
 NETWORKS = {
     "small_cnn": (zoo.SmallCNN, (3, 12, 12)),
     "mlp": (MLP, (64,)),
@@ -98,6 +123,7 @@ NETWORKS = {
     "ternary_pact": (TernaryPact, (3, 8, 8)),
     "ternary_sign": (TernarySign, (3, 8, 8)),
     "int_weights": (IntWeights, (3, 8, 8)),
+    "trained_ternary": (TrainedTernary, (3, 8, 8)),
 }
 
 

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bnnfpga.codegen.layout import MAX_WEIGHT_BITS, weight_code_bits
+from bnnfpga.codegen.layout import weight_code_bits
 from bnnfpga.errors import BnnfpgaError
 from bnnfpga.folding import BRAM_MIN_DEPTH, Fold, WeightMemory
 from bnnfpga.golden.kernels import conv_weight_rows
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.ops import Conv, Dense, DotProduct, IntegerAffine, MaxPool, OutputAffine, Reshape, Threshold
-from bnnfpga.ir.types import BIPOLAR, TERNARY, DType, signed_width
+from bnnfpga.ir.types import BIPOLAR, MAX_ENGINE_WEIGHT_BITS, TERNARY, DType, signed_width
 
 WORD_BITS = 64  # input stream beat
 OUTPUT_BITS = 32  # output stream beat: one int32 accumulator
@@ -168,7 +168,9 @@ class Mvu:
     """Matrix-vector unit: ``reps`` vectors of MW elements per frame, MH dot products each,
     PE rows x SIMD elements per cycle; thresholds (``levels`` per channel: out = base +
     count, bipolar for one) or int32 accumulators. Weights are ±1, ternary or k-bit integers,
-    ``weight_bits`` per weight as codegen/layout.py codes them (DESIGN 5)."""
+    ``weight_bits`` per weight as codegen/layout.py codes them (DESIGN 5). With ``gains``
+    (MH, 2) the rows are ternary codes and the accumulator is A·P − B·N over the rows' two
+    planes (asymmetric ternary weights; ir.ops.DotProduct), P and N ``plane_w`` bits wide."""
 
     name: str
     source: str
@@ -189,6 +191,13 @@ class Mvu:
     levels: int = 1
     base: int = 0
     out_dtype: DType = BIPOLAR  # of the thresholded output
+    gains: np.ndarray | None = None  # (MH, 2) integer gains (A, B) per row
+    plane_w: int = 0
+
+    @property
+    def gain_w(self) -> int:
+        """Bits per unsigned gain (1 without gains)."""
+        return max(1, int(self.gains.max()).bit_length()) if self.gains is not None else 1
 
     @property
     def reps(self) -> int:
@@ -420,9 +429,9 @@ def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: 
             fc, fh, fw = flattened_from  # ONNX column c·H·W + y·W + x → stream column (y·W + x)·C + c
             rows = rows.reshape(mh, fc, fh, fw).transpose(0, 2, 3, 1).reshape(mh, -1)
         oh = ow = 1
-    if op.weight_dtype not in (BIPOLAR, TERNARY) and op.weight_dtype.bits > MAX_WEIGHT_BITS:
+    if op.weight_dtype not in (BIPOLAR, TERNARY) and op.weight_dtype.bits > MAX_ENGINE_WEIGHT_BITS:
         raise BnnfpgaError(f"layer {node.name}: {op.weight_dtype} weights are not supported by the {backend} backend "
-                           f"(the golden model runs them); supported: ±1, ternary and 2- to {MAX_WEIGHT_BITS}-bit "
+                           f"(the golden model runs them); supported: ±1, ternary and 2- to {MAX_ENGINE_WEIGHT_BITS}-bit "
                            "integer weights")
     acc_w = out_t.dtype.bits
     thresholds, constant, threshold_w, levels, base, out_dtype = None, (), acc_w + 1, 1, 0, BIPOLAR
@@ -435,8 +444,12 @@ def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: 
         out_dtype = activation.output_type([out_t]).dtype
     flipped = int(op.flipped.sum()) if op.flipped is not None else 0
     padded = isinstance(op, Conv) and any(op.pads)
+    gains, plane_w, weight_bits = None, 0, weight_code_bits(op.weight_dtype)
+    if op.gains is not None:
+        gains, weight_bits = op.gains.astype(np.int64), weight_code_bits(TERNARY)  # ±1 codes too: the planes need the mask
+        plane_w = signed_width(int(op.plane_min.min()), int(op.plane_max.max())).bits
     return Mvu(node.name, node.source, mw, mh, fold, cur.dtype, acc_w, oh, ow, np.asarray(rows), thresholds, constant,
-               threshold_w, flipped, padded, weight_code_bits(op.weight_dtype), levels, base, out_dtype)
+               threshold_w, flipped, padded, weight_bits, levels, base, out_dtype, gains, plane_w)
 
 
 def _threshold(node, op: Threshold, cur: Pixels, types) -> ThresholdStage:

@@ -155,7 +155,7 @@ def _mvu(e: dataflow.Mvu, layers: dict[str, dict]) -> dict:
     activation = "accumulator" if e.thresholds is None else "threshold" if e.out_dtype.kind == "bipolar" else "levels"
     layer = {"kind": "mvu", "name": e.name, "source": e.source, "mh": e.mh, "mw": e.mw, "pe": fold.pe,
              "simd": fold.simd, "nf": nf, "tiles": nf * (e.mw // fold.simd), "weight_bits": e.weight_bits,
-             "weights": _weight_literals(e.rows, fold, e.weight_bits), "activation": activation}
+             "weights": _weight_literals(e.rows, fold, e.weight_bits), "activation": activation, "gains": None}
     layer["word_type"], layer["words"] = weight_word(fold.simd * e.weight_bits)
     if activation == "threshold":
         layer.update(threshold_w=e.threshold_w, thresholds=_by_lane(e.thresholds, fold.pe),
@@ -165,6 +165,9 @@ def _mvu(e: dataflow.Mvu, layers: dict[str, dict]) -> dict:
         per_channel = np.asarray(e.thresholds).reshape(nf, fold.pe, e.levels)  # channel = nf·PE + pe
         layer.update(threshold_w=e.threshold_w, levels=e.levels, out_bits=e.out_bits, base=e.base, flipped=e.flipped,
                      thresholds=[[[str(v) for v in per_channel[n, pe]] for n in range(nf)] for pe in range(fold.pe)])
+    if e.gains is not None:
+        layer.update(plane_w=e.plane_w, gain_w=e.gain_w,
+                     gains={"positive": _by_lane(e.gains[:, 0], fold.pe), "negative": _by_lane(e.gains[:, 1], fold.pe)})
     layers[e.name] = layer
     flags = _kind_flags(e.in_dtype)
     return {"kind": "mvu", "comment": f"{e.name}: {e.mh}x{e.mw} MVU, PE={fold.pe}, SIMD={fold.simd}", "name": e.name,
@@ -172,7 +175,7 @@ def _mvu(e: dataflow.Mvu, layers: dict[str, dict]) -> dict:
             "signed": flags["in_signed"], "bipolar": flags["in_bipolar"], "ternary": _bool(e.in_dtype == TERNARY),
             "weight_bits": e.weight_bits,
             "acc_w": e.acc_w, "reps": e.reps, "memory_bits": e.memory_bits, "thresholds": activation == "threshold",
-            "levels": activation == "levels",
+            "levels": activation == "levels", "gained": e.gains is not None,
             "memory": "bram" if e.weights_in_bram else "lutram"}
 
 

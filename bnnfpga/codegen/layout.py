@@ -17,10 +17,6 @@ from bnnfpga.folding import Fold
 from bnnfpga.golden.packing import pack_bits
 from bnnfpga.ir.types import BIPOLAR, TERNARY, DType
 
-# The widest integer weights the MVUs take (DESIGN 5: k = 2…4). Wider products are a job for
-# DSP slices, which the LUT-fabric engines do not use.
-MAX_WEIGHT_BITS = 4
-
 
 def weight_code_bits(dtype: DType) -> int:
     """B, the bits that code one weight of ``dtype`` in the weight memories."""

@@ -159,6 +159,8 @@ def engine_instance(e: dataflow.Engine, consumer: dataflow.Engine | None = None)
             params["TERNARY_IN"] = _bit(True)
         if e.thresholds is not None and (e.levels != 1 or e.base != 0):
             params.update(LEVELS=e.levels, BASE=e.base)
+        if e.gains is not None:
+            params.update(GAINED=_bit(True), PLANE_W=e.plane_w, GAIN_W=e.gain_w)
         return EngineInstance("bnn_mvu", params, f"{e.name}: {e.mh}x{e.mw} MVU, PE={fold.pe}, SIMD={fold.simd}",
                               e.mh * e.out_bits, fifo_depth=depth)
     if isinstance(e, dataflow.Pool):
@@ -188,6 +190,9 @@ def _memory_files(e: dataflow.Engine, design: Instances) -> dict[str, str]:
         if e.thresholds is not None:
             files["THRESHOLDS_FILE"] = design.memory(f"{e.name}_thresholds.mem", _hex_lines(e.thresholds, e.threshold_w))
             files["CONSTANTS_FILE"] = design.memory(f"{e.name}_constants.mem", _hex_lines(e.constant, 2))
+        if e.gains is not None:  # {B, A}
+            words = (int(b) << e.gain_w | int(a) for a, b in e.gains)
+            files["GAINS_FILE"] = design.memory(f"{e.name}_gains.mem", _hex_lines(words, 2 * e.gain_w))
         return files
     if isinstance(e, dataflow.Pool):
         return {"MIN_FILE": design.memory(f"{e.name}_min.mem", _hex_lines([e.min_channels], e.inp.c))}

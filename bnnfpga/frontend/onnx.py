@@ -32,6 +32,11 @@ SUPPORTED_DYNAMIC_OPS = (
 )
 
 
+def node_attributes(node: onnx.NodeProto) -> dict:
+    """A node's attributes as {name: Python value}."""
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
 def load_onnx(path: str | os.PathLike) -> onnx.ModelProto:
     """Read and check an ONNX file (with external data beside it), or raise a clear error."""
     path = Path(path)
@@ -300,7 +305,7 @@ class _Importer:
             raise self.unsupported(node, "Conv needs constant weights and bias")
         if len(x.type.shape) != 3:
             raise self.unsupported(node, "Conv needs an (N, C, H, W) input")
-        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        attrs = node_attributes(node)
         weight = np.asarray(w.value, dtype=np.float64)
         if weight.ndim != 4:
             raise self.unsupported(node, "only 2-D convolution is supported")
@@ -333,7 +338,7 @@ class _Importer:
 
     def op_Gemm(self, node, ins):
         x, b = ins[0], ins[1]
-        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        attrs = node_attributes(node)
         if not isinstance(x, _Dyn) or not isinstance(b, _Const) or attrs.get("transA", 0):
             raise self.unsupported(node, "Gemm needs the activation as A (transA=0) and constant B, C")
         w = np.asarray(b.value, dtype=np.float64) * float(attrs.get("alpha", 1.0))
@@ -443,7 +448,7 @@ class _Importer:
             raise self.unsupported(node, "MaxPool indices output is not supported")
         if len(x.type.shape) != 3:
             raise self.unsupported(node, "MaxPool needs an (N, C, H, W) input")
-        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        attrs = node_attributes(node)
         kernel = tuple(int(k) for k in attrs["kernel_shape"])
         if len(kernel) != 2:
             raise self.unsupported(node, "only 2-D max-pooling is supported")
@@ -470,7 +475,7 @@ class _Importer:
         zero point's array (its dtype is the integer type), if given."""
         if not all(isinstance(v, _Const) for v in ins[1:] if v is not None):
             raise self.unsupported(node, f"{node.op_type} needs a constant scale and zero point")
-        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        attrs = node_attributes(node)
         rank = len(x.type.shape) + 1
         axis = attrs.get("axis", 1) % rank
 
@@ -506,7 +511,7 @@ class _Importer:
 
     def op_Clip(self, node, ins):
         levels = ins[0]
-        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        attrs = node_attributes(node)
         bounds = [attrs.get("min"), attrs.get("max")]  # opset < 11
         for i in (0, 1):
             if len(ins) > i + 1 and ins[i + 1] is not None:

@@ -24,7 +24,7 @@ import numpy as np
 import onnx
 
 from bnnfpga.errors import ModelError
-from bnnfpga.frontend.onnx import SUPPORTED_DYNAMIC_OPS, _Const, _Dyn, _Importer, check_input_options
+from bnnfpga.frontend.onnx import SUPPORTED_DYNAMIC_OPS, _Const, _Importer, check_input_options, node_attributes
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.ops import ROUNDING_MODES, Binarize, FloatThresholds, Quantize
 
@@ -52,10 +52,6 @@ def normalise_domains(model: onnx.ModelProto) -> onnx.ModelProto:
     if not any(imp.domain == QONNX_DOMAIN for imp in out.opset_import):
         out.opset_import.append(onnx.helper.make_opsetid(QONNX_DOMAIN, 1))
     return out
-
-
-def _attrs(node) -> dict:
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
 def _text(value) -> str:
@@ -87,7 +83,7 @@ class QonnxImporter(_Importer):
 
     # -- parameters --------------------------------------------------------------------------
     def _quant_params(self, node, ins) -> dict:
-        attrs = _attrs(node)
+        attrs = node_attributes(node)
         if node.op_type in ("Quant", "IntQuant"):
             if len(ins) < 4 or not all(isinstance(v, _Const) for v in ins[1:4]):
                 raise ModelError("Quant needs constant scale, zero point and bit width", node.name, node.op_type)
@@ -169,7 +165,7 @@ class QonnxImporter(_Importer):
     def op_MultiThreshold(self, node, ins):
         """FINN's streamlined activation: out = out_scale·#{j : x ≥ T[c, j]} + out_bias."""
         x = ins[0]
-        attrs = _attrs(node)
+        attrs = node_attributes(node)
         if len(ins) < 2 or not isinstance(ins[1], _Const):
             raise ModelError("MultiThreshold needs constant thresholds", node.name, node.op_type)
         rank = len(x.type.shape) + 1

@@ -56,17 +56,33 @@ def to_channels_first(x: np.ndarray) -> np.ndarray:
     return x.transpose(0, 3, 1, 2) if x.ndim == 4 else x
 
 
+def _integer_dot(op: DotProduct, weight: np.ndarray, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:
+    bound = max(abs(in_type.dtype.min), abs(in_type.dtype.max)) * op.fan_in * int(np.abs(weight).max(initial=0))
+    if isinstance(op, Conv):
+        return kernels.conv(x, weight, op.strides, op.pads, route, in_type.dtype, bound)
+    return kernels.dense(x, weight, route, in_type.dtype, bound)
+
+
+def _gained_dot(op: DotProduct, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:
+    """gains[:, 0]·P − gains[:, 1]·N over the two weight planes (DotProduct): exact integers
+    with integer gains, float64 with the float gains read from the model."""
+    planes = [_integer_dot(op, (op.weight == sign).astype(np.int8), x, in_type, route) for sign in (1, -1)]
+    positive, negative = (np.asarray(p).astype(np.int64) for p in planes)
+    if op.has_float_gains:
+        return op.gains[:, 0] * positive.astype(np.float64) - op.gains[:, 1] * negative.astype(np.float64)
+    return op.gains[:, 0].astype(np.int64) * positive - op.gains[:, 1].astype(np.int64) * negative
+
+
 def _run_node(op, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:
     if isinstance(op, DotProduct):
         if op.weight_dtype.kind == "float" or not in_type.dtype.is_integer:
             if isinstance(op, Conv):
-                return kernels.float_conv(x, op.weight, op.bias, op.strides, op.pads)
-            y = x.astype(np.float64) @ op.weight.T.astype(np.float64)
+                return kernels.float_conv(x, op.effective_weight, op.bias, op.strides, op.pads)
+            y = x.astype(np.float64) @ op.effective_weight.T
             return y if op.bias is None else y + op.bias
-        bound = max(abs(in_type.dtype.min), abs(in_type.dtype.max)) * op.fan_in * op.weight_magnitude
-        if isinstance(op, Conv):
-            return kernels.conv(x, op.weight, op.strides, op.pads, route, in_type.dtype, bound)
-        return kernels.dense(x, op.weight, route, in_type.dtype, bound)
+        if op.gains is not None:
+            return _gained_dot(op, x, in_type, route)
+        return _integer_dot(op, op.weight, x, in_type, route)
     if isinstance(op, (Affine, OutputAffine)):
         return x * op.scale + op.bias
     if isinstance(op, IntegerAffine):

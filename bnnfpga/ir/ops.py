@@ -45,6 +45,13 @@ class DotProduct(Op):
     (k-bit weights, DESIGN 5), whichever ``weight_dtype`` the values need. ``flipped[o]`` records that row o was negated by
     threshold folding (DESIGN 3.3, γ < 0). ``acc_min``/``acc_max`` are the proven per-row
     reachable accumulator ranges (DESIGN 3.8), set by ``AccumulatorWidths``.
+
+    ``gains`` (O, 2) makes a ternary layer asymmetric (TTQ, {−a, 0, +b} per row): the weight
+    codes +1 and −1 of row o stand for +gains[o, 0] and −gains[o, 1], and the dot product is
+    gains[o, 0]·P − gains[o, 1]·N with the two plane sums P = Σ_{w=+1} x, N = Σ_{w=−1} x.
+    The gains are float (b, a) as read from the model until ``FoldThresholds`` replaces them
+    by integers (A, B) that decide every reachable (P, N) as the float dot product does.
+    ``plane_min``/``plane_max`` (O, 2) are the proven ranges of P and N.
     """
 
     weight: np.ndarray
@@ -52,6 +59,9 @@ class DotProduct(Op):
     flipped: np.ndarray | None = None
     acc_min: np.ndarray | None = None
     acc_max: np.ndarray | None = None
+    gains: np.ndarray | None = None
+    plane_min: np.ndarray | None = None
+    plane_max: np.ndarray | None = None
 
     @property
     def out_channels(self) -> int:
@@ -67,15 +77,30 @@ class DotProduct(Op):
 
     @property
     def weight_magnitude(self) -> int:
-        """The largest |w| of integer weights."""
+        """The largest |w| of integer weights (of the codes, for a layer with gains)."""
         return int(np.abs(self.weight).max()) if self.weight.size else 0
 
+    @property
+    def has_float_gains(self) -> bool:
+        return self.gains is not None and self.gains.dtype.kind == "f"
+
+    @property
+    def effective_weight(self) -> np.ndarray:
+        """The weights the dot product multiplies by, as float64: the codes times their
+        gains in a layer with gains."""
+        if self.gains is None:
+            return self.weight.astype(np.float64)
+        view = (-1,) + (1,) * (self.weight.ndim - 1)
+        pos, neg = self.gains[:, 0].reshape(view), self.gains[:, 1].reshape(view)
+        return np.where(self.weight > 0, pos, np.where(self.weight < 0, -neg, 0.0)).astype(np.float64)
+
     def accumulator_type(self, input_dtype: DType) -> DType:
-        if self.weight_dtype == FLOAT or not input_dtype.is_integer:
+        if self.weight_dtype == FLOAT or not input_dtype.is_integer or self.has_float_gains:
             return FLOAT
         if self.acc_min is not None and self.acc_max is not None:
             return signed_width(int(self.acc_min.min()), int(self.acc_max.max()))
-        magnitude = max(abs(input_dtype.min), abs(input_dtype.max)) * self.fan_in * self.weight_magnitude
+        gain = int(np.abs(self.gains).max()) if self.gains is not None and self.gains.size else 1
+        magnitude = max(abs(input_dtype.min), abs(input_dtype.max)) * self.fan_in * self.weight_magnitude * gain
         return signed_width(-magnitude, magnitude)
 
 
@@ -222,7 +247,7 @@ class FloatThresholds(Op):
 
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         """Levels of channels-last float64 x (..., C), as int64."""
-        return self.base + (x[..., None] >= self.thresholds).sum(axis=-1).astype(np.int64)
+        return self.base + self.count(x, slice(None)).astype(np.int64)
 
 
 ROUNDING_MODES = {

@@ -75,6 +75,10 @@ BIPOLAR = DType("bipolar", 1)
 TERNARY = DType("ternary", 2)
 FLOAT = DType("float", 64)
 
+# The widest integer weights the MVU engines take (DESIGN 5: k = 2…4). Wider products are a
+# job for DSP slices, which the LUT-fabric engines do not use.
+MAX_ENGINE_WEIGHT_BITS = 4
+
 
 def uint(bits: int) -> DType:
     return DType("uint", bits)

@@ -86,6 +86,15 @@ def _verify_node(node, in_type, out_type) -> None:
             value = getattr(op, field)
             if value is not None and value.shape != (op.out_channels,):
                 raise _fail(node, f"{field} has shape {value.shape}, expected ({op.out_channels},)")
+        for field in ("gains", "plane_min", "plane_max"):
+            value = getattr(op, field)
+            if value is not None and value.shape != (op.out_channels, 2):
+                raise _fail(node, f"{field} has shape {value.shape}, expected ({op.out_channels}, 2)")
+        if op.gains is not None:
+            if op.weight.dtype != np.int8 or np.any(np.abs(op.weight) > 1):
+                raise _fail(node, "gains go with ternary weight codes")
+            if not np.all(op.gains > 0) or not np.all(np.isfinite(op.gains)):
+                raise _fail(node, "gains must be positive")
         if op.acc_min is not None and np.any(op.acc_min > op.acc_max):
             raise _fail(node, "empty accumulator range")
     elif isinstance(op, (Affine, OutputAffine)):
@@ -158,6 +167,13 @@ def verify_folded(graph: Graph) -> None:
         if isinstance(op, Clamp):
             raise ModelError("a Clip/Relu on activations is supported only in front of a quantizer "
                              "(Clip → [Mul/Div/Add] → Round, as PACT/DoReFa write it)", **where)
+        if isinstance(op, DotProduct) and op.has_float_gains:
+            raise ModelError(
+                "asymmetric ternary weights {−a, 0, +b} are supported where a binarisation or quantizer follows "
+                "(the engines decide A·P − B·N ≥ T on the two plane sums); this layer's output is not "
+                "thresholded, and its float value b·P − a·N has no integer form",
+                **where,
+            )
         if isinstance(op, (Affine, Binarize, Quantize, FloatThresholds)) or not types[node.output].dtype.is_integer:
             raise ModelError(
                 "this step could not be folded into integer thresholds: supported is "

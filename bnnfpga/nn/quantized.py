@@ -1,4 +1,4 @@
-"""Ternary weights (TWN, Li & Liu 2016), k-bit weights (DoReFa-style, Zhou et al. 2016) and
+"""Ternary weights (TWN, Li & Liu 2016; TTQ, Zhu et al. 2017), k-bit weights (DoReFa-style, Zhou et al. 2016) and
 k-bit PACT activations (Choi et al. 2018), trained with straight-through estimators. In eval
 mode the weights are constants per output channel, {−α, 0, +α} or α/n·{−n … n}
 (n = 2^(k−1) − 1), and the activation is ``round(clamp(x, 0, α)·n/α)·α/n`` (n = 2^k − 1),
@@ -59,6 +59,44 @@ class TernaryLinear(nn.Linear):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(x, ternarize(self.weight, self.training), self.bias)
+
+
+def trained_ternarize(w: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, straight_through: bool,
+                      threshold_ratio: float = 0.05) -> torch.Tensor:
+    """TTQ (Zhu et al. 2017): +Wp where w > Δ, −Wn where w < −Δ, else 0, with Δ =
+    threshold_ratio·max|w| and two trained scales Wp, Wn per layer. The scales learn from
+    the gradients of their own weights; the latent weights get theirs straight through."""
+    delta = threshold_ratio * w.detach().abs().max()
+    pos, neg = (w.detach() > delta).to(w.dtype), (w.detach() < -delta).to(w.dtype)
+    ternary = positive * pos - negative * neg
+    if not straight_through:
+        return ternary.detach()
+    return ternary + (w - w.detach())
+
+
+class TTQConv2d(nn.Conv2d):
+    """Conv2d with trained ternary weights {−Wn, 0, +Wp} (``trained_ternarize``)."""
+
+    def __init__(self, *args, bias: bool = False, **kwargs):
+        super().__init__(*args, bias=bias, **kwargs)
+        self.positive = nn.Parameter(torch.tensor(1.0))
+        self.negative = nn.Parameter(torch.tensor(1.0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = trained_ternarize(self.weight, self.positive, self.negative, self.training)
+        return F.conv2d(x, w, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class TTQLinear(nn.Linear):
+    """Linear with trained ternary weights {−Wn, 0, +Wp} (``trained_ternarize``)."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = False):
+        super().__init__(in_features, out_features, bias=bias)
+        self.positive = nn.Parameter(torch.tensor(1.0))
+        self.negative = nn.Parameter(torch.tensor(1.0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, trained_ternarize(self.weight, self.positive, self.negative, self.training), self.bias)
 
 
 class IntConv2d(nn.Conv2d):

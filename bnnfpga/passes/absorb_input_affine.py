@@ -74,7 +74,7 @@ class AbsorbInputAffine(LocalRewrite):
             )
         if a[0] == 0:
             raise ModelError("input scale is zero", affine.source, "Mul")
-        weight = op.weight.astype(np.float64)
+        weight = op.effective_weight
         if isinstance(op, Conv):
             c, h, w = types[affine.inputs[0]].shape
             bias_map = np.broadcast_to(b, (1, h, w, c))  # channels-last, as the golden kernels

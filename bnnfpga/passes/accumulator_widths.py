@@ -30,21 +30,23 @@ def channel_bounds(graph: Graph, tensor: str, types) -> tuple[np.ndarray, np.nda
     return lo, hi
 
 
-def reachable_range(op: DotProduct, in_shape: tuple[int, ...], lo, hi) -> tuple[np.ndarray, np.ndarray]:
+def reachable_range(op: DotProduct, in_shape: tuple[int, ...], lo, hi, weight: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Per-row [min, max] of Σ w·x over inputs x with x ∈ [lo[c], hi[c]] per input channel c
-    (or scalars) and integer weights w, taking zero padding into account (a padded tap contributes
-    0). Each bound is reached by one input."""
+    (or scalars) and integer weights w (``op.weight`` unless given), taking zero padding into
+    account (a padded tap contributes 0). Each bound is reached by one input."""
+    weight = op.weight if weight is None else weight
     c = in_shape[0]
     lo, hi = np.broadcast_to(np.asarray(lo, np.int64), (c,)), np.broadcast_to(np.asarray(hi, np.int64), (c,))
     if isinstance(op, Conv):
-        rows = conv_weight_rows(op.weight)
+        rows = conv_weight_rows(weight)
         _, h, w = in_shape
         _, valid = im2col(np.zeros((1, h, w, c), np.int8), op.kernel, op.strides, op.pads)
         valid = valid.astype(np.int64)  # (positions, K), K ordered (kh, kw, c)
         taps = rows.shape[1] // c
         lo, hi = np.tile(lo, taps), np.tile(hi, taps)
     else:
-        rows = op.weight
+        rows = weight
         valid = np.ones((1, rows.shape[1]), np.int64)
     w = rows.astype(np.int64)
     pos, neg = np.maximum(w, 0), np.maximum(-w, 0)
@@ -54,8 +56,16 @@ def reachable_range(op: DotProduct, in_shape: tuple[int, ...], lo, hi) -> tuple[
     return acc_min, acc_max
 
 
+def gained_range(gains: np.ndarray, plane_min: np.ndarray, plane_max: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row [min, max] of A·P − B·N with integer gains (A, B) ≥ 0 over the plane ranges."""
+    a, b = gains[:, 0].astype(np.int64), gains[:, 1].astype(np.int64)
+    return a * plane_min[:, 0] - b * plane_max[:, 1], a * plane_max[:, 0] - b * plane_min[:, 1]
+
+
 class AccumulatorWidths(Pass):
-    """Record per-row reachable accumulator ranges; the accumulator type follows from them."""
+    """Record per-row reachable accumulator ranges; the accumulator type follows from them.
+    A layer with gains gets the ranges of its two plane sums P and N (DotProduct), and an
+    accumulator range once its gains are integers."""
 
     def apply(self, graph: Graph) -> Graph:
         g = graph.copy()
@@ -66,7 +76,15 @@ class AccumulatorWidths(Pass):
             if not isinstance(op, DotProduct) or op.weight.dtype != np.int8 or not in_type.dtype.is_integer:
                 continue
             lo, hi = channel_bounds(g, node.inputs[0], types)
-            acc_min, acc_max = reachable_range(op, in_type.shape, lo, hi)
-            node.op = type(op)(**{**vars(op), "acc_min": acc_min, "acc_max": acc_max})
+            if op.gains is not None:
+                planes = [reachable_range(op, in_type.shape, lo, hi, (op.weight == sign).astype(np.int8)) for sign in (1, -1)]
+                plane_min = np.stack([planes[0][0], planes[1][0]], axis=1)
+                plane_max = np.stack([planes[0][1], planes[1][1]], axis=1)
+                acc_min, acc_max = (None, None) if op.has_float_gains else gained_range(op.gains, plane_min, plane_max)
+                node.op = type(op)(**{**vars(op), "acc_min": acc_min, "acc_max": acc_max,
+                                      "plane_min": plane_min, "plane_max": plane_max})
+            else:
+                acc_min, acc_max = reachable_range(op, in_type.shape, lo, hi)
+                node.op = type(op)(**{**vars(op), "acc_min": acc_min, "acc_max": acc_max})
             types = g.types()
         return g

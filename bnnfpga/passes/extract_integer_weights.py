@@ -5,6 +5,7 @@ import numpy as np
 from bnnfpga.errors import ModelError
 from bnnfpga.ir.graph import Graph, Node
 from bnnfpga.ir.ops import Affine, DotProduct
+from bnnfpga.ir.types import MAX_ENGINE_WEIGHT_BITS, signed_width
 from bnnfpga.passes.base import Pass
 
 # Widest integer weights: |q| ≤ 2^(bits−1) − 1, so that a flipped (negated) row still fits.
@@ -60,9 +61,39 @@ def split_integer_rows(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray] | No
     return q, step
 
 
+def split_asymmetric_ternary_rows(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """weight (O, ...) with every row in {−a, 0, +b}, a, b > 0 (TTQ: two trained scales per
+    layer, batchnorm folded in per row) → (codes in {−1, 0, +1}, gains (O, 2) = (b, a)), or
+    None. Exact. A row with one sign only gets equal gains."""
+    rows = weight.reshape(weight.shape[0], -1).astype(np.float64)
+    positive = np.where(rows > 0, rows, -np.inf).max(axis=1)
+    negative = np.where(rows < 0, -rows, -np.inf).max(axis=1)
+    if not np.all((rows == 0) | (rows == positive[:, None]) | (rows == -negative[:, None])):
+        return None
+    positive = np.where(np.isfinite(positive), positive, negative)
+    negative = np.where(np.isfinite(negative), negative, positive)
+    empty = ~np.isfinite(positive)  # an all-zero row
+    gains = np.stack([np.where(empty, 1.0, positive), np.where(empty, 1.0, negative)], axis=1)
+    return np.sign(rows).astype(np.int8).reshape(weight.shape), gains
+
+
+def split_weights(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray] | None:
+    """Float weights → (integer weights, gains or None, per-row scale), or None: a k-bit grid
+    the engines take (≤ MAX_ENGINE_WEIGHT_BITS), else asymmetric ternary rows with gains (the
+    two-plane datapath costs less than a wide grid, and takes any ratio b/a), else a wider grid
+    (the golden model runs it; the backends refuse it with a clear message)."""
+    grid = split_integer_rows(weight)
+    if grid is not None and signed_width(int(grid[0].min(initial=0)), int(grid[0].max(initial=0))).bits <= MAX_ENGINE_WEIGHT_BITS:
+        return grid[0], None, grid[1]
+    asymmetric = split_asymmetric_ternary_rows(weight)
+    if asymmetric is not None:
+        return asymmetric[0], asymmetric[1], np.ones(weight.shape[0])
+    return None if grid is None else (grid[0], None, grid[1])
+
+
 class ExtractIntegerWeights(Pass):
     """Float weights W = s·Q (+ bias) become integer weights Q (±1, ternary or k-bit)
-    followed by Affine(s, bias)."""
+    followed by Affine(s, bias); asymmetric ternary rows become ternary codes with gains."""
 
     def apply(self, graph: Graph) -> Graph:
         g = graph.copy()
@@ -72,15 +103,18 @@ class ExtractIntegerWeights(Pass):
             out.append(node)
             if not isinstance(op, DotProduct) or op.weight.dtype == np.int8:
                 continue
-            split = split_integer_rows(op.weight)
+            split = split_weights(op.weight)
             if split is None:
                 raise ModelError(self._not_integer(op), node.source, type(op).__name__)
-            weight, scale = split
-            if not np.all(np.abs(weight) <= 1):
+            weight, gains, scale = split
+            if gains is not None:
+                g.notes.append(f"node {node.source!r}: asymmetric ternary weights {{−a, 0, +b}} (TTQ), "
+                               "computed as b·P − a·N over two weight planes")
+            elif not np.all(np.abs(weight) <= 1):
                 g.notes.append(f"node {node.source!r}: weights read as {len(np.unique(weight))}-level integers "
                                f"times a per-row step (largest |q| = {int(np.abs(weight).max())})")
             bias = op.bias if op.bias is not None else np.zeros(op.out_channels)
-            node.op = type(op)(**{**vars(op), "weight": weight, "bias": None})
+            node.op = type(op)(**{**vars(op), "weight": weight, "bias": None, "gains": gains})
             if np.all(scale == 1) and np.all(bias == 0):
                 continue
             acc = g.fresh_name(f"{node.name}_acc")
@@ -93,11 +127,11 @@ class ExtractIntegerWeights(Pass):
     @staticmethod
     def _not_integer(op: DotProduct) -> str:
         rows = op.weight.reshape(op.out_channels, -1)
-        bad = next((r for r in range(len(rows)) if split_integer_rows(rows[r : r + 1]) is None), 0)
+        bad = next((r for r in range(len(rows)) if split_weights(rows[r : r + 1]) is None), 0)
         values = np.unique(rows[bad])
         shown = ", ".join(f"{v:g}" for v in values[:6]) + (", …" if len(values) > 6 else "")
         return (
             f"weights are not binary, ternary or k-bit: output channel {bad} takes {len(values)} distinct values ({shown}); "
             f"supported: each output channel's weights are s·q with integers |q| ≤ {(1 << (MAX_WEIGHT_BITS - 1)) - 1} "
-            "(±s binary, {−s, 0, +s} ternary, or a k-bit grid)"
+            "(±s binary, {−s, 0, +s} ternary, or a k-bit grid), or {−a, 0, +b} (asymmetric ternary, TTQ)"
         )

@@ -10,7 +10,9 @@ import numpy as np
 from bnnfpga.errors import ModelError
 from bnnfpga.ir.graph import Graph, Node
 from bnnfpga.ir.ops import Affine, Binarize, DotProduct, FloatThresholds, Quantize, Threshold
+from bnnfpga.passes.accumulator_widths import gained_range
 from bnnfpga.passes.base import Pass
+from bnnfpga.passes.gained_thresholds import MAX_GAIN, GainedChannel, check_gained_channel, fold_gained_channel
 
 
 class ThresholdCheckError(AssertionError):
@@ -132,7 +134,12 @@ class FoldThresholds(Pass):
             values = affine.inputs[0] if affine is not None else binarize.inputs[0]
             producer = g.producer(values)
             if producer is not None and isinstance(producer.op, DotProduct):
-                if producer.op.acc_min is None or g.only_consumer(values) is not (affine or binarize):
+                if g.only_consumer(values) is not (affine or binarize):
+                    continue
+                if producer.op.has_float_gains and producer.op.plane_min is not None:
+                    self._fold_gained(g, producer, values, affine, binarize)
+                    continue
+                if producer.op.acc_min is None:
                     continue
                 lo, hi = producer.op.acc_min, producer.op.acc_max
             else:
@@ -188,6 +195,55 @@ class FoldThresholds(Pass):
                 "an input of exactly 0, where ONNX Sign outputs 0 and bnnfpga outputs +1"
             )
         FoldThresholds._replace(g, dot, values, flipped, affine, binarize, Threshold(thresholds=thresholds, constant=constant))
+
+    @staticmethod
+    def _fold_gained(g: Graph, dot: Node, values: str, affine: Node | None, binarize: Node) -> None:
+        """Two weight planes with float gains (b, a) → integer gains (A, B) and thresholds
+        on A·P − B·N (gained_thresholds). A row with a negative scale is flipped: its codes
+        are negated and its gains and plane ranges swap, so that its scale is positive."""
+        op: DotProduct = dot.op
+        channels = op.out_channels
+        scale = affine.op.scale.astype(np.float64) if affine is not None else np.ones(channels)
+        bias = affine.op.bias.astype(np.float64) if affine is not None else np.zeros(channels)
+        flipped = scale < 0
+        order = np.where(flipped[:, None], [1, 0], [0, 1])  # flipped rows: (P, N) and (b, a) swap
+        float_gains = np.take_along_axis(op.gains, order, axis=1)
+        plane_min = np.take_along_axis(op.plane_min, order, axis=1)
+        plane_max = np.take_along_axis(op.plane_max, order, axis=1)
+        quantizer = binarize.op
+        steps = 1 if isinstance(quantizer, Binarize) else quantizer.steps
+        gains = np.zeros((channels, 2), np.int64)
+        thresholds = np.zeros((channels, steps), np.int64)
+        for c in range(channels):
+            if isinstance(quantizer, Binarize):
+                def levels_of(z, strict=quantizer.strict):
+                    return (z > 0 if strict else z >= 0).astype(np.int64)
+            else:
+                def levels_of(z, channel=c):
+                    return quantizer.count(z, channel)
+            channel = GainedChannel(levels_of, steps, abs(float(scale[c])), float(bias[c]), float(float_gains[c, 0]),
+                                    float(float_gains[c, 1]), int(plane_min[c, 0]), int(plane_max[c, 0]),
+                                    int(plane_min[c, 1]), int(plane_max[c, 1]))
+            folded = fold_gained_channel(channel)
+            if folded is None:
+                raise ModelError(
+                    f"asymmetric ternary weights: no integer gains up to {MAX_GAIN} reproduce the float decisions of "
+                    f"output channel {c} (gains {float_gains[c, 0]!r}, {float_gains[c, 1]!r}); supported: ternary rows "
+                    "{−a, 0, +b} whose decisions are a half-plane in the two plane sums",
+                    dot.source, type(op).__name__)
+            a, b, t = folded
+            problem = check_gained_channel(channel, a, b, t)
+            if problem is not None:
+                raise ThresholdCheckError(f"gains ({a}, {b}) and thresholds {t.tolist()} disagree with the float model "
+                                          f"on channel {c}: {problem}")
+            gains[c], thresholds[c] = (a, b), t
+        weight = np.where(flipped.reshape((-1,) + (1,) * (op.weight.ndim - 1)), -op.weight, op.weight).astype(np.int8)
+        acc_min, acc_max = gained_range(gains, plane_min, plane_max)
+        dot.op = type(op)(**{**vars(op), "weight": weight, "flipped": flipped, "gains": gains, "plane_min": plane_min,
+                             "plane_max": plane_max, "acc_min": acc_min, "acc_max": acc_max})
+        base = None if isinstance(quantizer, Binarize) else quantizer.base
+        FoldThresholds._replace(g, None, values, flipped, affine, binarize,
+                                Threshold(thresholds=thresholds, constant=np.zeros(channels, np.int8), base=base))
 
     @staticmethod
     def _replace(g: Graph, dot: Node | None, values: str, flipped: np.ndarray, affine: Node | None, binarize: Node,

@@ -14,7 +14,7 @@ MODES = ("legacy", "dynamo")
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("network", ["small_cnn", "mlp", "padded_first_layer", "ternary_pact", "ternary_sign",
-                                     "int_weights"])
+                                     "int_weights", "trained_ternary"])
 def test_verify_agrees_on_every_layer(exported, network, mode):
     path = exported(network, mode)
     graph = api.load(path)
@@ -60,6 +60,42 @@ def test_k_bit_weights_are_read_as_integers(exported, mode):
     assert all(op.weight_magnitude == (3 if i == 1 else 7) for i, op in enumerate(dots))
     inputs = [str(graph.types()[n.inputs[0]].dtype) for n in graph.nodes if isinstance(n.op, DotProduct)]
     assert inputs[1:] == ["uint2", "bipolar", "uint2"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_trained_ternary_weights_get_integer_gains(exported, mode):
+    graph = api.load(exported("trained_ternary", mode))
+    dots = [n.op for n in graph.nodes if isinstance(n.op, DotProduct)]
+    gained = [op for op in dots if op.gains is not None]
+    assert len(gained) == 4 and dots[-1].gains is None  # the TWN tail has one scale per row
+    assert all(str(op.weight_dtype) == "ternary" and op.gains.dtype == np.int64 for op in gained)
+    assert all(np.any(op.gains[:, 0] != op.gains[:, 1]) for op in gained), "asymmetric gains"
+    if mode == "legacy":  # the dynamo exporter folds batchnorm into the weights: γ < 0 turns the codes instead
+        assert any(op.flipped.any() for op in gained), "a flipped row swaps its gains"
+    inputs = [str(graph.types()[n.inputs[0]].dtype) for n in graph.nodes if isinstance(n.op, DotProduct)]
+    assert inputs[1:4] == ["uint2", "bipolar", "uint2"]
+
+
+def test_trained_ternary_last_layer_is_refused_with_its_name(tmp_path, capsys):
+    """b·P − a·N with an irrational b/a has no integer form when no threshold follows."""
+    import torch
+    from torch import nn
+
+    from bnnfpga.cli import main
+    from bnnfpga.nn import TTQLinear
+    from tests.models import export_module
+
+    torch.manual_seed(0)
+    last = TTQLinear(12, 4)
+    with torch.no_grad():
+        last.positive.fill_(0.7)
+        last.negative.fill_(1.3)
+    path = export_module(nn.Sequential(nn.Flatten(), last), (12,), tmp_path / "ttq_last.onnx")
+    out = tmp_path / "out"
+    assert main(["compile", str(path), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "asymmetric ternary weights" in err and "MatMul" in err, err
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("mode", MODES)

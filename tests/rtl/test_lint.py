@@ -24,6 +24,9 @@ MODES = {
     "bnn_mvu-int4-weights-ternary-in": ("bnn_mvu", {"W_BITS": 4, "BITS": 2, "BIPOLAR": 0, "SIGNED_IN": 1, "TERNARY_IN": 1,
                                                     "LEVELS": 2, "OUT_BITS": 2, "BASE": -1}),
     "bnn_mvu-int3-weights-kbit-in": ("bnn_mvu", {"W_BITS": 3, "BITS": 2, "BIPOLAR": 0, "LEVELS": 3, "OUT_BITS": 2}),
+    "bnn_mvu-gained-bipolar-in": ("bnn_mvu", {"W_BITS": 2, "GAINED": 1, "ACC_W": 14, "PLANE_W": 6, "GAIN_W": 7}),
+    "bnn_mvu-gained-kbit-in": ("bnn_mvu", {"W_BITS": 2, "GAINED": 1, "BITS": 2, "BIPOLAR": 0, "ACC_W": 16, "PLANE_W": 7,
+                                           "GAIN_W": 8, "LEVELS": 3, "OUT_BITS": 2}),
     "bnn_maxpool-2bit": ("bnn_maxpool", {"BITS": 2, "SIGNED": 1}),
     "bnn_threshold-2bit": ("bnn_threshold", {"LEVELS": 3, "OUT_BITS": 2, "BASE": 0}),
 }
@@ -46,4 +49,4 @@ def test_lint_clean(module, tmp_path):
 def test_every_module_is_linted():
     assert {"bnn_mvu", "bnn_threshold", "bnn_integer_affine", "bnn_maxpool", "bnn_axis_fifo", "bnn_swg", "bnn_input",
             "bnn_output", "bnn_width_converter"} <= set(MODULES)
-    assert memory_parameters("bnn_mvu") == ["WEIGHTS_FILE", "THRESHOLDS_FILE", "CONSTANTS_FILE"]
+    assert memory_parameters("bnn_mvu") == ["WEIGHTS_FILE", "THRESHOLDS_FILE", "CONSTANTS_FILE", "GAINS_FILE"]

@@ -32,9 +32,10 @@ def hex_lines(values, bits: int) -> str:
 
 
 def make_vectors(mw, mh, simd, pe, dtype, thresholds, reps, seed, tmp_path, padded=True, weight_dtype=BIPOLAR, levels=1,
-                 base=None):
+                 base=None, gain_w=0):
     """Parameters, input chunks and expected output words of one MVU test: random weights of
-    ``weight_dtype`` (bipolar, ternary or intK); ``levels`` thresholds per channel give base + count."""
+    ``weight_dtype`` (bipolar, ternary or intK); ``levels`` thresholds per channel give base + count;
+    ``gain_w`` > 0: ternary rows with random gains (A, B) of up to ``gain_w`` bits, A·P − B·N."""
     rng = np.random.default_rng(seed)
     if weight_dtype == BIPOLAR:
         rows = rng.choice(np.array([-1, 1], np.int8), size=(mh, mw))
@@ -52,6 +53,12 @@ def make_vectors(mw, mh, simd, pe, dtype, thresholds, reps, seed, tmp_path, padd
         x = rng.integers(dtype.min, dtype.max, size=(reps, mw), endpoint=True)
         valid = np.ones((reps, mw), bool)
     acc = dot_packed(x, valid, rows, dtype)  # golden (reps, MH)
+    if gain_w:
+        gains = rng.integers(1, 1 << gain_w, size=(mh, 2))
+        gains[0] = (1 << gain_w) - 1  # the widest gains, whatever the draw
+        planes = [dot_packed(x, valid, (rows == sign).astype(np.int8), dtype) for sign in (1, -1)]
+        acc = gains[:, 0] * planes[0] - gains[:, 1] * planes[1]
+        plane_w = signed_width(int(min(p.min() for p in planes)), int(max(p.max() for p in planes))).bits
     bits = dtype.bits
     chunks = []
     for r in range(reps):
@@ -91,6 +98,10 @@ def make_vectors(mw, mh, simd, pe, dtype, thresholds, reps, seed, tmp_path, padd
     params = {"MW": mw, "MH": mh, "SIMD": simd, "PE": pe, "BITS": bits, "BIPOLAR": int(dtype.kind == "bipolar"),
               "SIGNED_IN": int(dtype.signed), "ACC_W": acc_w, "OUT_BITS": out_bits, "T_W": acc_w + 1, "PADDED": int(padded),
               "W_BITS": w_bits, "LEVELS": levels, "BASE": base or 0, "TERNARY_IN": int(dtype.kind == "ternary")}
+    if gain_w:
+        files["GAINS_FILE"] = tmp_path / "gains.mem"
+        files["GAINS_FILE"].write_text(hex_lines((int(b) << gain_w | int(a) for a, b in gains), 2 * gain_w))
+        params.update(GAINED=1, PLANE_W=plane_w, GAIN_W=gain_w)
     params.update({k: f'"{v}"' for k, v in files.items() if v.exists() or k == "WEIGHTS_FILE"})
     return params, chunks, expected
 
@@ -138,4 +149,22 @@ def test_integer_weights(case, tmp_path):
     mw, mh, simd, pe, dtype, weight_dtype, levels, base = case
     params, inputs, expected = make_vectors(mw, mh, simd, pe, dtype, levels > 0, reps=12, seed=mw * mh + levels,
                                             tmp_path=tmp_path, weight_dtype=weight_dtype, levels=max(levels, 1), base=base)
+    run_stream_test("bnn_mvu", params, inputs, expected, tmp_path, seed=mw * mh)
+
+
+GAINED_CASES = [  # MW, MH, SIMD, PE, input dtype, thresholds per channel, base, gain bits
+    (18, 4, 6, 2, BIPOLAR, 1, None, 7),  # sign activations with padding
+    (27, 6, 9, 3, DType("uint", 2), 3, 0, 9),  # 2-bit levels in and out
+    (16, 4, 8, 4, TERNARY, 2, -1, 5),  # ternary levels
+    (12, 3, 4, 1, DType("uint", 8), 15, 0, 12),  # a uint8 first layer
+    (20, 4, 10, 2, DType("int", 4), 0, None, 6),  # int32 out: the combined accumulator itself
+]
+
+
+@pytest.mark.parametrize("case", GAINED_CASES, ids=lambda c: f"mw{c[0]}mh{c[1]}simd{c[2]}pe{c[3]}{c[4]}L{c[5]}g{c[7]}")
+def test_asymmetric_ternary_rows_with_gains(case, tmp_path):
+    mw, mh, simd, pe, dtype, levels, base, gain_w = case
+    params, inputs, expected = make_vectors(mw, mh, simd, pe, dtype, levels > 0, reps=12, seed=mw * mh + gain_w,
+                                            tmp_path=tmp_path, weight_dtype=TERNARY, levels=max(levels, 1), base=base,
+                                            gain_w=gain_w)
     run_stream_test("bnn_mvu", params, inputs, expected, tmp_path, seed=mw * mh)

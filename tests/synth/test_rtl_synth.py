@@ -33,6 +33,26 @@ def test_mvu_synthesises_to_luts_and_flip_flops(tmp_path, pe, simd):
     assert r["ff"] > pe * 8, cells  # accumulators and pipeline registers
 
 
+def test_gained_mvu_multiplies_in_luts(tmp_path):
+    """A·P − B·N: the per-row gains come from a table, so the products are real multipliers;
+    they must stay in LUTs (no DSP48 cells), where the resource model counts them."""
+    mh, mw, pe, simd, gain_w, plane_w = 8, 64, 2, 16, 8, 8
+    rng = np.random.default_rng(1)
+    rows = rng.integers(-1, 1, size=(mh, mw), endpoint=True).astype(np.int8)
+    (tmp_path / "w.mem").write_text("".join(f"{v:x}\n" for v in weight_words(rows, Fold(pe, simd), 2)))
+    t_w = plane_w + gain_w + 2
+    (tmp_path / "t.mem").write_text("".join(f"{int(t) & ((1 << t_w) - 1):x}\n" for t in rng.integers(-500, 500, mh)))
+    (tmp_path / "c.mem").write_text("0\n" * mh)
+    (tmp_path / "g.mem").write_text("".join(f"{int(b) << gain_w | int(a):x}\n" for a, b in rng.integers(1, 256, (mh, 2))))
+    files = [tmp_path / n for n in ("w.mem", "t.mem", "c.mem", "g.mem")]
+    params = {"MW": mw, "MH": mh, "SIMD": simd, "PE": pe, "W_BITS": 2, "GAINED": 1, "PLANE_W": plane_w, "GAIN_W": gain_w,
+              "ACC_W": plane_w + gain_w + 1, "T_W": t_w, "WEIGHTS_FILE": '"w.mem"',
+              "THRESHOLDS_FILE": '"t.mem"', "CONSTANTS_FILE": '"c.mem"', "GAINS_FILE": '"g.mem"'}
+    cells = synthesise("bnn_mvu", library_sources(), params, tmp_path / "work", files)
+    assert not [c for c in cells if c.startswith("DSP")], cells
+    assert resources(cells)["lut"] > 2 * pe * plane_w * 2, cells  # two multipliers per lane at least
+
+
 # Small configurations of the other modules; memory parameters get a file of zeros.
 OTHERS = {
     "bnn_axis_fifo": {"WIDTH": 32, "DEPTH": 16},

@@ -13,7 +13,7 @@ from bnnfpga.ir.ops import Affine, Clamp, Conv, Dense, MaxPool, Quantize, Reshap
 from bnnfpga.ir.types import BIPOLAR, TERNARY, DType, TensorType, uint
 from bnnfpga.ir.verify import verify
 from bnnfpga.passes.bound_quantizers import BoundQuantizers
-from bnnfpga.passes.extract_integer_weights import split_integer_rows
+from bnnfpga.passes.extract_integer_weights import split_integer_rows, split_weights
 from bnnfpga.passes.pipeline import fold
 from tests.graphs import UINT8, Chain, random_input
 
@@ -55,6 +55,26 @@ def test_integer_rows_are_found_exactly_or_on_a_grid():
     np.testing.assert_array_equal(q, grid)
     np.testing.assert_allclose(s, steps, rtol=1e-6)
     assert split_integer_rows(np.array([[0.5, -0.3, 0.1234, 0.7071]])) is None
+
+
+def test_asymmetric_ternary_rows_get_gains_unless_a_narrow_grid_holds_them():
+    rng = np.random.default_rng(4)
+    codes = rng.integers(-1, 1, size=(5, 12), endpoint=True)
+    codes[:, :2] = (1, -1)  # both signs in every row
+    scales = np.array([[0.9, 0.9 * 1.37], [0.5, 1.0], [1.1, 0.3], [0.2, 0.2], [2.0, 2.0 * np.sqrt(2)]])  # (a, b)
+    weight = np.where(codes > 0, scales[:, 1:2], np.where(codes < 0, -scales[:, :1], 0.0))
+    q, gains, step = split_weights(weight)
+    assert gains is not None and q.dtype == np.int8
+    np.testing.assert_array_equal(q, codes)
+    np.testing.assert_array_equal(gains, scales[:, ::-1])  # (b, a)
+    np.testing.assert_array_equal(step, np.ones(5))
+    # b = 2a is an int3 grid {−1, 0, +2}: the integer MVU takes it as it is
+    q, gains, step = split_weights(weight[1:2])
+    assert gains is None and set(np.unique(q)) == {-1, 0, 2}
+    # b/a = 1.3 is a grid only with 13 steps (5 bits): gains instead
+    q, gains, _ = split_weights(np.array([[1.3, -1.0, 0.0, 1.3]]))
+    assert gains is not None and gains.tolist() == [[1.3, 1.0]]
+    assert split_weights(np.array([[0.5, -0.3, 0.1234, 0.7071]])) is None
 
 
 def _calibrated_affine(chain: Chain, rng, span: float, frames: int = 32) -> Affine:
