@@ -116,6 +116,22 @@ class TrainedTernary(nn.Module):
         return self.net(x / 255)
 
 
+class AveragePools(nn.Module):
+    """Average pooling: a 2x2 average of 2-bit PACT levels requantised by another PACT, and a
+    global average of ±1 activations into the fully connected tail."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            TernaryConv2d(3, 12, 3, padding=1), nn.BatchNorm2d(12), PACT(2, 3.0), nn.AvgPool2d(2), PACT(2, 2.0),
+            TernaryConv2d(12, 16, 3, padding=1), nn.BatchNorm2d(16), BinarySign(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), TernaryLinear(16, 10), nn.BatchNorm1d(10),
+        )
+
+    def forward(self, x):
+        return self.net(x / 255)
+
+
 NETWORKS = {
     "small_cnn": (zoo.SmallCNN, (3, 12, 12)),
     "mlp": (MLP, (64,)),
@@ -124,6 +140,7 @@ NETWORKS = {
     "ternary_sign": (TernarySign, (3, 8, 8)),
     "int_weights": (IntWeights, (3, 8, 8)),
     "trained_ternary": (TrainedTernary, (3, 8, 8)),
+    "average_pools": (AveragePools, (3, 8, 8)),
 }
 
 

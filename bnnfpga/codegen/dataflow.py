@@ -24,7 +24,7 @@ from bnnfpga.errors import BnnfpgaError
 from bnnfpga.folding import BRAM_MIN_DEPTH, Fold, WeightMemory
 from bnnfpga.golden.kernels import conv_weight_rows
 from bnnfpga.ir.graph import Graph
-from bnnfpga.ir.ops import Conv, Dense, DotProduct, IntegerAffine, MaxPool, OutputAffine, Reshape, Threshold
+from bnnfpga.ir.ops import Conv, Dense, DotProduct, IntegerAffine, MaxPool, OutputAffine, Reshape, SumPool, Threshold
 from bnnfpga.ir.types import BIPOLAR, MAX_ENGINE_WEIGHT_BITS, TERNARY, DType, signed_width
 
 WORD_BITS = 64  # input stream beat
@@ -402,6 +402,9 @@ def lower(graph: Graph, folding: dict[str, Fold], backend: str = "hardware") -> 
                 raise BnnfpgaError(f"layer {node.name}: the {backend} backend needs a flatten to feed a fully connected "
                                    f"layer directly, not {type(following).__name__}")
             flattened_from = (cur.c, cur.h, cur.w)
+        elif isinstance(op, SumPool):
+            raise BnnfpgaError(f"layer {node.name}: average pooling has no engine in the {backend} backend yet; the golden "
+                               "model runs it (bnnfpga predict / verify); supported in hardware: max-pooling")
         elif isinstance(op, OutputAffine):
             pass  # runs on the host (DESIGN 3.7)
         else:

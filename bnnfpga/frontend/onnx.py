@@ -21,13 +21,15 @@ from onnx import numpy_helper
 
 from bnnfpga.errors import BnnfpgaError, ModelError
 from bnnfpga.ir.graph import Graph, Node
-from bnnfpga.ir.ops import Affine, Binarize, Clamp, Conv, Dense, MaxPool, Quantize, Reshape
+from bnnfpga.ir.ops import Affine, Binarize, Clamp, Conv, Dense, MaxPool, Quantize, Reshape, SumPool
 from bnnfpga.ir.types import TensorType, uint
 from bnnfpga.names import UniqueNames
 
 SUPPORTED_DYNAMIC_OPS = (
     "Conv, Gemm, MatMul, BatchNormalization, Add/Sub/Mul/Div by per-channel constants, Neg, "
-    "Where(GreaterOrEqual/Greater/LessOrEqual/Less(x, c), a, b), Sign, MaxPool, Flatten, Reshape, "
+    "Where(GreaterOrEqual/Greater/LessOrEqual/Less(x, c), a, b), Sign, MaxPool, AveragePool, GlobalAveragePool, "
+    "ReduceMean over H and W, "
+    "Flatten, Reshape, "
     "Identity, Dropout, QuantizeLinear [→ Clip] → DequantizeLinear (QCDQ), Clip/Relu → [Mul/Div/Add] → Round (PACT, DoReFa)"
 )
 
@@ -468,6 +470,52 @@ class _Importer:
                     out -= 1  # opset 19 drops it, as PyTorch does
                 pads[axis + 2] += max(0, (out - 1) * s + k - (size + pads[axis] + pads[axis + 2]))
         return self.emit(node, MaxPool(kernel=kernel, strides=strides, pads=tuple(pads)), x)
+
+    def op_AveragePool(self, node, ins):
+        """The window's sum times 1/(KH·KW): SumPool → Affine."""
+        (x,) = ins
+        if len(x.type.shape) != 3:
+            raise self.unsupported(node, "AveragePool needs an (N, C, H, W) input")
+        attrs = node_attributes(node)
+        kernel = tuple(int(k) for k in attrs["kernel_shape"])
+        if len(kernel) != 2:
+            raise self.unsupported(node, "only 2-D average pooling is supported")
+        if any(d != 1 for d in attrs.get("dilations", [1, 1])) or attrs.get("ceil_mode", 0):
+            raise self.unsupported(node, "dilated or ceil_mode average pooling is not supported")
+        strides = tuple(int(s) for s in attrs.get("strides", [1, 1]))
+        pads = self._pads(node, attrs, x.type.shape[1:], kernel, strides)
+        if any(pads) and not attrs.get("count_include_pad", 0):
+            raise self.unsupported(node, "average pooling over padding with count_include_pad=0 divides border windows "
+                                         "by fewer taps; supported: no padding, or count_include_pad=1")
+        return self._average(node, x, kernel, strides, pads)
+
+    def op_GlobalAveragePool(self, node, ins):
+        (x,) = ins
+        if len(x.type.shape) != 3:
+            raise self.unsupported(node, "GlobalAveragePool needs an (N, C, H, W) input")
+        kernel = (x.type.shape[1], x.type.shape[2])
+        return self._average(node, x, kernel, kernel, (0, 0, 0, 0))
+
+    def op_ReduceMean(self, node, ins):
+        """The mean over both spatial axes (how the dynamo exporter writes a global average pool)."""
+        x = ins[0]
+        attrs = node_attributes(node)
+        axes = attrs.get("axes")
+        if len(ins) > 1 and ins[1] is not None:
+            if not isinstance(ins[1], _Const):
+                raise self.unsupported(node, "ReduceMean needs constant axes")
+            axes = np.asarray(ins[1].value).reshape(-1).tolist()
+        if len(x.type.shape) != 3 or axes is None or sorted(int(a) % 4 for a in axes) != [2, 3]:
+            raise self.unsupported(node, "ReduceMean is supported over the two spatial axes of an (N, C, H, W) input "
+                                         "(a global average pool)")
+        kernel = (x.type.shape[1], x.type.shape[2])
+        mean = self._average(node, x, kernel, kernel, (0, 0, 0, 0))
+        return mean if attrs.get("keepdims", 1) else self._reshape(node, mean, (x.type.shape[0],))
+
+    def _average(self, node, x: _Dyn, kernel, strides, pads) -> _Dyn:
+        pool = SumPool(kernel=kernel, strides=strides, pads=tuple(pads))
+        total = self.emit(node, pool, x, suffix="_sum")
+        return self._affine(node, total, 1.0 / pool.taps, 0.0)
 
     # -- QCDQ: QuantizeLinear → [Clip] → DequantizeLinear ------------------------------------
     def _linear_quant_params(self, node, ins, x: _Dyn) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

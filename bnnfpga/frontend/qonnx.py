@@ -26,7 +26,7 @@ import onnx
 from bnnfpga.errors import ModelError
 from bnnfpga.frontend.onnx import SUPPORTED_DYNAMIC_OPS, _Const, _Importer, check_input_options, node_attributes
 from bnnfpga.ir.graph import Graph
-from bnnfpga.ir.ops import ROUNDING_MODES, Binarize, FloatThresholds, Quantize
+from bnnfpga.ir.ops import ROUNDING_MODES, Binarize, FloatThresholds, Quantize, Truncate
 
 QONNX_DOMAIN = "qonnx.custom_op.general"
 # Older exporters: Brevitas's own domain, FINN's, or none at all.
@@ -79,7 +79,7 @@ def int_quant(x: np.ndarray, scale, zeropt, bits: int, signed: bool, narrow: boo
 
 class QonnxImporter(_Importer):
     DOMAINS = ("", "ai.onnx", QONNX_DOMAIN)
-    SUPPORTED = SUPPORTED_DYNAMIC_OPS + "; QONNX Quant/IntQuant (1-8 bits), BipolarQuant, MultiThreshold"
+    SUPPORTED = SUPPORTED_DYNAMIC_OPS + "; QONNX Quant/IntQuant (1-8 bits), BipolarQuant, MultiThreshold, Trunc"
 
     # -- parameters --------------------------------------------------------------------------
     def _quant_params(self, node, ins) -> dict:
@@ -159,8 +159,32 @@ class QonnxImporter(_Importer):
     op_IntQuant = op_Quant
 
     def op_Trunc(self, node, ins):
-        raise self.unsupported(node, "Trunc (the requantisation behind a quantized average pool) is not supported: "
-                                     "bnnfpga has no average pooling yet")
+        """QONNX Trunc v2 (x, scale, zeropt, input_bit_width, output_scale, output_bit_width): the
+        requantisation Brevitas writes behind an average pool."""
+        x = ins[0]
+        if len(ins) != 6 or not all(isinstance(v, _Const) for v in ins[1:]):
+            raise ModelError("Trunc needs six inputs with constant scales, zero point and bit widths (QONNX Trunc v2, "
+                             "as Brevitas ≥ 0.11 writes it); supported: Trunc v2", node.name, node.op_type)
+        scale, zeropt, _, output_scale, out_bits = (np.asarray(v.value, np.float64).reshape(-1) for v in ins[1:])
+        if any(v.size != 1 for v in (scale, zeropt, output_scale, out_bits)):
+            raise ModelError("Trunc with per-channel scales is not supported; supported: one scale, zero point and "
+                             "bit width per tensor", node.name, node.op_type)
+        scale, zeropt, output_scale, out_bits = float(scale[0]), float(zeropt[0]), float(output_scale[0]), out_bits[0]
+        if not (scale > 0 and output_scale > 0) or out_bits != round(out_bits) or not 1 <= out_bits <= MAX_ACTIVATION_BITS:
+            raise ModelError(f"Trunc needs positive scales and an output of 1 to {MAX_ACTIVATION_BITS} bits",
+                             node.name, node.op_type)
+        attrs = node_attributes(node)
+        rounding = _text(attrs.get("rounding_mode", "FLOOR")).upper()
+        if rounding not in ROUNDING_MODES:
+            raise ModelError(f"rounding mode {rounding!r} is not supported; supported: {', '.join(ROUNDING_MODES)}",
+                             node.name, node.op_type)
+        shift = int(np.round(np.log2(output_scale / scale)))  # as the qonnx executor rounds it
+        qmin, qmax = quant_range(bool(attrs.get("signed", 1)), bool(attrs.get("narrow", 0)), int(out_bits))
+        q = self.emit(node, Truncate(scale=scale, zeropt=zeropt, shift=shift, qmin=qmin, qmax=qmax, rounding=rounding),
+                      x, suffix="_levels")
+        out_zeropt = zeropt / 2.0**shift
+        self.tag_levels(q, node.output[0], np.full(q.type.shape[0], output_scale), np.full(q.type.shape[0], out_zeropt))
+        return self._affine(node, q, output_scale, -out_zeropt * output_scale)
 
     def op_MultiThreshold(self, node, ins):
         """FINN's streamlined activation: out = out_scale·#{j : x ≥ T[c, j]} + out_bias."""

@@ -19,7 +19,9 @@ from bnnfpga.ir.ops import (
     OutputAffine,
     Quantize,
     Reshape,
+    SumPool,
     Threshold,
+    Truncate,
 )
 from bnnfpga.ir.types import TensorType
 
@@ -91,12 +93,14 @@ def _run_node(op, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:
         return np.where(x > 0 if op.strict else x >= 0, 1, -1).astype(np.int8)
     if isinstance(op, Threshold):
         return kernels.threshold(x, op.thresholds, op.constant, op.base)
-    if isinstance(op, (Quantize, FloatThresholds)):
+    if isinstance(op, (Quantize, FloatThresholds, Truncate)):
         return op.evaluate(x)
     if isinstance(op, Clamp):
         return np.clip(x.astype(np.float64), op.lo, op.hi)
     if isinstance(op, MaxPool):
         return kernels.max_pool(x, op.kernel, op.strides, op.pads, op.use_min)
+    if isinstance(op, SumPool):
+        return kernels.sum_pool(x, op.kernel, op.strides, op.pads)
     if isinstance(op, Reshape):  # ONNX reshapes in (N, C, H, W) order
         return to_channels_last(to_channels_first(x).reshape((x.shape[0],) + tuple(op.shape)))
     raise TypeError(f"golden model has no kernel for {type(op).__name__}")

@@ -203,6 +203,18 @@ def max_pool(x, kernel, strides, pads, use_min) -> np.ndarray:
     return out
 
 
+def sum_pool(x, kernel, strides, pads) -> np.ndarray:
+    """Sum over each window of x (N, H, W, C): int64 for integers, float64 for floats; zero
+    padding adds 0 (ONNX AveragePool with count_include_pad = 1, times the window size)."""
+    x = x.astype(np.float64 if np.issubdtype(x.dtype, np.floating) else np.int64)
+    n, h, w, c = x.shape
+    kh, kw = kernel
+    if tuple(kernel) == tuple(strides) and not any(pads):
+        oh, ow = h // kh, w // kw
+        return x[:, : oh * kh, : ow * kw].reshape(n, oh, kh, ow, kw, c).sum(axis=(2, 4))
+    return _windows(_pad_spatial(x, pads, 0), kernel, strides).sum(axis=(4, 5))
+
+
 def _pool(x, kernel, strides, pads, reduce) -> np.ndarray:
     n, h, w, c = x.shape
     kh, kw = kernel

@@ -312,6 +312,70 @@ class MaxPool(Op):
 
 
 @dataclass(eq=False)
+class SumPool(Op):
+    """Sum over each window (DESIGN 3.6 as average pooling): ONNX AveragePool (with
+    count_include_pad = 1, or without padding) and GlobalAveragePool are a SumPool followed by
+    an Affine of 1/(KH·KW). A padded tap adds 0. On integers the sums are integers, so that a
+    quantizer behind it (QONNX Trunc) folds into thresholds on them."""
+
+    kernel: tuple[int, int]
+    strides: tuple[int, int]
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+    @property
+    def taps(self) -> int:
+        return self.kernel[0] * self.kernel[1]
+
+    def output_type(self, inputs: list[TensorType]) -> TensorType:
+        (x,) = inputs
+        c, h, w = x.shape
+        shape = (c, _pool_out(h, self.kernel[0], self.strides[0], self.pads[0], self.pads[2]),
+                 _pool_out(w, self.kernel[1], self.strides[1], self.pads[1], self.pads[3]))
+        if not x.dtype.is_integer:
+            return TensorType(shape, FLOAT)
+        lo, hi = self.taps * x.dtype.min, self.taps * x.dtype.max
+        if any(self.pads):  # a window with padded taps sums fewer values
+            lo, hi = min(lo, 0), max(hi, 0)
+        return TensorType(shape, signed_width(lo, hi) if lo < 0 else uint(max(1, hi.bit_length())))
+
+
+@dataclass(eq=False)
+class Truncate(Op):
+    """Float → integer level, QONNX ``Trunc`` (v2; Brevitas writes it behind an average pool):
+    q = rounding(clip(round(x/scale + zeropt) / 2^shift, qmin, qmax)). The dequantisation
+    (q − zeropt/2^shift)·output_scale is an Affine behind. Behind a SumPool, x/scale is the
+    window's integer sum, and FoldThresholds turns the Truncate into qmax − qmin thresholds on
+    it, as it does with a Quantize."""
+
+    scale: float
+    zeropt: float
+    shift: int  # output_scale/scale = 2^shift
+    qmin: int
+    qmax: int
+    rounding: str = "FLOOR"
+
+    def output_type(self, inputs: list[TensorType]) -> TensorType:
+        return TensorType(inputs[0].shape, integer_type(self.qmin, self.qmax))
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        """The integer levels of float64 x, as int64."""
+        y = np.round(np.asarray(x, np.float64) / self.scale + self.zeropt) / 2.0**self.shift
+        return ROUNDING_MODES[self.rounding](np.clip(y, self.qmin, self.qmax)).astype(np.int64)
+
+    @property
+    def base(self) -> int:
+        return self.qmin
+
+    @property
+    def steps(self) -> int:
+        return self.qmax - self.qmin
+
+    def count(self, z: np.ndarray, channel) -> np.ndarray:
+        """Levels above the lowest for float64 z (the same for every channel)."""
+        return self.evaluate(z) - self.qmin
+
+
+@dataclass(eq=False)
 class Reshape(Op):
     """Row-major (NCHW) reshape, e.g. flatten (C, H, W) → (C·H·W,)."""
 
@@ -334,6 +398,6 @@ class OutputAffine(Op):
 
 OP_TYPES: dict[str, type[Op]] = {
     cls.__name__: cls
-    for cls in (Conv, Dense, Affine, IntegerAffine, Binarize, Clamp, Quantize, FloatThresholds, Threshold, MaxPool, Reshape,
-                OutputAffine)
+    for cls in (Conv, Dense, Affine, IntegerAffine, Binarize, Clamp, Quantize, FloatThresholds, Truncate, Threshold, MaxPool,
+                SumPool, Reshape, OutputAffine)
 }

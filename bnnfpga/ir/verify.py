@@ -25,7 +25,9 @@ from bnnfpga.ir.ops import (
     OutputAffine,
     Quantize,
     Reshape,
+    SumPool,
     Threshold,
+    Truncate,
 )
 from bnnfpga.ir.types import signed_width
 
@@ -125,6 +127,14 @@ def _verify_node(node, in_type, out_type) -> None:
             raise _fail(node, "a pooling window would lie entirely in the padding")
         if op.use_min is not None and op.use_min.shape != (in_type.shape[0],):
             raise _fail(node, "use_min must have one flag per channel")
+    elif isinstance(op, SumPool):
+        if min(op.kernel) < 1 or min(op.strides) < 1 or min(op.pads) < 0:
+            raise _fail(node, "kernel and strides must be positive, pads non-negative")
+        if max(op.pads[0], op.pads[2]) >= op.kernel[0] or max(op.pads[1], op.pads[3]) >= op.kernel[1]:
+            raise _fail(node, "a pooling window would lie entirely in the padding")
+    elif isinstance(op, Truncate):
+        if op.qmin >= op.qmax or op.rounding not in ROUNDING_MODES or not op.scale > 0:
+            raise _fail(node, "truncation needs qmin < qmax, a positive scale and a known rounding mode")
     elif isinstance(op, Clamp):
         c = in_type.shape[0]
         if op.lo.shape != (c,) or op.hi.shape != (c,) or np.any(op.lo > op.hi) or np.any(np.isnan(op.lo)) or np.any(np.isnan(op.hi)):
@@ -174,7 +184,7 @@ def verify_folded(graph: Graph) -> None:
                 "thresholded, and its float value b·P − a·N has no integer form",
                 **where,
             )
-        if isinstance(op, (Affine, Binarize, Quantize, FloatThresholds)) or not types[node.output].dtype.is_integer:
+        if isinstance(op, (Affine, Binarize, Quantize, FloatThresholds, Truncate)) or not types[node.output].dtype.is_integer:
             raise ModelError(
                 "this step could not be folded into integer thresholds: supported is "
                 "dot product → per-channel affine/batchnorm → binarisation or quantizer, with max-pooling anywhere in between",

@@ -9,7 +9,7 @@ import numpy as np
 
 from bnnfpga.errors import ModelError
 from bnnfpga.ir.graph import Graph, Node
-from bnnfpga.ir.ops import Affine, Binarize, DotProduct, FloatThresholds, Quantize, Threshold
+from bnnfpga.ir.ops import Affine, Binarize, DotProduct, FloatThresholds, Quantize, Threshold, Truncate
 from bnnfpga.passes.accumulator_widths import gained_range
 from bnnfpga.passes.base import Pass
 from bnnfpga.passes.gained_thresholds import MAX_GAIN, GainedChannel, check_gained_channel, fold_gained_channel
@@ -64,7 +64,7 @@ def check_channel(scale: float, bias: float, strict: bool, lo: int, hi: int, fli
         raise ThresholdCheckError(f"threshold {t} disagrees with z = {scale!r}·y + {bias!r} at y = {y[bad[0]]}")
 
 
-Quantizer = Quantize | FloatThresholds  # float → k-bit levels, non-decreasing
+Quantizer = Quantize | FloatThresholds | Truncate  # float → k-bit levels, non-decreasing
 
 
 def quantize_levels(quantize: Quantizer, scale: np.ndarray, bias: np.ndarray, y: np.ndarray, channel) -> np.ndarray:
@@ -128,7 +128,7 @@ class FoldThresholds(Pass):
 
     def apply(self, graph: Graph) -> Graph:
         g = graph.copy()
-        for binarize in [n for n in g.nodes if isinstance(n.op, (Binarize, Quantize, FloatThresholds))]:
+        for binarize in [n for n in g.nodes if isinstance(n.op, (Binarize, Quantize, FloatThresholds, Truncate))]:
             source = g.producer(binarize.inputs[0])
             affine = source if source is not None and isinstance(source.op, Affine) and g.only_consumer(source.output) is binarize else None
             values = affine.inputs[0] if affine is not None else binarize.inputs[0]
@@ -164,7 +164,7 @@ class FoldThresholds(Pass):
                 (affine or binarize).source,
                 f"Affine+{type(binarize.op).__name__}",
             )
-        if isinstance(binarize.op, (Quantize, FloatThresholds)):
+        if isinstance(binarize.op, (Quantize, FloatThresholds, Truncate)):
             flipped, thresholds = fold_levels(binarize.op, scale.astype(np.float64), bias.astype(np.float64),
                                               np.asarray(acc_min, np.int64), np.asarray(acc_max, np.int64))
             for c in range(channels):

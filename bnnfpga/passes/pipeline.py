@@ -7,6 +7,7 @@ from collections.abc import Callable
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.verify import verify, verify_folded
 from bnnfpga.passes.absorb_input_affine import AbsorbInputAffine
+from bnnfpga.passes.affine_behind_sum_pool import AffineBehindSumPool
 from bnnfpga.passes.accumulator_widths import AccumulatorWidths
 from bnnfpga.passes.base import Pass
 from bnnfpga.passes.bound_quantizers import BoundQuantizers
@@ -23,6 +24,7 @@ def stages() -> list[Pass]:
     """Frontend output (float-level IR) → folded IR (integer ops + host affine)."""
     return [
         ExtractIntegerWeights(),  # W = s·Q: ±1, ternary or k-bit weights, scale s into an affine
+        AffineBehindSumPool(),  # average pools sum the integer levels; the dequantisation follows
         MergeAffines(),  # input normalisation chains, batchnorm after scale
         BoundQuantizers(),  # Clip → Mul → Round: the levels of a PACT/DoReFa quantizer
         SinkReshape(),  # a flatten moves down to the dense layer it feeds

@@ -67,3 +67,50 @@ def test_four_bit_weights_are_bit_exact(exports, form):
     """TFC with Brevitas's 4-bit narrow weights (values −7 … 7) and 2-bit activations."""
     graph = check_bit_exact(exports("tfc_4w2a", form), 2)
     assert {str(n.op.weight_dtype) for n in graph.nodes if isinstance(n.op, DotProduct)} == {"int4"}
+
+
+def trunc_average_pool_model(directory):
+    """A small Brevitas CNN with ``TruncAvgPool2d``: a 2x2 average of 2-bit ReLU levels,
+    truncated back to 2 bits (QONNX Trunc, shift 2), into a 2-bit conv; randomised batchnorms."""
+    import torch
+    from brevitas.export import export_qonnx
+    from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear, QuantReLU, TruncAvgPool2d
+    from torch import nn
+
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        QuantIdentity(bit_width=8, return_quant_tensor=True),
+        QuantConv2d(3, 8, 3, padding=1, weight_bit_width=2, bias=False), nn.BatchNorm2d(8),
+        QuantReLU(bit_width=2, return_quant_tensor=True),
+        TruncAvgPool2d(2, bit_width=2, return_quant_tensor=True),
+        QuantConv2d(8, 8, 3, weight_bit_width=2, bias=False), nn.BatchNorm2d(8),
+        QuantReLU(bit_width=2, return_quant_tensor=False), nn.Flatten(),
+        QuantLinear(8 * 2 * 2, 10, weight_bit_width=2, bias=False),
+    )
+    generator = torch.Generator().manual_seed(1)
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            c = module.num_features
+            module.running_mean.data = torch.randn(c, generator=generator) * 2
+            module.running_var.data = torch.rand(c, generator=generator) * 4 + 0.5
+            module.weight.data = torch.randn(c, generator=generator)
+            module.bias.data = torch.randn(c, generator=generator)
+    path = directory / "trunc_avg_pool.onnx"
+    export_qonnx(model.eval(), torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(2)), str(path), dynamo=True)
+    return path
+
+
+def test_trunc_average_pool_is_bit_exact_against_the_qonnx_executor(tmp_path):
+    """QONNX Trunc behind an AveragePool: thresholds on the window's integer sums."""
+    from bnnfpga.ir.ops import SumPool
+
+    path = trunc_average_pool_model(tmp_path)
+    graph = api.load(path, input_scale=INPUT_SCALE)
+    pool = next(n for n in graph.nodes if isinstance(n.op, SumPool))
+    after = graph.nodes[graph.nodes.index(pool) + 1]
+    assert str(graph.types()[pool.output].dtype) == "uint4" and isinstance(after.op, Threshold)
+    assert str(graph.types()[after.output].dtype) == "uint2"  # truncated by 2 bits
+    x = np.random.default_rng(0).integers(0, 256, size=(FRAMES,) + graph.input_type.shape)
+    result = verify_model(path, graph, x)
+    assert result.ok, result.table()
+    assert len([r for r in result.rows if r.kind == "activation"]) >= 4

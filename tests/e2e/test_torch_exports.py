@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bnnfpga import api, golden
-from bnnfpga.ir.ops import Conv, DotProduct, IntegerAffine, MaxPool, Threshold
+from bnnfpga.ir.ops import Conv, Dense, DotProduct, IntegerAffine, MaxPool, SumPool, Threshold
 from bnnfpga.verify import verify_model
 
 MODES = ("legacy", "dynamo")
@@ -14,7 +14,7 @@ MODES = ("legacy", "dynamo")
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("network", ["small_cnn", "mlp", "padded_first_layer", "ternary_pact", "ternary_sign",
-                                     "int_weights", "trained_ternary"])
+                                     "int_weights", "trained_ternary", "average_pools"])
 def test_verify_agrees_on_every_layer(exported, network, mode):
     path = exported(network, mode)
     graph = api.load(path)
@@ -74,6 +74,32 @@ def test_trained_ternary_weights_get_integer_gains(exported, mode):
         assert any(op.flipped.any() for op in gained), "a flipped row swaps its gains"
     inputs = [str(graph.types()[n.inputs[0]].dtype) for n in graph.nodes if isinstance(n.op, DotProduct)]
     assert inputs[1:4] == ["uint2", "bipolar", "uint2"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_average_pools_sum_integer_levels(exported, mode):
+    """AvgPool2d (AveragePool) and AdaptiveAvgPool2d(1) (GlobalAveragePool, or ReduceMean from
+    the dynamo exporter) become sums of integers: the PACT behind the 2x2 average folds into
+    thresholds on the sums, and the dense tail reads the sums of ±1 values."""
+    graph = api.load(exported("average_pools", mode))
+    types = graph.types()
+    pools = [n for n in graph.nodes if isinstance(n.op, SumPool)]
+    assert [p.op.kernel for p in pools] == [(2, 2), (4, 4)]
+    assert [str(types[p.output].dtype) for p in pools] == ["uint4", "int6"]  # 4 x uint2, 16 x ±1
+    after = graph.nodes[graph.nodes.index(pools[0]) + 1]
+    assert isinstance(after.op, Threshold) and after.op.levels == 3
+    dense = next(n for n in graph.nodes if isinstance(n.op, Dense))
+    assert str(types[dense.inputs[0]].dtype) == "int6"
+
+
+def test_average_pooling_stops_the_hardware_backends_with_the_layer_named(exported, tmp_path, capsys):
+    from bnnfpga.cli import main
+
+    out = tmp_path / "out"
+    assert main(["compile", str(exported("average_pools", "legacy")), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "average pooling has no engine" in err and "AveragePool" in err, err
+    assert not out.exists()
 
 
 def test_trained_ternary_last_layer_is_refused_with_its_name(tmp_path, capsys):
