@@ -36,11 +36,12 @@ from results import record  # noqa: E402
 
 
 def _mvu(mw, mh, pe, simd, bits=1, signed=False, out_bits=1, padded=False, bram=False, ternary=False, levels=1, base=0,
-         ternary_in=False, w_bits=None):
+         ternary_in=False, w_bits=None, gain_w=None):
     """An MVU point; ``bram=True`` puts the weights in block RAM however shallow, else the
-    compiler's depth rule decides. ``ternary`` weights, or ``w_bits``-bit integer weights;
-    ``levels`` thresholds per channel (k-bit outputs of ``out_bits`` bits, ``base`` + count);
-    ``ternary_in``: 2-bit ternary inputs on the popcount datapath."""
+    compiler's depth rule decides. ``ternary`` weights, or ``w_bits``-bit integer weights, or
+    asymmetric ternary rows with ``gain_w``-bit gains; ``levels`` thresholds per channel (k-bit
+    outputs of ``out_bits`` bits, ``base`` + count); ``ternary_in``: 2-bit ternary inputs on
+    the popcount datapath."""
     bipolar = bits == 1 and not signed
     magnitude = 1 << (w_bits - 1) if w_bits else 1
     acc_w = signed_width(-mw * (1 << bits) * magnitude, mw * (1 << bits) * magnitude).bits if not bipolar \
@@ -56,7 +57,17 @@ def _mvu(mw, mh, pe, simd, bits=1, signed=False, out_bits=1, padded=False, bram=
         params["TERNARY_IN"] = "1'b1"
     if levels != 1 or base != 0:
         params.update(LEVELS=levels, BASE=base)
+    if gain_w:  # A·P − B·N: the plane sums have the ±1 accumulator's width
+        params.update(W_BITS=2, GAINED="1'b1", PLANE_W=acc_w, GAIN_W=gain_w, ACC_W=acc_w + gain_w + 1,
+                      T_W=acc_w + gain_w + 2)
     return ("bnn_mvu", params)
+
+
+def _sum_pool(c, h, w, k, bits, out_bits, bipolar=False, signed=False, stride=None, pad=0):
+    s = stride or k
+    return ("bnn_sumpool", {"C": c, "H": h, "W": w, "KH": k, "KW": k, "SH": s, "SW": s, "PT": pad, "PL": pad, "PB": pad,
+                            "PR": pad, "BITS": bits, "IN_BIPOLAR": "1'b1" if bipolar else "1'b0",
+                            "SIGNED": "1'b1" if signed else "1'b0", "OUT_BITS": out_bits})
 
 
 def _swg(c, h, w, k, simd, bits=1, stride=1, pad=0):
@@ -149,6 +160,17 @@ POINTS = [
     *(_mvu(*p, w_bits=4, bits=8) for p in [(27, 64, 16, 3), (27, 64, 32, 9), (27, 32, 8, 27), (27, 64, 64, 3), (75, 32, 8, 25)]),
     _mvu(64, 32, 8, 8, w_bits=4, bits=4, signed=True), _mvu(144, 64, 16, 16, w_bits=4, bits=4),
     _mvu(48, 16, 16, 16, w_bits=3, bits=4, signed=True), _mvu(64, 10, 10, 16, w_bits=4, bits=2, out_bits=32),
+    # asymmetric ternary rows (TTQ): two plane sums per lane, A·P − B·N with per-row gains
+    *(_mvu(*p, gain_w=g) for p, g in [((576, 64, 8, 32), 8), ((576, 64, 16, 16), 10), ((1152, 128, 8, 32), 12),
+                                      ((256, 64, 16, 16), 6)]),
+    _mvu(288, 32, 8, 16, padded=True, gain_w=8),
+    *(_mvu(*p, bits=2, levels=3, out_bits=2, gain_w=g) for p, g in [((576, 64, 8, 32), 10), ((288, 32, 16, 16), 8),
+                                                                     ((1152, 128, 4, 32), 10)]),
+    *(_mvu(*p, bits=8, gain_w=12) for p in [(27, 64, 16, 3), (27, 32, 8, 27)]),
+    # sum-pools (average pooling): 2x2 of 2-bit levels, global averages of ±1 and of levels
+    _sum_pool(64, 16, 16, 2, 2, 4), _sum_pool(128, 8, 8, 2, 2, 4), _sum_pool(32, 16, 16, 3, 2, 5, stride=1, pad=1),
+    _sum_pool(64, 4, 4, 4, 1, 6, bipolar=True), _sum_pool(256, 4, 4, 4, 1, 6, bipolar=True),
+    _sum_pool(128, 8, 8, 8, 2, 8, signed=True), _sum_pool(16, 8, 8, 8, 2, 8),
     # k-bit max-pool and input quantizers
     _pool(64, 28, 28, bits=2, signed=True), _pool(128, 10, 10, bits=2, signed=True), _pool(32, 16, 16, bits=4),
     ("bnn_threshold", {"C": 3, "IN_BITS": 8, "IN_BIPOLAR": "1'b0", "IN_SIGNED": "1'b0", "T_W": 10, "LEVELS": 255,
@@ -188,6 +210,10 @@ def _memory_text(module: str, params: dict, param: str, rng: np.random.Generator
         count = (params["MH"] if module == "bnn_mvu" else params["C"]) * params.get("LEVELS", 1)
         span = params["MW"] // 4 if module == "bnn_mvu" else (1 << params["IN_BITS"]) - 1
         return "".join(f"{int(v) & ((1 << width) - 1):x}\n" for v in rng.integers(-span, span + 1, count))
+    if param == "GAINS_FILE" and "GAIN_W" in params:  # {B, A}
+        gain_w = params["GAIN_W"]
+        gains = rng.integers(1, 1 << gain_w, size=(params["MH"], 2))
+        return "".join(f"{int(b) << gain_w | int(a):x}\n" for a, b in gains)
     if param == "CONSTANTS_FILE":
         return "0\n" * (params["MH"] if module == "bnn_mvu" else params["C"])
     if param == "OFFSETS_FILE":

@@ -71,6 +71,8 @@ def block_ram_tiles(depth: int, width: int) -> float:
 # ---- features per module: name → value; LUT and FF are fitted over the same features ----
 
 def _mvu_features(p: dict) -> dict[str, float]:
+    if _int(p.get("GAINED", "1'b0")):
+        return _gained_mvu_features(p)
     return _multibit_mvu_features(p) if _int(p.get("W_BITS", 1)) > 2 else _binary_mvu_features(p)
 
 
@@ -138,6 +140,31 @@ def _multibit_mvu_features(p: dict) -> dict[str, float]:
     }
 
 
+def _gained_mvu_features(p: dict) -> dict[str, float]:
+    """Asymmetric ternary rows (GAINED), priced on top of the same ternary MVU without gains
+    (``ungained_params``): per lane the second plane's popcount bit (or adder), per PE two
+    plane accumulators and two shift-add multipliers of a plane sum by a gain, and the gains
+    table."""
+    bits, pe, simd, mh = _int(p["BITS"]), _int(p["PE"]), _int(p["SIMD"]), _int(p["MH"])
+    plane_w, gain_w = _int(p["PLANE_W"]), _int(p["GAIN_W"])
+    popcount_in = _int(p["BIPOLAR"]) or _int(p.get("TERNARY_IN", "1'b0"))
+    lanes = pe * simd
+    return {
+        "one": 1.0,
+        "plane_lanes": float(lanes) if popcount_in else 0.0,
+        "plane_lanes_depth": float(lanes * math.log2(max(simd, 2))) if popcount_in else 0.0,
+        "plane_mac_bits": 0.0 if popcount_in else float(lanes * (bits + 2)),
+        "plane_acc": float(2 * pe * plane_w),
+        "multiplier": float(2 * pe * plane_w * gain_w),
+        "gains_rom": float(2 * mh * gain_w) / 64 if mh > pe else 0.0,
+    }
+
+
+def ungained_params(p: dict) -> dict:
+    """The parameters of the same ternary MVU without gains."""
+    return {k: v for k, v in p.items() if k not in ("GAINED", "PLANE_W", "GAIN_W")}
+
+
 def binary_weight_params(p: dict) -> dict:
     """The parameters of the same MVU with ±1 weights."""
     return {k: v for k, v in p.items() if k != "W_BITS"}
@@ -189,6 +216,24 @@ def _pool_features(p: dict) -> dict[str, float]:
     return {**_swg_features(p), "reducer": float(_int(p["C"]) * _int(p.get("BITS", 1)))}
 
 
+def _global_pool(p: dict) -> bool:
+    """A window over the whole unpadded input: bnn_sumpool then has no window generator."""
+    return (_int(p["KH"]), _int(p["KW"])) == (_int(p["H"]), _int(p["W"])) and not any(
+        _int(p[k]) for k in ("PT", "PL", "PB", "PR"))
+
+
+def _sum_pool_features(p: dict) -> dict[str, float]:
+    """The window generator (none for a global pool), and per channel an OUT_BITS adder and
+    its register."""
+    sums = float(_int(p["C"]) * _int(p["OUT_BITS"]))
+    window = {k: 0.0 if _global_pool(p) else v for k, v in _swg_features(p).items()}
+    return {**window, "one": 1.0, "adders": sums, "sum_register": sums}
+
+
+def _sum_pool_bram(p: dict) -> float:
+    return 0.0 if _global_pool(p) else _swg_bram(p)
+
+
 def _fifo_features(p: dict) -> dict[str, float]:
     width, depth = _int(p["WIDTH"]), _int(p["DEPTH"])
     return {"one": 1.0, "lutram": float(width * math.ceil(depth / 32)), "address": float(math.log2(depth))}
@@ -222,6 +267,7 @@ FEATURES = {
     "bnn_mvu": _mvu_features,
     "bnn_swg": _swg_features,
     "bnn_maxpool": _pool_features,
+    "bnn_sumpool": _sum_pool_features,
     "bnn_axis_fifo": _fifo_features,
     "bnn_input": _input_features,
     "bnn_output": _output_features,
@@ -229,7 +275,7 @@ FEATURES = {
     "bnn_threshold": _threshold_features,
     "bnn_integer_affine": _affine_features,
 }
-BLOCK_RAM = {"bnn_mvu": _mvu_bram, "bnn_swg": _swg_bram, "bnn_maxpool": _swg_bram}
+BLOCK_RAM = {"bnn_mvu": _mvu_bram, "bnn_swg": _swg_bram, "bnn_maxpool": _swg_bram, "bnn_sumpool": _sum_pool_bram}
 
 
 def family(module: str, params: dict) -> str:
@@ -238,6 +284,8 @@ def family(module: str, params: dict) -> str:
     MVUs of a single weight word apart: synthesis folds their constant weights away. Ternary
     weights share their datapath's coefficients through features of their own."""
     if module == "bnn_mvu":
+        if _int(params.get("GAINED", "1'b0")):
+            return "bnn_mvu/gained"
         if _int(params.get("W_BITS", 1)) > 2:
             return "bnn_mvu/multibit"
         if not (_int(params["BIPOLAR"]) or _int(params.get("TERNARY_IN", "1'b0"))):
@@ -247,11 +295,12 @@ def family(module: str, params: dict) -> str:
     return module
 
 
-MVU_FAMILIES = ("bnn_mvu/bipolar", "bnn_mvu/bipolar_fixed", "bnn_mvu/integer", "bnn_mvu/multibit")
+MVU_FAMILIES = ("bnn_mvu/bipolar", "bnn_mvu/bipolar_fixed", "bnn_mvu/integer", "bnn_mvu/multibit", "bnn_mvu/gained")
 # Families priced as the estimate of a simpler configuration plus their own features, fitted
 # on what the simpler one leaves: a family → how to get the simpler parameters. (The
-# multibit MVU shares the ROM, buffer, accumulator and threshold logic of the ±1 MVU.)
-PRICED_ON_TOP = {"bnn_mvu/multibit": binary_weight_params}
+# multibit MVU shares the ROM, buffer, accumulator and threshold logic of the ±1 MVU; the
+# gained one all of the ternary MVU's.) Fitted after the families they stand on.
+PRICED_ON_TOP = {"bnn_mvu/multibit": binary_weight_params, "bnn_mvu/gained": ungained_params}
 FAMILIES = [f for m in FEATURES for f in (MVU_FAMILIES if m == "bnn_mvu" else (m,))]
 
 

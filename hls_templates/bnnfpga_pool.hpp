@@ -1,4 +1,4 @@
-// bnnfpga streaming library: max-pool of bipolar pixels (DESIGN.md 3.6).
+// bnnfpga streaming library: max-pool (DESIGN.md 3.6) and sum-pool (average pooling).
 #ifndef BNNFPGA_POOL_HPP
 #define BNNFPGA_POOL_HPP
 
@@ -58,6 +58,52 @@ void max_pool(hls::stream<ap_uint<C * BITS> > &in, hls::stream<ap_uint<C * BITS>
                 }
                 out.write(result);
             }
+        }
+    }
+    lines.drain(in);
+}
+
+// Sum-pool, the integer part of average pooling: each output element is the sum of the
+// window's elements, the padding adding 0 (the 1/(KH*KW) is folded behind).
+//   C                channels
+//   BITS             bits per input element
+//   BIPOLAR, SIGNED  inputs are bipolar (BITS = 1, bit 1 = +1, 0 = -1), or two's complement
+//                    (also ternary levels), else unsigned
+//   OUT_BITS         bits per output sum, wide enough for KH*KW elements
+//   H, W, KH, KW, SH, SW, PT, PL, PB, PR   as max_pool
+template <unsigned C, unsigned BITS, bool BIPOLAR, bool SIGNED, unsigned OUT_BITS, unsigned H, unsigned W, unsigned KH,
+          unsigned KW, unsigned SH, unsigned SW, unsigned PT, unsigned PL, unsigned PB, unsigned PR>
+void sum_pool(hls::stream<ap_uint<C * BITS> > &in, hls::stream<ap_uint<C * OUT_BITS> > &out) {
+    const unsigned OH = (H + PT + PB - KH) / SH + 1;
+    const unsigned OW = (W + PL + PR - KW) / SW + 1;
+    LineBuffer<C * BITS, H, W, KH> lines;
+    for (unsigned oy = 0; oy < OH; oy++) {
+        const int top = (int)(oy * SH) - (int)PT;
+        lines.fill_until(in, top + (int)KH - 1);
+        for (unsigned ox = 0; ox < OW; ox++) {
+#pragma HLS PIPELINE II = 1
+            const int left = (int)(ox * SW) - (int)PL;
+            ap_uint<C * OUT_BITS> result = 0;
+            for (unsigned c = 0; c < C; c++) {
+#pragma HLS UNROLL
+                ap_int<OUT_BITS + 1> sum = 0;
+                for (unsigned k = 0; k < KH * KW; k++) {
+#pragma HLS UNROLL
+                    const int y = top + (int)(k / KW), x = left + (int)(k % KW);
+                    if (LineBuffer<C * BITS, H, W, KH>::inside(y, x)) {
+                        const ap_uint<BITS> raw = lines.pixel(y, x).range(c * BITS + BITS - 1, c * BITS);
+                        if (BIPOLAR) {
+                            sum += raw[0] ? 1 : -1;
+                        } else if (SIGNED) {
+                            sum += (ap_int<BITS>)raw;
+                        } else {
+                            sum += raw;
+                        }
+                    }
+                }
+                result.range(c * OUT_BITS + OUT_BITS - 1, c * OUT_BITS) = (ap_uint<OUT_BITS>)sum;
+            }
+            out.write(result);
         }
     }
     lines.drain(in);

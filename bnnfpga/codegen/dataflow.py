@@ -237,7 +237,8 @@ class Mvu:
 @dataclass(frozen=True)
 class Pool:
     """Max-pool over valid positions (bipolar: OR, AND on ``use_min`` channels; k-bit levels:
-    max, min on ``use_min`` channels)."""
+    max, min on ``use_min`` channels), or with ``summing`` the window's sum (average pooling,
+    its 1/taps folded behind; padded positions add 0)."""
 
     name: str
     source: str
@@ -247,6 +248,7 @@ class Pool:
     strides: tuple[int, int]
     pads: tuple[int, int, int, int]
     min_channels: int  # bit c set: channel c is a min-pool (DESIGN 3.6)
+    summing: bool = False
 
     @property
     def cycles(self) -> int:
@@ -403,8 +405,8 @@ def lower(graph: Graph, folding: dict[str, Fold], backend: str = "hardware") -> 
                                    f"layer directly, not {type(following).__name__}")
             flattened_from = (cur.c, cur.h, cur.w)
         elif isinstance(op, SumPool):
-            raise BnnfpgaError(f"layer {node.name}: average pooling has no engine in the {backend} backend yet; the golden "
-                               "model runs it (bnnfpga predict / verify); supported in hardware: max-pooling")
+            engines.append(_sum_pool(node, op, cur, types, backend))
+            cur = engines[-1].out
         elif isinstance(op, OutputAffine):
             pass  # runs on the host (DESIGN 3.7)
         else:
@@ -461,6 +463,14 @@ def _threshold(node, op: Threshold, cur: Pixels, types) -> ThresholdStage:
     width = signed_width(min(int(t.min()), cur.dtype.min), max(int(t.max()), cur.dtype.max)).bits + 1
     return ThresholdStage(node.name, node.source, cur, tuple(int(v) for v in t.reshape(-1)),
                           tuple(int(v) for v in op.constant), width, op.levels, op.base or 0, types[node.output].dtype)
+
+
+def _sum_pool(node, op: SumPool, cur: Pixels, types, backend: str) -> Pool:
+    if cur.dtype.kind == "float":
+        raise BnnfpgaError(f"layer {node.name}: the {backend} backend pools integer activations only")
+    out_t = types[node.output]
+    return Pool(node.name, node.source, cur, Pixels(cur.c, out_t.shape[1], out_t.shape[2], out_t.dtype), tuple(op.kernel),
+                tuple(op.strides), tuple(op.pads), 0, summing=True)
 
 
 def _pool(node, op: MaxPool, cur: Pixels, types, backend: str) -> Pool:

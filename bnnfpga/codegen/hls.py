@@ -22,7 +22,7 @@ from bnnfpga.codegen.templates import data_dir, environment, header
 from bnnfpga.errors import BnnfpgaError
 from bnnfpga.folding import Fold
 from bnnfpga.ir.graph import Graph
-from bnnfpga.ir.types import TERNARY, DType
+from bnnfpga.ir.types import BIPOLAR, TERNARY, DType
 from bnnfpga.names import sanitize
 
 LIBRARY = ("bnnfpga_types.hpp", "bnnfpga_linebuffer.hpp", "bnnfpga_swg.hpp", "bnnfpga_mvu.hpp", "bnnfpga_pool.hpp", "bnnfpga_io.hpp")
@@ -137,6 +137,11 @@ def _engine(e: dataflow.Engine, layers: dict[str, dict]) -> dict:
                 "pixels": e.inp.count, "simd": e.simd}
     if isinstance(e, dataflow.Mvu):
         return _mvu(e, layers)
+    if isinstance(e, dataflow.Pool) and e.summing:
+        return {"kind": "sum_pool", "comment": f"{e.name}: sum-pool {e.kernel[0]}x{e.kernel[1]} ({e.inp.dtype} → {e.out.dtype})",
+                "name": e.name, "c": e.inp.c, "bits": e.inp.dtype.bits, "bipolar": _bool(e.inp.dtype == BIPOLAR),
+                "signed": _bool(e.inp.dtype.signed), "out_bits": e.out.dtype.bits, "h": e.inp.h, "w": e.inp.w,
+                "kh": e.kernel[0], "kw": e.kernel[1], "sh": e.strides[0], "sw": e.strides[1], "pads": list(e.pads)}
     if isinstance(e, dataflow.Pool):
         layers[e.name] = {"kind": "pool", "name": e.name, "source": e.source, "c": e.inp.c,
                           "min_channels": f"{e.min_channels:x}"}

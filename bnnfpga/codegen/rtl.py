@@ -163,6 +163,11 @@ def engine_instance(e: dataflow.Engine, consumer: dataflow.Engine | None = None)
             params.update(GAINED=_bit(True), PLANE_W=e.plane_w, GAIN_W=e.gain_w)
         return EngineInstance("bnn_mvu", params, f"{e.name}: {e.mh}x{e.mw} MVU, PE={fold.pe}, SIMD={fold.simd}",
                               e.mh * e.out_bits, fifo_depth=depth)
+    if isinstance(e, dataflow.Pool) and e.summing:
+        params = {**_window(e.inp, e.kernel, e.strides, e.pads), "BITS": e.inp.dtype.bits,
+                  "IN_BIPOLAR": _bit(e.inp.dtype == BIPOLAR), "SIGNED": _bit(e.inp.dtype.signed), "OUT_BITS": e.out.dtype.bits}
+        return EngineInstance("bnn_sumpool", params, f"{e.name}: sum-pool {e.kernel[0]}x{e.kernel[1]}/s{e.strides[0]} "
+                              f"({e.inp.dtype} -> {e.out.dtype})", e.out.bits, fifo_depth=depth)
     if isinstance(e, dataflow.Pool):
         params = _window(e.inp, e.kernel, e.strides, e.pads)
         if e.inp.dtype != BIPOLAR:
@@ -194,7 +199,7 @@ def _memory_files(e: dataflow.Engine, design: Instances) -> dict[str, str]:
             words = (int(b) << e.gain_w | int(a) for a, b in e.gains)
             files["GAINS_FILE"] = design.memory(f"{e.name}_gains.mem", _hex_lines(words, 2 * e.gain_w))
         return files
-    if isinstance(e, dataflow.Pool):
+    if isinstance(e, dataflow.Pool) and not e.summing:
         return {"MIN_FILE": design.memory(f"{e.name}_min.mem", _hex_lines([e.min_channels], e.inp.c))}
     return {}
 

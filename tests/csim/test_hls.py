@@ -126,11 +126,13 @@ def test_cnv_sized_network_bit_exact(tmp_path):
 
 
 @pytest.mark.parametrize("network, mode", [("ternary_pact", "legacy"), ("ternary_pact", "dynamo"), ("ternary_sign", "legacy"),
-                                           ("int_weights", "dynamo"), ("trained_ternary", "dynamo")])
+                                           ("int_weights", "dynamo"), ("trained_ternary", "dynamo"),
+                                           ("average_pools", "dynamo")])
 def test_ternary_and_k_bit_networks_bit_exact(exported, network, mode):
     """Ternary weights (two bit planes), 2-bit PACT activations (3 thresholds), max-pool of
     2-bit levels, zero padding of 2-bit levels; int3/int4 weights on pixels, levels and ±1;
-    TTQ weights (A·P − B·N with per-row gains) on the same three input kinds."""
+    TTQ weights (A·P − B·N with per-row gains) on the same three input kinds; average pools
+    (sum-pools of 2-bit levels and of ±1 values, a threshold stage on the sums)."""
     graph = api.load(exported(network, mode))
     assert_hls_matches_golden(graph, api.random_inputs(graph.input_type, 16, seed=4))
 

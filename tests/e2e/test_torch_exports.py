@@ -92,16 +92,6 @@ def test_average_pools_sum_integer_levels(exported, mode):
     assert str(types[dense.inputs[0]].dtype) == "int6"
 
 
-def test_average_pooling_stops_the_hardware_backends_with_the_layer_named(exported, tmp_path, capsys):
-    from bnnfpga.cli import main
-
-    out = tmp_path / "out"
-    assert main(["compile", str(exported("average_pools", "legacy")), "-o", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert "average pooling has no engine" in err and "AveragePool" in err, err
-    assert not out.exists()
-
-
 def test_trained_ternary_last_layer_is_refused_with_its_name(tmp_path, capsys):
     """b·P − a·N with an irrational b/a has no integer form when no threshold follows."""
     import torch

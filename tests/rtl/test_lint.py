@@ -27,6 +27,10 @@ MODES = {
     "bnn_mvu-gained-bipolar-in": ("bnn_mvu", {"W_BITS": 2, "GAINED": 1, "ACC_W": 14, "PLANE_W": 6, "GAIN_W": 7}),
     "bnn_mvu-gained-kbit-in": ("bnn_mvu", {"W_BITS": 2, "GAINED": 1, "BITS": 2, "BIPOLAR": 0, "ACC_W": 16, "PLANE_W": 7,
                                            "GAIN_W": 8, "LEVELS": 3, "OUT_BITS": 2}),
+    "bnn_sumpool-bipolar": ("bnn_sumpool", {"BITS": 1, "IN_BIPOLAR": 1, "OUT_BITS": 3}),
+    "bnn_sumpool-global": ("bnn_sumpool", {"KH": 4, "KW": 4, "SH": 4, "SW": 4, "OUT_BITS": 6}),
+    "bnn_sumpool-signed-padded": ("bnn_sumpool", {"BITS": 2, "SIGNED": 1, "OUT_BITS": 5, "KH": 3, "KW": 3, "SH": 1, "SW": 1,
+                                                  "PT": 1, "PL": 1, "PB": 1, "PR": 1}),
     "bnn_maxpool-2bit": ("bnn_maxpool", {"BITS": 2, "SIGNED": 1}),
     "bnn_threshold-2bit": ("bnn_threshold", {"LEVELS": 3, "OUT_BITS": 2, "BASE": 0}),
 }
@@ -47,6 +51,6 @@ def test_lint_clean(module, tmp_path):
 
 
 def test_every_module_is_linted():
-    assert {"bnn_mvu", "bnn_threshold", "bnn_integer_affine", "bnn_maxpool", "bnn_axis_fifo", "bnn_swg", "bnn_input",
-            "bnn_output", "bnn_width_converter"} <= set(MODULES)
+    assert {"bnn_mvu", "bnn_threshold", "bnn_integer_affine", "bnn_maxpool", "bnn_sumpool", "bnn_axis_fifo", "bnn_swg",
+            "bnn_input", "bnn_output", "bnn_width_converter"} <= set(MODULES)
     assert memory_parameters("bnn_mvu") == ["WEIGHTS_FILE", "THRESHOLDS_FILE", "CONSTANTS_FILE", "GAINS_FILE"]

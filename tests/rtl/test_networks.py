@@ -108,11 +108,11 @@ def test_cnv_sized_network_bit_exact(tmp_path):
 
 
 @pytest.mark.parametrize("network, mode", [("ternary_pact", "legacy"), ("ternary_sign", "dynamo"), ("int_weights", "legacy"),
-                                           ("trained_ternary", "legacy")])
+                                           ("trained_ternary", "legacy"), ("average_pools", "legacy")])
 def test_ternary_and_k_bit_networks_bit_exact(exported, network, mode, tmp_path):
     """Ternary weights, 2-bit PACT activations, max-pool of 2-bit levels, padding of them;
     int3/int4 weights on pixels, levels and ±1 activations; TTQ weights (two planes with
-    gains) on the same three input kinds."""
+    gains) on the same three input kinds; average pools (sum-pool engines)."""
     graph = api.load(exported(network, mode))
     folding = choose_folding(graph, max_pe=64, max_simd=64)
     assert_rtl_matches_golden(graph, api.random_inputs(graph.input_type, 8, seed=5), tmp_path, folding)

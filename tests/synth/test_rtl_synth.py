@@ -58,6 +58,7 @@ OTHERS = {
     "bnn_axis_fifo": {"WIDTH": 32, "DEPTH": 16},
     "bnn_swg": {"C": 16, "H": 8, "W": 8, "KH": 3, "KW": 3, "PT": 1, "PL": 1, "PB": 1, "PR": 1, "SIMD": 16},
     "bnn_maxpool": {"C": 16, "H": 8, "W": 8},
+    "bnn_sumpool": {"C": 16, "H": 8, "W": 8, "BITS": 2, "OUT_BITS": 4},
     "bnn_input": {"PIXEL_BITS": 96},
     "bnn_output": {"VALUES": 10, "VECTORS": 1},
     "bnn_integer_affine": {"C": 3, "IN_BITS": 8, "OUT_BITS": 9, "SCALE": 2},
