@@ -156,6 +156,17 @@ def test_brevitas_models_bit_exact(name, form, tmp_path):
     assert_hls_matches_golden(graph, x, choose_folding(graph), board="pynq-z2" if small else "zcu104")
 
 
+def test_brevitas_trunc_average_pool_bit_exact(tmp_path):
+    """Brevitas TruncAvgPool2d: a sum-pool and a threshold stage on the sums (QONNX Trunc)."""
+    pytest.importorskip("brevitas", reason="pip install brevitas onnxoptimizer (dev extra)")
+    from bnnfpga.nn.bnn_pynq import INPUT_SCALE
+    from tests.e2e.test_brevitas import trunc_average_pool_model
+
+    graph = api.load(trunc_average_pool_model(tmp_path), input_scale=INPUT_SCALE)
+    x = np.random.default_rng(4).integers(0, 256, size=(6,) + graph.input_type.shape)
+    assert_hls_matches_golden(graph, x, choose_folding(graph))
+
+
 # -- the generated code itself ------------------------------------------------------------------
 
 def generated(tmp_path, graph, name="hls"):

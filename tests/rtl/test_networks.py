@@ -135,6 +135,17 @@ def test_brevitas_models_bit_exact(name, form, tmp_path):
     assert_rtl_matches_golden(graph, x, tmp_path, folding, pauses=name.startswith("tfc"))
 
 
+def test_brevitas_trunc_average_pool_bit_exact(tmp_path):
+    """Brevitas TruncAvgPool2d: a sum-pool engine and a threshold stage on the sums (QONNX Trunc)."""
+    pytest.importorskip("brevitas", reason="pip install brevitas onnxoptimizer (dev extra)")
+    from bnnfpga.nn.bnn_pynq import INPUT_SCALE
+    from tests.e2e.test_brevitas import trunc_average_pool_model
+
+    graph = api.load(trunc_average_pool_model(tmp_path), input_scale=INPUT_SCALE)
+    x = np.random.default_rng(4).integers(0, 256, size=(6,) + graph.input_type.shape)
+    assert_rtl_matches_golden(graph, x, tmp_path, choose_folding(graph, max_pe=64, max_simd=64))
+
+
 # -- the generated design itself ----------------------------------------------------------------
 
 def test_generated_top_is_lint_clean(tmp_path, exported):
