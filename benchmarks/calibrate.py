@@ -166,7 +166,8 @@ POINTS = [
     _mvu(288, 32, 8, 16, padded=True, gain_w=8),
     *(_mvu(*p, bits=2, levels=3, out_bits=2, gain_w=g) for p, g in [((576, 64, 4, 32), 9), ((288, 32, 16, 16), 8),
                                                                      ((1152, 128, 4, 32), 10)]),
-    *(_mvu(*p, bits=8, gain_w=g) for p, g in [((27, 16, 8, 9), 10), ((27, 32, 4, 27), 8)]),
+    *(_mvu(*p, bits=8, gain_w=g) for p, g in [((27, 16, 8, 9), 10), ((27, 32, 4, 27), 8), ((27, 12, 4, 9), 12)]),
+    _mvu(108, 16, 4, 12, bits=2, levels=3, out_bits=2, gain_w=7), _mvu(144, 16, 8, 16, gain_w=7),  # small layers
     # sum-pools (average pooling): 2x2 of 2-bit levels, global averages of ±1 and of levels
     _sum_pool(64, 16, 16, 2, 2, 4), _sum_pool(128, 8, 8, 2, 2, 4), _sum_pool(32, 16, 16, 3, 2, 5, stride=1, pad=1),
     _sum_pool(64, 4, 4, 4, 1, 6, bipolar=True), _sum_pool(256, 4, 4, 4, 1, 6, bipolar=True),

@@ -155,7 +155,7 @@ def _gained_mvu_features(p: dict) -> dict[str, float]:
         "plane_lanes_depth": float(lanes * math.log2(max(simd, 2))) if popcount_in else 0.0,
         "plane_mac_bits": 0.0 if popcount_in else float(lanes * (bits + 2)),
         "plane_acc": float(2 * pe * plane_w),
-        "multiplier": float(2 * pe * plane_w * gain_w),
+        "multiplier": float(2 * pe * _int(p["ACC_W"]) * gain_w),  # GAIN_W adds of ACC_W bits each
         # a 2·GAIN_W-bit ROM per PE, read by the row fold: a LUT per bit and 64 words
         "gains_rom": float(2 * gain_w * pe * math.ceil(mh // pe / 64)) if mh > pe else 0.0,
     }
