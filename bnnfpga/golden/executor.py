@@ -13,15 +13,13 @@ from bnnfpga.ir.ops import (
     Clamp,
     Conv,
     DotProduct,
-    FloatThresholds,
     IntegerAffine,
+    LevelQuantizer,
     MaxPool,
     OutputAffine,
-    Quantize,
     Reshape,
     SumPool,
     Threshold,
-    Truncate,
 )
 from bnnfpga.ir.types import TensorType
 
@@ -93,7 +91,7 @@ def _run_node(op, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:
         return np.where(x > 0 if op.strict else x >= 0, 1, -1).astype(np.int8)
     if isinstance(op, Threshold):
         return kernels.threshold(x, op.thresholds, op.constant, op.base)
-    if isinstance(op, (Quantize, FloatThresholds, Truncate)):
+    if isinstance(op, LevelQuantizer):
         return op.evaluate(x)
     if isinstance(op, Clamp):
         return np.clip(x.astype(np.float64), op.lo, op.hi)

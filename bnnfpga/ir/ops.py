@@ -189,26 +189,18 @@ class Clamp(Op):
         return TensorType(inputs[0].shape, FLOAT)
 
 
-@dataclass(eq=False)
-class Quantize(Op):
-    """Float → integer level, QONNX ``Quant`` order: q = rounding(clip(x, qmin, qmax)).
-
-    The input is already divided by the quantizer's scale and shifted by its zero point (an
-    Affine in front); the dequantisation (q − zp)·scale is an Affine behind. ``rounding``
-    names a QONNX rounding mode (``ROUNDING_MODES``). The output is an integer tensor of the
-    narrowest type holding [qmin, qmax]; FoldThresholds turns it into qmax − qmin thresholds.
-    """
+class LevelRange(Op):
+    """A quantizer onto the integer levels [qmin, qmax], the same on every channel
+    (Quantize, Truncate). Subclasses hold ``qmin``, ``qmax`` and define ``evaluate``."""
 
     qmin: int
     qmax: int
-    rounding: str = "ROUND"
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
 
     def output_type(self, inputs: list[TensorType]) -> TensorType:
         return TensorType(inputs[0].shape, integer_type(self.qmin, self.qmax))
-
-    def evaluate(self, x: np.ndarray) -> np.ndarray:
-        """The integer levels of float64 x, as int64."""
-        return ROUNDING_MODES[self.rounding](np.clip(x, self.qmin, self.qmax)).astype(np.int64)
 
     @property
     def base(self) -> int:
@@ -222,6 +214,25 @@ class Quantize(Op):
     def count(self, z: np.ndarray, channel) -> np.ndarray:
         """Levels above the lowest for float64 z (the same for every channel)."""
         return self.evaluate(z) - self.qmin
+
+
+@dataclass(eq=False)
+class Quantize(LevelRange):
+    """Float → integer level, QONNX ``Quant`` order: q = rounding(clip(x, qmin, qmax)).
+
+    The input is already divided by the quantizer's scale and shifted by its zero point (an
+    Affine in front); the dequantisation (q − zp)·scale is an Affine behind. ``rounding``
+    names a QONNX rounding mode (``ROUNDING_MODES``). The output is an integer tensor of the
+    narrowest type holding [qmin, qmax]; FoldThresholds turns it into qmax − qmin thresholds.
+    """
+
+    qmin: int
+    qmax: int
+    rounding: str = "ROUND"
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        """The integer levels of float64 x, as int64."""
+        return ROUNDING_MODES[self.rounding](np.clip(x, self.qmin, self.qmax)).astype(np.int64)
 
 
 @dataclass(eq=False)
@@ -340,7 +351,7 @@ class SumPool(Op):
 
 
 @dataclass(eq=False)
-class Truncate(Op):
+class Truncate(LevelRange):
     """Float → integer level, QONNX ``Trunc`` (v2; Brevitas writes it behind an average pool):
     q = rounding(clip(round(x/scale + zeropt) / 2^shift, qmin, qmax)). The dequantisation
     (q − zeropt/2^shift)·output_scale is an Affine behind. Behind a SumPool, x/scale is the
@@ -354,25 +365,15 @@ class Truncate(Op):
     qmax: int
     rounding: str = "FLOOR"
 
-    def output_type(self, inputs: list[TensorType]) -> TensorType:
-        return TensorType(inputs[0].shape, integer_type(self.qmin, self.qmax))
-
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         """The integer levels of float64 x, as int64."""
         y = np.round(np.asarray(x, np.float64) / self.scale + self.zeropt) / 2.0**self.shift
         return ROUNDING_MODES[self.rounding](np.clip(y, self.qmin, self.qmax)).astype(np.int64)
 
-    @property
-    def base(self) -> int:
-        return self.qmin
 
-    @property
-    def steps(self) -> int:
-        return self.qmax - self.qmin
-
-    def count(self, z: np.ndarray, channel) -> np.ndarray:
-        """Levels above the lowest for float64 z (the same for every channel)."""
-        return self.evaluate(z) - self.qmin
+# Float → k-bit levels, non-decreasing in their input: FoldThresholds turns each into integer
+# thresholds, PoolAfterThreshold moves max-pools through them. Usable with isinstance.
+LevelQuantizer = Quantize | FloatThresholds | Truncate
 
 
 @dataclass(eq=False)

@@ -21,6 +21,7 @@ from bnnfpga.ir.ops import (
     DotProduct,
     FloatThresholds,
     IntegerAffine,
+    LevelQuantizer,
     MaxPool,
     OutputAffine,
     Quantize,
@@ -184,7 +185,7 @@ def verify_folded(graph: Graph) -> None:
                 "thresholded, and its float value b·P − a·N has no integer form",
                 **where,
             )
-        if isinstance(op, (Affine, Binarize, Quantize, FloatThresholds, Truncate)) or not types[node.output].dtype.is_integer:
+        if isinstance(op, (Affine, Binarize, LevelQuantizer)) or not types[node.output].dtype.is_integer:
             raise ModelError(
                 "this step could not be folded into integer thresholds: supported is "
                 "dot product → per-channel affine/batchnorm → binarisation or quantizer, with max-pooling anywhere in between",

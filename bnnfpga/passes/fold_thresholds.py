@@ -9,7 +9,7 @@ import numpy as np
 
 from bnnfpga.errors import ModelError
 from bnnfpga.ir.graph import Graph, Node
-from bnnfpga.ir.ops import Affine, Binarize, DotProduct, FloatThresholds, Quantize, Threshold, Truncate
+from bnnfpga.ir.ops import Affine, Binarize, DotProduct, LevelQuantizer, Threshold
 from bnnfpga.passes.accumulator_widths import gained_range
 from bnnfpga.passes.base import Pass
 from bnnfpga.passes.gained_thresholds import MAX_GAIN, GainedChannel, check_gained_channel, fold_gained_channel
@@ -64,17 +64,14 @@ def check_channel(scale: float, bias: float, strict: bool, lo: int, hi: int, fli
         raise ThresholdCheckError(f"threshold {t} disagrees with z = {scale!r}·y + {bias!r} at y = {y[bad[0]]}")
 
 
-Quantizer = Quantize | FloatThresholds | Truncate  # float → k-bit levels, non-decreasing
-
-
-def quantize_levels(quantize: Quantizer, scale: np.ndarray, bias: np.ndarray, y: np.ndarray, channel) -> np.ndarray:
+def quantize_levels(quantize: LevelQuantizer, scale: np.ndarray, bias: np.ndarray, y: np.ndarray, channel) -> np.ndarray:
     """The reference for k-bit outputs: the levels of quantize(scale·y + bias) above its
     base, evaluated in float64 exactly as the golden model evaluates the unfolded Affine →
     quantizer. ``scale``, ``bias``, ``y`` and ``channel`` (indices) broadcast together."""
     return quantize.count(scale * y.astype(np.float64) + bias, channel)
 
 
-def fold_levels(quantize: Quantizer, scale: np.ndarray, bias: np.ndarray, lo: np.ndarray, hi: np.ndarray
+def fold_levels(quantize: LevelQuantizer, scale: np.ndarray, bias: np.ndarray, lo: np.ndarray, hi: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:
     """For z = scale[c]·y + bias[c] and q = quantize(z), over integers y ∈ [lo[c], hi[c]]:
     returns (flipped (C,), thresholds (C, n)) with n = ``quantize.steps`` such that
@@ -99,7 +96,7 @@ def fold_levels(quantize: Quantizer, scale: np.ndarray, bias: np.ndarray, lo: np
     return flipped, first
 
 
-def check_levels(quantize: Quantizer, channel: int, scale: float, bias: float, lo: int, hi: int, flipped: bool,
+def check_levels(quantize: LevelQuantizer, channel: int, scale: float, bias: float, lo: int, hi: int, flipped: bool,
                  t: np.ndarray) -> None:
     """Exhaustive check of one channel over every reachable y: the count of thresholds
     reached equals the float64 level."""
@@ -128,7 +125,7 @@ class FoldThresholds(Pass):
 
     def apply(self, graph: Graph) -> Graph:
         g = graph.copy()
-        for binarize in [n for n in g.nodes if isinstance(n.op, (Binarize, Quantize, FloatThresholds, Truncate))]:
+        for binarize in [n for n in g.nodes if isinstance(n.op, (Binarize, LevelQuantizer))]:
             source = g.producer(binarize.inputs[0])
             affine = source if source is not None and isinstance(source.op, Affine) and g.only_consumer(source.output) is binarize else None
             values = affine.inputs[0] if affine is not None else binarize.inputs[0]
@@ -164,7 +161,7 @@ class FoldThresholds(Pass):
                 (affine or binarize).source,
                 f"Affine+{type(binarize.op).__name__}",
             )
-        if isinstance(binarize.op, (Quantize, FloatThresholds, Truncate)):
+        if isinstance(binarize.op, LevelQuantizer):
             flipped, thresholds = fold_levels(binarize.op, scale.astype(np.float64), bias.astype(np.float64),
                                               np.asarray(acc_min, np.int64), np.asarray(acc_max, np.int64))
             for c in range(channels):

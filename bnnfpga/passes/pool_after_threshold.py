@@ -3,7 +3,7 @@
 import numpy as np
 
 from bnnfpga.ir.graph import Graph, Node
-from bnnfpga.ir.ops import Affine, Binarize, FloatThresholds, MaxPool, Quantize, Truncate
+from bnnfpga.ir.ops import Affine, Binarize, LevelQuantizer, MaxPool
 from bnnfpga.passes.base import LocalRewrite
 
 
@@ -15,7 +15,7 @@ class PoolAfterThreshold(LocalRewrite):
     an OR, or an AND for the flipped channels, and the accumulators never need pooling."""
 
     def rewrite(self, g: Graph, pool: Node, nxt: Node) -> bool:
-        if not isinstance(pool.op, MaxPool) or not isinstance(nxt.op, (Affine, Binarize, Quantize, FloatThresholds, Truncate)):
+        if not isinstance(pool.op, MaxPool) or not isinstance(nxt.op, (Affine, Binarize, LevelQuantizer)):
             return False
         op = pool.op
         use_min = op.use_min if op.use_min is not None else np.zeros(g.types()[pool.output].shape[0], bool)
