@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import defaultdict
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np

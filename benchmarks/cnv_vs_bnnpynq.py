@@ -33,8 +33,8 @@ from bnnfpga.codegen import rtl  # noqa: E402
 from bnnfpga.cost_model import default_model  # noqa: E402
 from bnnfpga.folding import Budget, FoldingSpace, WeightMemory, estimate, search  # noqa: E402
 from bnnfpga.nn import zoo  # noqa: E402
-from bnnfpga.streams import pack_stream  # noqa: E402
 from bnnfpga.report import synthesis_totals  # noqa: E402
+from bnnfpga.streams import pack_stream  # noqa: E402
 from bnnfpga.synth import synthesise_engines  # noqa: E402
 
 HERE = Path(__file__).resolve().parent

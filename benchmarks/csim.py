@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from results import record
 
 from bnnfpga import api, csim
 from bnnfpga.boards import load_board
@@ -23,7 +24,6 @@ from bnnfpga.folding import choose_folding
 from bnnfpga.nn import zoo
 from bnnfpga.report import format_table
 from bnnfpga.streams import accumulator_stream, pack_stream
-from results import record
 
 
 def main() -> int:

@@ -20,11 +20,12 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+from results import record  # noqa: E402
 
 from bnnfpga import api, golden  # noqa: E402
 from bnnfpga.nn import zoo  # noqa: E402
 from bnnfpga.report import format_table  # noqa: E402
-from results import record  # noqa: E402
+
 
 def best_of(runs: int, fn) -> float:
     times = []

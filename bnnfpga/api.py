@@ -12,19 +12,19 @@ from pathlib import Path
 import numpy as np
 
 from bnnfpga import __version__, golden
-from bnnfpga.boards import load_board
-from bnnfpga.errors import BnnfpgaError
 from bnnfpga import folding as folding_search
+from bnnfpga.boards import load_board
+from bnnfpga.codegen import deploy, hls, rtl
+from bnnfpga.errors import BnnfpgaError
 from bnnfpga.folding import DEFAULT_UTILISATION, Fold
 from bnnfpga.frontend import import_model, load_onnx
 from bnnfpga.ir.graph import Graph
-from bnnfpga.ir.verify import verify_folded
 from bnnfpga.ir.ops import OutputAffine, Reshape
 from bnnfpga.ir.types import TensorType
+from bnnfpga.ir.verify import verify_folded
 from bnnfpga.passes.pipeline import fold
 from bnnfpga.report import markdown_report
 from bnnfpga.report_html import html_report
-from bnnfpga.codegen import deploy, hls, rtl
 from bnnfpga.streams import accumulator_stream, accumulators_from_stream, pack_stream, to_hex_lines
 
 BACKENDS = ("golden", "hls", "rtl")

@@ -37,7 +37,7 @@ class Resources:
     ff: float = 0.0
     bram36: float = 0.0
 
-    def __add__(self, other: "Resources") -> "Resources":
+    def __add__(self, other: Resources) -> Resources:
         return Resources(self.lut + other.lut, self.ff + other.ff, self.bram36 + other.bram36)
 
     def as_dict(self) -> dict[str, float]:

@@ -134,7 +134,7 @@ class Budget:
     margin: float = 0.0
 
     @classmethod
-    def of(cls, board, utilisation: float = DEFAULT_UTILISATION, margin: float = 0.0) -> "Budget":
+    def of(cls, board, utilisation: float = DEFAULT_UTILISATION, margin: float = 0.0) -> Budget:
         if not 0 < utilisation <= 1:
             raise BnnfpgaError(f"utilisation ceiling {utilisation} must be in (0, 1]")
         if not 0 <= margin < 1:

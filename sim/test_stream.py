@@ -18,10 +18,9 @@ import json
 import os
 
 import cocotb
+from axis import CLOCK_NS, receive_frames, send_words, start
 from cocotb.triggers import with_timeout
 from cocotb.utils import get_time_from_sim_steps
-
-from axis import CLOCK_NS, receive_frames, send_words, start
 
 REPORT = os.environ.get("BNNFPGA_TB_REPORT")
 

@@ -6,8 +6,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from bnnfpga.nn import PACT, BinaryLinear, BinarySign, IntConv2d, IntLinear, TernaryConv2d, TernaryLinear, TTQConv2d, TTQLinear
-from bnnfpga.nn import zoo
+from bnnfpga.nn import (
+    PACT,
+    BinaryLinear,
+    BinarySign,
+    IntConv2d,
+    IntLinear,
+    TernaryConv2d,
+    TernaryLinear,
+    TTQConv2d,
+    TTQLinear,
+    zoo,
+)
 
 
 class MLP(nn.Module):

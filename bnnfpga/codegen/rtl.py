@@ -87,7 +87,7 @@ class Instances:
         self.memories[name] = text
         return name
 
-    def add(self, engine: dataflow.Engine, instance: "EngineInstance", files: dict[str, str]) -> None:
+    def add(self, engine: dataflow.Engine, instance: EngineInstance, files: dict[str, str]) -> None:
         """``files``: memory parameter → file name (in params/)."""
         index = len(self.instances)
         self.modules.add(instance.module)

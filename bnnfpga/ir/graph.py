@@ -13,7 +13,6 @@ import numpy as np
 from bnnfpga.ir.ops import OP_TYPES, Op
 from bnnfpga.ir.types import DType, TensorType
 
-
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 

@@ -1,8 +1,18 @@
 """Training layers (PyTorch) whose ONNX export bnnfpga reads. Needs torch (the dev extra)."""
 
 from bnnfpga.nn.layers import BinaryConv2d, BinaryLinear, BinarySign, binarize
-from bnnfpga.nn.quantized import (PACT, IntConv2d, IntLinear, TernaryConv2d, TernaryLinear, TTQConv2d, TTQLinear, quantize_weights,
-                                  ternarize, trained_ternarize)
+from bnnfpga.nn.quantized import (
+                                  PACT,
+                                  IntConv2d,
+                                  IntLinear,
+                                  TernaryConv2d,
+                                  TernaryLinear,
+                                  TTQConv2d,
+                                  TTQLinear,
+                                  quantize_weights,
+                                  ternarize,
+                                  trained_ternarize,
+)
 
 __all__ = ["PACT", "BinaryConv2d", "BinaryLinear", "BinarySign", "IntConv2d", "IntLinear", "TernaryConv2d", "TernaryLinear",
            "TTQConv2d", "TTQLinear", "binarize", "quantize_weights", "ternarize", "trained_ternarize"]

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.verify import verify, verify_folded
 from bnnfpga.passes.absorb_input_affine import AbsorbInputAffine
-from bnnfpga.passes.affine_behind_sum_pool import AffineBehindSumPool
 from bnnfpga.passes.accumulator_widths import AccumulatorWidths
+from bnnfpga.passes.affine_behind_sum_pool import AffineBehindSumPool
 from bnnfpga.passes.base import Pass
 from bnnfpga.passes.bound_quantizers import BoundQuantizers
 from bnnfpga.passes.extract_integer_weights import ExtractIntegerWeights

@@ -9,8 +9,8 @@ import pytest
 
 from bnnfpga import api
 from bnnfpga.ir.ops import DotProduct, Threshold
-from bnnfpga.verify import verify_model
 from bnnfpga.nn.bnn_pynq import INPUT_SCALE, export
+from bnnfpga.verify import verify_model
 
 pytest.importorskip("brevitas", reason="the Brevitas models need brevitas: pip install brevitas onnxoptimizer (dev extra)")
 pytest.importorskip("qonnx", reason="the qonnx executor is the reference: pip install qonnx (dev extra)")

@@ -17,7 +17,6 @@ from torch import nn
 from bnnfpga import api
 from bnnfpga.cli import main
 from bnnfpga.nn import BinaryConv2d, BinaryLinear, BinarySign
-
 from tests.models import export_module
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,6 @@ from sklearn.model_selection import train_test_split
 from bnnfpga import api
 from bnnfpga.nn.train import accuracy, train_classifier
 from bnnfpga.verify import run_onnxruntime
-
 from tests.models import MLP
 
 

@@ -8,7 +8,6 @@ from torch import nn
 from bnnfpga import api
 from bnnfpga.nn import BinaryConv2d, BinaryLinear
 from bnnfpga.verify import verify_model
-
 from tests.models import export_module
 
 

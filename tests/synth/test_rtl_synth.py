@@ -87,10 +87,8 @@ def test_generated_top_synthesises(tmp_path):
     """A small whole network: the generated top with its .mem files (the digits CNN takes
     about 90 s in yosys: benchmarks/rtl_resources.py --tops)."""
     from bnnfpga.codegen import rtl
-    from bnnfpga.folding import choose_folding
+    from bnnfpga.folding import choose_folding, estimate
     from tests.csim.test_hls import conv_net
-
-    from bnnfpga.folding import estimate
 
     graph = conv_net(1, 1, 0, 5, False, seed=0)
     out = tmp_path / "rtl"

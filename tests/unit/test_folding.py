@@ -10,10 +10,9 @@ import pytest
 
 from bnnfpga import api
 from bnnfpga.boards import load_board
-from bnnfpga.codegen import dataflow
-from bnnfpga.errors import BnnfpgaError
-from bnnfpga.codegen import hls, rtl
+from bnnfpga.codegen import dataflow, hls, rtl
 from bnnfpga.cost_model import default_model
+from bnnfpga.errors import BnnfpgaError
 from bnnfpga.folding import BRAM_MIN_DEPTH, Budget, Fold, WeightMemory, choose_folding, estimate, parse_fold_options, search
 
 ROOT = Path(__file__).resolve().parents[2]
