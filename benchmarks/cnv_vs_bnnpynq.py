@@ -30,11 +30,12 @@ from results import record  # noqa: E402
 from bnnfpga import api, rtlsim  # noqa: E402
 from bnnfpga.boards import load_board  # noqa: E402
 from bnnfpga.codegen import rtl  # noqa: E402
-from bnnfpga.cost_model import default_model  # noqa: E402
-from bnnfpga.folding import Budget, FoldingSpace, WeightMemory, estimate, search  # noqa: E402
+from bnnfpga.hw.cost_model import default_model  # noqa: E402
+from bnnfpga.hw.fold import WeightMemory  # noqa: E402
+from bnnfpga.hw.folding import Budget, FoldingSpace, estimate, search
+from bnnfpga.hw.streams import pack_stream  # noqa: E402
 from bnnfpga.nn import zoo  # noqa: E402
 from bnnfpga.report import synthesis_totals  # noqa: E402
-from bnnfpga.streams import pack_stream  # noqa: E402
 from bnnfpga.synth import synthesise_engines  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -51,7 +52,7 @@ SWEEP_FPS = [250, 500, 1000, 2000, 3052, 5000, 7500, 10000, 15000, 20000, 30000]
 
 def simulate(graph, folding, workdir: Path, frames: int = 3) -> tuple[float, bool]:
     """Steady-state cycles per frame of the whole design in Verilator, and bit-exactness."""
-    from bnnfpga.streams import accumulator_stream
+    from bnnfpga.hw.streams import accumulator_stream
 
     out = workdir / "rtl"
     rtl.generate(graph, out, folding, CLOCK_MHZ)

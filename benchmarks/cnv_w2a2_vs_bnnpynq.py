@@ -22,10 +22,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cnv_vs_bnnpynq import CLOCK_MHZ, simulate  # noqa: E402
 from results import record  # noqa: E402
 
-from bnnfpga import api, cost_model  # noqa: E402
+from bnnfpga import api  # noqa: E402
 from bnnfpga.boards import load_board  # noqa: E402
 from bnnfpga.errors import BnnfpgaError  # noqa: E402
-from bnnfpga.folding import WeightMemory, search  # noqa: E402
+from bnnfpga.hw import cost_model
+from bnnfpga.hw.fold import WeightMemory
+from bnnfpga.hw.folding import search  # noqa: E402
 from bnnfpga.nn.bnn_pynq import INPUT_SCALE, export  # noqa: E402
 from bnnfpga.report import synthesis_totals  # noqa: E402
 from bnnfpga.synth import synthesise_engines  # noqa: E402

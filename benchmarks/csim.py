@@ -20,10 +20,10 @@ from results import record
 from bnnfpga import api, csim
 from bnnfpga.boards import load_board
 from bnnfpga.codegen import hls
-from bnnfpga.folding import choose_folding
+from bnnfpga.hw.fold import choose_folding
+from bnnfpga.hw.streams import accumulator_stream, pack_stream
 from bnnfpga.nn import zoo
 from bnnfpga.report import format_table
-from bnnfpga.streams import accumulator_stream, pack_stream
 
 
 def main() -> int:

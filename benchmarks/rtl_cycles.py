@@ -1,5 +1,5 @@
 """Cycles per frame of generated RTL accelerators measured in Verilator (full-rate streaming,
-frames back to back) next to the cycle model (codegen/dataflow.py: the slowest engine).
+frames back to back) next to the cycle model (codegen/engines.py: the slowest engine).
 
     python benchmarks/rtl_cycles.py [--frames 4] [--record]
 """
@@ -17,9 +17,9 @@ from results import record  # noqa: E402
 
 from bnnfpga import api, rtlsim  # noqa: E402
 from bnnfpga.codegen import rtl  # noqa: E402
-from bnnfpga.folding import choose_folding  # noqa: E402
+from bnnfpga.hw.fold import choose_folding  # noqa: E402
+from bnnfpga.hw.streams import accumulator_stream, pack_stream  # noqa: E402
 from bnnfpga.nn import zoo  # noqa: E402
-from bnnfpga.streams import accumulator_stream, pack_stream  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CLOCK_MHZ = 100.0

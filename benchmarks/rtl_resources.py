@@ -21,13 +21,13 @@ from results import record  # noqa: E402
 
 from bnnfpga import api  # noqa: E402
 from bnnfpga.codegen import rtl  # noqa: E402
-from bnnfpga.codegen.layout import weight_words  # noqa: E402
-from bnnfpga.folding import BRAM_MIN_DEPTH, Fold, choose_folding  # noqa: E402
+from bnnfpga.hw.fold import BRAM_MIN_DEPTH, Fold, choose_folding  # noqa: E402
+from bnnfpga.hw.layout import weight_words  # noqa: E402
 from bnnfpga.rtlsim import library_sources, memory_parameters  # noqa: E402
 from bnnfpga.synth import resources, synthesise  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-MVU_GRID = [  # MW, MH, PE, SIMD (weights in BRAM from 128 words deep: bnnfpga/folding.py)
+MVU_GRID = [  # MW, MH, PE, SIMD (weights in BRAM from 128 words deep: bnnfpga/hw/fold.py)
     (576, 64, 4, 32), (576, 64, 8, 32), (576, 64, 16, 32), (576, 64, 16, 64), (256, 64, 16, 32), (1152, 128, 8, 32),
 ]
 OTHERS = [

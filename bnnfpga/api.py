@@ -11,21 +11,24 @@ from pathlib import Path
 
 import numpy as np
 
-from bnnfpga import __version__, golden
-from bnnfpga import folding as folding_search
+from bnnfpga import __version__, csim, golden, rtlsim
 from bnnfpga.boards import load_board
 from bnnfpga.codegen import deploy, hls, rtl
 from bnnfpga.errors import BnnfpgaError
-from bnnfpga.folding import DEFAULT_UTILISATION, Fold
 from bnnfpga.frontend import import_model, load_onnx
+from bnnfpga.hw import folding as folding_search
+from bnnfpga.hw.fold import Fold
+from bnnfpga.hw.folding import DEFAULT_UTILISATION
+from bnnfpga.hw.host import accumulator_tensor, host_nodes
+from bnnfpga.hw.streams import accumulator_stream, accumulators_from_stream, pack_stream, to_hex_lines
 from bnnfpga.ir.graph import Graph
-from bnnfpga.ir.ops import OutputAffine, Reshape
+from bnnfpga.ir.ops import OutputAffine
 from bnnfpga.ir.types import TensorType
 from bnnfpga.ir.verify import verify_folded
 from bnnfpga.passes.pipeline import fold
 from bnnfpga.report import markdown_report
 from bnnfpga.report_html import html_report
-from bnnfpga.streams import accumulator_stream, accumulators_from_stream, pack_stream, to_hex_lines
+from bnnfpga.synth import synthesise_engines
 
 BACKENDS = ("golden", "hls", "rtl")
 
@@ -78,8 +81,6 @@ def backend_accumulators(graph: Graph, x: np.ndarray, backend: str, folding: dic
     """The accelerator's output stream (the last layer's int32 accumulators) from ``backend``,
     in ONNX layout (N, *shape) like the golden model's tensor."""
     if backend in ("hls", "rtl"):
-        from bnnfpga import csim, rtlsim
-
         simulator = csim if backend == "hls" else rtlsim
         x = golden.executor.check_input(graph, x)
         board_info = load_board(board)
@@ -102,31 +103,13 @@ def fold_for_board(graph: Graph, board, overrides: dict[str, Fold] | None = None
 
 def synthesise_estimate(searched: folding_search.SearchResult, progress=None) -> list:
     """yosys on the searched design, engine by engine (bnnfpga.synth.synthesise_engines)."""
-    from bnnfpga.synth import synthesise_engines
-
     say = (lambda text: print(f"  [synth] {text}", file=progress, flush=True)) if progress else None
     with tempfile.TemporaryDirectory(prefix="bnnfpga-synth-") as tmp:
         return synthesise_engines(searched.estimate.flow, Path(tmp), say)
 
 
-def host_nodes(graph: Graph) -> list:
-    """The trailing nodes that run on the host: the output affine and any flatten after it."""
-    tail = []
-    node = graph.producer(graph.output_name)
-    while node is not None and isinstance(node.op, (OutputAffine, Reshape)):
-        tail.insert(0, node)
-        node = graph.producer(node.inputs[0])
-    return tail
-
-
-def accumulator_tensor(graph: Graph) -> str:
-    """The tensor the accelerator streams out: what the host-side nodes start from."""
-    tail = host_nodes(graph)
-    return tail[0].inputs[0] if tail else graph.output_name
-
-
 def host_output(graph: Graph, acc: np.ndarray) -> np.ndarray:
-    """Apply the host-side nodes (DESIGN 3.7) to the accelerator's accumulators (N, *shape)."""
+    """Apply the host-side nodes (docs/DESIGN.md 3.7) to the accelerator's accumulators (N, *shape)."""
     y = acc
     for node in host_nodes(graph):
         if isinstance(node.op, OutputAffine):
@@ -212,7 +195,7 @@ def compile_model(
         if progress:
             print(f"  [rtl] SystemVerilog design, {design['cycles_per_frame']} cycles per frame", file=progress, flush=True)
         deploy.generate(graph, tmp / "deploy", board_info)
-        deploy.write_driver(graph, tmp / "deploy", board_info, design, x, labels)
+        deploy.write_driver(graph, tmp / "deploy", board_info, design, x, golden.predict(graph, x), labels)
         if progress:
             print(f"  [deploy] Vivado script for {board_info.part}", file=progress, flush=True)
         if out_dir.exists():
@@ -239,13 +222,13 @@ def check_replaceable(out_dir: Path, model_path: Path) -> None:
 
 
 def write_vectors(graph: Graph, x: np.ndarray, directory: Path) -> None:
-    """Golden test vectors in stream format (bnnfpga/streams.py) for the backends' testbenches:
+    """Golden test vectors in stream format (bnnfpga/hw/streams.py) for the backends' testbenches:
     the input, every bipolar activation, the int32 accumulators and the host's logits."""
     directory.mkdir()
     values = golden.execute(graph, x, route="packed", keep_all=True)
     types = graph.types()
     acc_name = accumulator_tensor(graph)
-    manifest = {"bnnfpga": __version__, "frames": int(len(x)), "format": "see bnnfpga/streams.py", "tensors": []}
+    manifest = {"bnnfpga": __version__, "frames": int(len(x)), "format": "see bnnfpga/hw/streams.py", "tensors": []}
 
     def save(name: str, tensor: str, data: np.ndarray, layout: str) -> None:
         np.save(directory / f"{name}.npy", data, allow_pickle=False)
@@ -273,8 +256,6 @@ def simulate_compiled(out_dir: str | os.PathLike, x: np.ndarray | None = None, p
     Verilator at full rate; returns (SimResult, design summary, golden accumulators in
     stream order). With ``pauses`` the design is first also run under random idles and
     back-pressure, checked word for word against the golden model."""
-    from bnnfpga import rtlsim
-
     out_dir = Path(out_dir)
     rtl_out = out_dir / "rtl"
     if not (rtl_out / "design.json").is_file():

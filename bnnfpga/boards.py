@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from bnnfpga.codegen.templates import data_dir
+from bnnfpga.data import data_dir
 from bnnfpga.errors import BnnfpgaError
 
 RESOURCE_KEYS = ("lut", "ff", "bram36", "dsp")

@@ -10,11 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
-from bnnfpga import __version__, api
+from bnnfpga import __version__, api, build
 from bnnfpga.boards import available, load_board
 from bnnfpga.errors import BnnfpgaError
-from bnnfpga.folding import DEFAULT_UTILISATION, parse_fold_options
-from bnnfpga.report import inspect_table
+from bnnfpga.frontend import is_qonnx, load_onnx
+from bnnfpga.hw.fold import parse_fold_options
+from bnnfpga.hw.folding import DEFAULT_UTILISATION
+from bnnfpga.report import estimate_json, estimate_table, inspect_table, simulation_table, synthesis_json, synthesis_table
+from bnnfpga.verify import verify_backend, verify_model
 
 EXIT_USER_ERROR = 2
 EXIT_DISAGREE = 1
@@ -66,8 +69,6 @@ def _cmd_compile(args) -> int:
 
 
 def _cmd_estimate(args) -> int:
-    from bnnfpga.report import estimate_json, estimate_table, synthesis_json, synthesis_table
-
     board = load_board(args.board)
     if args.clock is not None and not 1 <= args.clock <= 1000:
         raise BnnfpgaError(f"--clock {args.clock}: expected MHz between 1 and 1000")
@@ -99,9 +100,6 @@ def _cmd_predict(args) -> int:
 
 
 def _cmd_verify(args) -> int:
-    from bnnfpga.frontend import is_qonnx, load_onnx
-    from bnnfpga.verify import verify_backend, verify_model
-
     graph = api.load(args.model, args.input_bits, input_scale=args.input_scale)
     x = api.load_inputs(args.inputs) if args.inputs else api.random_inputs(graph.input_type, args.frames)
     if args.backend == "golden":
@@ -117,8 +115,6 @@ def _cmd_verify(args) -> int:
 
 
 def _cmd_sim(args) -> int:
-    from bnnfpga.report import simulation_table
-
     x = api.load_inputs(args.inputs) if args.inputs else None
     print(f"simulating {args.output_dir}/rtl with Verilator{' (random idles and back-pressure, then full rate)' if args.pauses else ''}",
           file=sys.stderr, flush=True)
@@ -129,8 +125,6 @@ def _cmd_sim(args) -> int:
 
 
 def _cmd_build(args) -> int:
-    from bnnfpga import build
-
     bitfile = build.run(Path(args.output_dir))
     print(f"wrote {bitfile}/ (.bit and .hwh for pynq.Overlay)")
     return 0

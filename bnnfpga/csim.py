@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bnnfpga.codegen import hls
 from bnnfpga.errors import BnnfpgaError
 from bnnfpga.toolchain import ap_types_dir, cache_root, gxx
 
@@ -75,8 +76,6 @@ def run(binary: Path, input_words: np.ndarray, expected: np.ndarray | None = Non
 def run_generated(graph, words: np.ndarray, folding, board) -> np.ndarray:
     """Generate the HLS project for ``graph``, build it (cached) and stream the input
     ``words`` (N, words per frame) through it; returns the int32 output words."""
-    from bnnfpga.codegen import hls
-
     with tempfile.TemporaryDirectory() as tmp:
         hls.generate(graph, Path(tmp) / "hls", board, folding)
         binary, _ = build(Path(tmp) / "hls")

@@ -6,7 +6,9 @@ import dataclasses
 from dataclasses import dataclass
 
 from bnnfpga import __version__
-from bnnfpga.cost_model import Resources
+from bnnfpga.hw.cost_model import Resources
+from bnnfpga.hw.folding import layer_of
+from bnnfpga.hw.lower import lower
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.ops import Conv, DotProduct, IntegerAffine, MaxPool, OutputAffine, Reshape, Threshold
 from bnnfpga.ir.types import signed_width
@@ -122,10 +124,9 @@ def accumulator_summary(graph: Graph) -> list[str]:
 
 
 def folding_table(graph: Graph, folding) -> str:
-    from bnnfpga.codegen import dataflow  # the cycle model lives with the engines
 
     rows = [[m.name, str(m.mh), str(m.mw), str(m.fold.pe), str(m.fold.simd), f"{m.cycles:,}"]
-            for m in dataflow.lower(graph, folding).mvus()]
+            for m in lower(graph, folding).mvus()]
     return format_table(("layer", "MH", "MW", "PE", "SIMD", "MVU cycles/frame"), rows, markdown=True)
 
 
@@ -250,8 +251,6 @@ def synthesis_totals(engines) -> dict[str, float]:
 
 def synthesis_by_layer(engines) -> dict[str, dict[str, float]]:
     """yosys's LUT/FF/BRAM36 summed per row of the estimate table (layer), in stream order."""
-    from bnnfpga.folding import layer_of
-
     layers: dict[str, list] = {}
     for e in engines:
         layers.setdefault(layer_of(e.engine), []).append(e)

@@ -12,7 +12,7 @@ import html
 import io
 
 from bnnfpga import __version__
-from bnnfpga.folding import SearchResult
+from bnnfpga.hw.folding import SearchResult
 from bnnfpga.ir.graph import Graph
 from bnnfpga.report import ESTIMATE_HEADERS, estimate_rows
 

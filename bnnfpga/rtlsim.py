@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bnnfpga.codegen.templates import data_dir
+from bnnfpga.codegen import rtl
+from bnnfpga.data import data_dir
 from bnnfpga.errors import BnnfpgaError
 from bnnfpga.toolchain import cache_root, cocotb_available, verilator_environment
 
@@ -74,7 +75,9 @@ def run_cocotb(toplevel: str, sources: Sequence[Path], parameters: Mapping[str, 
         runner = get_runner("verilator")
         try:
             runner.build(sources=[str(s) for s in sources], hdl_toplevel=toplevel, parameters=dict(parameters),
-                         build_dir=str(build_dir), build_args=["-Wno-fatal"], always=False,
+                         build_dir=str(build_dir), always=False,
+                         # warnings do not stop a build, but an illegal parameter set ($error at elaboration) does
+                         build_args=["-Wno-fatal", "-Werror-USERERROR"],
                          log_file=build_dir / "build.log")
         except (SystemExit, RuntimeError, subprocess.CalledProcessError):
             raise BnnfpgaError(f"Verilator failed to build {toplevel}:\n{_tail(build_dir / 'build.log')}") from None
@@ -135,8 +138,6 @@ def simulate(rtl_out: Path, frames: np.ndarray, expected: np.ndarray | None = No
     uint64 input words at full rate, optionally checking the int32 output against
     ``expected``; with ``pauses``, first also under random idles and back-pressure. The
     Verilator build is cached by content hash."""
-    from bnnfpga.codegen import rtl
-
     design = json.loads((rtl_out / "design.json").read_text())
     build_dir = cache_dir() / _design_hash(rtl_out)
     params_dir = build_dir / "params"
@@ -164,8 +165,6 @@ def simulate(rtl_out: Path, frames: np.ndarray, expected: np.ndarray | None = No
 def run_generated(graph, words: np.ndarray, folding, board) -> np.ndarray:
     """Generate the RTL design for ``graph`` and stream the input ``words`` (N, words per
     frame) through it in Verilator at full rate; returns the int32 output words."""
-    from bnnfpga.codegen import rtl
-
     with tempfile.TemporaryDirectory() as tmp:
         rtl.generate(graph, Path(tmp) / "rtl", folding, board.clock_mhz)
         return simulate(Path(tmp) / "rtl", words).outputs

@@ -16,7 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bnnfpga.codegen import rtl
 from bnnfpga.errors import BnnfpgaError
+from bnnfpga.hw.engines import Dataflow, Engine
+from bnnfpga.rtlsim import library_sources
 from bnnfpga.toolchain import ToolMissing
 
 
@@ -74,28 +77,26 @@ class EngineSynthesis:
     """yosys figures of one engine of a generated design, with the FIFO after it."""
 
     instance: str  # the instance name in the generated top
-    engine: object  # the codegen.dataflow engine
+    engine: Engine
     lut: float
     ff: float
     bram36: float
     seconds: float
 
 
-def synthesise_engines(flow, workdir: Path, progress: Callable[[str], None] | None = None) -> list[EngineSynthesis]:
+def synthesise_engines(flow: Dataflow, workdir: Path, progress: Callable[[str], None] | None = None) -> list[EngineSynthesis]:
     """yosys on every engine (and its FIFO) of ``flow`` as the RTL generator instantiates it,
     with its memory files. Engine by engine rather than the whole top: the sum matches the
     whole top within 1% (tests/synth), and a CNV-sized top in one piece would take hours.
     Identical engines are synthesised once."""
-    from bnnfpga.codegen import rtl
-    from bnnfpga.rtlsim import library_sources
-
     design = rtl.instantiate(flow)
     cache: dict[str, dict[str, float]] = {}
     results = []
     for n, (inst, engine) in enumerate(zip(design.instances, flow.engines)):
-        parts = [(inst["instance"].module, dict(inst["instance"].params), inst["files"])]
-        if inst["instance"].fifo_depth:
-            parts.append(("bnn_axis_fifo", {"WIDTH": inst["out_width"], "DEPTH": inst["fifo_depth"]}, {}))
+        instance = inst["instance"]
+        parts = [(instance.module, rtl.rtl_parameters(instance.params), inst["files"])]
+        if instance.fifo is not None:
+            parts.append((instance.fifo.module, rtl.rtl_parameters(instance.fifo), {}))
         measured = {"lut": 0.0, "ff": 0.0, "bram36": 0.0}
         start = time.perf_counter()
         for module, params, files in parts:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import onnx
 
-from bnnfpga import golden
+from bnnfpga import api, golden
 from bnnfpga.errors import BnnfpgaError
 from bnnfpga.frontend import is_qonnx, load_onnx
 from bnnfpga.ir.graph import Graph
@@ -161,8 +161,6 @@ def verify_model(model_path: str | os.PathLike, graph: Graph, x: np.ndarray) -> 
 def verify_backend(graph: Graph, x: np.ndarray, backend: str, folding=None) -> VerifyResult:
     """Compare a backend's output stream (the int32 accumulators) with the golden model's,
     word for word, and the host-side logits and top-1 computed from them."""
-    from bnnfpga import api
-
     x = golden.executor.check_input(graph, x)
     expected = api.backend_accumulators(graph, x, "golden")
     got = api.backend_accumulators(graph, x, backend, folding)

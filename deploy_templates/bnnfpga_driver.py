@@ -80,7 +80,7 @@ class Accelerator:
         return np.moveaxis(acc, -1, 1)
 
     def host(self, acc: np.ndarray) -> np.ndarray:
-        """The host-side nodes (DESIGN 3.7): per-class affine, flatten."""
+        """The host-side nodes (docs/DESIGN.md 3.7): per-class affine, flatten."""
         y = acc
         for step in self.config["host"]:
             if step["op"] == "affine":
@@ -152,7 +152,8 @@ class _GoldenDevice:
     """bnnfpga's golden model behind the stream interface (needs bnnfpga installed)."""
 
     def __init__(self, ir):
-        from bnnfpga import api, streams
+        from bnnfpga import api
+        from bnnfpga.hw import streams
 
         self.api, self.streams = api, streams
         self.graph = api.load_graph(ir)

@@ -7,7 +7,7 @@
 namespace bnnfpga {
 
 // Reads PIXELS pixels of PIXEL_BITS bits, each as ceil(PIXEL_BITS/64) 64-bit words, low
-// word first (the stream format of bnnfpga/streams.py).
+// word first (the stream format of bnnfpga/hw/streams.py).
 template <unsigned PIXEL_BITS, unsigned PIXELS>
 void input_stage(hls::stream<ap_axiu<64, 0, 0, 0> > &in, hls::stream<ap_uint<PIXEL_BITS> > &out) {
     const unsigned WORDS = (PIXEL_BITS + 63) / 64;

@@ -1,4 +1,4 @@
-// bnnfpga streaming library: matrix-vector unit with thresholds (DESIGN.md 3.1-3.4, 4).
+// bnnfpga streaming library: matrix-vector unit with thresholds (docs/DESIGN.md 3.1-3.4, 4).
 #ifndef BNNFPGA_MVU_HPP
 #define BNNFPGA_MVU_HPP
 
@@ -7,7 +7,7 @@
 namespace bnnfpga {
 
 // 2 * popcount(agree) - popcount(valid): the dot product of ±1 values over the valid elements,
-// agree marking the valid ones whose signs match (DESIGN.md 3.1, 3.5).
+// agree marking the valid ones whose signs match (docs/DESIGN.md 3.1, 3.5).
 template <unsigned SIMD, unsigned ACC_W>
 ap_int<ACC_W> masked_xnor_dot(ap_uint<SIMD> agree, ap_uint<SIMD> valid) {
     ap_uint<CountBits<SIMD>::value + 1> matches = 0, counted = 0;
@@ -196,7 +196,7 @@ struct ThresholdActivation {
 };
 
 // Activation: k-bit levels, BASE + the number of the channel's LEVELS thresholds reached
-// (MultiThreshold semantics, DESIGN.md 3.3), as OUT_BITS bits (two's complement).
+// (MultiThreshold semantics, docs/DESIGN.md 3.3), as OUT_BITS bits (two's complement).
 //   PE, NF     output lanes and neuron folds (channel = nf * PE + pe)
 //   T_W        threshold width
 //   LEVELS     thresholds per channel, sorted ascending
@@ -218,7 +218,7 @@ struct LevelActivation {
     }
 };
 
-// Activation: the accumulator itself, as int32 (last layer; DESIGN.md 3.7).
+// Activation: the accumulator itself, as int32 (last layer; docs/DESIGN.md 3.7).
 struct AccumulatorOutput {
     static const unsigned OUT_BITS = 32;
 
@@ -231,12 +231,12 @@ struct AccumulatorOutput {
 // Matrix-vector unit: for each of REPS input vectors of MW elements (read as MW/SIMD
 // chunks), computes MH dot products with ±1, ternary or k-bit weight rows, PE rows at a time and
 // SIMD elements per cycle, and writes one word of MH activations (ACT::OUT_BITS bits each).
-// Cycles per vector: (MH/PE) * (MW/SIMD) (DESIGN.md 4).
+// Cycles per vector: (MH/PE) * (MW/SIMD) (docs/DESIGN.md 4).
 //   MW, MH        vector length and output channels
 //   SIMD, PE      input elements per cycle (divides MW), output lanes (divides MH)
 //   BITS, SIGNED, BIPOLAR, TERNARY  input element type (see ChunkDot)
 //   W_BITS        bits per weight: 1 (±1), 2 (ternary), 3+ (two's complement; see ChunkDot)
-//   ACC_W         accumulator width, proven by the compiler (DESIGN.md 3.8)
+//   ACC_W         accumulator width, proven by the compiler (docs/DESIGN.md 3.8)
 //   REPS          vectors per frame (output positions of a convolution, 1 for a dense layer)
 //   ACT           ThresholdActivation, LevelActivation or AccumulatorOutput
 //   GAINS         NoGains, or PlaneGains for asymmetric ternary rows (W_BITS = 2)

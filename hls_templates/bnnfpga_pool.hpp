@@ -1,4 +1,4 @@
-// bnnfpga streaming library: max-pool (DESIGN.md 3.6) and sum-pool (average pooling).
+// bnnfpga streaming library: max-pool (docs/DESIGN.md 3.6) and sum-pool (average pooling).
 #ifndef BNNFPGA_POOL_HPP
 #define BNNFPGA_POOL_HPP
 

@@ -8,7 +8,7 @@ namespace bnnfpga {
 
 // For every output position of a convolution, streams the KH x KW x C patch vector in the
 // order (kh, kw, c) as Chunk<SIMD, BITS>; elements in the zero padding have data 0 and
-// valid 0, so that a bipolar dot product can leave them out (DESIGN.md 3.5).
+// valid 0, so that a bipolar dot product can leave them out (docs/DESIGN.md 3.5).
 //   C, BITS          input channels and bits per element
 //   H, W             input height and width
 //   KH, KW, SH, SW   kernel and stride

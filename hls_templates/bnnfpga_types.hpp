@@ -1,9 +1,9 @@
 // bnnfpga streaming library: common types.
 //
 // Streams between engines carry whole pixels: ap_uint<C*BITS> with channel c at bits
-// [c*BITS, (c+1)*BITS), the layout of bnnfpga/streams.py. Matrix-vector units read
+// [c*BITS, (c+1)*BITS), the layout of bnnfpga/hw/streams.py. Matrix-vector units read
 // Chunk<SIMD, BITS>: SIMD elements of a patch vector plus a validity mask that is 0 where
-// the element is zero padding (DESIGN.md 3.5).
+// the element is zero padding (docs/DESIGN.md 3.5).
 #ifndef BNNFPGA_TYPES_HPP
 #define BNNFPGA_TYPES_HPP
 

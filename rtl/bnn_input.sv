@@ -1,19 +1,29 @@
+`default_nettype none
+
 // bnnfpga RTL library: input stage. Reads pixels of PIXEL_BITS bits from 64-bit AXI-Stream
-// words, each pixel as ceil(PIXEL_BITS/64) words, low word first (bnnfpga/streams.py), and
+// words, each pixel as ceil(PIXEL_BITS/64) words, low word first (bnnfpga/hw/streams.py), and
 // writes one pixel per beat. One word per cycle in; the output register is refilled in the
 // cycle it drains.
 module bnn_input #(
-    parameter int PIXEL_BITS = 8   // bits per pixel
+    // Bits per pixel (its C elements), >= 1; a pixel takes ceil(PIXEL_BITS/64) input words
+    parameter int PIXEL_BITS = 8
 ) (
-    input  logic                  clk,
-    input  logic                  rst_n,
-    input  logic [63:0]           s_axis_tdata,
-    input  logic                  s_axis_tvalid,
+    input  wire                   clk,
+    input  wire                   rst_n,
+    input  wire  [63:0]           s_axis_tdata,
+    input  wire                   s_axis_tvalid,
     output logic                  s_axis_tready,
     output logic [PIXEL_BITS-1:0] m_axis_tdata,
     output logic                  m_axis_tvalid,
-    input  logic                  m_axis_tready
+    input  wire                   m_axis_tready
 );
+    // ---- parameter checks: an illegal combination stops elaboration
+    generate
+        if (PIXEL_BITS < 1) begin : g_check_pixel_bits
+            $error($sformatf("bnn_input: PIXEL_BITS (%0d) must be >= 1", PIXEL_BITS));
+        end
+    endgenerate
+
     localparam int WORDS = (PIXEL_BITS + 63) / 64;
     localparam int WW = WORDS > 1 ? $clog2(WORDS) : 1;
 
@@ -49,3 +59,5 @@ module bnn_input #(
         end
     end
 endmodule
+
+`default_nettype wire

@@ -1,24 +1,49 @@
+`default_nettype none
+
 // bnnfpga RTL library: u = SCALE * x + offset[c] on every element of a pixel (IntegerAffine in
 // the IR): an input offset applied exactly, in integers, before a zero-padded convolution
-// (DESIGN.md 3.4, 3.5). One pixel per cycle.
+// (docs/DESIGN.md 3.4, 3.5). One pixel per cycle.
 module bnn_integer_affine #(
-    parameter int C = 3,                // channels per pixel
-    parameter int IN_BITS = 8,          // input element width
-    parameter bit IN_BIPOLAR = 1'b0,    // inputs are bipolar (bit 1 = +1, bit 0 = -1)
-    parameter bit IN_SIGNED = 1'b0,     // integer inputs are two's complement
-    parameter int OUT_BITS = 9,         // two's complement output element width
-    parameter int SCALE = 2,            // integer scale
-    parameter OFFSETS_FILE = ""         // $readmemh: C offsets of OUT_BITS bits
+    // Channels (elements) per pixel, >= 1
+    parameter int C = 3,
+    // Bits per input element: 1 with IN_BIPOLAR, else >= 1
+    parameter int IN_BITS = 8,
+    // Inputs are bipolar: IN_BITS = 1, bit 1 = +1, bit 0 = -1
+    parameter bit IN_BIPOLAR = 1'b0,
+    // Integer inputs are two's complement (else unsigned)
+    parameter bit IN_SIGNED = 1'b0,
+    // Bits per two's complement output element, >= 1
+    parameter int OUT_BITS = 9,
+    // Integer scale, any 32-bit integer
+    parameter int SCALE = 2,
+    // $readmemh: C offsets of OUT_BITS bits
+    parameter OFFSETS_FILE = ""
 ) (
-    input  logic                  clk,
-    input  logic                  rst_n,
-    input  logic [C*IN_BITS-1:0]  s_axis_tdata,
-    input  logic                  s_axis_tvalid,
+    input  wire                   clk,
+    input  wire                   rst_n,
+    input  wire  [C*IN_BITS-1:0]  s_axis_tdata,
+    input  wire                   s_axis_tvalid,
     output logic                  s_axis_tready,
     output logic [C*OUT_BITS-1:0] m_axis_tdata,
     output logic                  m_axis_tvalid,
-    input  logic                  m_axis_tready
+    input  wire                   m_axis_tready
 );
+    // ---- parameter checks: an illegal combination stops elaboration
+    generate
+        if (C < 1) begin : g_check_c
+            $error($sformatf("bnn_integer_affine: C (%0d) must be >= 1", C));
+        end
+        if (IN_BITS < 1) begin : g_check_in_bits
+            $error($sformatf("bnn_integer_affine: IN_BITS (%0d) must be >= 1", IN_BITS));
+        end
+        if (IN_BIPOLAR && IN_BITS != 1) begin : g_check_bipolar
+            $error($sformatf("bnn_integer_affine: IN_BIPOLAR inputs are 1 bit, IN_BITS (%0d) must be 1", IN_BITS));
+        end
+        if (OUT_BITS < 1) begin : g_check_out_bits
+            $error($sformatf("bnn_integer_affine: OUT_BITS (%0d) must be >= 1", OUT_BITS));
+        end
+    endgenerate
+
     localparam int WIDE = IN_BITS + OUT_BITS + 34;  // SCALE is a 32-bit int
 
     logic signed [OUT_BITS-1:0] offsets[C];
@@ -49,3 +74,5 @@ module bnn_integer_affine #(
         end
     end
 endmodule
+
+`default_nettype wire

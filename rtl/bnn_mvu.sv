@@ -1,4 +1,6 @@
-// bnnfpga RTL library: matrix-vector unit with thresholds (DESIGN.md 3.1-3.4, 4).
+`default_nettype none
+
+// bnnfpga RTL library: matrix-vector unit with thresholds (docs/DESIGN.md 3.1-3.4, 4).
 //
 // For each input vector of MW elements, read as MW/SIMD chunks on s_axis, computes MH dot
 // products with ±1, ternary or k-bit weight rows, PE rows per cycle over SIMD elements per cycle,
@@ -10,8 +12,8 @@
 // during the first of the MH/PE passes and reused by the others.
 // Cycles per vector: (MH/PE) * (MW/SIMD), whatever the back-pressure allows.
 //
-// s_axis_tdata = {mask, data}: data holds SIMD elements of BITS bits (element s at bits
-// [s*BITS +: BITS]); mask bit s is 0 where element s is zero padding (DESIGN.md 3.5).
+// s_axis_tdata = {mask, data}: data holds SIMD elements of IN_BITS bits (element s at bits
+// [s*IN_BITS +: IN_BITS]); mask bit s is 0 where element s is zero padding (docs/DESIGN.md 3.5).
 //
 // Three pipeline stages, all stalled together by output back-pressure:
 //   fetch       take a chunk (from s_axis in the first pass, else from the buffer) and
@@ -21,44 +23,122 @@
 //   accumulate  sum the partials into the accumulator; at the end of a row apply the
 //               threshold, and at the end of the vector load the output register
 module bnn_mvu #(
-    parameter int MW = 9,             // elements per vector
-    parameter int MH = 4,             // output channels
-    parameter int SIMD = 3,           // elements per cycle, divides MW
-    parameter int PE = 2,             // output channels per cycle, divides MH
-    parameter int BITS = 1,           // bits per input element
-    parameter bit BIPOLAR = 1'b1,     // inputs are bipolar (BITS = 1, bit 1 = +1, bit 0 = -1)
-    parameter bit SIGNED_IN = 1'b0,   // integer inputs are two's complement
-    parameter bit TERNARY_IN = 1'b0,  // inputs are ternary levels (BITS = 2: 01 = +1, 11 = -1, 00 = 0): popcounts, as bipolar
-    parameter int W_BITS = 1,         // bits per weight: 1 (bit 1 = +1, 0 = -1), 2 (ternary: bit 0 sign, bit 1 non-zero),
-                                      // 3 or more (two's complement integers)
-    parameter int ACC_W = 8,          // accumulator width (proven by the compiler)
-    parameter int OUT_BITS = 1,       // bits per output channel; 32: int32 accumulators (the last layer)
-    parameter bit THRESHOLDED = OUT_BITS != 32,  // thresholds (else the accumulators themselves)
-    parameter int LEVELS = 1,         // thresholds per channel (2^k - 1 for k-bit outputs)
-    parameter int BASE = 0,           // output value when no threshold is reached (k-bit outputs)
-    parameter int T_W = ACC_W + 1,    // threshold width (a threshold may be max + 1)
-    parameter int GROUP = 32,         // elements per first-level adder of the pipelined tree
-    parameter bit PADDED = 1'b1,      // 0: no input element is ever padding (the mask is ignored)
-    parameter bit GAINED = 1'b0,      // two weight planes with gains (W_BITS = 2): the accumulator is A*P - B*N
-    parameter int PLANE_W = ACC_W,    // width of the plane sums P and N (GAINED)
-    parameter int GAIN_W = 1,         // bits per unsigned gain (GAINED)
-    /* verilator lint_off UNUSEDPARAM */  // a synthesis attribute only
-    parameter WEIGHTS_STYLE = "auto", // weight ROM: "block" forces BRAM; "auto" leaves it to synthesis
+    // Elements per input vector (the matrix width); a multiple of SIMD
+    parameter int MW = 9,
+    // Output channels (the matrix height); a multiple of PE
+    parameter int MH = 4,
+    // Input elements per cycle (per chunk on s_axis); divides MW
+    parameter int SIMD = 3,
+    // Output channels (weight rows) per cycle; divides MH
+    parameter int PE = 2,
+    // Bits per input element: 1 with IN_BIPOLAR, 2 with IN_TERNARY, else >= 1
+    parameter int IN_BITS = 1,
+    // Inputs are bipolar: IN_BITS = 1, bit 1 = +1, bit 0 = -1
+    parameter bit IN_BIPOLAR = 1'b1,
+    // Integer inputs are two's complement (else unsigned); set with IN_TERNARY
+    parameter bit IN_SIGNED = 1'b0,
+    // Inputs are ternary levels: IN_BITS = 2 (01 = +1, 11 = -1, 00 = 0), IN_SIGNED = 1,
+    // not IN_BIPOLAR; popcounts, as bipolar
+    parameter bit IN_TERNARY = 1'b0,
+    // Bits per weight, 1 to 4: 1 (bit 1 = +1, 0 = -1), 2 (ternary: bit 0 sign, bit 1
+    // non-zero), 3 or 4 (two's complement integers)
+    parameter int W_BITS = 1,
+    // Accumulator width in bits (proven by the compiler), >= 1
+    parameter int ACC_W = 8,
+    // Bits per output channel, 1 to 32; 32: int32 accumulators (the last layer)
+    parameter int OUT_BITS = 1,
+    // Thresholds (else the accumulators themselves); follows OUT_BITS
+    parameter bit THRESHOLDED = OUT_BITS != 32,
+    // Thresholds per channel, >= 1 (2^k - 1 for k-bit outputs)
+    parameter int LEVELS = 1,
+    // Output value when no threshold is reached (k-bit outputs)
+    parameter int BASE = 0,
+    // Threshold width in bits (a threshold may be max + 1), >= 1
+    parameter int T_W = ACC_W + 1,
+    // Elements per first-level adder of the pipelined tree, >= 1
+    parameter int GROUP = 32,
+    // 0: no input element is ever padding (the mask is ignored)
+    parameter bit PADDED = 1'b1,
+    // Two weight planes with gains (W_BITS = 2): the accumulator is A*P - B*N
+    parameter bit GAINED = 1'b0,
+    // Width in bits of the plane sums P and N (GAINED), >= 1
+    parameter int PLANE_W = ACC_W,
+    // Bits per unsigned gain (GAINED), >= 1
+    parameter int GAIN_W = 1,
+    // Weight ROM style, a synthesis attribute only: "block" forces BRAM; "auto" leaves it to
+    // synthesis
+    /* verilator lint_off UNUSEDPARAM */
+    parameter WEIGHTS_STYLE = "auto",
     /* verilator lint_on UNUSEDPARAM */
-    parameter WEIGHTS_FILE = "",      // $readmemh: (MH/PE)*(MW/SIMD) words of PE*SIMD*W_BITS bits, [nf*SF + sf], lane pe at [pe*SIMD*W_BITS +: SIMD*W_BITS]
-    parameter THRESHOLDS_FILE = "",   // $readmemh: MH*LEVELS thresholds of T_W bits, channel c's at [c*LEVELS +: LEVELS]
-    parameter CONSTANTS_FILE = "",    // $readmemh: MH 2-bit codes: 0 threshold, 1 constant +1, 3 constant -1 (LEVELS = 1)
-    parameter GAINS_FILE = ""         // $readmemh (GAINED): MH words of 2*GAIN_W bits, {B, A}
+    // $readmemh: (MH/PE)*(MW/SIMD) words of PE*SIMD*W_BITS bits, [nf*SF + sf], lane pe at
+    // [pe*SIMD*W_BITS +: SIMD*W_BITS]
+    parameter WEIGHTS_FILE = "",
+    // $readmemh: MH*LEVELS thresholds of T_W bits, channel c's at [c*LEVELS +: LEVELS]
+    parameter THRESHOLDS_FILE = "",
+    // $readmemh: MH 2-bit codes: 0 threshold, 1 constant +1, 3 constant -1 (LEVELS = 1)
+    parameter CONSTANTS_FILE = "",
+    // $readmemh (GAINED): MH words of 2*GAIN_W bits, {B, A}
+    parameter GAINS_FILE = ""
 ) (
-    input  logic                      clk,
-    input  logic                      rst_n,
-    input  logic [SIMD*BITS+SIMD-1:0] s_axis_tdata,
-    input  logic                      s_axis_tvalid,
-    output logic                      s_axis_tready,
-    output logic [MH*OUT_BITS-1:0]    m_axis_tdata,
-    output logic                      m_axis_tvalid,
-    input  logic                      m_axis_tready
+    input  wire                          clk,
+    input  wire                          rst_n,
+    input  wire  [SIMD*IN_BITS+SIMD-1:0] s_axis_tdata,
+    input  wire                          s_axis_tvalid,
+    output logic                         s_axis_tready,
+    output logic [MH*OUT_BITS-1:0]       m_axis_tdata,
+    output logic                         m_axis_tvalid,
+    input  wire                          m_axis_tready
 );
+    // ---- parameter checks: an illegal combination stops elaboration
+    generate
+        if (MW < 1 || MH < 1 || SIMD < 1 || PE < 1) begin : g_check_sizes
+            $error($sformatf("bnn_mvu: MW (%0d), MH (%0d), SIMD (%0d) and PE (%0d) must be >= 1", MW, MH, SIMD, PE));
+        end else begin : g_check_fold
+            if (MW % SIMD != 0) begin : g_check_simd
+                $error($sformatf("bnn_mvu: SIMD (%0d) must divide MW (%0d)", SIMD, MW));
+            end
+            if (MH % PE != 0) begin : g_check_pe
+                $error($sformatf("bnn_mvu: PE (%0d) must divide MH (%0d)", PE, MH));
+            end
+        end
+        if (IN_BITS < 1) begin : g_check_in_bits
+            $error($sformatf("bnn_mvu: IN_BITS (%0d) must be >= 1", IN_BITS));
+        end
+        if (IN_BIPOLAR && IN_BITS != 1) begin : g_check_bipolar
+            $error($sformatf("bnn_mvu: IN_BIPOLAR inputs are 1 bit, IN_BITS (%0d) must be 1", IN_BITS));
+        end
+        if (IN_TERNARY && IN_BITS != 2) begin : g_check_ternary
+            $error($sformatf("bnn_mvu: IN_TERNARY inputs are 2 bits, IN_BITS (%0d) must be 2", IN_BITS));
+        end
+        if (IN_TERNARY && !IN_SIGNED) begin : g_check_ternary_signed
+            $error("bnn_mvu: IN_TERNARY inputs are two's complement, IN_SIGNED must be 1");
+        end
+        if (IN_TERNARY && IN_BIPOLAR) begin : g_check_ternary_bipolar
+            $error("bnn_mvu: IN_TERNARY and IN_BIPOLAR exclude each other");
+        end
+        if (W_BITS < 1 || W_BITS > 4) begin : g_check_w_bits
+            $error($sformatf("bnn_mvu: W_BITS (%0d) must be 1 (+-1), 2 (ternary), 3 or 4 (integers)", W_BITS));
+        end
+        if (GAINED && W_BITS != 2) begin : g_check_gained
+            $error($sformatf("bnn_mvu: GAINED rows are ternary, W_BITS (%0d) must be 2", W_BITS));
+        end
+        if (GAINED && (PLANE_W < 1 || GAIN_W < 1)) begin : g_check_gain_w
+            $error($sformatf("bnn_mvu: PLANE_W (%0d) and GAIN_W (%0d) must be >= 1", PLANE_W, GAIN_W));
+        end
+        if (OUT_BITS < 1 || OUT_BITS > 32) begin : g_check_out_bits
+            $error($sformatf("bnn_mvu: OUT_BITS (%0d) must be 1 to 32", OUT_BITS));
+        end
+        if (ACC_W < 1 || T_W < 1) begin : g_check_acc_w
+            $error($sformatf("bnn_mvu: ACC_W (%0d) and T_W (%0d) must be >= 1", ACC_W, T_W));
+        end
+        if (LEVELS < 1) begin : g_check_levels
+            $error($sformatf("bnn_mvu: LEVELS (%0d) must be >= 1", LEVELS));
+        end
+        if (GROUP < 1) begin : g_check_group
+            $error($sformatf("bnn_mvu: GROUP (%0d) must be >= 1", GROUP));
+        end
+    endgenerate
+
     localparam int SF = MW / SIMD;
     localparam int NF = MH / PE;
     localparam int TILES = NF * SF;
@@ -73,7 +153,7 @@ module bnn_mvu #(
     // k-bit integer weights: ±w (bipolar and ternary inputs) or w·x products (integer inputs)
     // rather than popcounts, as the popcount planes of a k-bit weight would need k counters.
     localparam bit W_INT = W_BITS > 2;
-    localparam bit POPCOUNT = (BIPOLAR || TERNARY_IN) && !W_INT;
+    localparam bit POPCOUNT = (IN_BIPOLAR || IN_TERNARY) && !W_INT;
     localparam int PLANES = GAINED ? 2 : 1;  // dot products per lane and chunk
 
     (* rom_style = WEIGHTS_STYLE *) logic [PE*LW-1:0] weights[TILES];
@@ -100,11 +180,11 @@ module bnn_mvu #(
     // ---- fetch ----
     logic [SF_W-1:0] sf;
     logic [NF_W-1:0] nf;
-    logic [SIMD*BITS-1:0] buf_data[SF];
+    logic [SIMD*IN_BITS-1:0] buf_data[SF];
     logic [SIMD-1:0] buf_mask[SF];
     logic f_valid;
     ctl_t f_ctl;
-    logic [SIMD*BITS-1:0] f_data;
+    logic [SIMD*IN_BITS-1:0] f_data;
     logic [SIMD-1:0] f_mask;
     logic [PE*LW-1:0] f_weights;
     // ---- partial ----
@@ -122,22 +202,22 @@ module bnn_mvu #(
     wire fire = advance && (first_pass ? s_axis_tvalid : 1'b1);
     assign s_axis_tready = first_pass && advance;
 
-    wire [SIMD*BITS-1:0] in_data = first_pass ? s_axis_tdata[SIMD*BITS-1:0] : buf_data[sf];
+    wire [SIMD*IN_BITS-1:0] in_data = first_pass ? s_axis_tdata[SIMD*IN_BITS-1:0] : buf_data[sf];
     // Without padding the mask is all ones: dropping it saves a LUT input per popcount bit.
-    wire [SIMD-1:0] in_mask = !PADDED ? '1 : first_pass ? s_axis_tdata[SIMD*BITS+:SIMD] : buf_mask[sf];
+    wire [SIMD-1:0] in_mask = !PADDED ? '1 : first_pass ? s_axis_tdata[SIMD*IN_BITS+:SIMD] : buf_mask[sf];
     wire last_sf = (sf == SF_W'(SF - 1));
     wire last_nf = (nf == NF_W'(NF - 1));
     wire [T_AW-1:0] tile = T_AW'(int'(nf) * SF + int'(sf));
 
     // Partial dot product of elements [g*G, (g+1)*G) of a chunk with weights w. A ternary
     // zero weight takes its element out like padding does; so does a zero ternary input.
-    function automatic logic signed [ACC_W-1:0] group_dot(input logic [SIMD*BITS-1:0] x, input logic [SIMD-1:0] m,
+    function automatic logic signed [ACC_W-1:0] group_dot(input logic [SIMD*IN_BITS-1:0] x, input logic [SIMD-1:0] m,
                                                           input logic [LW-1:0] w, input int g);
         logic signed [WIDE-1:0] sum;
         logic [CW-1:0] agree, valid;
-        logic signed [BITS+1:0] v;
+        logic signed [IN_BITS+1:0] v;
         logic signed [WIDE-1:0] term;
-        logic signed [BITS+W_BITS+1:0] product;
+        logic signed [IN_BITS+W_BITS+1:0] product;
         sum = '0;
         term = '0;
         agree = '0;
@@ -151,21 +231,21 @@ module bnn_mvu #(
                 sign = w[(g*G+k)*W_BITS];
                 nonzero = W_BITS == 1 ? 1'b1 : w[(g*G+k)*W_BITS+W_BITS-1];
                 weight = $signed(w[(g*G+k)*W_BITS+:W_BITS]);
-                x_sign = TERNARY_IN ? !x[(g*G+k)*BITS+BITS-1] : x[(g*G+k)*BITS];
-                x_nonzero = TERNARY_IN ? x[(g*G+k)*BITS] : 1'b1;
-                if (SIGNED_IN) v = (BITS+2)'($signed(x[(g*G+k)*BITS+:BITS]));
-                else v = (BITS+2)'({1'b0, x[(g*G+k)*BITS+:BITS]});
-                if (W_INT && (BIPOLAR || TERNARY_IN)) begin
+                x_sign = IN_TERNARY ? !x[(g*G+k)*IN_BITS+IN_BITS-1] : x[(g*G+k)*IN_BITS];
+                x_nonzero = IN_TERNARY ? x[(g*G+k)*IN_BITS] : 1'b1;
+                if (IN_SIGNED) v = (IN_BITS+2)'($signed(x[(g*G+k)*IN_BITS+:IN_BITS]));
+                else v = (IN_BITS+2)'({1'b0, x[(g*G+k)*IN_BITS+:IN_BITS]});
+                if (W_INT && (IN_BIPOLAR || IN_TERNARY)) begin
                     // the input is +1, -1 or 0 (padding, a zero level): +w, -w or nothing
                     term = WIDE'(weight);
                     if (m[g*G+k] & x_nonzero) sum += x_sign ? term : -term;
                 end else if (W_INT) begin
                     // w·x as shifted adds over the weight's two's complement bit planes
-                    // (DESIGN 5), not a multiplier: synthesis keeps it in LUTs rather than
+                    // (docs/DESIGN.md 5), not a multiplier: synthesis keeps it in LUTs rather than
                     // DSP slices. Padding is 0.
                     product = '0;
                     for (int j = 0; j < W_BITS; j++)
-                        if (weight[j]) product += (j == W_BITS - 1) ? -((BITS+W_BITS+2)'(v) <<< j) : (BITS+W_BITS+2)'(v) <<< j;
+                        if (weight[j]) product += (j == W_BITS - 1) ? -((IN_BITS+W_BITS+2)'(v) <<< j) : (IN_BITS+W_BITS+2)'(v) <<< j;
                     sum += WIDE'(product);
                 end else if (POPCOUNT) begin
                     // 2 * popcount(valid & XNOR) - popcount(valid): padding, zero weights and
@@ -173,7 +253,7 @@ module bnn_mvu #(
                     agree += CW'({m[g*G+k] & nonzero & x_nonzero & (x_sign ~^ sign)});
                     valid += CW'({m[g*G+k] & nonzero & x_nonzero});
                 end else begin
-                    term = {{(WIDE - BITS - 2){v[BITS+1]}}, v};  // sign extension
+                    term = {{(WIDE - IN_BITS - 2){v[IN_BITS+1]}}, v};  // sign extension
                     if (nonzero) sum += sign ? term : -term;
                 end
             end
@@ -277,3 +357,5 @@ module bnn_mvu #(
         end
     end
 endmodule
+
+`default_nettype wire

@@ -1,20 +1,34 @@
+`default_nettype none
+
 // bnnfpga RTL library: output stage. Writes each input vector of VALUES int32 accumulators as
 // VALUES 32-bit AXI-Stream beats (value 0 first), with TLAST on the last beat of every
-// VECTORS-th vector: the end of a frame (DESIGN.md 3.7).
+// VECTORS-th vector: the end of a frame (docs/DESIGN.md 3.7).
 module bnn_output #(
-    parameter int VALUES = 10,   // accumulators per vector
-    parameter int VECTORS = 1    // vectors per frame
+    // int32 accumulators per input vector (output beats per vector), >= 1
+    parameter int VALUES = 10,
+    // Vectors per frame (TLAST on the last beat of the last one), >= 1
+    parameter int VECTORS = 1
 ) (
-    input  logic                 clk,
-    input  logic                 rst_n,
-    input  logic [VALUES*32-1:0] s_axis_tdata,
-    input  logic                 s_axis_tvalid,
+    input  wire                  clk,
+    input  wire                  rst_n,
+    input  wire  [VALUES*32-1:0] s_axis_tdata,
+    input  wire                  s_axis_tvalid,
     output logic                 s_axis_tready,
     output logic [31:0]          m_axis_tdata,
     output logic                 m_axis_tvalid,
     output logic                 m_axis_tlast,
-    input  logic                 m_axis_tready
+    input  wire                  m_axis_tready
 );
+    // ---- parameter checks: an illegal combination stops elaboration
+    generate
+        if (VALUES < 1) begin : g_check_values
+            $error($sformatf("bnn_output: VALUES (%0d) must be >= 1", VALUES));
+        end
+        if (VECTORS < 1) begin : g_check_vectors
+            $error($sformatf("bnn_output: VECTORS (%0d) must be >= 1", VECTORS));
+        end
+    endgenerate
+
     localparam int VW = VALUES > 1 ? $clog2(VALUES) : 1;
     localparam int FW = VECTORS > 1 ? $clog2(VECTORS) : 1;
 
@@ -51,3 +65,5 @@ module bnn_output #(
         end
     end
 endmodule
+
+`default_nettype wire

@@ -1,6 +1,8 @@
-// bnnfpga RTL library: sliding window generator (im2col on a stream), DESIGN.md 3.5.
+`default_nettype none
+
+// bnnfpga RTL library: sliding window generator (im2col on a stream), docs/DESIGN.md 3.5.
 //
-// Reads frames of H x W pixels (C elements of BITS bits, channel c at [c*BITS +: BITS]) and
+// Reads frames of H x W pixels (C elements of IN_BITS bits, channel c at [c*IN_BITS +: IN_BITS]) and
 // streams, for every output position in raster order, the KH x KW x C window in the order
 // (kh, kw, c) as chunks {mask, data} of SIMD elements; elements in the zero padding have
 // data 0 and mask 0.
@@ -11,34 +13,76 @@
 // a shift completes a window at an output position, the window is copied into the emit
 // register and sent as KH*KW*C/SIMD chunks while the next pixels shift in; a shift that
 // completes the next window waits until the emit register is free.
-// Cycles per frame: HP*WP shifts plus those waits (codegen/dataflow.py window_cycles).
+// Cycles per frame: HP*WP shifts plus those waits (bnnfpga/hw/engines.py window_cycles).
 module bnn_swg #(
-    parameter int C = 2,      // channels
-    parameter int BITS = 1,   // bits per element
-    parameter int H = 5,      // input height
-    parameter int W = 5,      // input width
-    parameter int KH = 3,     // kernel height
-    parameter int KW = 3,     // kernel width
-    parameter int SH = 1,     // stride (rows)
-    parameter int SW = 1,     // stride (columns)
-    parameter int PT = 0,     // zero padding top
-    parameter int PL = 0,     // zero padding left
-    parameter int PB = 0,     // zero padding bottom
-    parameter int PR = 0,     // zero padding right
-    parameter int SIMD = 2    // elements per chunk, divides KH*KW*C
+    // Channels (elements) per pixel, >= 1
+    parameter int C = 2,
+    // Bits per element (input and output), >= 1
+    parameter int IN_BITS = 1,
+    // Input height in pixels, >= 1
+    parameter int H = 5,
+    // Input width in pixels, >= 1
+    parameter int W = 5,
+    // Window (kernel) height in pixels, 1 to H + PT + PB
+    parameter int KH = 3,
+    // Window (kernel) width in pixels, 1 to W + PL + PR
+    parameter int KW = 3,
+    // Stride between windows in rows, >= 1
+    parameter int SH = 1,
+    // Stride between windows in columns, >= 1
+    parameter int SW = 1,
+    // Zero padding rows at the top, 0 to KH - 1
+    parameter int PT = 0,
+    // Zero padding columns at the left, 0 to KW - 1
+    parameter int PL = 0,
+    // Zero padding rows at the bottom, 0 to KH - 1
+    parameter int PB = 0,
+    // Zero padding columns at the right, 0 to KW - 1
+    parameter int PR = 0,
+    // Elements per output chunk; divides KH*KW*C
+    parameter int SIMD = 2
 ) (
-    input  logic                       clk,
-    input  logic                       rst_n,
-    input  logic [C*BITS-1:0]          s_axis_tdata,
-    input  logic                       s_axis_tvalid,
-    output logic                       s_axis_tready,
-    output logic [SIMD*BITS+SIMD-1:0]  m_axis_tdata,
-    output logic                       m_axis_tvalid,
-    input  logic                       m_axis_tready
+    input  wire                           clk,
+    input  wire                           rst_n,
+    input  wire  [C*IN_BITS-1:0]          s_axis_tdata,
+    input  wire                           s_axis_tvalid,
+    output logic                          s_axis_tready,
+    output logic [SIMD*IN_BITS+SIMD-1:0]  m_axis_tdata,
+    output logic                          m_axis_tvalid,
+    input  wire                           m_axis_tready
 );
+    // ---- parameter checks: an illegal combination stops elaboration
+    generate
+        if (IN_BITS < 1) begin : g_check_in_bits
+            $error($sformatf("bnn_swg: IN_BITS (%0d) must be >= 1", IN_BITS));
+        end
+        if (C < 1 || H < 1 || W < 1) begin : g_check_shape
+            $error($sformatf("bnn_swg: C (%0d), H (%0d) and W (%0d) must be >= 1", C, H, W));
+        end
+        if (KH < 1 || KW < 1) begin : g_check_kernel
+            $error($sformatf("bnn_swg: KH (%0d) and KW (%0d) must be >= 1", KH, KW));
+        end
+        if (SH < 1 || SW < 1) begin : g_check_stride
+            $error($sformatf("bnn_swg: SH (%0d) and SW (%0d) must be >= 1", SH, SW));
+        end
+        if (PT < 0 || PB < 0 || PT >= KH || PB >= KH) begin : g_check_pad_rows
+            $error($sformatf("bnn_swg: PT (%0d) and PB (%0d) must be 0 to KH - 1 (KH = %0d)", PT, PB, KH));
+        end
+        if (PL < 0 || PR < 0 || PL >= KW || PR >= KW) begin : g_check_pad_columns
+            $error($sformatf("bnn_swg: PL (%0d) and PR (%0d) must be 0 to KW - 1 (KW = %0d)", PL, PR, KW));
+        end
+        if (KH > H + PT + PB || KW > W + PL + PR) begin : g_check_window_fits
+            $error($sformatf("bnn_swg: the KH x KW (%0d x %0d) window must fit the padded H x W input (%0d x %0d)",
+                             KH, KW, H + PT + PB, W + PL + PR));
+        end
+        if (SIMD < 1 || (KH * KW * C) % SIMD != 0) begin : g_check_simd
+            $error($sformatf("bnn_swg: SIMD (%0d) must divide KH*KW*C (%0d)", SIMD, KH * KW * C));
+        end
+    endgenerate
+
     localparam int HP = H + PT + PB;
     localparam int WP = W + PL + PR;
-    localparam int PIX = C * BITS + 1;       // a pixel and its validity (0 in the padding)
+    localparam int PIX = C * IN_BITS + 1;       // a pixel and its validity (0 in the padding)
     localparam int TAPS = KH * KW;
     localparam int N = TAPS * C;             // elements per window
     localparam int SF = N / SIMD;            // chunks per window
@@ -61,7 +105,7 @@ module bnn_swg #(
 
     // ---- window, line buffers and emit register
     logic [PIX-1:0] window[TAPS];    // tap kh*KW + kw
-    logic [N*BITS-1:0] emit_data;
+    logic [N*IN_BITS-1:0] emit_data;
     logic [N-1:0] emit_mask;
     logic emit_full;
     logic [SFW-1:0] sf;
@@ -72,7 +116,7 @@ module bnn_swg #(
     assign s_axis_tready = interior && (!completes || emit_free);
 
     assign m_axis_tvalid = emit_full;
-    assign m_axis_tdata = {emit_mask[int'(sf)*SIMD+:SIMD], emit_data[int'(sf)*SIMD*BITS+:SIMD*BITS]};
+    assign m_axis_tdata = {emit_mask[int'(sf)*SIMD+:SIMD], emit_data[int'(sf)*SIMD*IN_BITS+:SIMD*IN_BITS]};
 
     wire [PIX-1:0] incoming = interior ? {1'b1, s_axis_tdata} : '0;
 
@@ -127,8 +171,8 @@ module bnn_swg #(
                 for (int t = 0; t < TAPS; t++) window[t] <= window_next[t];
                 if (completes) begin
                     for (int t = 0; t < TAPS; t++) begin
-                        emit_data[t*C*BITS+:C*BITS] <= window_next[t][C*BITS-1:0];
-                        emit_mask[t*C+:C] <= {C{window_next[t][C*BITS]}};
+                        emit_data[t*C*IN_BITS+:C*IN_BITS] <= window_next[t][C*IN_BITS-1:0];
+                        emit_mask[t*C+:C] <= {C{window_next[t][C*IN_BITS]}};
                     end
                     emit_full <= 1'b1;
                     sf <= '0;
@@ -151,3 +195,5 @@ module bnn_swg #(
         end
     end
 endmodule
+
+`default_nettype wire

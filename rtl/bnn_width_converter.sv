@@ -1,21 +1,32 @@
+`default_nettype none
+
 // bnnfpga RTL library: AXI-Stream width converter. Re-cuts a stream of IN_W-bit words into
 // OUT_W-bit words, least significant bits first, for any ratio of the widths (a flattened
 // feature map's pixels become the chunks of the dense layer's input vector). The bit
 // stream's length per frame must be a multiple of OUT_W; words never straddle frames then.
 // Moves min(IN_W, OUT_W) bits per cycle or more.
 module bnn_width_converter #(
-    parameter int IN_W = 8,    // input word width
-    parameter int OUT_W = 12   // output word width
+    // Input word width in bits, >= 1
+    parameter int IN_W = 8,
+    // Output word width in bits, >= 1
+    parameter int OUT_W = 12
 ) (
-    input  logic             clk,
-    input  logic             rst_n,
-    input  logic [IN_W-1:0]  s_axis_tdata,
-    input  logic             s_axis_tvalid,
+    input  wire              clk,
+    input  wire              rst_n,
+    input  wire  [IN_W-1:0]  s_axis_tdata,
+    input  wire              s_axis_tvalid,
     output logic             s_axis_tready,
     output logic [OUT_W-1:0] m_axis_tdata,
     output logic             m_axis_tvalid,
-    input  logic             m_axis_tready
+    input  wire              m_axis_tready
 );
+    // ---- parameter checks: an illegal combination stops elaboration
+    generate
+        if (IN_W < 1 || OUT_W < 1) begin : g_check_widths
+            $error($sformatf("bnn_width_converter: IN_W (%0d) and OUT_W (%0d) must be >= 1", IN_W, OUT_W));
+        end
+    endgenerate
+
     localparam int CAP = IN_W + OUT_W;        // bits the buffer holds
     localparam int CW = $clog2(CAP + 1);
 
@@ -44,3 +55,5 @@ module bnn_width_converter #(
         end
     end
 endmodule
+
+`default_nettype wire

@@ -67,3 +67,19 @@ def cnv_onnx(tmp_path_factory):
     from bnnfpga.nn import zoo
 
     return zoo.export(zoo.build(zoo.CNV, seed=0), (3, 32, 32), tmp_path_factory.mktemp("cnv") / "cnv.onnx", dynamo=False)
+
+
+@pytest.fixture
+def run_notebook(monkeypatch):
+    """run_notebook(deploy, backend) → the text the code cells of ``deploy``/bnnfpga_demo.ipynb
+    printed, run headless (nbclient) with BNNFPGA_BACKEND=backend and matplotlib on Agg."""
+    def run(deploy: Path, backend: str) -> str:
+        nbformat = pytest.importorskip("nbformat")
+        nbclient = pytest.importorskip("nbclient", reason="the notebook tier needs nbclient and ipykernel")
+        monkeypatch.setenv("BNNFPGA_BACKEND", backend)
+        monkeypatch.setenv("MPLBACKEND", "Agg")
+        nb = nbformat.read(deploy / "bnnfpga_demo.ipynb", as_version=4)
+        nbclient.NotebookClient(nb, timeout=900, resources={"metadata": {"path": str(deploy)}}).execute()
+        return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+    return run

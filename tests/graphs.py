@@ -23,6 +23,7 @@ from bnnfpga.golden import execute
 from bnnfpga.ir.graph import Graph, Node
 from bnnfpga.ir.ops import Affine, Binarize, Conv, Dense, MaxPool, Reshape
 from bnnfpga.ir.types import BIPOLAR, DType, TensorType, uint
+from bnnfpga.passes.pipeline import fold
 
 UINT8 = uint(8)
 CALIBRATION_FRAMES = 48
@@ -275,6 +276,38 @@ def mlp(
         width = h
     _head(chain, rng, width, classes, head, strict)
     return chain.graph()
+
+
+def conv_net(kernel: int, stride: int, pad: int, channels: int, pool: bool, seed: int) -> Graph:
+    """uint8 image → Conv 3x3 (first-layer MVU on integers) → bn → sign → Conv(kernel, stride,
+    pad) on ±1 → [max-pool 2x2 before bn] → bn (γ < 0 and γ = 0 channels) → sign → flatten →
+    Dense → host affine; folded (the csim, rtl and synth tiers and the cost model build it)."""
+    rng = np.random.default_rng(seed)
+    chain = Chain((3, 11, 11), name=f"conv_k{kernel}s{stride}p{pad}c{channels}")
+    chain.add("conv", Conv(weight=binary_weight(rng, (6, 3, 3, 3)), bias=rng.normal(size=6)))
+    chain.add("bn", calibrated_batchnorm(chain, rng))
+    chain.add("sign", Binarize())
+    p = (pad,) * 4
+    chain.add("conv", Conv(weight=binary_weight(rng, (channels, 6, kernel, kernel), zero_row=True), strides=(stride, stride), pads=p))
+    if pool:
+        chain.add("pool", MaxPool(kernel=(2, 2), strides=(2, 2)))
+    chain.add("bn", calibrated_batchnorm(chain, rng))
+    chain.add("sign", Binarize())
+    features = chain.type.size
+    chain.add("flatten", Reshape(shape=(features,)))
+    chain.add("fc", Dense(weight=binary_weight(rng, (10, features))))
+    chain.add("out", output_affine(rng, 10))
+    return fold(chain.graph())
+
+
+CONV_CASES = [  # conv_net's kernel, stride, pad, channels, pool
+    (1, 1, 0, 5, False),
+    (3, 1, 1, 13, True),
+    (3, 2, 1, 37, False),
+    (5, 1, 0, 7, True),
+    (5, 2, 2, 10, False),
+    (3, 1, 0, 64, True),
+]
 
 
 # A spread of graphs covering the features the passes care about; (id, builder) pairs.

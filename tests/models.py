@@ -8,6 +8,7 @@ from torch import nn
 
 from bnnfpga.nn import (
     PACT,
+    BinaryConv2d,
     BinaryLinear,
     BinarySign,
     IntConv2d,
@@ -142,6 +143,19 @@ class AveragePools(nn.Module):
         return self.net(x / 255)
 
 
+class SignNet(nn.Module):
+    """Integer accumulators straight into Sign: a 0 input to Sign is reachable."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = BinaryConv2d(2, 6, 3)
+        self.fc = BinaryLinear(6 * 4 * 4, 5)
+
+    def forward(self, x):
+        h = torch.sign(self.conv(torch.sign(x - 127.5)))
+        return self.fc(h.flatten(1))
+
+
 NETWORKS = {
     "small_cnn": (zoo.SmallCNN, (3, 12, 12)),
     "mlp": (MLP, (64,)),
@@ -165,4 +179,34 @@ def export_module(module: nn.Module, shape, path, **kwargs):
     torch.manual_seed(0)
     x = torch.randint(0, 256, (1,) + tuple(shape)).float()
     torch.onnx.export(module.eval(), (x,), str(path), dynamo=False, opset_version=13, input_names=["x"], **kwargs)
+    return path
+
+
+def trunc_average_pool_model(directory):
+    """A small Brevitas CNN with ``TruncAvgPool2d``: a 2x2 average of 2-bit ReLU levels,
+    truncated back to 2 bits (QONNX Trunc, shift 2), into a 2-bit conv; randomised batchnorms;
+    exported as QONNX to ``directory``/trunc_avg_pool.onnx (needs brevitas)."""
+    from brevitas.export import export_qonnx
+    from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear, QuantReLU, TruncAvgPool2d
+
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        QuantIdentity(bit_width=8, return_quant_tensor=True),
+        QuantConv2d(3, 8, 3, padding=1, weight_bit_width=2, bias=False), nn.BatchNorm2d(8),
+        QuantReLU(bit_width=2, return_quant_tensor=True),
+        TruncAvgPool2d(2, bit_width=2, return_quant_tensor=True),
+        QuantConv2d(8, 8, 3, weight_bit_width=2, bias=False), nn.BatchNorm2d(8),
+        QuantReLU(bit_width=2, return_quant_tensor=False), nn.Flatten(),
+        QuantLinear(8 * 2 * 2, 10, weight_bit_width=2, bias=False),
+    )
+    generator = torch.Generator().manual_seed(1)
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            c = module.num_features
+            module.running_mean.data = torch.randn(c, generator=generator) * 2
+            module.running_var.data = torch.rand(c, generator=generator) * 4 + 0.5
+            module.weight.data = torch.randn(c, generator=generator)
+            module.bias.data = torch.randn(c, generator=generator)
+    path = directory / "trunc_avg_pool.onnx"
+    export_qonnx(model.eval(), torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(2)), str(path), dynamo=True)
     return path

@@ -1,4 +1,4 @@
-"""Hand-written ONNX graphs (onnx.helper) for idioms torch rarely exports; fixed seeds."""
+"""Hand-written ONNX graphs (onnx.helper) for idioms torch rarely exports, and QONNX graphs; fixed seeds."""
 
 from __future__ import annotations
 
@@ -109,6 +109,53 @@ def ceil_mode_pool(rng):
 
 GRAPHS = {f.__name__: f for f in (heaviside_before_padded_conv, ceil_mode_pool, resign_after_pool, flatten_then_sign, trailing_flatten,
                                    binary_input_mlp, case_colliding_names)}
+
+
+def constant(name: str, value) -> onnx.TensorProto:
+    """A float32 initializer."""
+    return numpy_helper.from_array(np.asarray(value, np.float32), name)
+
+
+def qonnx_quant(inp: str, out: str, prefix: str, domain: str, bits: int, signed: bool, narrow: bool, rounding="ROUND"):
+    """A QONNX ``Quant`` node named ``{prefix}_quant`` reading ``{prefix}_scale``, ``_zp`` and ``_bits``."""
+    return helper.make_node("Quant", [inp, f"{prefix}_scale", f"{prefix}_zp", f"{prefix}_bits"], [out], domain=domain,
+                            name=f"{prefix}_quant", signed=int(signed), narrow=int(narrow), rounding_mode=rounding)
+
+
+def quantized_mlp(domain: str, act_bits: int = 2, first_bits: int = 3, trunc: bool = False,
+                  w2_bits: int = 4) -> onnx.ModelProto:
+    """x (N, 6) → Quant (first_bits, signed) → MatMul (ternary weights through Quant)
+    → per-feature Mul/Add (batchnorm, some negative) → Quant (act_bits, unsigned)
+    → MatMul (w2_bits-bit weights) → output."""
+    rng = np.random.default_rng(0)
+    w1 = rng.normal(size=(6, 8)).astype(np.float32)
+    w2 = rng.normal(size=(8, 3)).astype(np.float32)
+    inits = [
+        constant("in_scale", 0.25), constant("in_zp", 0.0), constant("in_bits", first_bits),
+        constant("w1", w1), constant("w1_scale", 0.3), constant("w1_zp", 0.0), constant("w1_bits", 2),
+        constant("bn_scale", rng.uniform(0.5, 2.0, 8) * rng.choice([-1, 1], 8)), constant("bn_bias", rng.normal(size=8)),
+        constant("act_scale", 0.7), constant("act_zp", 0.0), constant("act_bits", act_bits),
+        constant("w2", w2), constant("w2_scale", rng.uniform(0.1, 0.3, (1, 3))), constant("w2_zp", 0.0), constant("w2_bits", w2_bits),
+    ]
+    nodes = [
+        qonnx_quant("x", "xq", "in", domain, first_bits, True, False),
+        qonnx_quant("w1", "w1q", "w1", domain, 2, True, True),
+        helper.make_node("MatMul", ["xq", "w1q"], ["h"], name="fc1"),
+        helper.make_node("Mul", ["h", "bn_scale"], ["hs"], name="bn_mul"),
+        helper.make_node("Add", ["hs", "bn_bias"], ["hb"], name="bn_add"),
+        qonnx_quant("hb", "a1", "act", domain, act_bits, False, False),
+        qonnx_quant("w2", "w2q", "w2", domain, w2_bits, True, True),
+        helper.make_node("MatMul", ["a1", "w2q"], ["y"], name="fc2"),
+    ]
+    if trunc:
+        inits += [constant("t_scale", 1.0), constant("t_zp", 0.0), constant("t_in_bits", 4), constant("t_out_bits", 2)]
+        nodes.insert(6, helper.make_node("Trunc", ["a1", "t_scale", "t_zp", "t_in_bits", "t_out_bits"], ["a1t"],
+                                         domain=domain, name="requant"))
+        nodes[-1].input[0] = "a1t"
+    graph = helper.make_graph(nodes, "qmlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])], inits)
+    opsets = [helper.make_opsetid("", 13)] + ([helper.make_opsetid(domain, 1)] if domain else [])
+    return helper.make_model(graph, opset_imports=opsets)
 
 
 def hostile_names_model(source: Path, names: list[str], graph_name: str, path: Path) -> Path:

@@ -17,10 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from bnnfpga.boards import Board
-from bnnfpga.codegen import dataflow, notebook
+from bnnfpga.codegen import notebook
 from bnnfpga.codegen.hls import project_name
-from bnnfpga.codegen.templates import data_dir, environment, header
+from bnnfpga.codegen.templates import environment, header
+from bnnfpga.data import data_dir
+from bnnfpga.hw import engines
+from bnnfpga.hw.host import accumulator_tensor, host_nodes
 from bnnfpga.ir.graph import Graph
+from bnnfpga.ir.ops import OutputAffine
 
 VIVADO_SCRIPT = "build_vivado.tcl"
 NOTEBOOK = "bnnfpga_demo.ipynb"
@@ -66,7 +70,7 @@ def generate(graph: Graph, out_dir: Path, board: Board) -> None:
         header=header(graph.model_name), board=board.name, part=board.part, board_part=board.board_part,
         ps_ip=board.ps_ip, ps_config=ps.config(board), gp_port=ps.gp_port, fabric_clock=ps.fabric_clock,
         hp_port=board.hp_port, clock_mhz=f"{board.clock_mhz:g}", hls_project=project_name(graph),
-        overlay=project_name(graph), in_width=dataflow.WORD_BITS, out_width=dataflow.OUTPUT_BITS))
+        overlay=project_name(graph), in_width=engines.WORD_BITS, out_width=engines.OUTPUT_BITS))
 
 
 def build_commands(out_dir: Path) -> list[tuple[str, list[str], Path]]:
@@ -78,9 +82,6 @@ def build_commands(out_dir: Path) -> list[tuple[str, list[str], Path]]:
 def driver_config(graph: Graph, board: Board, design: dict) -> dict:
     """accelerator.json: what the driver needs to pack, unpack and finish the computation;
     ``design`` is the RTL design summary (words per frame, cycle model)."""
-    from bnnfpga.api import accumulator_tensor, host_nodes
-    from bnnfpga.ir.ops import OutputAffine
-
     t = graph.input_type
     acc_shape = graph.types()[accumulator_tensor(graph)].shape
     host = []
@@ -97,17 +98,15 @@ def driver_config(graph: Graph, board: Board, design: dict) -> dict:
 
 
 def write_driver(graph: Graph, out_dir: Path, board: Board, design: dict, samples: np.ndarray,
-                 labels: np.ndarray | None) -> None:
+                 golden_logits: np.ndarray, labels: np.ndarray | None) -> None:
     """OUT/deploy/driver/ (the driver, accelerator.json, ir.json for the golden backend),
     samples/ (frames, the golden model's logits, labels when known) and the notebook."""
-    from bnnfpga import golden
-
     driver = out_dir / "driver"
     driver.mkdir()
     shutil.copyfile(data_dir("deploy_templates") / "bnnfpga_driver.py", driver / "bnnfpga_driver.py")
     (driver / "accelerator.json").write_text(json.dumps(driver_config(graph, board, design), indent=1) + "\n")
     (driver / "ir.json").write_text(graph.to_json())
-    arrays = {"images": samples, "golden_logits": golden.predict(graph, samples)}
+    arrays = {"images": samples, "golden_logits": golden_logits}
     if labels is not None:
         arrays["labels"] = labels
     (out_dir / "samples").mkdir()

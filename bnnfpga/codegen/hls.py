@@ -3,7 +3,7 @@
 The project streams one frame per call of ``bnnfpga_top`` through a dataflow chain of the
 library engines in hls_templates/ (input stage, integer affine, sliding window, matrix-vector
 unit with thresholds, max-pool, output stage). Streams between engines carry whole pixels
-in the layout of bnnfpga/streams.py; a flatten in the model becomes a permutation of the
+in the layout of bnnfpga/hw/streams.py; a flatten in the model becomes a permutation of the
 next dense layer's weight columns (ONNX flattens C-major, the stream is pixel-major).
 """
 
@@ -16,11 +16,27 @@ from pathlib import Path
 import numpy as np
 
 from bnnfpga.boards import Board
-from bnnfpga.codegen import dataflow
-from bnnfpga.codegen.layout import by_lane, weight_chunks
-from bnnfpga.codegen.templates import data_dir, environment, header
+from bnnfpga.codegen.templates import environment, header
+from bnnfpga.data import data_dir
 from bnnfpga.errors import BnnfpgaError
-from bnnfpga.folding import Fold
+from bnnfpga.hw import engines
+from bnnfpga.hw.fold import Fold
+from bnnfpga.hw.layout import by_lane, weight_chunks
+from bnnfpga.hw.lower import lower
+from bnnfpga.hw.modules import (
+    InputParams,
+    IntegerAffineParams,
+    MaxPoolParams,
+    ModuleParams,
+    MvuParams,
+    OutputParams,
+    SumPoolParams,
+    SwgParams,
+    ThresholdParams,
+    WidthConverterParams,
+    WindowShape,
+    module_params,
+)
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.types import BIPOLAR, TERNARY, DType
 from bnnfpga.names import sanitize
@@ -34,11 +50,6 @@ MAX_STREAM_BITS = 32768
 
 def _bool(value: bool) -> str:
     return "true" if value else "false"
-
-
-def _kind_flags(dtype: DType) -> dict[str, str]:
-    """C++ template arguments describing an element type."""
-    return {"in_signed": _bool(dtype.signed), "in_bipolar": _bool(dtype.kind == "bipolar")}
 
 
 def _pixel(bits: int) -> str:
@@ -78,29 +89,29 @@ class _Design:
     layers: dict[str, dict] = field(default_factory=dict)
 
 
-def _stream_name(index: int, engine: dataflow.Engine) -> str:
-    if isinstance(engine, dataflow.InputStage):
+def _stream_name(index: int, engine: engines.Engine) -> str:
+    if isinstance(engine, engines.InputStage):
         return "s0_input"
-    if isinstance(engine, (dataflow.Window, dataflow.Flatten)):
+    if isinstance(engine, (engines.Window, engines.Flatten)):
         return f"s{index}_{engine.layer}_chunks"
     return f"s{index}_{engine.name}"
 
 
-def _stream_type(engine: dataflow.Engine) -> str:
-    if isinstance(engine, (dataflow.Window, dataflow.Flatten)):
+def _stream_type(engine: engines.Engine) -> str:
+    if isinstance(engine, (engines.Window, engines.Flatten)):
         return f"Chunk<{engine.simd}, {engine.inp.dtype.bits}>"
-    if isinstance(engine, dataflow.Mvu):
+    if isinstance(engine, engines.Mvu):
         return _pixel(engine.mh * engine.out_bits)
     return _pixel(engine.out.bits)
 
 
 def build_design(graph: Graph, folding: dict[str, Fold]) -> tuple[_Design, int, int]:
     """The HLS rendering of the engine chain; returns the design, input and output words per frame."""
-    flow = dataflow.lower(graph, folding, "HLS")
+    flow = lower(graph, folding, "HLS")
     d = _Design()
     inp = ""
     for index, e in enumerate(flow.engines):
-        out = "m_axis" if isinstance(e, dataflow.OutputStage) else _stream_name(index, e)
+        out = "m_axis" if isinstance(e, engines.OutputStage) else _stream_name(index, e)
         if out != "m_axis":
             d.streams.append({"name": out, "ctype": _stream_type(e)})
         d.engines.append({**_engine(e, d.layers), "inp": inp, "out": out})
@@ -108,53 +119,83 @@ def build_design(graph: Graph, folding: dict[str, Fold]) -> tuple[_Design, int, 
     return d, flow.in_words, flow.out_words
 
 
-def _engine(e: dataflow.Engine, layers: dict[str, dict]) -> dict:
-    """Template context of one engine; parameters of a layer go to ``layers``."""
-    if isinstance(e, dataflow.InputStage):
-        return {"kind": "input", "comment": "AXI-Stream words → pixels", "pixel_bits": e.out.bits, "pixels": e.out.count}
-    if isinstance(e, dataflow.IntegerAffineStage):
+def _element(dtype: DType) -> dict[str, object]:
+    """An element type as the C++ library's template arguments take it."""
+    return {"in_bits": dtype.bits, "in_signed": _bool(dtype.signed), "in_bipolar": _bool(dtype == BIPOLAR),
+            "in_ternary": _bool(dtype == TERNARY)}
+
+
+def _window(window: WindowShape) -> dict[str, object]:
+    return {"c": window.c, "h": window.h, "w": window.w, "kh": window.kh, "kw": window.kw, "sh": window.sh,
+            "sw": window.sw, "pads": [window.pt, window.pl, window.pb, window.pr]}
+
+
+def template_arguments(p: ModuleParams) -> dict[str, object]:
+    """A library function's shape arguments, rendered from the module's typed parameters
+    (the same object the RTL parameter list and the resource model read)."""
+    if isinstance(p, InputParams):
+        return {"pixel_bits": p.pixel_bits}
+    if isinstance(p, IntegerAffineParams):
+        return {"c": p.c, **_element(p.in_type), "out_bits": p.out_bits, "scale": p.scale}
+    if isinstance(p, ThresholdParams):
+        return {"c": p.c, **_element(p.in_type), "threshold_w": p.threshold_w, "levels": p.levels,
+                "out_bits": p.out_bits, "base": p.base}
+    if isinstance(p, SwgParams):
+        return {**_window(p.window), "in_bits": p.in_bits, "simd": p.simd}
+    if isinstance(p, WidthConverterParams):
+        return {"c": p.c, "in_bits": p.in_bits, "simd": p.simd}
+    if isinstance(p, MvuParams):
+        return {"mw": p.mw, "mh": p.mh, "simd": p.simd, "pe": p.pe, **_element(p.in_type), "weight_bits": p.weight_bits,
+                "acc_w": p.acc_w, "gained": p.gained, "memory": "bram" if p.weights_in_bram else "lutram"}
+    if isinstance(p, SumPoolParams):
+        return {**_window(p.window), **_element(p.in_type), "out_bits": p.out_bits}
+    if isinstance(p, MaxPoolParams):
+        return {**_window(p.window), **_element(p.in_type)}
+    if isinstance(p, OutputParams):
+        return {"count": p.values, "words": p.vectors}
+    raise TypeError(f"no HLS function for {type(p).__name__}")
+
+
+def _engine(e: engines.Engine, layers: dict[str, dict]) -> dict:
+    """Template context of one engine: its module's shape arguments, the frame length its
+    stream has (the RTL modules, which run forever, do not take it), and its contents, which
+    go to ``layers``."""
+    args = template_arguments(module_params(e))
+    if isinstance(e, engines.InputStage):
+        return {"kind": "input", "comment": "AXI-Stream words → pixels", **args, "pixels": e.out.count}
+    if isinstance(e, engines.IntegerAffineStage):
         layers[e.name] = {"kind": "integer_affine", "name": e.name, "source": e.source, "c": e.inp.c,
                           "out_bits": e.out.dtype.bits, "offsets": [str(v) for v in e.offsets]}
-        return {"kind": "integer_affine", "comment": f"{e.name}: u = {e.scale}·x + r[c]", "name": e.name, "c": e.inp.c,
-                "in_bits": e.inp.dtype.bits, **_kind_flags(e.inp.dtype), "out_bits": e.out.dtype.bits,
-                "pixels": e.inp.count, "scale": e.scale}
-    if isinstance(e, dataflow.ThresholdStage):
+        return {"kind": "integer_affine", "comment": f"{e.name}: u = {e.scale}·x + r[c]", "name": e.name, **args,
+                "pixels": e.inp.count}
+    if isinstance(e, engines.ThresholdStage):
         per_channel = np.asarray(e.thresholds).reshape(e.inp.c, e.levels)
         layers[e.name] = {"kind": "threshold", "name": e.name, "source": e.source, "c": e.inp.c, "levels": e.levels,
                           "threshold_w": e.threshold_w, "thresholds": [[str(v) for v in row] for row in per_channel],
                           "constant": [str(v) for v in e.constant]}
         return {"kind": "threshold", "comment": f"{e.name}: {e.levels} threshold(s) per channel on the input",
-                "name": e.name, "c": e.inp.c, "in_bits": e.inp.dtype.bits, **_kind_flags(e.inp.dtype),
-                "threshold_w": e.threshold_w, "pixels": e.inp.count, "levels": e.levels,
-                "out_bits": e.out.dtype.bits, "base": e.base}
-    if isinstance(e, dataflow.Window):
-        (kh, kw), (sh, sw) = e.kernel, e.strides
-        return {"kind": "window", "comment": f"{e.layer}: sliding window {kh}x{kw}/s{sh}", "c": e.inp.c,
-                "bits": e.inp.dtype.bits, "h": e.inp.h, "w": e.inp.w, "kh": kh, "kw": kw, "sh": sh, "sw": sw,
-                "pads": list(e.pads), "simd": e.simd}
-    if isinstance(e, dataflow.Flatten):
-        return {"kind": "flatten", "comment": f"{e.layer}: pixels → chunks", "c": e.inp.c, "bits": e.inp.dtype.bits,
-                "pixels": e.inp.count, "simd": e.simd}
-    if isinstance(e, dataflow.Mvu):
-        return _mvu(e, layers)
-    if isinstance(e, dataflow.Pool) and e.summing:
+                "name": e.name, **args, "pixels": e.inp.count}
+    if isinstance(e, engines.Window):
+        (kh, kw), (sh, _) = e.kernel, e.strides
+        return {"kind": "window", "comment": f"{e.layer}: sliding window {kh}x{kw}/s{sh}", **args}
+    if isinstance(e, engines.Flatten):
+        return {"kind": "flatten", "comment": f"{e.layer}: pixels → chunks", **args, "pixels": e.inp.count}
+    if isinstance(e, engines.Mvu):
+        return _mvu(e, args, layers)
+    if isinstance(e, engines.Pool) and e.summing:
         return {"kind": "sum_pool", "comment": f"{e.name}: sum-pool {e.kernel[0]}x{e.kernel[1]} ({e.inp.dtype} → {e.out.dtype})",
-                "name": e.name, "c": e.inp.c, "bits": e.inp.dtype.bits, "bipolar": _bool(e.inp.dtype == BIPOLAR),
-                "signed": _bool(e.inp.dtype.signed), "out_bits": e.out.dtype.bits, "h": e.inp.h, "w": e.inp.w,
-                "kh": e.kernel[0], "kw": e.kernel[1], "sh": e.strides[0], "sw": e.strides[1], "pads": list(e.pads)}
-    if isinstance(e, dataflow.Pool):
+                "name": e.name, **args}
+    if isinstance(e, engines.Pool):
         layers[e.name] = {"kind": "pool", "name": e.name, "source": e.source, "c": e.inp.c,
                           "min_channels": f"{e.min_channels:x}"}
         how = "OR/AND" if e.inp.dtype.kind == "bipolar" else f"{e.inp.dtype} max/min"
-        return {"kind": "pool", "comment": f"{e.name}: max-pool {e.kernel[0]}x{e.kernel[1]} ({how})", "name": e.name,
-                "c": e.inp.c, "bits": e.inp.dtype.bits, "signed": _bool(e.inp.dtype.signed), "h": e.inp.h, "w": e.inp.w,
-                "kh": e.kernel[0], "kw": e.kernel[1], "sh": e.strides[0], "sw": e.strides[1], "pads": list(e.pads)}
-    if isinstance(e, dataflow.OutputStage):
-        return {"kind": "output", "comment": "int32 accumulators → AXI-Stream", "count": e.values, "words": e.vectors}
+        return {"kind": "pool", "comment": f"{e.name}: max-pool {e.kernel[0]}x{e.kernel[1]} ({how})", "name": e.name, **args}
+    if isinstance(e, engines.OutputStage):
+        return {"kind": "output", "comment": "int32 accumulators → AXI-Stream", **args}
     raise AssertionError(f"no HLS engine for {type(e).__name__}")
 
 
-def _mvu(e: dataflow.Mvu, layers: dict[str, dict]) -> dict:
+def _mvu(e: engines.Mvu, args: dict, layers: dict[str, dict]) -> dict:
     fold = e.fold
     nf = e.mh // fold.pe
     activation = "accumulator" if e.thresholds is None else "threshold" if e.out_dtype.kind == "bipolar" else "levels"
@@ -174,14 +215,9 @@ def _mvu(e: dataflow.Mvu, layers: dict[str, dict]) -> dict:
         layer.update(plane_w=e.plane_w, gain_w=e.gain_w,
                      gains={"positive": _by_lane(e.gains[:, 0], fold.pe), "negative": _by_lane(e.gains[:, 1], fold.pe)})
     layers[e.name] = layer
-    flags = _kind_flags(e.in_dtype)
     return {"kind": "mvu", "comment": f"{e.name}: {e.mh}x{e.mw} MVU, PE={fold.pe}, SIMD={fold.simd}", "name": e.name,
-            "mw": e.mw, "mh": e.mh, "simd": fold.simd, "pe": fold.pe, "bits": e.in_dtype.bits,
-            "signed": flags["in_signed"], "bipolar": flags["in_bipolar"], "ternary": _bool(e.in_dtype == TERNARY),
-            "weight_bits": e.weight_bits,
-            "acc_w": e.acc_w, "reps": e.reps, "memory_bits": e.memory_bits, "thresholds": activation == "threshold",
-            "levels": activation == "levels", "gained": e.gains is not None,
-            "memory": "bram" if e.weights_in_bram else "lutram"}
+            **args, "reps": e.reps, "memory_bits": e.memory_bits, "thresholds": activation == "threshold",
+            "levels": activation == "levels"}
 
 
 def project_name(graph: Graph) -> str:

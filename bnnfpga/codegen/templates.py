@@ -1,4 +1,4 @@
-"""Where the shipped templates and libraries live, and the Jinja environment for them."""
+"""The Jinja environment for the shipped templates, and the text every generated file starts with."""
 
 from __future__ import annotations
 
@@ -8,13 +8,6 @@ import jinja2
 
 from bnnfpga import __version__
 from bnnfpga.names import sanitize
-
-
-def data_dir(name: str) -> Path:
-    """A top-level data directory (hls_templates/, rtl/, boards/) of a wheel install
-    (force-included under bnnfpga/_data/) or of the source tree."""
-    installed = Path(__file__).resolve().parent.parent / "_data" / name
-    return installed if installed.is_dir() else Path(__file__).resolve().parents[2] / name
 
 
 def comment_text(text: str) -> str:

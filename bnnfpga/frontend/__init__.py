@@ -6,8 +6,8 @@ else plain ONNX (frontend/onnx.py).
 
 from onnx import ModelProto
 
+from bnnfpga.frontend.load import load_onnx
 from bnnfpga.frontend.onnx import import_model as import_plain_onnx
-from bnnfpga.frontend.onnx import load_onnx
 from bnnfpga.frontend.qonnx import import_qonnx, is_qonnx
 from bnnfpga.ir.graph import Graph
 

@@ -11,15 +11,14 @@ Binary weights are recognised later by their values (``ExtractIntegerWeights``).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from bnnfpga.errors import BnnfpgaError, ModelError
+from bnnfpga.errors import ModelError
+from bnnfpga.frontend.common import check_input_options, node_attributes
 from bnnfpga.ir.graph import Graph, Node
 from bnnfpga.ir.ops import Affine, Binarize, Clamp, Conv, Dense, MaxPool, Quantize, Reshape, SumPool
 from bnnfpga.ir.types import TensorType, uint
@@ -34,39 +33,12 @@ SUPPORTED_DYNAMIC_OPS = (
 )
 
 
-def node_attributes(node: onnx.NodeProto) -> dict:
-    """A node's attributes as {name: Python value}."""
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-
-
-def load_onnx(path: str | os.PathLike) -> onnx.ModelProto:
-    """Read and check an ONNX file (with external data beside it), or raise a clear error."""
-    path = Path(path)
-    if not path.is_file():
-        raise BnnfpgaError(f"{path}: no such file")
-    try:
-        model = onnx.load(str(path), load_external_data=True)
-    except Exception as exc:  # protobuf raises several types for garbage or truncated files
-        raise ModelError(f"{path}: not a readable ONNX file (truncated or not ONNX): {exc}") from None
-    if not model.graph.node:
-        raise ModelError(f"{path}: not a readable ONNX file (no graph nodes)")
-    from bnnfpga.frontend.qonnx import is_qonnx, normalise_domains
-
-    if is_qonnx(model):
-        model = normalise_domains(model)
-    try:
-        onnx.checker.check_model(model)
-    except Exception as exc:
-        raise ModelError(f"{path}: invalid ONNX model: {str(exc).splitlines()[0]}") from None
-    return model
-
-
 # The level range of a Round before BoundQuantizers finds its Clip (int32).
 UNBOUNDED_LEVELS = (-(1 << 31), (1 << 31) - 1)
 
 
 @dataclass
-class _Const:
+class Const:
     value: np.ndarray
 
 
@@ -101,7 +73,7 @@ _COMPARE_OPS = {"GreaterOrEqual": "ge", "Greater": "gt", "LessOrEqual": "le", "L
 _MIRROR = {"ge": "le", "gt": "lt", "le": "ge", "lt": "gt"}
 
 
-class _Importer:
+class OnnxImporter:
     """Plain ONNX. Subclasses (frontend/qonnx.py) add op handlers (``op_<Type>``), domains
     (``DOMAINS``) and constant evaluators (``fold_constant``)."""
 
@@ -113,7 +85,7 @@ class _Importer:
         self.input_bits = input_bits
         self.input_scale = input_scale
         self.opsets = {imp.domain or "": imp.version for imp in model.opset_import}
-        self.env: dict[str, _Const | _Dyn | _Compare | _Levels] = {}
+        self.env: dict[str, Const | _Dyn | _Compare | _Levels] = {}
         self.nodes: list[Node] = []
         self.names = UniqueNames()
         self.onnx_tensors: dict[str, str] = {}
@@ -167,7 +139,7 @@ class _Importer:
     def run(self) -> Graph:
         g = self.model.graph
         for init in g.initializer:
-            self.env[init.name] = _Const(numpy_helper.to_array(init))
+            self.env[init.name] = Const(numpy_helper.to_array(init))
         inputs = [i for i in g.input if i.name not in self.env]
         if len(inputs) != 1:
             raise ModelError(f"the model must have exactly one input, found {len(inputs)}")
@@ -262,11 +234,11 @@ class _Importer:
             raise ModelError(f"custom op domain {node.domain!r} is not supported (supported: the ONNX standard ops, "
                              "and QONNX's qonnx.custom_op.general)", node.name, node.op_type)
 
-        if all(v is None or isinstance(v, _Const) for v in ins) and node.op_type != "Shape":
+        if all(v is None or isinstance(v, Const) for v in ins) and node.op_type != "Shape":
             outs = self.fold_constant(node, [None if v is None else v.value for v in ins])
             for name, value in zip(node.output, outs):
                 if name:
-                    self.env[name] = _Const(np.asarray(value))
+                    self.env[name] = Const(np.asarray(value))
             return
 
         handler = getattr(self, f"op_{node.op_type}", None)
@@ -280,9 +252,9 @@ class _Importer:
     # -- dynamic ops -----------------------------------------------------------------------
     def _dyn_and_const(self, node, ins):
         a, b = ins[0], ins[1]
-        if isinstance(a, _Dyn) and isinstance(b, _Const):
+        if isinstance(a, _Dyn) and isinstance(b, Const):
             return a, b.value, False
-        if isinstance(a, _Const) and isinstance(b, _Dyn):
+        if isinstance(a, Const) and isinstance(b, _Dyn):
             return b, a.value, True
         raise self.unsupported(node, "needs one activation and one constant operand (two activations: not supported yet)")
 
@@ -296,14 +268,14 @@ class _Importer:
 
     def op_Shape(self, node, ins):
         (x,) = ins
-        if isinstance(x, _Const):
-            return _Const(np.array(x.value.shape, dtype=np.int64))
+        if isinstance(x, Const):
+            return Const(np.array(x.value.shape, dtype=np.int64))
         # The batch dimension is reported as 1: reshapes keep it as their leading dimension.
-        return _Const(np.array((1,) + x.type.shape, dtype=np.int64))
+        return Const(np.array((1,) + x.type.shape, dtype=np.int64))
 
     def op_Conv(self, node, ins):
         x, w = ins[0], ins[1]
-        if not isinstance(x, _Dyn) or not isinstance(w, _Const) or (len(ins) > 2 and ins[2] is not None and not isinstance(ins[2], _Const)):
+        if not isinstance(x, _Dyn) or not isinstance(w, Const) or (len(ins) > 2 and ins[2] is not None and not isinstance(ins[2], Const)):
             raise self.unsupported(node, "Conv needs constant weights and bias")
         if len(x.type.shape) != 3:
             raise self.unsupported(node, "Conv needs an (N, C, H, W) input")
@@ -341,13 +313,13 @@ class _Importer:
     def op_Gemm(self, node, ins):
         x, b = ins[0], ins[1]
         attrs = node_attributes(node)
-        if not isinstance(x, _Dyn) or not isinstance(b, _Const) or attrs.get("transA", 0):
+        if not isinstance(x, _Dyn) or not isinstance(b, Const) or attrs.get("transA", 0):
             raise self.unsupported(node, "Gemm needs the activation as A (transA=0) and constant B, C")
         w = np.asarray(b.value, dtype=np.float64) * float(attrs.get("alpha", 1.0))
         weight = w if attrs.get("transB", 0) else w.T
         bias = None
         if len(ins) > 2 and ins[2] is not None:
-            if not isinstance(ins[2], _Const):
+            if not isinstance(ins[2], Const):
                 raise self.unsupported(node, "Gemm needs a constant C")
             c = np.asarray(ins[2].value, np.float64) * float(attrs.get("beta", 1.0))
             if c.size not in (1, weight.shape[0]):
@@ -357,7 +329,7 @@ class _Importer:
 
     def op_MatMul(self, node, ins):
         x, w = ins[0], ins[1]
-        if not isinstance(x, _Dyn) or not isinstance(w, _Const) or np.ndim(w.value) != 2:
+        if not isinstance(x, _Dyn) or not isinstance(w, Const) or np.ndim(w.value) != 2:
             raise self.unsupported(node, "MatMul needs the activation first and a constant 2-D weight")
         return self._dense(node, x, np.asarray(w.value, dtype=np.float64).T, None)
 
@@ -370,7 +342,7 @@ class _Importer:
 
     def op_BatchNormalization(self, node, ins):
         x = ins[0]
-        if not isinstance(x, _Dyn) or not all(isinstance(v, _Const) for v in ins[1:5]):
+        if not isinstance(x, _Dyn) or not all(isinstance(v, Const) for v in ins[1:5]):
             raise self.unsupported(node, "BatchNormalization needs constant parameters")
         if len([o for o in node.output if o]) > 1:
             raise self.unsupported(node, "BatchNormalization in training mode is not supported")
@@ -419,7 +391,7 @@ class _Importer:
 
     def op_Where(self, node, ins):
         cond, a, b = ins
-        if not isinstance(cond, _Compare) or not isinstance(a, _Const) or not isinstance(b, _Const):
+        if not isinstance(cond, _Compare) or not isinstance(a, Const) or not isinstance(b, Const):
             raise self.unsupported(node, "Where is supported as binarisation Where(x >= c, a, b) with constant a, b")
         x = cond.x
         hi = self.per_channel(node, x, a.value)
@@ -502,7 +474,7 @@ class _Importer:
         attrs = node_attributes(node)
         axes = attrs.get("axes")
         if len(ins) > 1 and ins[1] is not None:
-            if not isinstance(ins[1], _Const):
+            if not isinstance(ins[1], Const):
                 raise self.unsupported(node, "ReduceMean needs constant axes")
             axes = np.asarray(ins[1].value).reshape(-1).tolist()
         if len(x.type.shape) != 3 or axes is None or sorted(int(a) % 4 for a in axes) != [2, 3]:
@@ -521,7 +493,7 @@ class _Importer:
     def _linear_quant_params(self, node, ins, x: _Dyn) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Per-channel scale and zero point of a QuantizeLinear/DequantizeLinear, and the
         zero point's array (its dtype is the integer type), if given."""
-        if not all(isinstance(v, _Const) for v in ins[1:] if v is not None):
+        if not all(isinstance(v, Const) for v in ins[1:] if v is not None):
             raise self.unsupported(node, f"{node.op_type} needs a constant scale and zero point")
         attrs = node_attributes(node)
         rank = len(x.type.shape) + 1
@@ -563,7 +535,7 @@ class _Importer:
         bounds = [attrs.get("min"), attrs.get("max")]  # opset < 11
         for i in (0, 1):
             if len(ins) > i + 1 and ins[i + 1] is not None:
-                if not isinstance(ins[i + 1], _Const) or np.size(ins[i + 1].value) != 1:
+                if not isinstance(ins[i + 1], Const) or np.size(ins[i + 1].value) != 1:
                     raise self.unsupported(node, "Clip needs constant scalar bounds")
                 bounds[i] = float(np.asarray(ins[i + 1].value).reshape(-1)[0])
         if isinstance(levels, _Dyn):  # a float clamp, e.g. PACT's clamp(x, 0, α) before a Round
@@ -618,7 +590,7 @@ class _Importer:
 
     def op_Reshape(self, node, ins):
         x, shape = ins[0], ins[1]
-        if not isinstance(shape, _Const):
+        if not isinstance(shape, Const):
             raise self.unsupported(node, "Reshape needs a constant shape")
         target = [int(v) for v in shape.value.reshape(-1)]
         if not target or target[0] not in (0, 1, -1):
@@ -647,15 +619,8 @@ class _Importer:
         return self.emit(node, Reshape(shape=tuple(shape)), x)
 
 
-def check_input_options(input_bits: int, input_scale: float) -> None:
-    if not 1 <= input_bits <= 16:
-        raise BnnfpgaError(f"input bits must be between 1 and 16, got {input_bits}")
-    if not (np.isfinite(input_scale) and input_scale > 0):
-        raise BnnfpgaError(f"the input scale must be a positive number, got {input_scale}")
-
-
 def import_model(model: onnx.ModelProto, input_bits: int = 8, input_scale: float = 1.0) -> Graph:
     """Translate a checked plain ONNX model into a float-level IR graph. The model's input
     receives the integer frame times ``input_scale``."""
     check_input_options(input_bits, input_scale)
-    return _Importer(model, input_bits, input_scale).run()
+    return OnnxImporter(model, input_bits, input_scale).run()

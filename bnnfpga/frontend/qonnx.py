@@ -24,7 +24,8 @@ import numpy as np
 import onnx
 
 from bnnfpga.errors import ModelError
-from bnnfpga.frontend.onnx import SUPPORTED_DYNAMIC_OPS, _Const, _Importer, check_input_options, node_attributes
+from bnnfpga.frontend.common import check_input_options, node_attributes
+from bnnfpga.frontend.onnx import SUPPORTED_DYNAMIC_OPS, Const, OnnxImporter
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.ops import ROUNDING_MODES, Binarize, FloatThresholds, Quantize, Truncate
 
@@ -77,7 +78,7 @@ def int_quant(x: np.ndarray, scale, zeropt, bits: int, signed: bool, narrow: boo
     return ((y - zeropt) * scale).astype(x.dtype)
 
 
-class QonnxImporter(_Importer):
+class QonnxImporter(OnnxImporter):
     DOMAINS = ("", "ai.onnx", QONNX_DOMAIN)
     SUPPORTED = SUPPORTED_DYNAMIC_OPS + "; QONNX Quant/IntQuant (1-8 bits), BipolarQuant, MultiThreshold, Trunc"
 
@@ -85,7 +86,7 @@ class QonnxImporter(_Importer):
     def _quant_params(self, node, ins) -> dict:
         attrs = node_attributes(node)
         if node.op_type in ("Quant", "IntQuant"):
-            if len(ins) < 4 or not all(isinstance(v, _Const) for v in ins[1:4]):
+            if len(ins) < 4 or not all(isinstance(v, Const) for v in ins[1:4]):
                 raise ModelError("Quant needs constant scale, zero point and bit width", node.name, node.op_type)
             bits_value = np.asarray(ins[3].value, np.float64)
             if bits_value.size != 1 or bits_value.reshape(-1)[0] != round(bits_value.reshape(-1)[0]):
@@ -96,7 +97,7 @@ class QonnxImporter(_Importer):
                                  node.name, node.op_type)
             return dict(scale=np.asarray(ins[1].value), zeropt=np.asarray(ins[2].value), bits=int(bits_value.reshape(-1)[0]),
                         signed=bool(attrs.get("signed", 1)), narrow=bool(attrs.get("narrow", 0)), rounding=rounding)
-        if not isinstance(ins[1], _Const):
+        if not isinstance(ins[1], Const):
             raise ModelError("BipolarQuant needs a constant scale", node.name, node.op_type)
         return dict(scale=np.asarray(ins[1].value))
 
@@ -107,7 +108,7 @@ class QonnxImporter(_Importer):
             return super().fold_constant(onnx_node, inputs)
         x = np.asarray(inputs[0])
         if op in ("Quant", "IntQuant"):
-            p = self._quant_params(onnx_node, [_Const(v) for v in inputs])
+            p = self._quant_params(onnx_node, [Const(v) for v in inputs])
             return [int_quant(x, p["scale"], p["zeropt"], p["bits"], p["signed"], p["narrow"], p["rounding"])]
         if op == "BipolarQuant":
             return [(np.where(x >= 0, 1, -1) * np.asarray(inputs[1])).astype(x.dtype)]
@@ -162,7 +163,7 @@ class QonnxImporter(_Importer):
         """QONNX Trunc v2 (x, scale, zeropt, input_bit_width, output_scale, output_bit_width): the
         requantisation Brevitas writes behind an average pool."""
         x = ins[0]
-        if len(ins) != 6 or not all(isinstance(v, _Const) for v in ins[1:]):
+        if len(ins) != 6 or not all(isinstance(v, Const) for v in ins[1:]):
             raise ModelError("Trunc needs six inputs with constant scales, zero point and bit widths (QONNX Trunc v2, "
                              "as Brevitas ≥ 0.11 writes it); supported: Trunc v2", node.name, node.op_type)
         scale, zeropt, _, output_scale, out_bits = (np.asarray(v.value, np.float64).reshape(-1) for v in ins[1:])
@@ -190,7 +191,7 @@ class QonnxImporter(_Importer):
         """FINN's streamlined activation: out = out_scale·#{j : x ≥ T[c, j]} + out_bias."""
         x = ins[0]
         attrs = node_attributes(node)
-        if len(ins) < 2 or not isinstance(ins[1], _Const):
+        if len(ins) < 2 or not isinstance(ins[1], Const):
             raise ModelError("MultiThreshold needs constant thresholds", node.name, node.op_type)
         rank = len(x.type.shape) + 1
         layout = _text(attrs.get("data_layout", "")).upper() or {2: "NC", 4: "NCHW"}.get(rank, "")

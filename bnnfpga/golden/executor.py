@@ -21,6 +21,7 @@ from bnnfpga.ir.ops import (
     SumPool,
     Threshold,
 )
+from bnnfpga.ir.patches import float_conv
 from bnnfpga.ir.types import TensorType
 
 ROUTES = ("packed", "gemm")
@@ -77,7 +78,7 @@ def _run_node(op, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:
     if isinstance(op, DotProduct):
         if op.weight_dtype.kind == "float" or not in_type.dtype.is_integer:
             if isinstance(op, Conv):
-                return kernels.float_conv(x, op.effective_weight, op.bias, op.strides, op.pads)
+                return float_conv(x, op.effective_weight, op.bias, op.strides, op.pads)
             y = x.astype(np.float64) @ op.effective_weight.T
             return y if op.bias is None else y + op.bias
         if op.gains is not None:

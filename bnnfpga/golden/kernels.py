@@ -1,10 +1,10 @@
 """Batched NumPy kernels of the IR ops, on channels-last tensors.
 
 The golden executor keeps feature maps as (N, H, W, C), the order in which the hardware
-streams them (bnnfpga/streams.py), and converts to and from ONNX's (N, C, H, W) at its
+streams them (bnnfpga/hw/streams.py), and converts to and from ONNX's (N, C, H, W) at its
 boundary. Vectors are (N, F).
 
-Dot products have two routes (DESIGN 3.1): ``packed`` mirrors the hardware (XNOR-popcount
+Dot products have two routes (docs/DESIGN.md 3.1): ``packed`` mirrors the hardware (XNOR-popcount
 on uint64 words, bit planes for multi-bit inputs, a validity mask for zero padding) and
 ``gemm`` multiplies ±1 matrices in floating point, exact while every partial sum stays
 below 2^24 (float32) or 2^53 (float64). The unit tests show that both routes agree.
@@ -14,44 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from bnnfpga.golden.packing import pack_bits, popcount
+from bnnfpga.ir.bits import pack_bits, popcount
+from bnnfpga.ir.patches import conv_weight_rows, im2col, pad_spatial, sliding_windows
 from bnnfpga.ir.types import DType
 
 # uint64 words (rows × output channels × words) the packed route handles at once.
 _PACKED_CHUNK_WORDS = 1 << 21
 # Bytes of im2col matrix the gemm route builds at once.
 _GEMM_CHUNK_BYTES = 2 << 20
-
-
-def conv_weight_rows(weight: np.ndarray) -> np.ndarray:
-    """Conv weight (O, C, KH, KW) as rows (O, KH·KW·C) in the order of ``im2col`` patches."""
-    return weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)
-
-
-def _pad_spatial(x: np.ndarray, pads, value=0) -> np.ndarray:
-    top, left, bottom, right = pads
-    if not any(pads):
-        return x
-    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
-
-
-def _windows(a: np.ndarray, kernel, strides) -> np.ndarray:
-    """(N, H, W, C) → view (N, OH, OW, C, KH, KW) of the sliding windows."""
-    win = np.lib.stride_tricks.sliding_window_view(a, kernel, axis=(1, 2))
-    return win[:, :: strides[0], :: strides[1]]
-
-
-def im2col(x: np.ndarray, kernel: tuple[int, int], strides: tuple[int, int], pads: tuple[int, int, int, int]):
-    """x (N, H, W, C) → patches (N, OH·OW, KH·KW·C) with zeros in padding, and the validity
-    mask (OH·OW, KH·KW·C) that is False exactly where a patch element is padding."""
-    n, h, w, c = x.shape
-
-    def patches(a):
-        win = _windows(_pad_spatial(a, pads), kernel, strides)  # (N, OH, OW, C, KH, KW)
-        oh, ow = win.shape[1], win.shape[2]
-        return win.transpose(0, 1, 2, 4, 5, 3).reshape(a.shape[0], oh * ow, -1)
-
-    return patches(x), patches(np.ones((1, h, w, c), dtype=bool))[0]
 
 
 def gemm_dtype(bound: int):
@@ -70,10 +40,10 @@ def dot_gemm(patches: np.ndarray, weight_rows: np.ndarray, bound: int) -> np.nda
 def dot_packed(patches: np.ndarray, valid: np.ndarray | None, weight_rows: np.ndarray, dtype: DType) -> np.ndarray:
     """Hardware-style dot product of integer patches (R, K) with integer weight rows (O, K).
 
-    ±1 weights, bipolar inputs: dot = 2·popcount(valid & XNOR(a, w)) − popcount(valid) (DESIGN 3.5).
+    ±1 weights, bipolar inputs: dot = 2·popcount(valid & XNOR(a, w)) − popcount(valid) (docs/DESIGN.md 3.5).
     ±1 weights, k-bit inputs: dot = Σ_b c_b·(2·popcount(x_b & w) − popcount(x_b)) over two's
     complement bit planes x_b with c_b = 2^b (−2^(k−1) for the sign plane of signed inputs)
-    (DESIGN 3.4). Other integer weights (ternary, k-bit): ``dot_planes``.
+    (docs/DESIGN.md 3.4). Other integer weights (ternary, k-bit): ``dot_planes``.
     ``valid`` (R, K) masks padding; for k-bit inputs padding is 0 and needs no mask.
     """
     if not np.all(np.abs(weight_rows) == 1):
@@ -101,7 +71,7 @@ def dot_packed(patches: np.ndarray, valid: np.ndarray | None, weight_rows: np.nd
 
 
 def weight_planes(weight_rows: np.ndarray) -> list[tuple[int, np.ndarray]]:
-    """Integer weights as Σ_j c_j·B_j over 0/1 planes B_j (DESIGN 5): ternary weights as a
+    """Integer weights as Σ_j c_j·B_j over 0/1 planes B_j (docs/DESIGN.md 5): ternary weights as a
     positive and a negative plane (c = +1, −1), others as two's complement bit planes."""
     lo, hi = int(weight_rows.min()), int(weight_rows.max())
     if -1 <= lo and hi <= 1:
@@ -123,7 +93,7 @@ def activation_planes(values: np.ndarray, valid: np.ndarray | None, dtype: DType
 
 
 def dot_planes(patches: np.ndarray, valid: np.ndarray | None, weight_rows: np.ndarray, dtype: DType) -> np.ndarray:
-    """y = Σ_i Σ_j c_i·c_j·popcount(H_i & B_j): the bit-plane dot product of DESIGN 5 for any
+    """y = Σ_i Σ_j c_i·c_j·popcount(H_i & B_j): the bit-plane dot product of docs/DESIGN.md 5 for any
     integer weights and activations."""
     rows = patches.shape[0]
     w_planes = [(c, pack_bits(plane)) for c, plane in weight_planes(weight_rows)]
@@ -167,16 +137,6 @@ def dense(x, weight, route: str, dtype: DType, bound: int) -> np.ndarray:
     return dot_packed(x, None, weight, dtype)
 
 
-def float_conv(x, weight, bias, strides, pads) -> np.ndarray:
-    """Float64 convolution of x (N, H, W, C) with zero padding (graphs before folding)."""
-    patches, _ = im2col(x.astype(np.float64), weight.shape[2:], strides, pads)
-    y = patches @ conv_weight_rows(weight).T.astype(np.float64)
-    if bias is not None:
-        y = y + bias
-    oh = (x.shape[1] + pads[0] + pads[2] - weight.shape[2]) // strides[0] + 1
-    return y.reshape(x.shape[0], oh, -1, weight.shape[0])
-
-
 def threshold(y: np.ndarray, thresholds: np.ndarray, constant: np.ndarray, base: int | None = None) -> np.ndarray:
     """Channels-last y against per-channel thresholds (C, n); see ir.ops.Threshold."""
     t = thresholds.astype(np.int64)
@@ -212,7 +172,7 @@ def sum_pool(x, kernel, strides, pads) -> np.ndarray:
     if tuple(kernel) == tuple(strides) and not any(pads):
         oh, ow = h // kh, w // kw
         return x[:, : oh * kh, : ow * kw].reshape(n, oh, kh, ow, kw, c).sum(axis=(2, 4))
-    return _windows(_pad_spatial(x, pads, 0), kernel, strides).sum(axis=(4, 5))
+    return sliding_windows(pad_spatial(x, pads, 0), kernel, strides).sum(axis=(4, 5))
 
 
 def _pool(x, kernel, strides, pads, reduce) -> np.ndarray:
@@ -228,5 +188,5 @@ def _pool(x, kernel, strides, pads, reduce) -> np.ndarray:
     else:
         info = np.iinfo(x.dtype)
         fill = info.min if reduce is np.maximum else info.max
-    win = _windows(_pad_spatial(x, pads, fill), kernel, strides)
+    win = sliding_windows(pad_spatial(x, pads, fill), kernel, strides)
     return reduce.reduce(reduce.reduce(win, axis=5), axis=4)

@@ -1,5 +1,5 @@
 """IR operations. Each op knows its attributes and its output type; the golden model gives
-them meaning (bnnfpga/golden/executor.py) and DESIGN.md section 3 is their contract.
+them meaning (bnnfpga/golden/executor.py) and docs/DESIGN.md section 3 is their contract.
 
 Before folding, the graph also holds float ops (``Affine``, ``Binarize``, float weights) as
 the frontend read them from ONNX; the passes turn them into integer ops. Arrays are NumPy.
@@ -41,10 +41,10 @@ class DotProduct(Op):
     """Shared part of Conv and Dense: y = W·x (+ bias while still float).
 
     ``weight`` is float64 as read from the model until ``ExtractIntegerWeights``; then int8:
-    ±1 (bipolar, DESIGN 3.1), {−1, 0, +1} (ternary) or small two's complement integers
-    (k-bit weights, DESIGN 5), whichever ``weight_dtype`` the values need. ``flipped[o]`` records that row o was negated by
-    threshold folding (DESIGN 3.3, γ < 0). ``acc_min``/``acc_max`` are the proven per-row
-    reachable accumulator ranges (DESIGN 3.8), set by ``AccumulatorWidths``.
+    ±1 (bipolar, docs/DESIGN.md 3.1), {−1, 0, +1} (ternary) or small two's complement integers
+    (k-bit weights, docs/DESIGN.md 5), whichever ``weight_dtype`` the values need. ``flipped[o]`` records that row o was negated by
+    threshold folding (docs/DESIGN.md 3.3, γ < 0). ``acc_min``/``acc_max`` are the proven per-row
+    reachable accumulator ranges (docs/DESIGN.md 3.8), set by ``AccumulatorWidths``.
 
     ``gains`` (O, 2) makes a ternary layer asymmetric (TTQ, {−a, 0, +b} per row): the weight
     codes +1 and −1 of row o stand for +gains[o, 0] and −gains[o, 1], and the dot product is
@@ -106,7 +106,7 @@ class DotProduct(Op):
 
 @dataclass(eq=False)
 class Conv(DotProduct):
-    """2-D convolution, weight (O, C, KH, KW); zero padding contributes 0 (DESIGN 3.5).
+    """2-D convolution, weight (O, C, KH, KW); zero padding contributes 0 (docs/DESIGN.md 3.5).
 
     ``pads`` is (top, left, bottom, right) as in ONNX; ``strides`` is (sy, sx).
     """
@@ -150,7 +150,7 @@ class Affine(Op):
 @dataclass(eq=False)
 class IntegerAffine(Op):
     """u = scale·x + offset[c] on integers, for an input offset in front of a zero-padded
-    convolution: the padding must be zero *after* the offset (DESIGN 3.5), so the offset is
+    convolution: the padding must be zero *after* the offset (docs/DESIGN.md 3.5), so the offset is
     applied exactly, in integers, before the convolution instead of being folded behind it."""
 
     scale: int
@@ -166,7 +166,7 @@ class IntegerAffine(Op):
 
 @dataclass(eq=False)
 class Binarize(Op):
-    """Float → bipolar: +1 when x ≥ 0 (or x > 0 when ``strict``), else −1 (DESIGN 3.2).
+    """Float → bipolar: +1 when x ≥ 0 (or x > 0 when ``strict``), else −1 (docs/DESIGN.md 3.2).
     ``onnx_sign`` records that the model said ``Sign``, which maps 0 to 0, not +1."""
 
     strict: bool = False
@@ -281,7 +281,7 @@ class Threshold(Op):
     the one threshold's count 0/1 is read as −1/+1 (binarisation); with it the output is
     ``base + count`` (k-bit activations: 2^k − 1 thresholds, base 0 unsigned, negative
     signed). ``constant[c]`` ≠ 0 makes a bipolar channel c the constant ``constant[c]``
-    whatever y is (DESIGN 3.3, γ = 0); a constant multi-level channel has its thresholds at
+    whatever y is (docs/DESIGN.md 3.3, γ = 0); a constant multi-level channel has its thresholds at
     the ends of the accumulator range instead.
     """
 
@@ -306,7 +306,7 @@ class Threshold(Op):
 @dataclass(eq=False)
 class MaxPool(Op):
     """Max-pool over windows of valid (unpadded) positions; ``use_min[c]`` makes channel c a
-    min-pool, which is what a max-pool becomes behind a flipped threshold (DESIGN 3.6).
+    min-pool, which is what a max-pool becomes behind a flipped threshold (docs/DESIGN.md 3.6).
     On bipolar values max is OR and min is AND of the bits."""
 
     kernel: tuple[int, int]
@@ -324,7 +324,7 @@ class MaxPool(Op):
 
 @dataclass(eq=False)
 class SumPool(Op):
-    """Sum over each window (DESIGN 3.6 as average pooling): ONNX AveragePool (with
+    """Sum over each window (docs/DESIGN.md 3.6 as average pooling): ONNX AveragePool (with
     count_include_pad = 1, or without padding) and GlobalAveragePool are a SumPool followed by
     an Affine of 1/(KH·KW). A padded tap adds 0. On integers the sums are integers, so that a
     quantizer behind it (QONNX Trunc) folds into thresholds on them."""
@@ -388,7 +388,7 @@ class Reshape(Op):
 
 @dataclass(eq=False)
 class OutputAffine(Op):
-    """Host-side per-class affine on the last layer's integer accumulators (DESIGN 3.7)."""
+    """Host-side per-class affine on the last layer's integer accumulators (docs/DESIGN.md 3.7)."""
 
     scale: np.ndarray
     bias: np.ndarray

@@ -1,7 +1,7 @@
 """Element types and tensor types of the IR.
 
 Shapes are per frame (no batch dimension): ``(C, H, W)`` for feature maps, ``(N,)`` for
-vectors. Element types follow DESIGN.md 3.1: a bipolar value is stored as one bit.
+vectors. Element types follow docs/DESIGN.md 3.1: a bipolar value is stored as one bit.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ BIPOLAR = DType("bipolar", 1)
 TERNARY = DType("ternary", 2)
 FLOAT = DType("float", 64)
 
-# The widest integer weights the MVU engines take (DESIGN 5: k = 2…4). Wider products are a
+# The widest integer weights the MVU engines take (docs/DESIGN.md 5: k = 2…4). Wider products are a
 # job for DSP slices, which the LUT-fabric engines do not use.
 MAX_ENGINE_WEIGHT_BITS = 4
 

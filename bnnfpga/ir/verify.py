@@ -32,7 +32,7 @@ from bnnfpga.ir.ops import (
 )
 from bnnfpga.ir.types import signed_width
 
-# The accelerator streams the last layer's accumulators as int32 (DESIGN 3.7).
+# The accelerator streams the last layer's accumulators as int32 (docs/DESIGN.md 3.7).
 MAX_ACCUMULATOR_BITS = 32
 
 

@@ -11,7 +11,7 @@ from torch.nn import functional as F
 
 
 def binarize(x: torch.Tensor, straight_through: bool) -> torch.Tensor:
-    """+1 where x ≥ 0 else −1 (DESIGN 3.2). With ``straight_through`` the gradient passes
+    """+1 where x ≥ 0 else −1 (docs/DESIGN.md 3.2). With ``straight_through`` the gradient passes
     unchanged where |x| ≤ 1 and is 0 elsewhere (the hardtanh STE)."""
     signs = torch.where(x >= 0, 1.0, -1.0)
     if not straight_through:

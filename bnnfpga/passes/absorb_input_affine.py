@@ -7,9 +7,9 @@ from fractions import Fraction
 import numpy as np
 
 from bnnfpga.errors import ModelError
-from bnnfpga.golden.kernels import float_conv
 from bnnfpga.ir.graph import Graph, Node
 from bnnfpga.ir.ops import Affine, Conv, DotProduct, IntegerAffine, MaxPool, Reshape
+from bnnfpga.ir.patches import float_conv
 from bnnfpga.passes.base import LocalRewrite
 
 # Largest q in a·x + b = (a/q)·(q·x + r): it widens the first layer's input by log2(q) bits.
@@ -21,7 +21,7 @@ class AbsorbInputAffine(LocalRewrite):
 
     The scale must be one number for all input channels (else the weights would stop being
     binary). For a zero-padded convolution with b ≠ 0 the offset term W·b depends on the
-    output position (padding is zero *after* the offset, DESIGN 3.5); there the offset stays
+    output position (padding is zero *after* the offset, docs/DESIGN.md 3.5); there the offset stays
     in front as an exact IntegerAffine u = q·x + r and only the scale a/q moves behind.
     An affine in front of a flatten or a max-pool (the dequantisation of k-bit levels that
     are pooled before the next layer) moves behind it first.

@@ -1,10 +1,10 @@
-"""Prove the reachable range of every dot-product accumulator (DESIGN 3.8)."""
+"""Prove the reachable range of every dot-product accumulator (docs/DESIGN.md 3.8)."""
 
 import numpy as np
 
-from bnnfpga.golden.kernels import conv_weight_rows, im2col
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.ops import Conv, DotProduct, IntegerAffine, MaxPool, Reshape, Threshold
+from bnnfpga.ir.patches import conv_weight_rows, im2col
 from bnnfpga.passes.base import Pass
 
 

@@ -1,4 +1,4 @@
-"""Fold the affine and binarisation behind a dot product into integer thresholds (DESIGN 3.3)."""
+"""Fold the affine and binarisation behind a dot product into integer thresholds (docs/DESIGN.md 3.3)."""
 
 from __future__ import annotations
 

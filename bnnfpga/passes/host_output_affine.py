@@ -1,4 +1,4 @@
-"""The last layer's per-class affine runs on the host (DESIGN 3.7)."""
+"""The last layer's per-class affine runs on the host (docs/DESIGN.md 3.7)."""
 
 import numpy as np
 

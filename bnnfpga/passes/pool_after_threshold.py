@@ -1,4 +1,4 @@
-"""Move max-pooling from before the threshold to after it (DESIGN 3.6)."""
+"""Move max-pooling from before the threshold to after it (docs/DESIGN.md 3.6)."""
 
 import numpy as np
 

@@ -15,10 +15,10 @@ import pytest
 from bnnfpga import api, csim
 from bnnfpga.boards import load_board
 from bnnfpga.codegen import hls
-from bnnfpga.folding import Fold, choose_folding
-from bnnfpga.ir.ops import Binarize, Conv, Dense, MaxPool, Reshape
+from bnnfpga.hw.fold import Fold, choose_folding
+from bnnfpga.ir.ops import Conv
 from bnnfpga.passes.pipeline import fold
-from tests.graphs import Chain, binary_weight, calibrated_batchnorm, output_affine, random_input
+from tests.graphs import CONV_CASES, Chain, binary_weight, conv_net, output_affine, random_input
 
 ROOT = Path(__file__).resolve().parents[2]
 BOARD = load_board("pynq-z2")
@@ -34,38 +34,6 @@ def assert_hls_matches_golden(graph, x, folding=None, board="pynq-z2"):
 
 
 # -- engines over parametrised shapes ----------------------------------------------------------
-
-def conv_net(kernel: int, stride: int, pad: int, channels: int, pool: bool, seed: int):
-    """uint8 image → Conv 3x3 (first-layer MVU on integers) → bn → sign → Conv(kernel, stride,
-    pad) on ±1 → [max-pool 2x2 before bn] → bn (γ < 0 and γ = 0 channels) → sign → flatten →
-    Dense → host affine."""
-    rng = np.random.default_rng(seed)
-    chain = Chain((3, 11, 11), name=f"conv_k{kernel}s{stride}p{pad}c{channels}")
-    chain.add("conv", Conv(weight=binary_weight(rng, (6, 3, 3, 3)), bias=rng.normal(size=6)))
-    chain.add("bn", calibrated_batchnorm(chain, rng))
-    chain.add("sign", Binarize())
-    p = (pad,) * 4
-    chain.add("conv", Conv(weight=binary_weight(rng, (channels, 6, kernel, kernel), zero_row=True), strides=(stride, stride), pads=p))
-    if pool:
-        chain.add("pool", MaxPool(kernel=(2, 2), strides=(2, 2)))
-    chain.add("bn", calibrated_batchnorm(chain, rng))
-    chain.add("sign", Binarize())
-    features = chain.type.size
-    chain.add("flatten", Reshape(shape=(features,)))
-    chain.add("fc", Dense(weight=binary_weight(rng, (10, features))))
-    chain.add("out", output_affine(rng, 10))
-    return fold(chain.graph())
-
-
-CONV_CASES = [  # kernel, stride, pad, channels, pool
-    (1, 1, 0, 5, False),
-    (3, 1, 1, 13, True),
-    (3, 2, 1, 37, False),
-    (5, 1, 0, 7, True),
-    (5, 2, 2, 10, False),
-    (3, 1, 0, 64, True),
-]
-
 
 @pytest.mark.parametrize("folding", ["rule", "minimal", "widest"])
 @pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: "k{}s{}p{}c{}{}".format(*c[:4], "pool" if c[4] else ""))
@@ -160,7 +128,7 @@ def test_brevitas_trunc_average_pool_bit_exact(tmp_path):
     """Brevitas TruncAvgPool2d: a sum-pool and a threshold stage on the sums (QONNX Trunc)."""
     pytest.importorskip("brevitas", reason="pip install brevitas onnxoptimizer (dev extra)")
     from bnnfpga.nn.bnn_pynq import INPUT_SCALE
-    from tests.e2e.test_brevitas import trunc_average_pool_model
+    from tests.models import trunc_average_pool_model
 
     graph = api.load(trunc_average_pool_model(tmp_path), input_scale=INPUT_SCALE)
     x = np.random.default_rng(4).integers(0, 256, size=(6,) + graph.input_type.shape)
@@ -270,8 +238,7 @@ def test_sign_model_with_binarised_input_bit_exact(tmp_path):
     """The foundation's Sign model: Sign(x − 127.5) on the raw input is a threshold stage."""
     import torch
 
-    from tests.e2e.test_sign import SignNet
-    from tests.models import export_module
+    from tests.models import SignNet, export_module
 
     torch.manual_seed(0)
     graph = api.load(export_module(SignNet(), (2, 6, 6), tmp_path / "sign.onnx"))

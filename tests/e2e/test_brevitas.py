@@ -11,6 +11,7 @@ from bnnfpga import api
 from bnnfpga.ir.ops import DotProduct, Threshold
 from bnnfpga.nn.bnn_pynq import INPUT_SCALE, export
 from bnnfpga.verify import verify_model
+from tests.models import trunc_average_pool_model
 
 pytest.importorskip("brevitas", reason="the Brevitas models need brevitas: pip install brevitas onnxoptimizer (dev extra)")
 pytest.importorskip("qonnx", reason="the qonnx executor is the reference: pip install qonnx (dev extra)")
@@ -67,37 +68,6 @@ def test_four_bit_weights_are_bit_exact(exports, form):
     """TFC with Brevitas's 4-bit narrow weights (values −7 … 7) and 2-bit activations."""
     graph = check_bit_exact(exports("tfc_4w2a", form), 2)
     assert {str(n.op.weight_dtype) for n in graph.nodes if isinstance(n.op, DotProduct)} == {"int4"}
-
-
-def trunc_average_pool_model(directory):
-    """A small Brevitas CNN with ``TruncAvgPool2d``: a 2x2 average of 2-bit ReLU levels,
-    truncated back to 2 bits (QONNX Trunc, shift 2), into a 2-bit conv; randomised batchnorms."""
-    import torch
-    from brevitas.export import export_qonnx
-    from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear, QuantReLU, TruncAvgPool2d
-    from torch import nn
-
-    torch.manual_seed(0)
-    model = nn.Sequential(
-        QuantIdentity(bit_width=8, return_quant_tensor=True),
-        QuantConv2d(3, 8, 3, padding=1, weight_bit_width=2, bias=False), nn.BatchNorm2d(8),
-        QuantReLU(bit_width=2, return_quant_tensor=True),
-        TruncAvgPool2d(2, bit_width=2, return_quant_tensor=True),
-        QuantConv2d(8, 8, 3, weight_bit_width=2, bias=False), nn.BatchNorm2d(8),
-        QuantReLU(bit_width=2, return_quant_tensor=False), nn.Flatten(),
-        QuantLinear(8 * 2 * 2, 10, weight_bit_width=2, bias=False),
-    )
-    generator = torch.Generator().manual_seed(1)
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            c = module.num_features
-            module.running_mean.data = torch.randn(c, generator=generator) * 2
-            module.running_var.data = torch.rand(c, generator=generator) * 4 + 0.5
-            module.weight.data = torch.randn(c, generator=generator)
-            module.bias.data = torch.randn(c, generator=generator)
-    path = directory / "trunc_avg_pool.onnx"
-    export_qonnx(model.eval(), torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(2)), str(path), dynamo=True)
-    return path
 
 
 def test_trunc_average_pool_is_bit_exact_against_the_qonnx_executor(tmp_path):

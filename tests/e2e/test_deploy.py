@@ -74,7 +74,7 @@ def test_bad_frames_are_rejected_before_the_hardware(out, frames, words):
 def fake_pynq(graph):
     """A stand-in for the pynq package whose AXI DMA is the golden model: the pynq backend's
     buffers, transfers and per-frame receive run as on the board."""
-    from bnnfpga import streams
+    from bnnfpga.hw import streams
 
     class Buffer(np.ndarray):
         def flush(self):
@@ -135,22 +135,12 @@ def test_driver_needs_no_pynq_off_the_board_and_says_which_backends_exist(out):
         driver.Accelerator(backend="fpga")
 
 
-def run_notebook(deploy: Path, backend: str, monkeypatch):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient", reason="the notebook tier needs nbclient and ipykernel")
-    monkeypatch.setenv("BNNFPGA_BACKEND", backend)
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    nb = nbformat.read(deploy / "bnnfpga_demo.ipynb", as_version=4)
-    nbclient.NotebookClient(nb, timeout=900, resources={"metadata": {"path": str(deploy)}}).execute()
-    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-
-
-def test_notebook_runs_headless_on_the_golden_backend(out, monkeypatch, tmp_path):
+def test_notebook_runs_headless_on_the_golden_backend(out, run_notebook, tmp_path):
     import shutil
 
     deploy = tmp_path / "deploy"
     shutil.copytree(out / "deploy", deploy)
-    text = run_notebook(deploy, "golden", monkeypatch)
+    text = run_notebook(deploy, "golden")
     assert "64 frames, every logit equal to the golden model's; 96.9% top-1 correct" in text
     assert "frames/s" in text
     for figure in ("samples.png", "throughput.png"):

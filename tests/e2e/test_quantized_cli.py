@@ -12,7 +12,7 @@ import pytest
 from onnx import numpy_helper
 
 from bnnfpga.cli import main
-from tests.unit.test_frontend_qonnx import quantized_mlp
+from tests.onnx_graphs import quantized_mlp
 
 pytest.importorskip("qonnx", reason="the qonnx executor is the reference: pip install qonnx (dev extra)")
 

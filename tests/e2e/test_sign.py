@@ -1,27 +1,13 @@
-"""ONNX Sign is read as binarisation with 0 → +1 (DESIGN 3.2), and the report says so."""
+"""ONNX Sign is read as binarisation with 0 → +1 (docs/DESIGN.md 3.2), and the report says so."""
 
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from bnnfpga import api
-from bnnfpga.nn import BinaryConv2d, BinaryLinear
+from bnnfpga.nn import BinaryConv2d
 from bnnfpga.verify import verify_model
-from tests.models import export_module
-
-
-class SignNet(nn.Module):
-    """Integer accumulators straight into Sign: a 0 input to Sign is reachable."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv = BinaryConv2d(2, 6, 3)
-        self.fc = BinaryLinear(6 * 4 * 4, 5)
-
-    def forward(self, x):
-        h = torch.sign(self.conv(torch.sign(x - 127.5)))
-        return self.fc(h.flatten(1))
+from tests.models import SignNet, export_module
 
 
 def test_sign_is_binarisation_with_a_note_and_tie_warning(tmp_path):

@@ -1,14 +1,14 @@
-"""`verilator --lint-only -Wall` is clean on every rtl/ module."""
+"""`verilator --lint-only -Wall` is clean on every rtl/ module, and every rtl/ source (and the
+generated top's template) declares its nets: `default_nettype none, wire input ports."""
 
 from __future__ import annotations
 
-import os
-import subprocess
+import re
 
 import pytest
 
-from bnnfpga.rtlsim import library_sources, memory_parameters, rtl_dir
-from bnnfpga.toolchain import verilator_environment
+from bnnfpga.rtlsim import memory_parameters, rtl_dir
+from tests.rtl.lint import verilator_lint
 
 MODULES = sorted(p.stem for p in rtl_dir().glob("*.sv"))
 
@@ -16,22 +16,22 @@ MODULES = sorted(p.stem for p in rtl_dir().glob("*.sv"))
 # Modes besides the defaults: ternary weights and k-bit outputs, k-bit max-pool and thresholds.
 MODES = {
     "bnn_mvu-ternary-2bit": ("bnn_mvu", {"W_BITS": 2, "LEVELS": 3, "OUT_BITS": 2, "BASE": 0}),
-    "bnn_mvu-ternary-kbit-in-signed-out": ("bnn_mvu", {"W_BITS": 2, "BITS": 2, "BIPOLAR": 0, "SIGNED_IN": 1,
+    "bnn_mvu-ternary-kbit-in-signed-out": ("bnn_mvu", {"W_BITS": 2, "IN_BITS": 2, "IN_BIPOLAR": 0, "IN_SIGNED": 1,
                                                        "LEVELS": 2, "OUT_BITS": 2, "BASE": -1}),
-    "bnn_mvu-ternary-in": ("bnn_mvu", {"W_BITS": 2, "BITS": 2, "BIPOLAR": 0, "SIGNED_IN": 1, "TERNARY_IN": 1,
+    "bnn_mvu-ternary-in": ("bnn_mvu", {"W_BITS": 2, "IN_BITS": 2, "IN_BIPOLAR": 0, "IN_SIGNED": 1, "IN_TERNARY": 1,
                                        "LEVELS": 2, "OUT_BITS": 2, "BASE": -1}),
     "bnn_mvu-int4-weights-bipolar-in": ("bnn_mvu", {"W_BITS": 4}),
-    "bnn_mvu-int4-weights-ternary-in": ("bnn_mvu", {"W_BITS": 4, "BITS": 2, "BIPOLAR": 0, "SIGNED_IN": 1, "TERNARY_IN": 1,
+    "bnn_mvu-int4-weights-ternary-in": ("bnn_mvu", {"W_BITS": 4, "IN_BITS": 2, "IN_BIPOLAR": 0, "IN_SIGNED": 1, "IN_TERNARY": 1,
                                                     "LEVELS": 2, "OUT_BITS": 2, "BASE": -1}),
-    "bnn_mvu-int3-weights-kbit-in": ("bnn_mvu", {"W_BITS": 3, "BITS": 2, "BIPOLAR": 0, "LEVELS": 3, "OUT_BITS": 2}),
+    "bnn_mvu-int3-weights-kbit-in": ("bnn_mvu", {"W_BITS": 3, "IN_BITS": 2, "IN_BIPOLAR": 0, "LEVELS": 3, "OUT_BITS": 2}),
     "bnn_mvu-gained-bipolar-in": ("bnn_mvu", {"W_BITS": 2, "GAINED": 1, "ACC_W": 14, "PLANE_W": 6, "GAIN_W": 7}),
-    "bnn_mvu-gained-kbit-in": ("bnn_mvu", {"W_BITS": 2, "GAINED": 1, "BITS": 2, "BIPOLAR": 0, "ACC_W": 16, "PLANE_W": 7,
+    "bnn_mvu-gained-kbit-in": ("bnn_mvu", {"W_BITS": 2, "GAINED": 1, "IN_BITS": 2, "IN_BIPOLAR": 0, "ACC_W": 16, "PLANE_W": 7,
                                            "GAIN_W": 8, "LEVELS": 3, "OUT_BITS": 2}),
-    "bnn_sumpool-bipolar": ("bnn_sumpool", {"BITS": 1, "IN_BIPOLAR": 1, "OUT_BITS": 3}),
+    "bnn_sumpool-bipolar": ("bnn_sumpool", {"IN_BITS": 1, "IN_BIPOLAR": 1, "OUT_BITS": 3}),
     "bnn_sumpool-global": ("bnn_sumpool", {"KH": 4, "KW": 4, "SH": 4, "SW": 4, "OUT_BITS": 6}),
-    "bnn_sumpool-signed-padded": ("bnn_sumpool", {"BITS": 2, "SIGNED": 1, "OUT_BITS": 5, "KH": 3, "KW": 3, "SH": 1, "SW": 1,
+    "bnn_sumpool-signed-padded": ("bnn_sumpool", {"IN_BITS": 2, "IN_SIGNED": 1, "OUT_BITS": 5, "KH": 3, "KW": 3, "SH": 1, "SW": 1,
                                                   "PT": 1, "PL": 1, "PB": 1, "PR": 1}),
-    "bnn_maxpool-2bit": ("bnn_maxpool", {"BITS": 2, "SIGNED": 1}),
+    "bnn_maxpool-2bit": ("bnn_maxpool", {"IN_BITS": 2, "IN_SIGNED": 1}),
     "bnn_threshold-2bit": ("bnn_threshold", {"LEVELS": 3, "OUT_BITS": 2, "BASE": 0}),
 }
 
@@ -39,14 +39,7 @@ MODES = {
 @pytest.mark.parametrize("module", MODULES + list(MODES))
 def test_lint_clean(module, tmp_path):
     module, params = MODES.get(module, (module, {}))
-    args = [f"-G{k}={v}" for k, v in params.items()]
-    for param in memory_parameters(module):  # cannot elaborate without them
-        (tmp_path / f"{param}.mem").write_text("0\n")
-        args.append(f'-G{param}="{tmp_path / param}.mem"')
-    env = {**os.environ, **verilator_environment()}
-    sources = [str(p) for p in library_sources()]
-    proc = subprocess.run(["verilator", "--lint-only", "-Wall", "--top-module", module, *sources, *args],
-                          capture_output=True, text=True, env=env)
+    proc = verilator_lint(module, params, tmp_path)
     assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr
 
 
@@ -54,3 +47,20 @@ def test_every_module_is_linted():
     assert {"bnn_mvu", "bnn_threshold", "bnn_integer_affine", "bnn_maxpool", "bnn_sumpool", "bnn_axis_fifo", "bnn_swg",
             "bnn_input", "bnn_output", "bnn_width_converter"} <= set(MODULES)
     assert memory_parameters("bnn_mvu") == ["WEIGHTS_FILE", "THRESHOLDS_FILE", "CONSTANTS_FILE", "GAINS_FILE"]
+
+
+SOURCES = sorted(rtl_dir().glob("*.sv")) + [rtl_dir() / "templates" / "top.sv.j2"]
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_nets_are_declared(path):
+    """`default_nettype none before the module (an undeclared name is an error, not a new 1-bit
+    wire), `default_nettype wire after it (files compiled later are unaffected), and input ports
+    declared `wire`: under `default_nettype none an input port without a net type is an error
+    (IEEE 1800-2017 23.2.2.3; Vivado's xsim enforces it, Verilator and yosys do not)."""
+    text = path.read_text()
+    module = text.index("\nmodule ")
+    assert "`default_nettype none" in text[:module]
+    assert text.rstrip().endswith("endmodule\n\n`default_nettype wire")
+    inputs = re.findall(r"^\s*input\s+(\w+)", text[module:text.index("\n);", module)], re.M)
+    assert inputs and set(inputs) == {"wire"}, inputs

@@ -8,8 +8,7 @@ import pytest
 
 from bnnfpga.golden.kernels import max_pool
 from bnnfpga.ir.types import DType
-from tests.rtl.streams import run_stream_test
-from tests.rtl.test_stages import hex_file, pixel_words
+from tests.rtl.streams import hex_file, pixel_words, run_stream_test
 
 CASES = [  # C, H, W, K, stride, pads
     (4, 4, 4, 2, 2, (0, 0, 0, 0)),
@@ -40,7 +39,7 @@ def test_maxpool_of_k_bit_levels(dtype, tmp_path):
     x = rng.integers(dtype.min, dtype.max, size=(3, h, w, c), endpoint=True)
     use_min = rng.random(c) < 0.4
     y = max_pool(x, (k, k), (stride, stride), pads, use_min)
-    params = {"C": c, "BITS": dtype.bits, "SIGNED": int(dtype.signed), "H": h, "W": w, "KH": k, "KW": k, "SH": stride,
+    params = {"C": c, "IN_BITS": dtype.bits, "IN_SIGNED": int(dtype.signed), "H": h, "W": w, "KH": k, "KW": k, "SH": stride,
               "SW": stride, "PT": pads[0], "PL": pads[1], "PB": pads[2], "PR": pads[3],
               "MIN_FILE": hex_file(tmp_path / "min.mem", [sum(1 << int(i) for i in np.flatnonzero(use_min))], c)}
     run_stream_test("bnn_maxpool", params, pixel_words(x.reshape(-1, c), dtype.bits),

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bnnfpga.codegen.layout import weight_code_bits, weight_words
-from bnnfpga.folding import Fold
+from bnnfpga.hw.layout import weight_code_bits, weight_words
+from bnnfpga.hw.fold import Fold
 from bnnfpga.golden.kernels import dot_packed
 from bnnfpga.ir.types import BIPOLAR, TERNARY, DType, signed_width
 from tests.rtl.streams import run_stream_test
@@ -95,9 +95,9 @@ def make_vectors(mw, mh, simd, pe, dtype, thresholds, reps, seed, tmp_path, padd
         files["CONSTANTS_FILE"].write_text(hex_lines(constant, 2))
     else:
         expected = [sum((int(v) & 0xFFFFFFFF) << (32 * c) for c, v in enumerate(row)) for row in acc]
-    params = {"MW": mw, "MH": mh, "SIMD": simd, "PE": pe, "BITS": bits, "BIPOLAR": int(dtype.kind == "bipolar"),
-              "SIGNED_IN": int(dtype.signed), "ACC_W": acc_w, "OUT_BITS": out_bits, "T_W": acc_w + 1, "PADDED": int(padded),
-              "W_BITS": w_bits, "LEVELS": levels, "BASE": base or 0, "TERNARY_IN": int(dtype.kind == "ternary")}
+    params = {"MW": mw, "MH": mh, "SIMD": simd, "PE": pe, "IN_BITS": bits, "IN_BIPOLAR": int(dtype.kind == "bipolar"),
+              "IN_SIGNED": int(dtype.signed), "ACC_W": acc_w, "OUT_BITS": out_bits, "T_W": acc_w + 1, "PADDED": int(padded),
+              "W_BITS": w_bits, "LEVELS": levels, "BASE": base or 0, "IN_TERNARY": int(dtype.kind == "ternary")}
     if gain_w:
         files["GAINS_FILE"] = tmp_path / "gains.mem"
         files["GAINS_FILE"].write_text(hex_lines((int(b) << gain_w | int(a) for a, b in gains), 2 * gain_w))

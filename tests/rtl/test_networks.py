@@ -23,11 +23,10 @@ import pytest
 
 from bnnfpga import api, rtlsim
 from bnnfpga.codegen import rtl
-from bnnfpga.folding import Fold, choose_folding
-from bnnfpga.streams import accumulator_stream, pack_stream
+from bnnfpga.hw.fold import Fold, choose_folding
+from bnnfpga.hw.streams import accumulator_stream, pack_stream
 from bnnfpga.toolchain import verilator_environment
-from tests.csim.test_hls import CONV_CASES, conv_net
-from tests.graphs import random_input
+from tests.graphs import CONV_CASES, conv_net, random_input
 
 ROOT = Path(__file__).resolve().parents[2]
 CYCLE_TOLERANCE = 0.01
@@ -89,8 +88,7 @@ def test_trained_digits_model_bit_exact_and_same_predictions(tmp_path):
 def test_sign_model_with_binarised_input_bit_exact(tmp_path):
     import torch
 
-    from tests.e2e.test_sign import SignNet
-    from tests.models import export_module
+    from tests.models import SignNet, export_module
 
     torch.manual_seed(0)
     graph = api.load(export_module(SignNet(), (2, 6, 6), tmp_path / "sign.onnx"))
@@ -139,7 +137,7 @@ def test_brevitas_trunc_average_pool_bit_exact(tmp_path):
     """Brevitas TruncAvgPool2d: a sum-pool engine and a threshold stage on the sums (QONNX Trunc)."""
     pytest.importorskip("brevitas", reason="pip install brevitas onnxoptimizer (dev extra)")
     from bnnfpga.nn.bnn_pynq import INPUT_SCALE
-    from tests.e2e.test_brevitas import trunc_average_pool_model
+    from tests.models import trunc_average_pool_model
 
     graph = api.load(trunc_average_pool_model(tmp_path), input_scale=INPUT_SCALE)
     x = np.random.default_rng(4).integers(0, 256, size=(6,) + graph.input_type.shape)

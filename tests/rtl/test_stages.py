@@ -8,19 +8,8 @@ import numpy as np
 import pytest
 
 from bnnfpga.ir.types import BIPOLAR, DType, TensorType
-from bnnfpga.streams import pack_stream
-from tests.rtl.streams import run_stream_test
-
-
-def hex_file(path, values, bits: int) -> str:
-    path.write_text("".join(f"{int(v) & ((1 << bits) - 1):x}\n" for v in values))
-    return f'"{path}"'
-
-
-def pixel_words(values: np.ndarray, bits: int) -> list[int]:
-    """(pixels, C) elements → one integer per pixel, channel c at bits [c·bits, (c+1)·bits)."""
-    mask = (1 << bits) - 1
-    return [sum((int(v) & mask) << (c * bits) for c, v in enumerate(pixel)) for pixel in values]
+from bnnfpga.hw.streams import pack_stream
+from tests.rtl.streams import hex_file, pixel_words, run_stream_test
 
 
 @pytest.mark.parametrize("c, bits", [(3, 8), (64, 1), (100, 1), (16, 9)])  # 24, 64, 100, 144 bits per pixel

@@ -10,8 +10,7 @@ import pytest
 from bnnfpga.golden.kernels import sum_pool
 from bnnfpga.ir.ops import SumPool
 from bnnfpga.ir.types import BIPOLAR, DType, TensorType
-from tests.rtl.streams import run_stream_test
-from tests.rtl.test_stages import pixel_words
+from tests.rtl.streams import pixel_words, run_stream_test
 
 CASES = [  # element type, C, H, W, K, stride, pads
     (BIPOLAR, 5, 4, 4, 4, 4, (0, 0, 0, 0)),  # a global average of ±1 activations
@@ -32,7 +31,7 @@ def test_sumpool_bit_exact(case, tmp_path):
         x = rng.integers(dtype.min, dtype.max, size=(3, h, w, c), endpoint=True)
     y = sum_pool(x, (k, k), (stride, stride), pads)
     out = SumPool(kernel=(k, k), strides=(stride, stride), pads=pads).output_type([TensorType((c, h, w), dtype)]).dtype
-    params = {"C": c, "BITS": dtype.bits, "IN_BIPOLAR": int(dtype == BIPOLAR), "SIGNED": int(dtype.signed),
+    params = {"C": c, "IN_BITS": dtype.bits, "IN_BIPOLAR": int(dtype == BIPOLAR), "IN_SIGNED": int(dtype.signed),
               "OUT_BITS": out.bits, "H": h, "W": w, "KH": k, "KW": k, "SH": stride, "SW": stride, "PT": pads[0],
               "PL": pads[1], "PB": pads[2], "PR": pads[3]}
     elements = (x > 0).astype(np.int64) if dtype == BIPOLAR else x

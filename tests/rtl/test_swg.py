@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bnnfpga.golden.kernels import im2col
+from bnnfpga.ir.patches import im2col
 from tests.rtl.streams import run_stream_test
 
 CASES = [  # C, BITS, H, W, K, stride, (pt, pl, pb, pr), SIMD
@@ -33,6 +33,6 @@ def test_swg_bit_exact(case, tmp_path):
                 data = sum(int(patch[start + s]) << (s * bits) for s in range(simd))
                 mask = sum(int(valid[p, start + s]) << s for s in range(simd))
                 expected.append(data | mask << (simd * bits))
-    params = {"C": c, "BITS": bits, "H": h, "W": w, "KH": k, "KW": k, "SH": stride, "SW": stride,
+    params = {"C": c, "IN_BITS": bits, "H": h, "W": w, "KH": k, "KW": k, "SH": stride, "SW": stride,
               "PT": pads[0], "PL": pads[1], "PB": pads[2], "PR": pads[3], "SIMD": simd}
     run_stream_test("bnn_swg", params, inputs, expected, tmp_path, seed=h * w)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bnnfpga.codegen.layout import weight_words
-from bnnfpga.folding import Fold
+from bnnfpga.hw.fold import Fold
+from bnnfpga.hw.layout import weight_words
+from bnnfpga.ir.types import BIPOLAR
 from bnnfpga.rtlsim import library_sources, memory_parameters, rtl_dir
 from bnnfpga.synth import resources, synthesise
 
@@ -58,7 +59,7 @@ OTHERS = {
     "bnn_axis_fifo": {"WIDTH": 32, "DEPTH": 16},
     "bnn_swg": {"C": 16, "H": 8, "W": 8, "KH": 3, "KW": 3, "PT": 1, "PL": 1, "PB": 1, "PR": 1, "SIMD": 16},
     "bnn_maxpool": {"C": 16, "H": 8, "W": 8},
-    "bnn_sumpool": {"C": 16, "H": 8, "W": 8, "BITS": 2, "OUT_BITS": 4},
+    "bnn_sumpool": {"C": 16, "H": 8, "W": 8, "IN_BITS": 2, "OUT_BITS": 4},
     "bnn_input": {"PIXEL_BITS": 96},
     "bnn_output": {"VALUES": 10, "VECTORS": 1},
     "bnn_integer_affine": {"C": 3, "IN_BITS": 8, "OUT_BITS": 9, "SCALE": 2},
@@ -87,8 +88,9 @@ def test_generated_top_synthesises(tmp_path):
     """A small whole network: the generated top with its .mem files (the digits CNN takes
     about 90 s in yosys: benchmarks/rtl_resources.py --tops)."""
     from bnnfpga.codegen import rtl
-    from bnnfpga.folding import choose_folding, estimate
-    from tests.csim.test_hls import conv_net
+    from bnnfpga.hw.fold import choose_folding
+    from bnnfpga.hw.folding import estimate
+    from tests.graphs import conv_net
 
     graph = conv_net(1, 1, 0, 5, False, seed=0)
     out = tmp_path / "rtl"
@@ -102,32 +104,34 @@ def test_generated_top_synthesises(tmp_path):
     print(f"generated top: yosys {r['lut']} LUT {r['ff']} FF; model {model['lut']:.0f} LUT {model['ff']:.0f} FF")
     assert model["lut"] == pytest.approx(r["lut"], rel=0.2) and model["ff"] == pytest.approx(r["ff"], rel=0.2)
     # `bnnfpga estimate --synth` and the CNV benchmark synthesise engine by engine: the sum is the whole top.
-    from bnnfpga.codegen import dataflow
+    from bnnfpga.hw.lower import lower
     from bnnfpga.synth import synthesise_engines
 
-    engines = synthesise_engines(dataflow.lower(graph, folding, "RTL"), tmp_path / "engines")
+    engines = synthesise_engines(lower(graph, folding, "RTL"), tmp_path / "engines")
     lut, ff = sum(e.lut for e in engines), sum(e.ff for e in engines)
     print(f"engine by engine: yosys {lut:.0f} LUT {ff:.0f} FF")
     assert lut == pytest.approx(r["lut"], rel=0.03) and ff == pytest.approx(r["ff"], rel=0.03)
 
 
-@pytest.mark.parametrize("config", [
-    {"MW": 384, "MH": 48, "PE": 6, "SIMD": 24, "PADDED": "1'b1"},  # weights in LUTs (64 words)
-    {"MW": 768, "MH": 96, "PE": 4, "SIMD": 48, "PADDED": "1'b0"},  # weights in BRAM (384 words)
+@pytest.mark.parametrize("shape", [
+    dict(mw=384, mh=48, pe=6, simd=24, padded=True),  # weights in LUTs (64 words)
+    dict(mw=768, mh=96, pe=4, simd=48, padded=False),  # weights in BRAM (384 words)
 ])
-def test_resource_model_predicts_a_configuration_it_never_saw(config, tmp_path):
-    """Live against yosys, on MVU shapes outside the calibration grid."""
-    from bnnfpga.cost_model import default_model
+def test_resource_model_predicts_a_configuration_it_never_saw(shape, tmp_path):
+    """Live against yosys, on MVU shapes outside the calibration grid: the typed parameters
+    both priced and rendered into the RTL parameter list."""
+    from bnnfpga.codegen.rtl import rtl_parameters
+    from bnnfpga.hw.cost_model import default_model
+    from bnnfpga.hw.modules import MvuParams
 
-    mh, mw, pe, simd = config["MH"], config["MW"], config["PE"], config["SIMD"]
+    mh, mw, pe, simd = shape["mh"], shape["mw"], shape["pe"], shape["simd"]
     files = mvu_files(tmp_path, mh, mw, pe, simd)
     depth = (mh // pe) * (mw // simd)
-    params = {**config, "BITS": 1, "BIPOLAR": "1'b1", "SIGNED_IN": "1'b0", "ACC_W": 11, "OUT_BITS": 1, "T_W": 12,
-              "WEIGHTS_STYLE": '"block"' if depth >= 128 else '"auto"'}
-    measured = resources(synthesise("bnn_mvu", library_sources(), {**params, "WEIGHTS_FILE": '"w.mem"',
+    params = MvuParams(**shape, in_type=BIPOLAR, acc_w=11, out_bits=1, threshold_w=12, weights_in_bram=depth >= 128)
+    measured = resources(synthesise("bnn_mvu", library_sources(), {**rtl_parameters(params), "WEIGHTS_FILE": '"w.mem"',
                                     "THRESHOLDS_FILE": '"t.mem"', "CONSTANTS_FILE": '"c.mem"'}, tmp_path / "work", files))
-    model = default_model().estimate("bnn_mvu", params)
-    print(f"{config}: yosys {measured}, model {model}")
+    model = default_model().estimate(params)
+    print(f"{shape}: yosys {measured}, model {model}")
     assert model.lut == pytest.approx(measured["lut"], rel=0.15)
     assert model.ff == pytest.approx(measured["ff"], rel=0.15)
     assert model.bram36 == measured["bram36"]

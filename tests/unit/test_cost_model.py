@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from bnnfpga import cost_model
-from bnnfpga.codegen import dataflow, rtl
-from bnnfpga.cost_model import FEATURES, CostModel, block_ram_tiles, held_out
+from bnnfpga.data import data_dir
+from bnnfpga.hw import cost_model
+from bnnfpga.hw.cost_model import FEATURES, CostModel, block_ram_tiles, held_out
+from bnnfpga.hw.fold import choose_folding
+from bnnfpga.hw.lower import lower
+from bnnfpga.hw.modules import MODULE_TYPES, FifoParams, instance_of
+from tests.graphs import conv_net
 
 HELD_OUT_LIMIT = 0.15  # issue 9: within 15% of yosys on the held-out set (its total)
 POINT_MEAN_LIMIT = 0.25  # per configuration, on average: tiny fully parallel MVUs, whose constant
@@ -22,16 +26,16 @@ def calibration():
 def test_held_out_error_is_within_15_percent(calibration, capsys):
     model = CostModel(calibration["coefficients"])
     points = [p for p in calibration["points"] if held_out(p)]
-    assert len(points) >= 15 and {p["module"] for p in points} >= {"bnn_mvu", "bnn_swg", "bnn_axis_fifo"}
+    assert len(points) >= 15 and {p["params"].module for p in points} >= {"bnn_mvu", "bnn_swg", "bnn_axis_fifo"}
     lines = []
     for metric in ("lut", "ff"):
         errors = []
         for p in points:
-            r = getattr(model.estimate(p["module"], p["params"]), metric)
+            r = getattr(model.estimate(p["params"]), metric)
             errors.append(abs(r - p[metric]) / max(p[metric], 1))
-            lines.append(f"{p['module']:20s} {metric:3s} yosys {p[metric]:7.0f} model {r:7.0f} {100 * errors[-1]:5.1f}%")
+            lines.append(f"{p['params'].module:20s} {metric:3s} yosys {p[metric]:7.0f} model {r:7.0f} {100 * errors[-1]:5.1f}%")
         mean = sum(errors) / len(errors)
-        total = abs(sum(getattr(model.estimate(p["module"], p["params"]), metric) for p in points)
+        total = abs(sum(getattr(model.estimate(p["params"]), metric) for p in points)
                     - sum(p[metric] for p in points)) / sum(p[metric] for p in points)
         lines.append(f"{metric}: mean error {100 * mean:.1f}%, error of the total {100 * total:.1f}% over {len(points)} held-out points")
         assert total <= HELD_OUT_LIMIT and mean <= POINT_MEAN_LIMIT, "\n".join(lines)
@@ -43,7 +47,7 @@ def test_block_ram_follows_the_memory_shapes(calibration):
     """BRAM36 tiles come from the ROM's shape (no fitting): exact for most configurations;
     for ROMs many tiles deep yosys packs parity bits and mixed aspect ratios a little tighter."""
     model = CostModel(calibration["coefficients"])
-    pairs = [(model.estimate(p["module"], p["params"]).bram36, p["bram36"]) for p in calibration["points"]]
+    pairs = [(model.estimate(p["params"]).bram36, p["bram36"]) for p in calibration["points"]]
     exact = sum(m == y for m, y in pairs)
     assert exact >= 0.8 * len(pairs)
     assert all(abs(m - y) <= 0.125 * y for m, y in pairs), [(m, y) for m, y in pairs if m != y]
@@ -65,18 +69,33 @@ def test_block_ram_tiles():
 
 
 def test_every_module_the_generator_uses_is_priced():
-    modules = {p.stem for p in rtl.data_dir("rtl").glob("bnn_*.sv")}
-    assert modules == set(FEATURES)
+    modules = {p.stem for p in data_dir("rtl").glob("bnn_*.sv")}
+    assert modules == {t.module for t in FEATURES} == {t.module for t in MODULE_TYPES}
     assert set(cost_model.FAMILIES) == set(cost_model.default_model().coefficients)
 
 
-def test_features_follow_the_engine_instances():
-    """The model reads the same parameters the generator writes (no parameter is missed)."""
-    from bnnfpga.folding import choose_folding
-    from tests.csim.test_hls import conv_net
-
+def test_every_engine_instance_is_priced():
+    """The model prices the typed parameters of every module (and FIFO) a design instantiates."""
     graph = conv_net(3, 1, 1, 8, True, seed=0)
-    for engine in dataflow.lower(graph, choose_folding(graph)).engines:
-        instance = rtl.engine_instance(engine)
-        r = cost_model.default_model().estimate(instance.module, instance.params)
+    for engine in lower(graph, choose_folding(graph)).engines:
+        instance = instance_of(engine)
+        r = cost_model.default_model().estimate(instance.params)
         assert r.lut > 0 and r.ff > 0, instance
+        if instance.fifo is not None:
+            assert cost_model.default_model().estimate(instance.fifo).lut > 0
+
+
+def test_calibration_points_round_trip_through_json(calibration, tmp_path):
+    """Each point's typed parameters survive the calibration file unchanged (and its split)."""
+    cost_model.save_calibration(calibration, tmp_path / "c.json")
+    again = cost_model.load_calibration(tmp_path / "c.json")
+    assert [(p["params"], p["held_out"]) for p in again["points"]] == [(p["params"], p["held_out"]) for p in calibration["points"]]
+    assert {type(p["params"]) for p in calibration["points"]} == set(MODULE_TYPES)
+
+
+def test_a_new_point_is_held_out_by_its_configuration():
+    """The split of a new point is a hash of its configuration: one in HOLDOUT_EVERY."""
+    fifos = [cost_model.new_point(FifoParams(w, 4), {}) for w in range(1, 401)]
+    share = sum(p["held_out"] for p in fifos) / len(fifos)
+    assert abs(share - 1 / cost_model.HOLDOUT_EVERY) < 0.06
+    assert [p["held_out"] for p in fifos] == [cost_model.new_point(FifoParams(w, 4), {})["held_out"] for w in range(1, 401)]

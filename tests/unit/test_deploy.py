@@ -14,9 +14,10 @@ import pytest
 from bnnfpga import api
 from bnnfpga.boards import available, load_board
 from bnnfpga.cli import main
-from bnnfpga.codegen import dataflow, deploy, hls
-from bnnfpga.folding import choose_folding
-from tests.unit.test_hls_script import run_tcl
+from bnnfpga.codegen import deploy, hls
+from bnnfpga.hw import engines
+from bnnfpga.hw.fold import choose_folding
+from tests.tcl import run_tcl
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "digits_cnn" / "model.onnx"
 GETTERS = ("get_bd_cells", "get_bd_intf_pins", "get_bd_pins", "get_files", "get_runs", "current_project",
@@ -71,9 +72,9 @@ def test_vivado_script_builds_the_block_design_and_copies_the_overlay(tmp_path, 
     settings = " ".join(" ".join(c) for c in calls if c[0] == "set_property")
     # DMA stream widths match the accelerator's ports (HLS top: ap_axiu<64> in, ap_axiu<32> out).
     top = (tmp_path / "hls" / "top.cpp").read_text()
-    assert f"ap_axiu<{dataflow.WORD_BITS}, 0, 0, 0> > &s_axis" in top and f"ap_axiu<{dataflow.OUTPUT_BITS}, 0, 0, 0> > &m_axis" in top
-    assert f"CONFIG.c_m_axis_mm2s_tdata_width {dataflow.WORD_BITS}" in settings
-    assert f"CONFIG.c_s_axis_s2mm_tdata_width {dataflow.OUTPUT_BITS}" in settings
+    assert f"ap_axiu<{engines.WORD_BITS}, 0, 0, 0> > &s_axis" in top and f"ap_axiu<{engines.OUTPUT_BITS}, 0, 0, 0> > &m_axis" in top
+    assert f"CONFIG.c_m_axis_mm2s_tdata_width {engines.WORD_BITS}" in settings
+    assert f"CONFIG.c_s_axis_s2mm_tdata_width {engines.OUTPUT_BITS}" in settings
     clock = "PCW_FPGA0_PERIPHERAL_FREQMHZ" if board.ps == "zynq7000" else "PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ"
     assert f"CONFIG.{clock} {board.clock_mhz:g}" in settings
     streams = [c[1:] for c in calls if c[0] == "connect_bd_intf_net"]

@@ -1,4 +1,4 @@
-"""fold_channel / check_channel against exact evaluation (DESIGN 3.3).
+"""fold_channel / check_channel against exact evaluation (docs/DESIGN.md 3.3).
 
 A batchnorm z = γ(y − μ)/sqrt(σ² + ε) + β on an integer accumulator y is the affine
 z = scale·y + bias with scale = γ/sqrt(σ² + ε) and bias = β − μ·scale (float64). The

@@ -10,10 +10,14 @@ import pytest
 
 from bnnfpga import api
 from bnnfpga.boards import load_board
-from bnnfpga.codegen import dataflow, hls, rtl
-from bnnfpga.cost_model import default_model
+from bnnfpga.codegen import hls, rtl
 from bnnfpga.errors import BnnfpgaError
-from bnnfpga.folding import BRAM_MIN_DEPTH, Budget, Fold, WeightMemory, choose_folding, estimate, parse_fold_options, search
+from bnnfpga.hw import engines
+from bnnfpga.hw.cost_model import default_model
+from bnnfpga.hw.fold import BRAM_MIN_DEPTH, Fold, WeightMemory, choose_folding, parse_fold_options
+from bnnfpga.hw.folding import Budget, estimate, search
+from bnnfpga.hw.lower import lower
+from bnnfpga.hw.modules import instance_of
 
 ROOT = Path(__file__).resolve().parents[2]
 DIGITS = ROOT / "examples" / "digits_cnn" / "model.onnx"
@@ -37,7 +41,7 @@ def small_board(lut: int, bram36: int = 140):
 def test_estimate_cycles_are_the_dataflow_model(digits):
     folding = choose_folding(digits)
     est = estimate(digits, folding, 100.0)
-    flow = dataflow.lower(digits, folding)
+    flow = lower(digits, folding)
     assert est.cycles_per_frame == flow.cycles_per_frame
     assert [e.cycles for e in est.engines] == [e.cycles for e in flow.engines]
     assert est.fps == pytest.approx(100e6 / flow.cycles_per_frame)
@@ -137,7 +141,7 @@ def test_weights_move_to_idle_bram_when_luts_run_out(cnv):
     moves some of them to BRAM, and it never spends BRAM the board does not have."""
     board = load_board("pynq-z2")
     rich = search(cnv, board).estimate
-    mvus = [m for m in rich.flow.engines if isinstance(m, dataflow.Mvu)]
+    mvus = [m for m in rich.flow.engines if isinstance(m, engines.Mvu)]
     moved = [m for m in mvus if m.weights_in_bram and m.tiles < BRAM_MIN_DEPTH]
     assert moved, _weights_by_layer(rich)
     assert all(m.fold.weights is WeightMemory.BRAM for m in moved)
@@ -150,9 +154,9 @@ def test_the_weight_memory_of_the_folding_reaches_both_backends(digits, tmp_path
     layer = next(n.name for n in digits.nodes if n.op.__class__.__name__ == "Conv")
     for memory, style, impl in ((WeightMemory.BRAM, '"block"', "bram"), (WeightMemory.LUT, '"auto"', "lutram")):
         folding = {**choose_folding(digits), layer: Fold(1, 1, memory)}
-        flow = dataflow.lower(digits, folding, "RTL")
-        mvu = next(e for e in flow.engines if isinstance(e, dataflow.Mvu) and e.name == layer)
-        assert rtl.engine_instance(mvu).params["WEIGHTS_STYLE"] == style
+        flow = lower(digits, folding, "RTL")
+        mvu = next(e for e in flow.engines if isinstance(e, engines.Mvu) and e.name == layer)
+        assert rtl.rtl_parameters(instance_of(mvu).params)["WEIGHTS_STYLE"] == style
         out = tmp_path / memory.value
         hls.generate(digits, out, load_board("pynq-z2"), folding)
         top = next(out.rglob("*top*.cpp")).read_text()

@@ -1,4 +1,4 @@
-"""The golden model's kernels and its two dot-product routes (DESIGN 3.1, 3.4–3.6)."""
+"""The golden model's kernels and its two dot-product routes (docs/DESIGN.md 3.1, 3.4–3.6)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from bnnfpga.errors import BnnfpgaError
 from bnnfpga.golden import execute, predict
 from bnnfpga.golden.kernels import dot_packed
-from bnnfpga.golden.packing import pack_bipolar, pack_bits, popcount, unpack_bits
+from bnnfpga.ir.bits import pack_bipolar, pack_bits, popcount, unpack_bits
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.ops import Affine, Conv, Dense, MaxPool, Threshold
 from bnnfpga.ir.types import BIPOLAR, DType, uint

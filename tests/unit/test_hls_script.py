@@ -9,24 +9,10 @@ import pytest
 from bnnfpga import api
 from bnnfpga.boards import load_board
 from bnnfpga.codegen import hls
-from bnnfpga.folding import choose_folding
+from bnnfpga.hw.fold import choose_folding
+from tests.tcl import run_tcl
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "digits_cnn" / "model.onnx"
-VITIS_COMMANDS = ("open_project", "set_top", "add_files", "open_solution", "set_part", "create_clock",
-                  "csim_design", "csynth_design", "cosim_design", "export_design")
-
-
-def run_tcl(script: Path, stubs: list[str] | None = None) -> list[list[str]]:
-    """Source ``script`` in a real Tcl interpreter whose vendor commands are ``stubs`` (Tcl
-    procs that append their call to ::calls; by default the Vitis HLS commands)."""
-    tkinter = pytest.importorskip("tkinter", reason="Tcl validation needs Python's tkinter")
-    tcl = tkinter.Tcl()
-    tcl.eval("set ::calls {}")
-    for stub in stubs or [f"proc {name} {{args}} {{ lappend ::calls [list {name} {{*}}$args] }}" for name in VITIS_COMMANDS]:
-        tcl.eval(stub)
-    tcl.eval("catch {rename exit {}}; proc exit {args} { lappend ::calls [list exit] }")
-    tcl.eval(f"cd {{{script.parent}}}; source {{{script.name}}}")
-    return [list(tcl.splitlist(call)) for call in tcl.splitlist(tcl.eval("set ::calls"))]
 
 
 @pytest.mark.parametrize("board", ["pynq-z2"])

@@ -10,9 +10,9 @@ import pytest
 
 from bnnfpga import boards
 from bnnfpga.errors import BnnfpgaError
+from bnnfpga.hw.streams import pack_stream, to_hex_lines, words_per_pixel
 from bnnfpga.ir.types import BIPOLAR, DType, TensorType, uint
 from bnnfpga.names import MAX_LENGTH, UniqueNames, sanitize
-from bnnfpga.streams import pack_stream, to_hex_lines, words_per_pixel
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 

@@ -1,4 +1,4 @@
-"""Every pass preserves the golden model's semantics and does what it says (DESIGN 1, 3).
+"""Every pass preserves the golden model's semantics and does what it says (docs/DESIGN.md 1, 3).
 
 For each stage of ``pipeline.stages()`` the graph is brought to the state just before that
 stage (by running the earlier stages), the stage is applied, and the golden model is run
@@ -692,7 +692,7 @@ def test_passes_keep_onnx_tensor_map_truthful(name):
     assert len(g.onnx_tensors) >= 2
 
 
-# -- ONNX Sign ties (DESIGN 3.2) ---------------------------------------------------------
+# -- ONNX Sign ties (docs/DESIGN.md 3.2) ---------------------------------------------------------
 
 
 def _sign_graph(bias: float) -> Graph:

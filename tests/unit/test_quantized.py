@@ -1,4 +1,4 @@
-"""Ternary and k-bit weights, k-bit activations (DESIGN 5): bit-plane dot products, integer
+"""Ternary and k-bit weights, k-bit activations (docs/DESIGN.md 5): bit-plane dot products, integer
 weight extraction and quantizers folded into multi-thresholds, each against the golden
 model's unfolded float evaluation."""
 
@@ -10,6 +10,7 @@ import pytest
 from bnnfpga.errors import ModelError
 from bnnfpga.golden import execute, kernels
 from bnnfpga.ir.ops import Affine, Clamp, Conv, Dense, MaxPool, Quantize, Reshape, Threshold
+from bnnfpga.ir.patches import conv_weight_rows, im2col
 from bnnfpga.ir.types import BIPOLAR, TERNARY, DType, TensorType, uint
 from bnnfpga.ir.verify import verify
 from bnnfpga.passes.bound_quantizers import BoundQuantizers
@@ -34,8 +35,8 @@ def test_bit_plane_dot_product_equals_gemm(weights, dtype, pads):
     gemm = kernels.conv(x, weight, (1, 1), pads, "gemm", dtype, bound)
     np.testing.assert_array_equal(packed, gemm)
     # and a plain integer reference
-    patches, _ = kernels.im2col(x.astype(np.int64), (3, 3), (1, 1), pads)
-    expected = patches @ kernels.conv_weight_rows(weight).astype(np.int64).T
+    patches, _ = im2col(x.astype(np.int64), (3, 3), (1, 1), pads)
+    expected = patches @ conv_weight_rows(weight).astype(np.int64).T
     np.testing.assert_array_equal(packed.reshape(expected.shape), expected)
 
 

@@ -1,5 +1,6 @@
-"""Bit packing as DESIGN.md 3.1 defines it: element i is bit i % 64 of uint64 word i // 64,
-unused high bits of the last word are 0."""
+"""Bit packing as docs/DESIGN.md 3.1 defines it: element i is bit i % 64 of uint64 word
+i // 64, unused high bits of the last word are 0. The golden model and the hardware layout
+(weight memories, streams) both pack through here, so the rule is written once."""
 
 import numpy as np
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bnnfpga.folding import Fold
-from bnnfpga.golden.packing import pack_bits
+from bnnfpga.hw.fold import Fold
+from bnnfpga.ir.bits import pack_bits
 from bnnfpga.ir.types import BIPOLAR, TERNARY, DType
 
 

@@ -1,9 +1,9 @@
 """PE/SIMD per layer: the estimate of a folding (cycles, LUT/FF/BRAM per engine, frames/s,
 latency) and the search that picks the folding for a board.
 
-Cycles come from the engine chain (codegen/dataflow.py: exact for the generated RTL),
-resources from the calibrated per-module model (cost_model.py) applied to the modules the
-RTL generator instantiates (codegen/rtl.py ``engine_instance``), FIFOs included.
+Cycles come from the engine chain (hw/engines.py: exact for the generated RTL), resources
+from the calibrated per-module model (hw/cost_model.py) applied to the typed parameters of
+the modules the generators instantiate (hw/modules.py ``instance_of``), FIFOs included.
 
 The search (``search``) works per layer: a layer is a dot product with the window or
 flatten engine feeding it. For every (PE, SIMD) with PE dividing the output channels and
@@ -17,103 +17,24 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import enum
 import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from bnnfpga.errors import BnnfpgaError
+from bnnfpga.hw.cost_model import CostModel, Resources, default_model
+from bnnfpga.hw.engines import Dataflow, Engine, Flatten, InputStage, Mvu, OutputStage, Window
+from bnnfpga.hw.fold import BRAM_MIN_DEPTH, Fold, WeightMemory, check_overrides, choose_folding, divisors
+from bnnfpga.hw.lower import lower
+from bnnfpga.hw.modules import instance_of
 from bnnfpga.ir.graph import Graph
-from bnnfpga.ir.ops import DotProduct
 
-DEFAULT_MAX_PE = 16
-DEFAULT_MAX_SIMD = 32
 DEFAULT_UTILISATION = 0.8  # of the board's LUTs and BRAM: room for routing and the shell
 CURVE_POINTS = 40  # points of the frames/s-vs-LUT trade-off curve
 # What a BRAM share of the budget costs against a LUT share, for each Pareto front the search
 # tries: the first is the even price, the others favour BRAM (LUTs scarce) or LUTs.
 BRAM_WEIGHTS = (1.0, 0.25, 0.05, 4.0)
-# A weight ROM at least this deep fills a quarter of its BRAM tiles (512 x 72 each): it goes to
-# BRAM. A shallower one goes to LUTs unless the folding puts it in BRAM (WeightMemory.BRAM).
-BRAM_MIN_DEPTH = 128
-
-
-class WeightMemory(enum.Enum):
-    """Where a layer's weight ROM lives."""
-
-    AUTO = "auto"  # by depth: block RAM from BRAM_MIN_DEPTH words, else LUTs
-    LUT = "lut"  # LUT ROM, for ROMs under BRAM_MIN_DEPTH words: up to 32 words the XNOR absorbs it
-    BRAM = "bram"  # block RAM: free of LUTs, but a tile per 72 bits of width however shallow
-
-
-@dataclass(frozen=True)
-class Fold:
-    """A layer's folding: PE rows and SIMD elements per cycle, and where its weights live."""
-
-    pe: int
-    simd: int
-    weights: WeightMemory = WeightMemory.AUTO
-
-
-def largest_divisor(n: int, cap: int) -> int:
-    return max(d for d in range(1, min(n, cap) + 1) if n % d == 0)
-
-
-def divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
-
-
-def parse_fold_options(options: list[str] | None) -> dict[str, Fold]:
-    """'layer=PE,SIMD[,lut|bram]' strings → {layer: Fold}."""
-    folds = {}
-    memories = {m.value: m for m in WeightMemory}
-    for text in options or []:
-        name, _, values = text.partition("=")
-        fields = [v.strip() for v in values.split(",")]
-        try:
-            pe, simd = int(fields[0]), int(fields[1])
-            weights = memories[fields[2].lower()] if len(fields) == 3 else WeightMemory.AUTO
-            if len(fields) > 3:
-                raise ValueError
-        except (ValueError, IndexError, KeyError):
-            raise BnnfpgaError(f"--fold {text!r}: expected LAYER=PE,SIMD or LAYER=PE,SIMD,MEMORY with MEMORY one of "
-                               f"{', '.join(memories)}, e.g. conv1=8,16 or conv1=8,16,bram") from None
-        folds[name.strip()] = Fold(pe, simd, weights)
-    return folds
-
-
-def _check_overrides(graph: Graph, overrides: dict[str, Fold]) -> None:
-    layers = {n.name: n.op for n in graph.nodes if isinstance(n.op, DotProduct)}
-    unknown = sorted(set(overrides) - set(layers))
-    if unknown:
-        raise BnnfpgaError(f"--fold names unknown layers {unknown}; layers: {', '.join(layers)}")
-    for name, fold in overrides.items():
-        mh, mw = layers[name].out_channels, layers[name].fan_in
-        if fold.pe < 1 or mh % fold.pe:
-            raise BnnfpgaError(f"layer {name}: PE={fold.pe} must divide the {mh} output channels")
-        if fold.simd < 1 or mw % fold.simd:
-            raise BnnfpgaError(f"layer {name}: SIMD={fold.simd} must divide the {mw} inputs per output")
-        depth = (mh // fold.pe) * (mw // fold.simd)
-        if fold.weights is WeightMemory.LUT and depth >= BRAM_MIN_DEPTH:
-            # Deep ROMs in LUTs cost about 30 LUT per 64 bits (16,672 LUT against 7.5 BRAM36 for
-            # 512 x 512 bits in yosys), and "auto" lets synthesis put them in BRAM anyway.
-            raise BnnfpgaError(f"layer {name}: PE={fold.pe}, SIMD={fold.simd} makes a weight ROM of {depth} words; "
-                               f"LUT ROMs are supported below {BRAM_MIN_DEPTH} words (deeper ones go to BRAM)")
-
-
-def choose_folding(graph: Graph, overrides: dict[str, Fold] | None = None,
-                   max_pe: int = DEFAULT_MAX_PE, max_simd: int = DEFAULT_MAX_SIMD) -> dict[str, Fold]:
-    """The simple rule, independent of any board: the largest PE dividing the output channels
-    (MH) and SIMD dividing the inputs per output (MW) under caps; ``overrides`` win."""
-    overrides = dict(overrides or {})
-    _check_overrides(graph, overrides)
-    folds = {}
-    for node in graph.nodes:
-        if isinstance(node.op, DotProduct):
-            mh, mw = node.op.out_channels, node.op.fan_in
-            folds[node.name] = overrides.get(node.name) or Fold(largest_divisor(mh, max_pe), largest_divisor(mw, max_simd))
-    return folds
 
 
 # ---- budgets and estimates ----
@@ -167,11 +88,11 @@ class Budget:
 
 @dataclass(frozen=True)
 class EngineEstimate:
-    engine: object  # a codegen.dataflow engine
+    engine: Engine
     layer: str  # the row of the estimate table the engine belongs to
     module: str
     cycles: int
-    resources: object  # cost_model.Resources, the engine with the FIFO after it
+    resources: Resources  # the engine with the FIFO after it
 
 
 @dataclass(frozen=True)
@@ -191,7 +112,7 @@ class Estimate:
     """A folded design: per engine and per layer, cycles and resources; totals; frames/s."""
 
     folding: dict[str, Fold]
-    flow: object  # codegen.dataflow.Dataflow
+    flow: Dataflow
     engines: list[EngineEstimate]
     clock_mhz: float
 
@@ -213,7 +134,7 @@ class Estimate:
 
     @property
     def resources(self):
-        """The whole design's cost_model.Resources."""
+        """The whole design's resources."""
         return sum((e.resources for e in self.engines[1:]), start=self.engines[0].resources)
 
     @property
@@ -239,9 +160,7 @@ class Estimate:
 
 
 def _weight_memory(group: list[EngineEstimate]) -> str:
-    from bnnfpga.codegen import dataflow
-
-    mvus = [e.engine for e in group if isinstance(e.engine, dataflow.Mvu)]
+    mvus = [e.engine for e in group if isinstance(e.engine, Mvu)]
     if not mvus:
         return "-"
     mvu = mvus[0]
@@ -249,35 +168,28 @@ def _weight_memory(group: list[EngineEstimate]) -> str:
 
 
 def layer_of(engine) -> str:
-    from bnnfpga.codegen import dataflow
-
-    if isinstance(engine, (dataflow.Window, dataflow.Flatten)):
+    if isinstance(engine, (Window, Flatten)):
         return engine.layer
-    if isinstance(engine, dataflow.InputStage):
+    if isinstance(engine, InputStage):
         return "input"
-    if isinstance(engine, dataflow.OutputStage):
+    if isinstance(engine, OutputStage):
         return "output"
     return engine.name
 
 
 def _price(engine, model, consumer=None):
     """Module name and resources of ``engine`` with the FIFO between it and ``consumer``."""
-    from bnnfpga.codegen.rtl import engine_instance
-
-    instance = engine_instance(engine, consumer)
-    r = model.estimate(instance.module, instance.params)
-    if instance.fifo_depth:
-        r = r + model.estimate("bnn_axis_fifo", {"WIDTH": instance.out_width, "DEPTH": instance.fifo_depth})
+    instance = instance_of(engine, consumer)
+    r = model.estimate(instance.params)
+    if instance.fifo is not None:
+        r = r + model.estimate(instance.fifo)
     return instance.module, r
 
 
 def estimate(graph: Graph, folding: dict[str, Fold], clock_mhz: float, model=None) -> Estimate:
     """Cycles and resources of ``graph`` folded by ``folding``."""
-    from bnnfpga.codegen import dataflow
-    from bnnfpga.cost_model import default_model
-
     model = model or default_model()
-    flow = dataflow.lower(graph, folding, "RTL")
+    flow = lower(graph, folding, "RTL")
     engines = []
     for e, consumer in zip(flow.engines, [*flow.engines[1:], None]):
         module, r = _price(e, model, consumer)
@@ -291,7 +203,7 @@ def estimate(graph: Graph, folding: dict[str, Fold], clock_mhz: float, model=Non
 class _Option:
     fold: Fold
     cycles: int
-    resources: object
+    resources: Resources
 
 
 @dataclass
@@ -310,7 +222,7 @@ class SearchResult:
     budget: Budget
     curve: list[CurvePoint]  # the trade-off: fastest folding at each of a range of targets
     target_fps: float | None
-    model: object  # the cost_model.CostModel that priced it
+    model: CostModel  # the resource model that priced it
 
     @property
     def goal(self) -> str:
@@ -322,12 +234,10 @@ def _layer_options(flow, model, fixed: dict[str, Fold]) -> dict[str, list[_Optio
     """Every folding of every layer (or just the fixed one), priced: each (PE, SIMD) with the
     weights where their depth puts them, and, for a ROM of more than one word, also in the
     other memory."""
-    from bnnfpga.codegen import dataflow
-
     options: dict[str, list[_Option]] = {}
     engines = list(flow.engines)
     for i, mvu in enumerate(engines):
-        if not isinstance(mvu, dataflow.Mvu):
+        if not isinstance(mvu, Mvu):
             continue
         feeder = engines[i - 1]
         folds = [fixed[mvu.name]] if mvu.name in fixed else [Fold(pe, simd) for pe in divisors(mvu.mh) for simd in divisors(mvu.mw)]
@@ -377,7 +287,7 @@ class FoldingSpace:
     the fronts' designs. ``overrides`` fix the folding of their layers."""
 
     def __init__(self, graph: Graph, budget: Budget, clock_mhz: float, model, overrides: dict[str, Fold]) -> None:
-        _check_overrides(graph, overrides)
+        check_overrides(graph, overrides)
         self.budget = budget
         self.clock_mhz = clock_mhz
         base = estimate(graph, choose_folding(graph, overrides), clock_mhz, model)
@@ -433,8 +343,6 @@ def search(graph: Graph, board, clock_mhz: float | None = None, target_fps: floa
     target) the fastest that fits the budget. ``overrides`` fix the folding of their layers.
     ``margin`` (default: the model's own held-out error, ``CostModel.margin``) is the share
     by which the LUT and FF estimates are inflated before they are held against the budget."""
-    from bnnfpga.cost_model import default_model
-
     model = model or default_model()
     clock = clock_mhz or board.clock_mhz
     budget = Budget.of(board, utilisation, model.margin if margin is None else margin)

@@ -1,7 +1,8 @@
-"""Lowering of the folded IR to a streaming dataflow: the chain of engines both hardware
-backends build (DESIGN.md 4). Backend-neutral; hls.py and rtl.py render it.
+"""The streaming dataflow both hardware backends build (docs/DESIGN.md 4): the engines of the
+chain, what each streams, and the cycle and latency model. Backend-neutral; hw/lower.py
+builds the chain from the folded IR, codegen/hls.py and codegen/rtl.py render it.
 
-Streams between engines carry whole pixels in the layout of bnnfpga/streams.py (channel c
+Streams between engines carry whole pixels in the layout of bnnfpga/hw/streams.py (channel c
 of a pixel at bits [c·k, (c+1)·k)), except between a window/flatten engine and its MVU,
 where they carry {mask, data} chunks of SIMD elements. A flatten in the model becomes a
 permutation of the next dense layer's weight columns (ONNX flattens C-major, the stream is
@@ -19,13 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bnnfpga.codegen.layout import weight_code_bits
-from bnnfpga.errors import BnnfpgaError
-from bnnfpga.folding import BRAM_MIN_DEPTH, Fold, WeightMemory
-from bnnfpga.golden.kernels import conv_weight_rows
-from bnnfpga.ir.graph import Graph
-from bnnfpga.ir.ops import Conv, Dense, DotProduct, IntegerAffine, MaxPool, OutputAffine, Reshape, SumPool, Threshold
-from bnnfpga.ir.types import BIPOLAR, MAX_ENGINE_WEIGHT_BITS, TERNARY, DType, signed_width
+from bnnfpga.hw.fold import BRAM_MIN_DEPTH, Fold, WeightMemory
+from bnnfpga.ir.types import BIPOLAR, DType
 
 WORD_BITS = 64  # input stream beat
 OUTPUT_BITS = 32  # output stream beat: one int32 accumulator
@@ -168,7 +164,7 @@ class Mvu:
     """Matrix-vector unit: ``reps`` vectors of MW elements per frame, MH dot products each,
     PE rows x SIMD elements per cycle; thresholds (``levels`` per channel: out = base +
     count, bipolar for one) or int32 accumulators. Weights are ±1, ternary or k-bit integers,
-    ``weight_bits`` per weight as codegen/layout.py codes them (DESIGN 5). With ``gains``
+    ``weight_bits`` per weight as hw/layout.py codes them (docs/DESIGN.md 5). With ``gains``
     (MH, 2) the rows are ternary codes and the accumulator is A·P − B·N over the rows' two
     planes (asymmetric ternary weights; ir.ops.DotProduct), P and N ``plane_w`` bits wide."""
 
@@ -185,7 +181,7 @@ class Mvu:
     thresholds: tuple[int, ...] | None  # None: the last layer, int32 accumulators out
     constant: tuple[int, ...]
     threshold_w: int
-    flipped: int  # rows negated by threshold folding (DESIGN 3.3), for the reader
+    flipped: int  # rows negated by threshold folding (docs/DESIGN.md 3.3), for the reader
     padded: bool  # the input vectors can hold zero padding (mask bits that are 0)
     weight_bits: int = 1
     levels: int = 1
@@ -247,7 +243,7 @@ class Pool:
     kernel: tuple[int, int]
     strides: tuple[int, int]
     pads: tuple[int, int, int, int]
-    min_channels: int  # bit c set: channel c is a min-pool (DESIGN 3.6)
+    min_channels: int  # bit c set: channel c is a min-pool (docs/DESIGN.md 3.6)
     summing: bool = False
 
     @property
@@ -358,126 +354,3 @@ def _fill_and_drain(e: Engine) -> tuple[int, int]:
     if isinstance(e, OutputStage):
         return 1, e.values
     return 1, 1
-
-
-def lower(graph: Graph, folding: dict[str, Fold], backend: str = "hardware") -> Dataflow:
-    """The engine chain for a folded ``graph``; ``backend`` names the caller in errors."""
-    types = graph.types()
-    t_in = graph.input_type
-    if len(t_in.shape) not in (1, 3):
-        raise BnnfpgaError(f"the {backend} backend takes (C, H, W) images or (F,) vectors, not an input of shape {t_in.shape}")
-    c, h, w = t_in.shape if len(t_in.shape) == 3 else (t_in.shape[0], 1, 1)
-    cur = Pixels(c, h, w, t_in.dtype)
-    engines: list[Engine] = [InputStage(cur)]
-    flattened_from: tuple[int, int, int] | None = None
-    ends_in_accumulators = False
-    nodes = graph.nodes
-    i = 0
-    while i < len(nodes):
-        node, op = nodes[i], nodes[i].op
-        if isinstance(op, IntegerAffine):
-            out = Pixels(cur.c, cur.h, cur.w, types[node.output].dtype)
-            engines.append(IntegerAffineStage(node.name, node.source, cur, out, int(op.scale),
-                                              tuple(int(v) for v in op.offset)))
-            cur = out
-        elif isinstance(op, DotProduct):
-            activation = None
-            if i + 1 < len(nodes) and isinstance(nodes[i + 1].op, Threshold) and nodes[i + 1].inputs == (node.output,):
-                activation = nodes[i + 1].op
-                i += 1
-            mvu = _mvu(node, op, activation, cur, folding[node.name], types, flattened_from, backend)
-            engines.append(_window(node, op, cur, mvu) if isinstance(op, Conv) else Flatten(node.name, cur, mvu.fold.simd))
-            engines.append(mvu)
-            if activation is None:
-                engines.append(OutputStage(mvu.mh, mvu.reps))
-                ends_in_accumulators = True
-            cur, flattened_from = mvu.out, None
-        elif isinstance(op, Threshold):
-            engines.append(_threshold(node, op, cur, types))
-            cur = engines[-1].out
-        elif isinstance(op, MaxPool):
-            engines.append(_pool(node, op, cur, types, backend))
-            cur = engines[-1].out
-        elif isinstance(op, Reshape):
-            following = nodes[i + 1].op if i + 1 < len(nodes) else None
-            if following is not None and not isinstance(following, (Dense, OutputAffine)):
-                raise BnnfpgaError(f"layer {node.name}: the {backend} backend needs a flatten to feed a fully connected "
-                                   f"layer directly, not {type(following).__name__}")
-            flattened_from = (cur.c, cur.h, cur.w)
-        elif isinstance(op, SumPool):
-            engines.append(_sum_pool(node, op, cur, types, backend))
-            cur = engines[-1].out
-        elif isinstance(op, OutputAffine):
-            pass  # runs on the host (DESIGN 3.7)
-        else:
-            raise BnnfpgaError(f"layer {node.name} ({type(op).__name__}): not supported by the {backend} backend yet")
-        i += 1
-    if not ends_in_accumulators or not isinstance(engines[-1], OutputStage):
-        raise BnnfpgaError(f"the {backend} backend needs a model whose last layer outputs accumulators (logits)")
-    return Dataflow(tuple(engines), engines[0].out)
-
-
-def _window(node, op: Conv, cur: Pixels, mvu: Mvu) -> Window:
-    return Window(node.name, cur, tuple(op.kernel), tuple(op.strides), tuple(op.pads), mvu.fold.simd, mvu.out_h, mvu.out_w)
-
-
-def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: Fold, types,
-         flattened_from: tuple[int, int, int] | None, backend: str) -> Mvu:
-    out_t = types[node.output]
-    mh, mw = op.out_channels, op.fan_in
-    if isinstance(op, Conv):
-        rows = conv_weight_rows(op.weight)
-        oh, ow = out_t.shape[1], out_t.shape[2]
-    else:
-        rows = op.weight
-        if flattened_from is not None and cur.count > 1:
-            fc, fh, fw = flattened_from  # ONNX column c·H·W + y·W + x → stream column (y·W + x)·C + c
-            rows = rows.reshape(mh, fc, fh, fw).transpose(0, 2, 3, 1).reshape(mh, -1)
-        oh = ow = 1
-    if op.weight_dtype not in (BIPOLAR, TERNARY) and op.weight_dtype.bits > MAX_ENGINE_WEIGHT_BITS:
-        raise BnnfpgaError(f"layer {node.name}: {op.weight_dtype} weights are not supported by the {backend} backend "
-                           f"(the golden model runs them); supported: ±1, ternary and 2- to {MAX_ENGINE_WEIGHT_BITS}-bit "
-                           "integer weights")
-    acc_w = out_t.dtype.bits
-    thresholds, constant, threshold_w, levels, base, out_dtype = None, (), acc_w + 1, 1, 0, BIPOLAR
-    if activation is not None:
-        t = activation.thresholds
-        thresholds = tuple(int(v) for v in t.reshape(-1))
-        constant = tuple(int(v) for v in activation.constant)
-        threshold_w = max(acc_w + 1, signed_width(int(t.min()), int(t.max())).bits)
-        levels, base = activation.levels, activation.base or 0
-        out_dtype = activation.output_type([out_t]).dtype
-    flipped = int(op.flipped.sum()) if op.flipped is not None else 0
-    padded = isinstance(op, Conv) and any(op.pads)
-    gains, plane_w, weight_bits = None, 0, weight_code_bits(op.weight_dtype)
-    if op.gains is not None:
-        gains, weight_bits = op.gains.astype(np.int64), weight_code_bits(TERNARY)  # ±1 codes too: the planes need the mask
-        plane_w = signed_width(int(op.plane_min.min()), int(op.plane_max.max())).bits
-    return Mvu(node.name, node.source, mw, mh, fold, cur.dtype, acc_w, oh, ow, np.asarray(rows), thresholds, constant,
-               threshold_w, flipped, padded, weight_bits, levels, base, out_dtype, gains, plane_w)
-
-
-def _threshold(node, op: Threshold, cur: Pixels, types) -> ThresholdStage:
-    """A threshold not fused into a dot product: binarisation or quantization of the input."""
-    t = op.thresholds
-    width = signed_width(min(int(t.min()), cur.dtype.min), max(int(t.max()), cur.dtype.max)).bits + 1
-    return ThresholdStage(node.name, node.source, cur, tuple(int(v) for v in t.reshape(-1)),
-                          tuple(int(v) for v in op.constant), width, op.levels, op.base or 0, types[node.output].dtype)
-
-
-def _sum_pool(node, op: SumPool, cur: Pixels, types, backend: str) -> Pool:
-    if cur.dtype.kind == "float":
-        raise BnnfpgaError(f"layer {node.name}: the {backend} backend pools integer activations only")
-    out_t = types[node.output]
-    return Pool(node.name, node.source, cur, Pixels(cur.c, out_t.shape[1], out_t.shape[2], out_t.dtype), tuple(op.kernel),
-                tuple(op.strides), tuple(op.pads), 0, summing=True)
-
-
-def _pool(node, op: MaxPool, cur: Pixels, types, backend: str) -> Pool:
-    if cur.dtype.kind == "float":
-        raise BnnfpgaError(f"layer {node.name}: the {backend} backend pools integer activations only")
-    out_t = types[node.output]
-    use_min = op.use_min if op.use_min is not None else np.zeros(cur.c, bool)
-    mask = sum(1 << int(ch) for ch in np.flatnonzero(use_min))
-    return Pool(node.name, node.source, cur, Pixels(cur.c, out_t.shape[1], out_t.shape[2], cur.dtype), tuple(op.kernel),
-                tuple(op.strides), tuple(op.pads), mask)

@@ -3,7 +3,7 @@
 A tensor (C, H, W) streams pixel by pixel in row-major order (HWC); a vector (F,) is one
 pixel of F channels. Each pixel's channels are packed into uint64 words, channel i at bits
 [i·k, (i+1)·k) of the pixel's bit string, k the element width (1 for bipolar, +1 → 1),
-little-endian across words as in DESIGN 3.1; unused high bits are 0. The last layer's
+little-endian across words as in docs/DESIGN.md 3.1; unused high bits are 0. The last layer's
 accumulators stream as int32, one per class.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bnnfpga.golden.packing import pack_bits, unpack_bits
+from bnnfpga.ir.bits import pack_bits, unpack_bits
 from bnnfpga.ir.types import TensorType
 
 

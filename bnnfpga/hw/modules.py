@@ -1,0 +1,319 @@
+"""The library modules an engine chain is built of, each instance described by ONE frozen
+dataclass of typed parameters.
+
+Everything that needs an engine's shape reads it from here: the RTL parameter list
+(codegen/rtl.py ``rtl_parameters``), the HLS template arguments (codegen/hls.py), the
+resource model (hw/cost_model.py), the folding search and the report (hw/folding.py). A
+stream's element type is an ``ir.types.DType`` everywhere; the backends spell it their own
+way when they render it (RTL: IN_BITS, IN_SIGNED, IN_BIPOLAR, IN_TERNARY).
+
+``instance_of`` maps an engine of hw/engines.py (with the engine after it) to its module
+parameters and the FIFO the top puts behind it (``fifo_depth``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import ClassVar
+
+from bnnfpga.hw.engines import (
+    OUTPUT_BITS,
+    Engine,
+    Flatten,
+    InputStage,
+    IntegerAffineStage,
+    Mvu,
+    OutputStage,
+    Pixels,
+    Pool,
+    ThresholdStage,
+    Window,
+)
+from bnnfpga.ir.types import BIPOLAR, DType
+
+CHUNK_FIFO_DEPTH = 2  # window → MVU: the MVU takes chunks at a steady rate
+
+
+@dataclass(frozen=True)
+class WindowShape:
+    """The input and window of a sliding-window module (bnn_swg, and the pools built on it)."""
+
+    c: int  # channels
+    h: int  # input height
+    w: int  # input width
+    kh: int  # window height
+    kw: int  # window width
+    sh: int  # stride, rows
+    sw: int  # stride, columns
+    pt: int = 0  # zero padding top
+    pl: int = 0  # left
+    pb: int = 0  # bottom
+    pr: int = 0  # right
+
+    @classmethod
+    def of(cls, inp: Pixels, kernel, strides, pads) -> WindowShape:
+        (kh, kw), (sh, sw), (pt, pl, pb, pr) = kernel, strides, pads
+        return cls(inp.c, inp.h, inp.w, kh, kw, sh, sw, pt, pl, pb, pr)
+
+    @property
+    def is_global(self) -> bool:
+        """A window over the whole unpadded input."""
+        return (self.kh, self.kw) == (self.h, self.w) and not any((self.pt, self.pl, self.pb, self.pr))
+
+
+@dataclass(frozen=True)
+class InputParams:
+    """bnn_input: AXI-Stream 64-bit words → pixels."""
+
+    module: ClassVar[str] = "bnn_input"
+    pixel_bits: int
+
+
+@dataclass(frozen=True)
+class IntegerAffineParams:
+    """bnn_integer_affine: u = scale·x + offset[c] per element."""
+
+    module: ClassVar[str] = "bnn_integer_affine"
+    c: int
+    in_type: DType
+    out_bits: int  # two's complement
+    scale: int
+
+
+@dataclass(frozen=True)
+class ThresholdParams:
+    """bnn_threshold: ``levels`` thresholds per channel on integer pixels; out = base + count
+    (bipolar for one threshold)."""
+
+    module: ClassVar[str] = "bnn_threshold"
+    c: int
+    in_type: DType
+    threshold_w: int
+    levels: int = 1
+    out_bits: int = 1
+    base: int = 0
+
+
+@dataclass(frozen=True)
+class SwgParams:
+    """bnn_swg: the sliding window generator, patches as {mask, data} chunks of ``simd``."""
+
+    module: ClassVar[str] = "bnn_swg"
+    window: WindowShape
+    in_bits: int  # bits per element (the generator does not interpret them)
+    simd: int
+
+
+@dataclass(frozen=True)
+class MaxPoolParams:
+    """bnn_maxpool: OR/AND on bipolar elements, max/min on k-bit levels."""
+
+    module: ClassVar[str] = "bnn_maxpool"
+    window: WindowShape
+    in_type: DType = BIPOLAR
+
+
+@dataclass(frozen=True)
+class SumPoolParams:
+    """bnn_sumpool: the window's sum (average pooling without its 1/taps)."""
+
+    module: ClassVar[str] = "bnn_sumpool"
+    window: WindowShape
+    in_type: DType
+    out_bits: int
+
+
+@dataclass(frozen=True)
+class WidthConverterParams:
+    """bnn_width_converter: pixels of ``c`` elements of ``in_bits`` → chunks of ``simd``."""
+
+    module: ClassVar[str] = "bnn_width_converter"
+    c: int
+    in_bits: int
+    simd: int
+
+    @property
+    def in_w(self) -> int:
+        return self.c * self.in_bits
+
+    @property
+    def out_w(self) -> int:
+        return self.simd * self.in_bits
+
+
+@dataclass(frozen=True)
+class MvuParams:
+    """bnn_mvu: MH dot products of MW elements, PE rows x SIMD elements per cycle."""
+
+    module: ClassVar[str] = "bnn_mvu"
+    mw: int
+    mh: int
+    simd: int
+    pe: int
+    in_type: DType
+    acc_w: int  # accumulator width, proven by the compiler
+    out_bits: int  # per output channel; 32: the int32 accumulators themselves (the last layer)
+    threshold_w: int
+    padded: bool  # an input element can be zero padding (mask bit 0)
+    weights_in_bram: bool
+    weight_bits: int = 1  # hw/layout.py weight_code_bits
+    levels: int = 1  # thresholds per channel
+    base: int = 0  # output value when no threshold is reached
+    gained: bool = False  # asymmetric ternary rows: the accumulator is A·P − B·N
+    plane_w: int = 0  # width of the plane sums P and N (gained)
+    gain_w: int = 1  # bits per unsigned gain (gained)
+
+    @property
+    def thresholded(self) -> bool:
+        return self.out_bits != OUTPUT_BITS
+
+    @property
+    def tiles(self) -> int:
+        """Words of the weight ROM."""
+        return (self.mh // self.pe) * (self.mw // self.simd)
+
+    @property
+    def popcount_inputs(self) -> bool:
+        """Bipolar and ternary inputs go through the XNOR-popcount datapath."""
+        return self.in_type.kind in ("bipolar", "ternary")
+
+
+@dataclass(frozen=True)
+class FifoParams:
+    """bnn_axis_fifo: ``depth`` words (a power of two) of ``width`` bits."""
+
+    module: ClassVar[str] = "bnn_axis_fifo"
+    width: int
+    depth: int
+
+
+@dataclass(frozen=True)
+class OutputParams:
+    """bnn_output: int32 accumulator vectors → 32-bit AXI-Stream beats, TLAST per frame."""
+
+    module: ClassVar[str] = "bnn_output"
+    values: int
+    vectors: int
+
+
+ModuleParams = (InputParams | IntegerAffineParams | ThresholdParams | SwgParams | MaxPoolParams | SumPoolParams
+                | WidthConverterParams | MvuParams | FifoParams | OutputParams)
+MODULE_TYPES: tuple[type, ...] = ModuleParams.__args__
+BY_MODULE = {t.module: t for t in MODULE_TYPES}
+
+
+@dataclass(frozen=True)
+class ModuleInstance:
+    """What the generated top instantiates for one engine: the module's parameters, the width
+    of the stream it drives, and the FIFO behind it (none after the last engine)."""
+
+    params: ModuleParams
+    out_width: int
+    fifo: FifoParams | None = None
+    mask_simd: int = 0  # a flatten's chunks carry no padding: the top ties the mask to ones
+
+    @property
+    def module(self) -> str:
+        return self.params.module
+
+
+def fifo_depth(engine: Engine, consumer: Engine | None = None) -> int:
+    """Words of the FIFO between ``engine`` and ``consumer`` (the next engine, when known).
+
+    Chunk streams need only cut the ready path. A pixel stream absorbs the mismatch between a
+    producer working at a steady rate and a consumer that takes some pixels in a rush: a
+    window generator shifts in the first KH-1 rows (and, with a stride, the rows between
+    windows) at a pixel a cycle before it emits anything, then takes a pixel per window. The
+    FIFO holds those rows, so the producer keeps working while the window generator emits the
+    end of the previous frame; without them the producer stalls for that long every frame.
+    Other consumers take a pixel at a time: a row and a bit is plenty.
+
+    An MVU with more than one row of PEs per vector (NF > 1) takes its SF chunks in a burst,
+    then works on them alone for (NF-1)*SF cycles; a width converter, which may need several
+    pixels for a chunk, cannot keep up with the burst, so the FIFO after it holds a whole
+    vector, filled while the MVU is busy. A power of two."""
+    if isinstance(engine, Flatten) and isinstance(consumer, Mvu) and consumer.mh > consumer.fold.pe:
+        return max(CHUNK_FIFO_DEPTH, 1 << (consumer.mw // consumer.fold.simd).bit_length())
+    if isinstance(engine, (Window, Flatten)):
+        return CHUNK_FIFO_DEPTH
+    width = engine.out.w if hasattr(engine, "out") else 1
+    pixels = width + 1
+    if isinstance(consumer, Window):
+        (kh, kw), (sh, _) = consumer.kernel, consumer.strides
+        pixels = max(pixels, (kh - 1 + sh - 1) * width + kw)
+    return max(2, 1 << pixels.bit_length())
+
+
+def module_params(e: Engine) -> ModuleParams:
+    """The library module an engine becomes, with its parameters."""
+    if isinstance(e, InputStage):
+        return InputParams(e.out.bits)
+    if isinstance(e, IntegerAffineStage):
+        return IntegerAffineParams(e.inp.c, e.inp.dtype, e.out.dtype.bits, e.scale)
+    if isinstance(e, ThresholdStage):
+        return ThresholdParams(e.inp.c, e.inp.dtype, e.threshold_w, e.levels, e.out.dtype.bits, e.base)
+    if isinstance(e, Window):
+        return SwgParams(WindowShape.of(e.inp, e.kernel, e.strides, e.pads), e.inp.dtype.bits, e.simd)
+    if isinstance(e, Flatten):
+        return WidthConverterParams(e.inp.c, e.inp.dtype.bits, e.simd)
+    if isinstance(e, Mvu):
+        levels, base = (e.levels, e.base) if e.thresholds is not None else (1, 0)
+        return MvuParams(e.mw, e.mh, e.fold.simd, e.fold.pe, e.in_dtype, e.acc_w, e.out_bits, e.threshold_w, e.padded,
+                         e.weights_in_bram, e.weight_bits, levels, base, e.gains is not None,
+                         e.plane_w if e.gains is not None else 0, e.gain_w)
+    if isinstance(e, Pool) and e.summing:
+        return SumPoolParams(WindowShape.of(e.inp, e.kernel, e.strides, e.pads), e.inp.dtype, e.out.dtype.bits)
+    if isinstance(e, Pool):
+        return MaxPoolParams(WindowShape.of(e.inp, e.kernel, e.strides, e.pads), e.inp.dtype)
+    if isinstance(e, OutputStage):
+        return OutputParams(e.values, e.vectors)
+    raise TypeError(f"no library module for {type(e).__name__}")
+
+
+def stream_width(e: Engine) -> int:
+    """Bits per word of the stream an engine drives: a pixel, a {mask, data} chunk, a vector
+    of MH outputs, or an int32 accumulator."""
+    if isinstance(e, (Window, Flatten)):
+        return e.simd * e.inp.dtype.bits + e.simd
+    if isinstance(e, Mvu):
+        return e.mh * e.out_bits
+    if isinstance(e, OutputStage):
+        return OUTPUT_BITS
+    return e.out.bits
+
+
+def instance_of(e: Engine, consumer: Engine | None = None) -> ModuleInstance:
+    """Module, parameters and output FIFO of one engine; ``consumer`` is the next engine."""
+    width = stream_width(e)
+    fifo = None if isinstance(e, OutputStage) else FifoParams(width, fifo_depth(e, consumer))
+    return ModuleInstance(module_params(e), width, fifo, e.simd if isinstance(e, Flatten) else 0)
+
+
+# ---- JSON form (the resource model's calibration points) ----
+
+def params_to_json(params: ModuleParams) -> dict:
+    """``params`` as plain JSON values: element types as their names (uint8, bipolar, ...)."""
+    def plain(value):
+        if isinstance(value, DType):
+            return str(value)
+        if isinstance(value, WindowShape):
+            return asdict(value)
+        return value
+
+    return {f.name: plain(getattr(params, f.name)) for f in fields(params)}
+
+
+def params_from_json(module: str, data: dict) -> ModuleParams:
+    """Inverse of ``params_to_json`` for a module named ``module``."""
+    cls = BY_MODULE[module]
+    values = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if f.name == "window":
+            value = WindowShape(**value)
+        elif f.name == "in_type":
+            value = DType.parse(value)
+        values[f.name] = value
+    return cls(**values)
