@@ -796,3 +796,23 @@ def test_nodes_out_of_topological_order_are_named():
     model.graph.node.extend(nodes)
     message = import_error(model)
     assert named(message, "centre", "Add") and "'c' is not produced by any earlier node" in message, message
+
+
+# -- half an idiom, then something else -------------------------------------------------------------
+
+@pytest.mark.parametrize("middle, name, op, words", [
+    ([node("Greater", ["c", "zero"], "g", "cmp"), node("Flatten", ["g"], "gf", "cmp_flat"),
+      node("Where", ["gf", "one", "minus"], "m", "where")], "cmp_flat", "Flatten", "a comparison of an activation"),
+    ([node("QuantizeLinear", ["c", "s", "zp"], "q", "quant"), node("Flatten", ["q"], "qf", "q_flat"),
+      node("DequantizeLinear", ["qf", "s", "zp"], "m", "dequant")], "q_flat", "Flatten", "the integers of a QuantizeLinear"),
+    ([node("QuantizeLinear", ["c", "s", "zp"], "q", "quant"),
+      node("MaxPool", ["q"], "qp", "q_pool", kernel_shape=[2, 2], strides=[2, 2]),
+      node("DequantizeLinear", ["qp", "s", "zp"], "m", "dequant")], "q_pool", "MaxPool", "the integers of a QuantizeLinear"),
+])
+def test_half_an_idiom_fed_to_another_op_is_named(middle, name, op, words):
+    """A comparison waits for its Where, QuantizeLinear's integers for a Clip or
+    DequantizeLinear: any other op in between is refused by name (not an internal error)."""
+    inits = {"zero": np.float32(0), "one": np.float32(1), "minus": np.float32(-1), "s": np.float32(0.5),
+             "zp": np.array(0, np.uint8)}
+    message = import_error(binary_net(middle, inits, features=36, activation=None))
+    assert named(message, name, op) and words in message and "directly" in message, message
