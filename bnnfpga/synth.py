@@ -62,14 +62,15 @@ def synthesise(top: str, sources: Sequence[Path], parameters: Mapping[str, objec
 
 def resources(cells: Mapping[str, int]) -> dict[str, float]:
     """LUTs (logic and LUTRAM: a RAM64M is 4 LUTs, RAM32M 4, RAM64X1D/RAM32X1D 2), flip-flops,
-    BRAM36 tiles (a RAMB18 is half) and carry chains from synth_xilinx cell counts."""
+    BRAM36 tiles (a RAMB18 is half), carry chains and DSP slices from synth_xilinx cell counts."""
     lutram = {"RAM64M": 4, "RAM32M": 4, "RAM64X1D": 2, "RAM32X1D": 2, "RAM128X1D": 4, "RAM256X1S": 4,
               "RAM64X1S": 1, "RAM32X1S": 1, "RAM128X1S": 2, "SRL16E": 1, "SRLC32E": 1}
     luts = sum(n for cell, n in cells.items() if re.fullmatch(r"LUT[1-6]", cell))
     luts += sum(n * lutram[cell] for cell, n in cells.items() if cell in lutram)
     ffs = sum(n for cell, n in cells.items() if cell in ("FDRE", "FDSE", "FDCE", "FDPE"))
     bram = cells.get("RAMB36E1", 0) + 0.5 * cells.get("RAMB18E1", 0)
-    return {"lut": luts, "ff": ffs, "bram36": bram, "carry4": cells.get("CARRY4", 0)}
+    dsp = sum(n for cell, n in cells.items() if cell.startswith("DSP48"))
+    return {"lut": luts, "ff": ffs, "bram36": bram, "carry4": cells.get("CARRY4", 0), "dsp": dsp}
 
 
 @dataclass(frozen=True)

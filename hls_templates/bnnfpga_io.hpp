@@ -63,7 +63,10 @@ void integer_affine(hls::stream<ap_uint<C * IN_BITS> > &in, hls::stream<ap_uint<
         ap_uint<C * OUT_BITS> u = 0;
         for (unsigned c = 0; c < C; c++) {
 #pragma HLS UNROLL
-            const ap_int<OUT_BITS> v = (ap_int<OUT_BITS>)(SCALE * element<IN_BITS, IN_SIGNED, IN_BIPOLAR>(x, c) + offset[c]);
+            // SCALE·x in LUTs, as the RTL does it (docs/DESIGN.md 4.4: the engines use no DSP slice)
+            const ap_int<OUT_BITS + 33> scaled = SCALE * element<IN_BITS, IN_SIGNED, IN_BIPOLAR>(x, c);
+#pragma HLS BIND_OP variable = scaled op = mul impl = fabric
+            const ap_int<OUT_BITS> v = (ap_int<OUT_BITS>)(scaled + offset[c]);
             u.range(c * OUT_BITS + OUT_BITS - 1, c * OUT_BITS) = (ap_uint<OUT_BITS>)v;
         }
         out.write(u);

@@ -234,7 +234,7 @@ struct AccumulatorOutput {
 // Cycles per vector: (MH/PE) * (MW/SIMD) (docs/DESIGN.md 4).
 //   MW, MH        vector length and output channels
 //   SIMD, PE      input elements per cycle (divides MW), output lanes (divides MH)
-//   BITS, SIGNED, BIPOLAR, TERNARY  input element type (see ChunkDot)
+//   IN_BITS, IN_SIGNED, IN_BIPOLAR, IN_TERNARY  input element type (see ChunkDot)
 //   W_BITS        bits per weight: 1 (±1), 2 (ternary), 3+ (two's complement; see ChunkDot)
 //   ACC_W         accumulator width, proven by the compiler (docs/DESIGN.md 3.8)
 //   REPS          vectors per frame (output positions of a convolution, 1 for a dense layer)
@@ -243,14 +243,14 @@ struct AccumulatorOutput {
 //   WORD, WORDS   the weight memory's word type (an unsigned integer) and words per chunk
 //                 (see weight_chunk), deduced from the weights
 // weights[pe][nf * (MW/SIMD) + sf] holds elements sf*SIMD ... of row nf*PE + pe.
-template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned BITS, bool SIGNED, bool BIPOLAR, bool TERNARY,
+template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned IN_BITS, bool IN_SIGNED, bool IN_BIPOLAR, bool IN_TERNARY,
           unsigned W_BITS, unsigned ACC_W, unsigned REPS, typename ACT, typename GAINS, typename WORD, unsigned WORDS>
-void mvu(hls::stream<Chunk<SIMD, BITS> > &in, hls::stream<ap_uint<MH * ACT::OUT_BITS> > &out,
+void mvu(hls::stream<Chunk<SIMD, IN_BITS> > &in, hls::stream<ap_uint<MH * ACT::OUT_BITS> > &out,
          const WORD weights[PE][(MH / PE) * (MW / SIMD)][WORDS], const ACT &act, const GAINS &gains) {
     const unsigned SF = MW / SIMD, NF = MH / PE;
     const unsigned PLANES = GAINS::PLANES;
     static const unsigned SUM_W = GAINS::PLANE_W ? GAINS::PLANE_W : ACC_W;
-    Chunk<SIMD, BITS> buffer[SF];
+    Chunk<SIMD, IN_BITS> buffer[SF];
     for (unsigned rep = 0; rep < REPS; rep++) {
         ap_uint<MH * ACT::OUT_BITS> result = 0;
         for (unsigned nf = 0; nf < NF; nf++) {
@@ -265,7 +265,7 @@ void mvu(hls::stream<Chunk<SIMD, BITS> > &in, hls::stream<ap_uint<MH * ACT::OUT_
             }
             for (unsigned sf = 0; sf < SF; sf++) {
 #pragma HLS PIPELINE II = 1
-                Chunk<SIMD, BITS> chunk;
+                Chunk<SIMD, IN_BITS> chunk;
                 if (nf == 0) {
                     chunk = in.read();
                     buffer[sf] = chunk;
@@ -277,7 +277,7 @@ void mvu(hls::stream<Chunk<SIMD, BITS> > &in, hls::stream<ap_uint<MH * ACT::OUT_
                     const ap_uint<SIMD * W_BITS> w = weight_chunk<SIMD * W_BITS, WORDS>(weights[pe][nf * SF + sf]);
                     for (unsigned p = 0; p < PLANES; p++) {
 #pragma HLS UNROLL
-                        acc[pe][p] += ChunkDot<SIMD, BITS, SIGNED, BIPOLAR, TERNARY, W_BITS, SUM_W>::apply(
+                        acc[pe][p] += ChunkDot<SIMD, IN_BITS, IN_SIGNED, IN_BIPOLAR, IN_TERNARY, W_BITS, SUM_W>::apply(
                             chunk, GAINS::template plane<SIMD * W_BITS>(w, p));
                     }
                 }

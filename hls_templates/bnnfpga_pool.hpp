@@ -6,32 +6,32 @@
 
 namespace bnnfpga {
 
-// Max-pool over the valid (unpadded) positions of each window: for bipolar pixels (BITS = 1)
+// Max-pool over the valid (unpadded) positions of each window: for bipolar pixels (IN_BITS = 1)
 // the OR of the bits, or AND for the channels set in min_channels (behind a flipped threshold
 // max-pool becomes min-pool); for k-bit levels the max, or the min.
 //   C                channels
-//   BITS, SIGNED     bits per element (1: bipolar) and whether k-bit levels are two's complement
+//   IN_BITS, IN_SIGNED     bits per element (1: bipolar) and whether k-bit levels are two's complement
 //   H, W             input height and width
 //   KH, KW, SH, SW   window and stride
 //   PT, PL, PB, PR   padding (positions that take no part in the window)
-template <unsigned C, unsigned BITS, bool SIGNED, unsigned H, unsigned W, unsigned KH, unsigned KW, unsigned SH,
+template <unsigned C, unsigned IN_BITS, bool IN_SIGNED, unsigned H, unsigned W, unsigned KH, unsigned KW, unsigned SH,
           unsigned SW, unsigned PT, unsigned PL, unsigned PB, unsigned PR>
-void max_pool(hls::stream<ap_uint<C * BITS> > &in, hls::stream<ap_uint<C * BITS> > &out, const ap_uint<C> min_channels) {
+void max_pool(hls::stream<ap_uint<C * IN_BITS> > &in, hls::stream<ap_uint<C * IN_BITS> > &out, const ap_uint<C> min_channels) {
     const unsigned OH = (H + PT + PB - KH) / SH + 1;
     const unsigned OW = (W + PL + PR - KW) / SW + 1;
-    LineBuffer<C * BITS, H, W, KH> lines;  // one per instance: no static state shared between layers
+    LineBuffer<C * IN_BITS, H, W, KH> lines;  // one per instance: no static state shared between layers
     for (unsigned oy = 0; oy < OH; oy++) {
         const int top = (int)(oy * SH) - (int)PT;
         lines.fill_until(in, top + (int)KH - 1);
         for (unsigned ox = 0; ox < OW; ox++) {
 #pragma HLS PIPELINE II = 1
             const int left = (int)(ox * SW) - (int)PL;
-            if (BITS == 1) {
+            if (IN_BITS == 1) {
                 ap_uint<C> any = 0, all = ~ap_uint<C>(0);
                 for (unsigned k = 0; k < KH * KW; k++) {
 #pragma HLS UNROLL
                     const int y = top + (int)(k / KW), x = left + (int)(k % KW);
-                    if (LineBuffer<C * BITS, H, W, KH>::inside(y, x)) {
+                    if (LineBuffer<C * IN_BITS, H, W, KH>::inside(y, x)) {
                         const ap_uint<C> p = lines.pixel(y, x);
                         any |= p;
                         all &= p;
@@ -39,22 +39,22 @@ void max_pool(hls::stream<ap_uint<C * BITS> > &in, hls::stream<ap_uint<C * BITS>
                 }
                 out.write((any & ~min_channels) | (all & min_channels));
             } else {
-                ap_uint<C * BITS> result = 0;
+                ap_uint<C * IN_BITS> result = 0;
                 for (unsigned c = 0; c < C; c++) {
 #pragma HLS UNROLL
-                    ap_int<BITS + 1> best = 0;
+                    ap_int<IN_BITS + 1> best = 0;
                     bool seen = false;
                     for (unsigned k = 0; k < KH * KW; k++) {
 #pragma HLS UNROLL
                         const int y = top + (int)(k / KW), x = left + (int)(k % KW);
-                        if (LineBuffer<C * BITS, H, W, KH>::inside(y, x)) {
-                            const ap_uint<BITS> raw = lines.pixel(y, x).range(c * BITS + BITS - 1, c * BITS);
-                            const ap_int<BITS + 1> v = SIGNED ? (ap_int<BITS + 1>)(ap_int<BITS>)raw : (ap_int<BITS + 1>)raw;
+                        if (LineBuffer<C * IN_BITS, H, W, KH>::inside(y, x)) {
+                            const ap_uint<IN_BITS> raw = lines.pixel(y, x).range(c * IN_BITS + IN_BITS - 1, c * IN_BITS);
+                            const ap_int<IN_BITS + 1> v = IN_SIGNED ? (ap_int<IN_BITS + 1>)(ap_int<IN_BITS>)raw : (ap_int<IN_BITS + 1>)raw;
                             if (!seen || (min_channels[c] ? v < best : v > best)) best = v;
                             seen = true;
                         }
                     }
-                    result.range(c * BITS + BITS - 1, c * BITS) = (ap_uint<BITS>)best;
+                    result.range(c * IN_BITS + IN_BITS - 1, c * IN_BITS) = (ap_uint<IN_BITS>)best;
                 }
                 out.write(result);
             }
@@ -66,17 +66,17 @@ void max_pool(hls::stream<ap_uint<C * BITS> > &in, hls::stream<ap_uint<C * BITS>
 // Sum-pool, the integer part of average pooling: each output element is the sum of the
 // window's elements, the padding adding 0 (the 1/(KH*KW) is folded behind).
 //   C                channels
-//   BITS             bits per input element
-//   BIPOLAR, SIGNED  inputs are bipolar (BITS = 1, bit 1 = +1, 0 = -1), or two's complement
+//   IN_BITS             bits per input element
+//   IN_BIPOLAR, IN_SIGNED  inputs are bipolar (IN_BITS = 1, bit 1 = +1, 0 = -1), or two's complement
 //                    (also ternary levels), else unsigned
 //   OUT_BITS         bits per output sum, wide enough for KH*KW elements
 //   H, W, KH, KW, SH, SW, PT, PL, PB, PR   as max_pool
-template <unsigned C, unsigned BITS, bool BIPOLAR, bool SIGNED, unsigned OUT_BITS, unsigned H, unsigned W, unsigned KH,
+template <unsigned C, unsigned IN_BITS, bool IN_BIPOLAR, bool IN_SIGNED, unsigned OUT_BITS, unsigned H, unsigned W, unsigned KH,
           unsigned KW, unsigned SH, unsigned SW, unsigned PT, unsigned PL, unsigned PB, unsigned PR>
-void sum_pool(hls::stream<ap_uint<C * BITS> > &in, hls::stream<ap_uint<C * OUT_BITS> > &out) {
+void sum_pool(hls::stream<ap_uint<C * IN_BITS> > &in, hls::stream<ap_uint<C * OUT_BITS> > &out) {
     const unsigned OH = (H + PT + PB - KH) / SH + 1;
     const unsigned OW = (W + PL + PR - KW) / SW + 1;
-    LineBuffer<C * BITS, H, W, KH> lines;
+    LineBuffer<C * IN_BITS, H, W, KH> lines;
     for (unsigned oy = 0; oy < OH; oy++) {
         const int top = (int)(oy * SH) - (int)PT;
         lines.fill_until(in, top + (int)KH - 1);
@@ -90,12 +90,12 @@ void sum_pool(hls::stream<ap_uint<C * BITS> > &in, hls::stream<ap_uint<C * OUT_B
                 for (unsigned k = 0; k < KH * KW; k++) {
 #pragma HLS UNROLL
                     const int y = top + (int)(k / KW), x = left + (int)(k % KW);
-                    if (LineBuffer<C * BITS, H, W, KH>::inside(y, x)) {
-                        const ap_uint<BITS> raw = lines.pixel(y, x).range(c * BITS + BITS - 1, c * BITS);
-                        if (BIPOLAR) {
+                    if (LineBuffer<C * IN_BITS, H, W, KH>::inside(y, x)) {
+                        const ap_uint<IN_BITS> raw = lines.pixel(y, x).range(c * IN_BITS + IN_BITS - 1, c * IN_BITS);
+                        if (IN_BIPOLAR) {
                             sum += raw[0] ? 1 : -1;
-                        } else if (SIGNED) {
-                            sum += (ap_int<BITS>)raw;
+                        } else if (IN_SIGNED) {
+                            sum += (ap_int<IN_BITS>)raw;
                         } else {
                             sum += raw;
                         }

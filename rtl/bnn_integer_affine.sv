@@ -45,6 +45,9 @@ module bnn_integer_affine #(
     endgenerate
 
     localparam int WIDE = IN_BITS + OUT_BITS + 34;  // SCALE is a 32-bit int
+    // SCALE·x as shifted adds over SCALE's two's complement bits (bit 31 weighs -2^31): LUTs,
+    // not the DSP slice a `*` becomes in synthesis, which the resource model does not count.
+    localparam logic [31:0] SCALE_BITS = SCALE;
 
     logic signed [OUT_BITS-1:0] offsets[C];
     initial $readmemh(OFFSETS_FILE, offsets);
@@ -54,11 +57,15 @@ module bnn_integer_affine #(
     logic [C*OUT_BITS-1:0] u;
     always_comb begin
         for (int c = 0; c < C; c++) begin
-            logic signed [WIDE-1:0] x;
+            logic signed [WIDE-1:0] x, scaled;
             if (IN_BIPOLAR) x = s_axis_tdata[c*IN_BITS] ? WIDE'(1) : -WIDE'(1);
             else if (IN_SIGNED) x = WIDE'($signed(s_axis_tdata[c*IN_BITS+:IN_BITS]));
             else x = WIDE'($signed({1'b0, s_axis_tdata[c*IN_BITS+:IN_BITS]}));
-            u[c*OUT_BITS+:OUT_BITS] = OUT_BITS'(WIDE'(SCALE) * x + WIDE'(offsets[c]));
+            scaled = WIDE'(offsets[c]);
+            for (int b = 0; b < 32; b++) begin
+                if (SCALE_BITS[b]) scaled = b == 31 ? scaled - (x <<< b) : scaled + (x <<< b);
+            end
+            u[c*OUT_BITS+:OUT_BITS] = OUT_BITS'(scaled);
         end
     end
 

@@ -27,7 +27,7 @@ from bnnfpga.hw.cost_model import CostModel, Resources, default_model
 from bnnfpga.hw.engines import Dataflow, Engine, Flatten, InputStage, Mvu, OutputStage, Window
 from bnnfpga.hw.fold import BRAM_MIN_DEPTH, Fold, WeightMemory, check_overrides, choose_folding, divisors
 from bnnfpga.hw.lower import lower
-from bnnfpga.hw.modules import instance_of
+from bnnfpga.hw.modules import ModuleInstance, MvuParams, instance_of
 from bnnfpga.ir.graph import Graph
 
 DEFAULT_UTILISATION = 0.8  # of the board's LUTs and BRAM: room for routing and the shell
@@ -90,9 +90,13 @@ class Budget:
 class EngineEstimate:
     engine: Engine
     layer: str  # the row of the estimate table the engine belongs to
-    module: str
+    instance: ModuleInstance  # the library module and FIFO priced, as the generators build them
     cycles: int
     resources: Resources  # the engine with the FIFO after it
+
+    @property
+    def module(self) -> str:
+        return self.instance.module
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,7 @@ class Estimate:
 
 
 def _weight_memory(group: list[EngineEstimate]) -> str:
-    mvus = [e.engine for e in group if isinstance(e.engine, Mvu)]
+    mvus = [e.instance.params for e in group if isinstance(e.instance.params, MvuParams)]
     if not mvus:
         return "-"
     mvu = mvus[0]
@@ -177,13 +181,14 @@ def layer_of(engine) -> str:
     return engine.name
 
 
-def _price(engine, model, consumer=None):
-    """Module name and resources of ``engine`` with the FIFO between it and ``consumer``."""
+def _price(engine: Engine, model: CostModel, consumer: Engine | None = None) -> tuple[ModuleInstance, Resources]:
+    """The module instance of ``engine`` and its resources with the FIFO between it and
+    ``consumer``."""
     instance = instance_of(engine, consumer)
     r = model.estimate(instance.params)
     if instance.fifo is not None:
         r = r + model.estimate(instance.fifo)
-    return instance.module, r
+    return instance, r
 
 
 def estimate(graph: Graph, folding: dict[str, Fold], clock_mhz: float, model=None) -> Estimate:
@@ -192,8 +197,8 @@ def estimate(graph: Graph, folding: dict[str, Fold], clock_mhz: float, model=Non
     flow = lower(graph, folding, "RTL")
     engines = []
     for e, consumer in zip(flow.engines, [*flow.engines[1:], None]):
-        module, r = _price(e, model, consumer)
-        engines.append(EngineEstimate(e, layer_of(e), module, e.cycles, r))
+        instance, r = _price(e, model, consumer)
+        engines.append(EngineEstimate(e, layer_of(e), instance, e.cycles, r))
     return Estimate(dict(folding), flow, engines, clock_mhz)
 
 
