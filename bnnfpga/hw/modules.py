@@ -14,7 +14,7 @@ parameters and the FIFO the top puts behind it (``fifo_depth``).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import ClassVar
+from typing import ClassVar, get_args
 
 from bnnfpga.hw.engines import (
     OUTPUT_BITS,
@@ -198,7 +198,7 @@ class OutputParams:
 
 ModuleParams = (InputParams | IntegerAffineParams | ThresholdParams | SwgParams | MaxPoolParams | SumPoolParams
                 | WidthConverterParams | MvuParams | FifoParams | OutputParams)
-MODULE_TYPES: tuple[type, ...] = ModuleParams.__args__
+MODULE_TYPES: tuple[type, ...] = get_args(ModuleParams)
 BY_MODULE = {t.module: t for t in MODULE_TYPES}
 
 
