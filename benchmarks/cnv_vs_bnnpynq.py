@@ -1,7 +1,7 @@
 """CNV-W1A1 (the BNN-PYNQ topology) on pynq-z2 at 100 MHz: bnnfpga next to the published
 BNN-PYNQ and FINN figures for the same network on the same board.
 
-    python benchmarks/cnv_vs_bnnpynq.py [--no-synth] [--no-sim] [--record]
+    python benchmarks/cnv_vs_bnnpynq.py [--no-synth | --synth-only fastest|cheapest] [--no-sim] [--record]
 
 For the folding bnnfpga chooses (the fastest that fits 80% of the board) and for the
 cheapest one reaching BNN-PYNQ's 3,052 frames/s: frames/s from the cycle model, checked by
@@ -93,6 +93,8 @@ def plot(sweep: list[dict], chosen: dict, budget_lut: float, path: Path) -> None
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-synth", action="store_true", help="skip yosys (model figures only)")
+    parser.add_argument("--synth-only", choices=("fastest", "cheapest"),
+                        help="synthesise only one of the two designs (the fastest one's widest MVUs can take yosys an hour)")
     parser.add_argument("--no-sim", action="store_true", help="skip the Verilator check of the cycle model")
     parser.add_argument("--record", action="store_true", help="write the tables to benchmarks/RESULTS.md")
     args = parser.parse_args()
@@ -128,7 +130,7 @@ def main() -> None:
                 details.append(f"- {name}: Verilator {steady:g} cycles/frame vs model {est.cycles_per_frame:,} "
                                f"({100 * (steady - est.cycles_per_frame) / est.cycles_per_frame:+.2f}%), "
                                f"{'bit-exact' if exact else 'NOT bit-exact'}, {time.perf_counter() - start:.0f} s")
-            if not args.no_synth:
+            if not args.no_synth and args.synth_only in (None, ("fastest", "cheapest")[i]):
                 start = time.perf_counter()
                 engines = synthesise_engines(est.flow, tmp / f"synth{i}",
                                              lambda text: print(f"  {text}", file=sys.stderr, flush=True))
