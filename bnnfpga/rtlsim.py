@@ -37,9 +37,14 @@ def library_sources() -> list[Path]:
     return sorted(rtl_dir().glob("*.sv"))
 
 
+def library_parameters(module: str) -> list[str]:
+    """The parameters rtl/<module>.sv declares, in order."""
+    return re.findall(r"^\s*parameter\s+(?:\w+\s+)?(\w+)\s*=", (rtl_dir() / f"{module}.sv").read_text(), re.M)
+
+
 def memory_parameters(module: str) -> list[str]:
     """The parameters of rtl/<module>.sv that name $readmemh files (``*_FILE``), in order."""
-    return re.findall(r"^\s*parameter\s+(\w+_FILE)\b", (rtl_dir() / f"{module}.sv").read_text(), re.M)
+    return [name for name in library_parameters(module) if name.endswith("_FILE")]
 
 
 def sim_dir() -> Path:

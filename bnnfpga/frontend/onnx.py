@@ -68,14 +68,14 @@ class _Levels:
     quantized: TensorType
 
 
-# Values that are half of an idiom wait for the op that completes it (Identity and Dropout
-# pass them on): what they are, and the ops they may feed. Any other consumer is refused by
-# name, rather than handed a value it cannot read.
+# Values that are half of an idiom wait for the op that completes it: what they are, and the
+# ops they may feed (besides the pass-through ones). Any other consumer is refused by name,
+# rather than handed a value it cannot read.
 _WAITING = {
-    _Compare: ("a comparison of an activation with a constant (binarisation as Where(x >= c, a, b))",
-               ("Where", "Identity", "Dropout")),
-    _Levels: ("the integers of a QuantizeLinear", ("Clip", "DequantizeLinear", "Identity", "Dropout")),
+    _Compare: ("a comparison of an activation with a constant (binarisation as Where(x >= c, a, b))", ("Where",)),
+    _Levels: ("the integers of a QuantizeLinear", ("Clip", "DequantizeLinear")),
 }
+_PASS_THROUGH = ("Identity", "Dropout")
 _COMPARE_OPS = {"GreaterOrEqual": "ge", "Greater": "gt", "LessOrEqual": "le", "Less": "lt"}
 # x <cmp> c written as c <cmp'> x when the constant comes first.
 _MIRROR = {"ge": "le", "gt": "lt", "le": "ge", "lt": "gt"}
@@ -254,8 +254,9 @@ class OnnxImporter:
             raise self.unsupported(node)
         for value in ins:
             waiting = _WAITING.get(type(value))
-            if waiting and node.op_type not in waiting[1]:
-                raise self.unsupported(node, f"{waiting[0]} must feed {' or '.join(waiting[1][:-2])} directly, not {node.op_type}")
+            if waiting and node.op_type not in waiting[1] + _PASS_THROUGH:
+                what, consumers = waiting
+                raise self.unsupported(node, f"{what} must feed {' or '.join(consumers)} directly, not {node.op_type}")
         result = handler(node, ins)
         self.env[node.output[0]] = result
         if isinstance(result, _Dyn) and result.type.dtype.kind == "bipolar":

@@ -95,8 +95,7 @@ def _binary_mvu_features(p: MvuParams) -> dict[str, float]:
     bits, w_bits, pe, simd = p.in_type.bits, p.weight_bits, p.pe, p.simd
     ternary_in = p.in_type == TERNARY
     bipolar = p.popcount_inputs  # ternary inputs: the same popcount datapath, with one more mask
-    sf, nf = p.mw // simd, p.mh // pe
-    tiles = sf * nf
+    sf, nf, tiles = p.mw // simd, p.mh // pe, p.tiles
     in_bram = p.weights_in_bram
     banks = _block_ram_layout(tiles, pe * simd * w_bits)[1] if in_bram else 0
     chunk = simd * (bits + 1)

@@ -257,10 +257,8 @@ def module_params(e: Engine) -> ModuleParams:
     if isinstance(e, Flatten):
         return WidthConverterParams(e.inp.c, e.inp.dtype.bits, e.simd)
     if isinstance(e, Mvu):
-        levels, base = (e.levels, e.base) if e.thresholds is not None else (1, 0)
         return MvuParams(e.mw, e.mh, e.fold.simd, e.fold.pe, e.in_dtype, e.acc_w, e.out_bits, e.threshold_w, e.padded,
-                         e.weights_in_bram, e.weight_bits, levels, base, e.gains is not None,
-                         e.plane_w if e.gains is not None else 0, e.gain_w)
+                         e.weights_in_bram, e.weight_bits, e.levels, e.base, e.gains is not None, e.plane_w, e.gain_w)
     if isinstance(e, Pool) and e.summing:
         return SumPoolParams(WindowShape.of(e.inp, e.kernel, e.strides, e.pads), e.inp.dtype, e.out.dtype.bits)
     if isinstance(e, Pool):

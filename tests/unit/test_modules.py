@@ -3,8 +3,6 @@ the HLS template arguments are both rendered from it, and say the same thing."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from bnnfpga.codegen.hls import template_arguments
@@ -15,16 +13,12 @@ from bnnfpga.hw.fold import choose_folding
 from bnnfpga.hw.lower import lower
 from bnnfpga.hw.modules import MODULE_TYPES, FifoParams, MvuParams, instance_of
 from bnnfpga.ir.types import BIPOLAR, TERNARY
+from bnnfpga.rtlsim import library_parameters
 from tests.graphs import CONV_CASES, conv_net
 
 # Every configuration the resource model was calibrated on: all module types, element types,
 # weight codes, gains, windows.
 CONFIGS = [p["params"] for p in cost_model.load_calibration()["points"]]
-
-
-def declared_parameters(module: str) -> set[str]:
-    """The parameter names of a hand-written library module (rtl/<module>.sv)."""
-    return set(re.findall(r"^\s*parameter\s+(?:\w+\s+)?(\w+)\s*=", (data_dir("rtl") / f"{module}.sv").read_text(), re.M))
 
 
 def test_every_module_type_is_covered():
@@ -33,7 +27,7 @@ def test_every_module_type_is_covered():
 
 @pytest.mark.parametrize("params", CONFIGS, ids=lambda p: p.module)
 def test_the_rtl_parameters_exist_in_the_module(params):
-    assert set(rtl_parameters(params)) <= declared_parameters(params.module)
+    assert set(rtl_parameters(params)) <= set(library_parameters(params.module))
 
 
 @pytest.mark.parametrize("params", [p for p in CONFIGS if not isinstance(p, FifoParams)], ids=lambda p: p.module)
@@ -49,7 +43,7 @@ def test_rtl_and_hls_render_the_same_element_type(params):
 def test_the_element_type_has_one_spelling_in_every_module():
     """No module keeps an older spelling of the input element type."""
     for path in data_dir("rtl").glob("bnn_*.sv"):
-        assert not declared_parameters(path.stem) & {"BITS", "SIGNED", "SIGNED_IN", "BIPOLAR", "TERNARY_IN"}, path.stem
+        assert not set(library_parameters(path.stem)) & {"BITS", "SIGNED", "SIGNED_IN", "BIPOLAR", "TERNARY_IN"}, path.stem
 
 
 @pytest.mark.parametrize("case", CONV_CASES[:4])
@@ -59,7 +53,7 @@ def test_generated_designs_instantiate_what_is_priced(case):
     flow = lower(graph, choose_folding(graph), "RTL")
     for engine, consumer in zip(flow.engines, [*flow.engines[1:], None]):
         instance = instance_of(engine, consumer)
-        assert set(rtl_parameters(instance.params)) <= declared_parameters(instance.module)
+        assert set(rtl_parameters(instance.params)) <= set(library_parameters(instance.module))
         if instance.fifo is not None:
             assert instance.fifo.width == instance.out_width
 
