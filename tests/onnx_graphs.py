@@ -167,3 +167,54 @@ def hostile_names_model(source: Path, names: list[str], graph_name: str, path: P
     m.graph.name = graph_name
     onnx.save(m, str(path))
     return path
+
+
+def old_opset_qonnx_mlp(opset: int) -> onnx.ModelProto:
+    """A FINN-TFC-style binary MLP as old exporters wrote it, at ``opset`` (7 or later):
+    x (N, 1, 4, 4) → Reshape to (N, 16) with its shape computed by Shape → Gather →
+    Unsqueeze (axes as an attribute) → Concat, `Constant` nodes, weights transposed by a
+    `Transpose` of a constant, BatchNormalization (no training outputs), QONNX
+    BipolarQuant/Quant on weights and activations, and a Squeeze/Unsqueeze round trip
+    through constants; the dot products are `Gemm` (no broadcast attribute since opset 7)."""
+    rng = np.random.default_rng(5)
+    domain = "qonnx.custom_op.general"
+    inits = [
+        constant("w1t", rng.normal(size=(16, 12))), constant("w2t", rng.normal(size=(12, 5))), constant("b1", np.zeros(12)),
+        constant("one", 1.0), constant("in_scale", 1.0), constant("in_zp", 0.0), constant("in_bits", 8.0),
+        *(constant(k, v) for k, v in bn_inits(rng, "bn", 12, 4).items()),
+    ]
+    axes_input = opset >= 13  # Squeeze/Unsqueeze take their axes as an input since opset 13
+    axes = {} if axes_input else {"axes": [0]}
+    if axes_input:
+        inits.append(numpy_helper.from_array(np.array([0], np.int64), "axes"))
+    nodes = [
+        helper.make_node("Quant", ["x", "in_scale", "in_zp", "in_bits"], ["xq"], domain=domain, name="in_quant",
+                         signed=0, narrow=0, rounding_mode="ROUND"),
+        helper.make_node("Shape", ["xq"], ["shape"], name="shape"),
+        helper.make_node("Constant", [], ["zero_index"], name="zero_index",
+                         value=numpy_helper.from_array(np.array(0, np.int64))),
+        helper.make_node("Gather", ["shape", "zero_index"], ["batch"], name="gather", axis=0),
+        helper.make_node("Unsqueeze", ["batch"] + ["axes"] * axes_input, ["batch_1d"], name="unsqueeze", **axes),
+        helper.make_node("Constant", [], ["minus_one"], name="minus_one",
+                         value=numpy_helper.from_array(np.array([-1], np.int64))),
+        helper.make_node("Concat", ["batch_1d", "minus_one"], ["target"], name="concat", axis=0),
+        helper.make_node("Reshape", ["xq", "target"], ["flat"], name="flatten"),
+        helper.make_node("Transpose", ["w1t"], ["w1"], name="w1_transpose", perm=[1, 0]),
+        helper.make_node("BipolarQuant", ["w1", "one"], ["w1q"], domain=domain, name="w1_quant"),
+        helper.make_node("Gemm", ["flat", "w1q", "b1"], ["h"], name="fc1", transB=1),  # C is required before opset 11
+        helper.make_node("BatchNormalization", ["h", "bn_g", "bn_b", "bn_m", "bn_v"], ["hb"], name="bn",
+                         epsilon=1e-4),
+        helper.make_node("BipolarQuant", ["hb", "one"], ["a1"], domain=domain, name="act_quant"),
+        helper.make_node("Unsqueeze", ["w2t"] + ["axes"] * axes_input, ["w2u"], name="w2_unsqueeze", **axes),
+        helper.make_node("Squeeze", ["w2u"] + ["axes"] * axes_input, ["w2s"], name="w2_squeeze", **axes),
+        helper.make_node("BipolarQuant", ["w2s", "one"], ["w2q"], domain=domain, name="w2_quant"),
+        helper.make_node("MatMul", ["a1", "w2q"], ["y"], name="fc2"),
+    ]
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 4, 4])]
+    if opset < 9:  # IR version 3 lists every initializer as a graph input too
+        inputs += [helper.make_tensor_value_info(t.name, t.data_type, t.dims) for t in inits]
+    graph = helper.make_graph(nodes, "tfc_old", inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])],
+                              inits)
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset), helper.make_opsetid(domain, 1)])
+    m.ir_version = 3 if opset < 9 else 4
+    return m

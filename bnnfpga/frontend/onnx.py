@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
+from onnx import helper, numpy_helper
 
 from bnnfpga.errors import ModelError
 from bnnfpga.frontend.common import check_input_options, node_attributes
@@ -28,7 +28,7 @@ SUPPORTED_DYNAMIC_OPS = (
     "Conv, Gemm, MatMul, BatchNormalization, Add/Sub/Mul/Div by per-channel constants, Neg, "
     "Where(GreaterOrEqual/Greater/LessOrEqual/Less(x, c), a, b), Sign, MaxPool, AveragePool, GlobalAveragePool, "
     "ReduceMean over H and W, "
-    "Flatten, Reshape, "
+    "Flatten, Reshape, Squeeze (to a vector), Not (of a comparison), "
     "Identity, Dropout, QuantizeLinear [→ Clip] → DequantizeLinear (QCDQ), Clip/Relu → [Mul/Div/Add] → Round (PACT, DoReFa)"
 )
 
@@ -46,6 +46,13 @@ class Const:
 class _Dyn:
     tensor: str  # IR tensor name
     type: TensorType
+    # The ONNX shape (batch left out) where it differs from the IR type's: a vector of C
+    # values seen as (C, 1) or (C, 1, 1) between two Squeeze/Unsqueeze/Reshape steps.
+    view: tuple[int, ...] | None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.view or self.type.shape
 
 
 @dataclass
@@ -72,13 +79,17 @@ class _Levels:
 # ops they may feed (besides the pass-through ones). Any other consumer is refused by name,
 # rather than handed a value it cannot read.
 _WAITING = {
-    _Compare: ("a comparison of an activation with a constant (binarisation as Where(x >= c, a, b))", ("Where",)),
+    _Compare: ("a comparison of an activation with a constant (binarisation as Where(x >= c, a, b))", ("Where", "Not")),
     _Levels: ("the integers of a QuantizeLinear", ("Clip", "DequantizeLinear")),
 }
 _PASS_THROUGH = ("Identity", "Dropout")
+# The ops that read a _Dyn's view (its ONNX shape) rather than its IR type.
+_VIEW_OPS = ("Squeeze", "Unsqueeze", "Reshape", "Flatten", "Shape") + _PASS_THROUGH
 _COMPARE_OPS = {"GreaterOrEqual": "ge", "Greater": "gt", "LessOrEqual": "le", "Less": "lt"}
 # x <cmp> c written as c <cmp'> x when the constant comes first.
 _MIRROR = {"ge": "le", "gt": "lt", "le": "ge", "lt": "gt"}
+# not (x <cmp> c) as x <cmp'> c.
+_NEGATION = {"ge": "lt", "gt": "le", "le": "gt", "lt": "ge"}
 
 
 class OnnxImporter:
@@ -134,14 +145,36 @@ class OnnxImporter:
         msg = why or "unsupported operation on activations"
         return ModelError(f"{msg}; supported on activations: {self.SUPPORTED}", onnx_node.name, onnx_node.op_type)
 
-    def fold_constant(self, onnx_node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
-        from onnx.reference import ReferenceEvaluator
+    def opset(self, onnx_node) -> int | None:
+        """The version of ``onnx_node``'s domain the model imports (None if it imports none)."""
+        return self.opsets.get(onnx_node.domain or "", self.opsets.get("ai.onnx") if not onnx_node.domain else None)
 
-        feeds = {name: value for name, value in zip(onnx_node.input, inputs) if name}
+    def fold_constant(self, onnx_node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
+        """Evaluate a node whose inputs are all constants (weight binarisation, shape
+        arithmetic, Constant nodes) with ONNX's reference implementation of the op at the
+        model's opset, so every old form (axes as attributes, Reshape-5, Clip-6) means what
+        the spec says it means at that version."""
+        from onnx.reference import ReferenceEvaluator  # slow to import; only models with constant subgraphs need it
+
+        feeds = {name: np.asarray(value) for name, value in zip(onnx_node.input, inputs) if name}
+        # A one-node model, not the bare node: only a model's opset import makes the
+        # evaluator pick the op's version (Unsqueeze-1 with its axes attribute, not Unsqueeze-13).
+        graph = helper.make_graph(
+            [onnx_node], "constant",
+            [helper.make_tensor_value_info(k, helper.np_dtype_to_tensor_dtype(v.dtype), v.shape) for k, v in feeds.items()],
+            [helper.make_empty_tensor_value_info(name) for name in onnx_node.output if name])
+        one_node = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in self.opsets.items()])
         try:
-            return ReferenceEvaluator(onnx_node, opsets=self.opsets).run(None, feeds)
-        except Exception as exc:
-            raise ModelError(f"cannot evaluate constant expression: {exc}", onnx_node.name, onnx_node.op_type) from None
+            return ReferenceEvaluator(one_node).run(None, feeds)
+        except Exception:  # no implementation of this version in the evaluator: try the newest below
+            pass
+        # The evaluator keeps only the versions whose semantics changed (DequantizeLinear 19,
+        # not 13): the newest one then means the same as the model's.
+        try:
+            return ReferenceEvaluator(onnx_node).run(None, feeds)
+        except Exception:  # the evaluator's own messages are about its internals, not the model
+            raise ModelError("cannot evaluate this constant expression (the op, its attributes or its constant inputs "
+                             "are not valid at this opset)", onnx_node.name, onnx_node.op_type) from None
 
     # -- walk ------------------------------------------------------------------------------
     def run(self) -> Graph:
@@ -213,7 +246,7 @@ class OnnxImporter:
             first = next(n for n in self.model.graph.node if f"{n.op_type} ({n.name or 'unnamed'})" == bad[0])
             also = f"; also unsupported: {', '.join(bad[1:6])}{' …' if len(bad) > 6 else ''}" if len(bad) > 1 else ""
             raise ModelError(f"unsupported operation on activations{also}; supported on activations: {self.SUPPORTED}",
-                             first.name, first.op_type)
+                             first.name, first.op_type, self.opset(first))
 
     def read_input(self, vi) -> _Dyn:
         dims = vi.type.tensor_type.shape.dim
@@ -234,6 +267,12 @@ class OnnxImporter:
         return _Dyn(name, TensorType(tuple(shape[1:]), uint(self.input_bits)))
 
     def visit(self, node) -> None:
+        try:
+            self.visit_at_opset(node)
+        except ModelError as exc:
+            raise exc.at_opset(self.opset(node)) from None
+
+    def visit_at_opset(self, node) -> None:
         ins = [self.env.get(name) if name else None for name in node.input]
         for name, value in zip(node.input, ins):
             if name and value is None:
@@ -253,6 +292,9 @@ class OnnxImporter:
         if handler is None:
             raise self.unsupported(node)
         for value in ins:
+            if isinstance(value, _Dyn) and value.view is not None and node.op_type not in _VIEW_OPS:
+                raise self.unsupported(node, f"{node.op_type} on a vector seen as (N, {', '.join(map(str, value.view))}): "
+                                             "supported are vectors (N, F) and images (N, C, H, W)")
             waiting = _WAITING.get(type(value))
             if waiting and node.op_type not in waiting[1] + _PASS_THROUGH:
                 what, consumers = waiting
@@ -281,10 +323,13 @@ class OnnxImporter:
 
     def op_Shape(self, node, ins):
         (x,) = ins
-        if isinstance(x, Const):
-            return Const(np.array(x.value.shape, dtype=np.int64))
         # The batch dimension is reported as 1: reshapes keep it as their leading dimension.
-        return Const(np.array((1,) + x.type.shape, dtype=np.int64))
+        shape = x.value.shape if isinstance(x, Const) else (1,) + x.shape
+        attrs = node_attributes(node)  # opset 15: a slice [start, end) of the shape
+        rank = len(shape)
+        start, end = (int(attrs.get(k, d)) for k, d in (("start", 0), ("end", rank)))
+        start, end = (min(max(v + rank if v < 0 else v, 0), rank) for v in (start, end))
+        return Const(np.array(shape[start:end], dtype=np.int64))
 
     def op_Conv(self, node, ins):
         x, w = ins[0], ins[1]
@@ -401,6 +446,13 @@ class OnnxImporter:
         return _Compare(x, _MIRROR[cmp] if const_first else cmp, self.per_channel(node, x, c))
 
     op_GreaterOrEqual = op_Greater = op_LessOrEqual = op_Less = _compare
+
+    def op_Not(self, node, ins):
+        """Not(x < c) is x >= c: the legacy exporter writes ``>=`` so before opset 12."""
+        (cond,) = ins
+        if not isinstance(cond, _Compare):
+            raise self.unsupported(node, "Not is supported on a comparison of an activation with a constant")
+        return _Compare(cond.x, _NEGATION[cond.cmp], cond.c)
 
     def op_Where(self, node, ins):
         cond, a, b = ins
@@ -599,7 +651,54 @@ class OnnxImporter:
         axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
         if axis != 1:
             raise self.unsupported(node, "Flatten is supported with axis=1 only")
-        return self._reshape(node, x, (x.type.size,))
+        return self._reshape_to(node, x, (x.type.size,))
+
+    def _axes(self, node, ins) -> list[int] | None:
+        """Squeeze/Unsqueeze axes: an attribute before opset 13, the second input after."""
+        if len(ins) > 1 and ins[1] is not None:
+            if not isinstance(ins[1], Const):
+                raise self.unsupported(node, f"{node.op_type} needs constant axes")
+            return [int(a) for a in np.asarray(ins[1].value).reshape(-1)]
+        axes = node_attributes(node).get("axes")
+        return None if axes is None else [int(a) for a in axes]
+
+    def op_Squeeze(self, node, ins):
+        """Dropping the unit spatial axes of an (N, C, 1, 1) tensor: a flatten."""
+        x = ins[0]
+        full = (1,) + x.shape
+        axes = self._axes(node, ins)
+        axes = [i for i, d in enumerate(full) if d == 1 and i > 0] if axes is None else [a % len(full) for a in axes]
+        if 0 in axes:
+            raise self.unsupported(node, "Squeeze of the batch dimension is not supported")
+        if any(full[a] != 1 for a in axes):
+            raise ModelError(f"Squeeze of axes {axes} of shape {full}: an axis is not of size 1", node.name, node.op_type)
+        return self._reshape_to(node, x, tuple(d for i, d in enumerate(x.shape, start=1) if i not in axes))
+
+    def op_Unsqueeze(self, node, ins):
+        """Adding unit axes behind the channels of a vector, e.g. (N, C) → (N, C, 1, 1)."""
+        x = ins[0]
+        axes = self._axes(node, ins)
+        rank = len(x.shape) + 1 + len(axes or ())
+        axes = sorted(a % rank for a in axes or ())
+        if not axes or axes[0] == 0:
+            raise self.unsupported(node, "Unsqueeze needs axes behind the batch dimension")
+        shape = list(x.shape)
+        for a in axes:
+            shape.insert(a - 1, 1)
+        return self._reshape_to(node, x, tuple(shape))
+
+    def _reshape_to(self, node, x: _Dyn, shape: tuple[int, ...]) -> _Dyn:
+        """A reshape the IR has (the identity, or a flatten to (N, F)), or a vector seen as
+        (C, 1, ...) for the next Squeeze/Unsqueeze/Reshape (no data moves: ONNX order is kept)."""
+        if shape == x.type.shape:
+            return _Dyn(x.tensor, x.type)
+        if len(shape) == 1:
+            return self._reshape(node, _Dyn(x.tensor, x.type), shape)
+        vector = x.type.shape[0] == x.type.size
+        if vector and shape[0] == x.type.size and all(d == 1 for d in shape[1:]):
+            return _Dyn(x.tensor, x.type, view=tuple(shape))
+        raise self.unsupported(node, f"{node.op_type} from (N, {', '.join(map(str, x.type.shape))}) to "
+                                     f"(N, {', '.join(map(str, shape))}): only flattening to (N, F) is supported")
 
     def op_Reshape(self, node, ins):
         x, shape = ins[0], ins[1]
@@ -608,9 +707,9 @@ class OnnxImporter:
         target = [int(v) for v in shape.value.reshape(-1)]
         if not target or target[0] not in (0, 1, -1):
             raise self.unsupported(node, f"Reshape to {target} changes the batch dimension")
-        if any(v == 0 and i > len(x.type.shape) for i, v in enumerate(target)) or any(v < -1 for v in target):
+        if any(v == 0 and i > len(x.shape) for i, v in enumerate(target)) or any(v < -1 for v in target):
             raise ModelError(f"invalid Reshape target {target} for {x.type}", node.name, node.op_type)
-        rest = [x.type.shape[i - 1] if v == 0 else v for i, v in enumerate(target)][1:]
+        rest = [x.shape[i - 1] if v == 0 else v for i, v in enumerate(target)][1:]
         if target[0] == -1 and -1 in rest:
             raise self.unsupported(node, f"Reshape to {target} is ambiguous")
         if -1 in rest:
@@ -620,11 +719,7 @@ class OnnxImporter:
             rest[rest.index(-1)] = x.type.size // known
         if int(np.prod(rest)) != x.type.size:
             raise ModelError(f"cannot reshape {x.type} to {target}", node.name, node.op_type)
-        if tuple(rest) == x.type.shape:
-            return x
-        if len(rest) != 1:
-            raise self.unsupported(node, f"Reshape to {target}: only flattening to (N, F) is supported")
-        return self._reshape(node, x, tuple(rest))
+        return self._reshape_to(node, x, tuple(rest))
 
     def _reshape(self, node, x: _Dyn, shape):
         if tuple(shape) == x.type.shape:

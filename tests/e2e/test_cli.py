@@ -126,7 +126,7 @@ def _bad_models(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     return {
         "truncated": (truncated, "not a readable ONNX file"),
         "not_onnx": (not_onnx, "not a readable ONNX file"),
-        "softmax": (export_module(SoftmaxInTheMiddle(), (16,), tmp_path / "softmax.onnx"), "(Softmax)"),
+        "softmax": (export_module(SoftmaxInTheMiddle(), (16,), tmp_path / "softmax.onnx"), "(Softmax, opset 13)"),
         "lstm": (export_module(WithLSTM(), (3, 4), tmp_path / "lstm.onnx"), "LSTM (/lstm/LSTM)"),
         "float_weights": (export_module(FloatConv(), (1, 8, 8), tmp_path / "float.onnx"), "weights are not binary"),
         "dynamic_shape": (dynamic, "dynamic dimension"),
