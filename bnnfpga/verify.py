@@ -95,7 +95,7 @@ def run_qonnx(model: onnx.ModelProto, x: np.ndarray, tensors: list[str]) -> dict
     wrapper = ModelWrapper(model).transform(InferShapes())  # the executor needs every tensor's shape
     inp = model.graph.input[0]
     shape = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else 1 for d in inp.type.tensor_type.shape.dim]
-    wanted = [model.graph.output[0].name] + tensors
+    wanted = list(dict.fromkeys([model.graph.output[0].name] + tensors))  # a hidden tensor can be the output
     parts: dict[str, list[np.ndarray]] = {name: [] for name in wanted}
     for frame in x.astype(np.float32):
         context = execute_onnx(wrapper, {inp.name: frame.reshape([1] + shape[1:])}, return_full_exec_context=True)

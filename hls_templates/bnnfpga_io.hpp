@@ -21,24 +21,6 @@ void input_stage(hls::stream<ap_axiu<64, 0, 0, 0> > &in, hls::stream<ap_uint<PIX
     }
 }
 
-// Writes VALUES int32 values per word for WORDS words as 32-bit AXI-Stream beats, with
-// TLAST on the last beat of the frame.
-template <unsigned VALUES, unsigned WORDS>
-void output_stage(hls::stream<ap_uint<VALUES * 32> > &in, hls::stream<ap_axiu<32, 0, 0, 0> > &out) {
-    for (unsigned w = 0; w < WORDS; w++) {
-        const ap_uint<VALUES * 32> word = in.read();
-        for (unsigned v = 0; v < VALUES; v++) {
-#pragma HLS PIPELINE II = 1
-            ap_axiu<32, 0, 0, 0> beat;
-            beat.data = word.range(v * 32 + 31, v * 32);
-            beat.keep = -1;
-            beat.strb = -1;
-            beat.last = (w == WORDS - 1 && v == VALUES - 1) ? 1 : 0;
-            out.write(beat);
-        }
-    }
-}
-
 // The value of element c of a pixel: bipolar (bit 1 = +1, bit 0 = -1), signed or unsigned.
 template <unsigned BITS, bool SIGNED, bool BIPOLAR, int W>
 ap_int<BITS + 2> element(const ap_uint<W> &pixel, unsigned c) {
@@ -46,6 +28,27 @@ ap_int<BITS + 2> element(const ap_uint<W> &pixel, unsigned c) {
     if (BIPOLAR) return raw[0] ? 1 : -1;
     if (SIGNED) return (ap_int<BITS>)raw;
     return raw;
+}
+
+// Writes each word of VALUES elements (WORDS words per frame) as VALUES 32-bit AXI-Stream
+// beats, element 0 first, each extended to int32 (an int32 accumulator as it is, a k-bit
+// level sign- or zero-extended, a bipolar bit as +1/-1), with TLAST on the frame's last beat.
+//   VALUES, WORDS                 elements per word, words per frame
+//   IN_BITS, IN_SIGNED, IN_BIPOLAR  the element type (32, true, false: int32 accumulators)
+template <unsigned VALUES, unsigned WORDS, unsigned IN_BITS, bool IN_SIGNED, bool IN_BIPOLAR>
+void output_stage(hls::stream<ap_uint<VALUES * IN_BITS> > &in, hls::stream<ap_axiu<32, 0, 0, 0> > &out) {
+    for (unsigned w = 0; w < WORDS; w++) {
+        const ap_uint<VALUES * IN_BITS> word = in.read();
+        for (unsigned v = 0; v < VALUES; v++) {
+#pragma HLS PIPELINE II = 1
+            ap_axiu<32, 0, 0, 0> beat;
+            beat.data = (ap_int<32>)element<IN_BITS, IN_SIGNED, IN_BIPOLAR>(word, v);
+            beat.keep = -1;
+            beat.strb = -1;
+            beat.last = (w == WORDS - 1 && v == VALUES - 1) ? 1 : 0;
+            out.write(beat);
+        }
+    }
 }
 
 // u = SCALE * x + offset[c] per element, for an input offset that must be applied before

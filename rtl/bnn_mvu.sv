@@ -116,8 +116,8 @@ module bnn_mvu #(
         if (IN_TERNARY && IN_BIPOLAR) begin : g_check_ternary_bipolar
             $error("bnn_mvu: IN_TERNARY and IN_BIPOLAR exclude each other");
         end
-        if (W_BITS < 1 || W_BITS > 4) begin : g_check_w_bits
-            $error($sformatf("bnn_mvu: W_BITS (%0d) must be 1 (+-1), 2 (ternary), 3 or 4 (integers)", W_BITS));
+        if (W_BITS < 1 || W_BITS > 8) begin : g_check_w_bits
+            $error($sformatf("bnn_mvu: W_BITS (%0d) must be 1 (+-1), 2 (ternary) or 3 to 8 (integers)", W_BITS));
         end
         if (GAINED && W_BITS != 2) begin : g_check_gained
             $error($sformatf("bnn_mvu: GAINED rows are ternary, W_BITS (%0d) must be 2", W_BITS));

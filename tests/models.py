@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -19,6 +20,7 @@ from bnnfpga.nn import (
     TTQLinear,
     zoo,
 )
+from bnnfpga.nn.train import calibrate_batchnorm
 
 
 class MLP(nn.Module):
@@ -156,6 +158,47 @@ class SignNet(nn.Module):
         return self.fc(h.flatten(1))
 
 
+class BinaryOutputMLP(nn.Module):
+    """A network-intrusion-style detector: 24 uint8 features → binary MLP whose last layer
+    ends in a sign, so the model outputs ±1 per class rather than logits."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            BinaryLinear(24, 32), nn.BatchNorm1d(32), BinarySign(),
+            BinaryLinear(32, 16), nn.BatchNorm1d(16), BinarySign(),
+            BinaryLinear(16, 3), nn.BatchNorm1d(3), BinarySign(),
+        )
+
+    def forward(self, x):
+        return self.net(x / 32 - 4)
+
+
+class QKerasStyleMLP(nn.Module):
+    """The jet-tagging MLP as QKeras/hls4ml users train it: 16 inputs → 64 → 32 → 32 → 5,
+    6-bit weights and 6-bit (PACT, ReLU-like) activations; ``head`` puts a softmax on it."""
+
+    def __init__(self, head: str = "none"):
+        super().__init__()
+        self.head = head
+        self.net = nn.Sequential(
+            IntLinear(16, 64, bits=6), nn.BatchNorm1d(64), PACT(6, 4.0),
+            IntLinear(64, 32, bits=6), nn.BatchNorm1d(32), PACT(6, 4.0),
+            IntLinear(32, 32, bits=6), nn.BatchNorm1d(32), PACT(6, 4.0),
+            IntLinear(32, 5, bits=6), nn.BatchNorm1d(5),
+        )
+
+    def forward(self, x):
+        y = self.net(x / 255)
+        return torch.softmax(y, dim=1) if self.head == "softmax" else y
+
+    def calibrate(self, seed: int = 0) -> nn.Module:
+        """Batchnorm statistics from random frames (keeping the random γ, β): with random
+        statistics every 6-bit quantizer would sit at one of its ends."""
+        x = np.random.default_rng(seed).integers(0, 256, size=(256, 16))
+        return calibrate_batchnorm(self, x)
+
+
 NETWORKS = {
     "small_cnn": (zoo.SmallCNN, (3, 12, 12)),
     "mlp": (MLP, (64,)),
@@ -165,13 +208,18 @@ NETWORKS = {
     "int_weights": (IntWeights, (3, 8, 8)),
     "trained_ternary": (TrainedTernary, (3, 8, 8)),
     "average_pools": (AveragePools, (3, 8, 8)),
+    "binary_output": (BinaryOutputMLP, (24,)),
+    "qkeras_mlp": (QKerasStyleMLP, (16,)),
 }
 
 
 def export_network(network: str, mode: str, directory):
     """Export NETWORKS[network] with the legacy or dynamo exporter into ``directory``."""
     cls, shape = NETWORKS[network]
-    return zoo.export(zoo.build(cls, seed=3), shape, directory / "model.onnx", dynamo=(mode == "dynamo"))
+    model = zoo.build(cls, seed=3)
+    if hasattr(model, "calibrate"):
+        model.calibrate()
+    return zoo.export(model, shape, directory / "model.onnx", dynamo=(mode == "dynamo"))
 
 
 def export_module(module: nn.Module, shape, path, **kwargs):
@@ -209,4 +257,29 @@ def trunc_average_pool_model(directory):
             module.bias.data = torch.randn(c, generator=generator)
     path = directory / "trunc_avg_pool.onnx"
     export_qonnx(model.eval(), torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(2)), str(path), dynamo=True)
+    return path
+
+
+def brevitas_k_bit_output_model(directory):
+    """A Brevitas MLP whose last layer ends in a 2-bit unsigned quantizer (QuantReLU), as a
+    multi-level detector would: the model's output is k-bit levels times a scale; QONNX
+    export to ``directory``/k_bit_output.onnx (needs brevitas)."""
+    from brevitas.export import export_qonnx
+    from brevitas.nn import QuantIdentity, QuantLinear, QuantReLU
+
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        QuantIdentity(bit_width=8, return_quant_tensor=True),
+        QuantLinear(20, 24, weight_bit_width=2, bias=False), nn.BatchNorm1d(24),
+        QuantReLU(bit_width=2, return_quant_tensor=True),
+        QuantLinear(24, 4, weight_bit_width=3, bias=False), nn.BatchNorm1d(4),
+        QuantReLU(bit_width=2, return_quant_tensor=False),
+    )
+    zoo.randomize_batchnorm(model, seed=1)
+    calibrate_batchnorm(model, np.random.default_rng(1).integers(0, 256, size=(256, 20)) / 255)
+    with torch.no_grad():  # spread the output over its four levels (one channel flipped)
+        model[-2].weight.copy_(torch.tensor([1.5, -1.0, 2.0, 1.0]))
+        model[-2].bias.copy_(torch.tensor([1.0, 1.0, 0.5, 1.5]))
+    path = directory / "k_bit_output.onnx"
+    export_qonnx(model.eval(), torch.rand(1, 20, generator=torch.Generator().manual_seed(2)), str(path), dynamo=True)
     return path

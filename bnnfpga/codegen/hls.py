@@ -152,7 +152,7 @@ def template_arguments(p: ModuleParams) -> dict[str, object]:
     if isinstance(p, MaxPoolParams):
         return {**_window(p.window), **_element(p.in_type)}
     if isinstance(p, OutputParams):
-        return {"count": p.values, "words": p.vectors}
+        return {"count": p.values, "words": p.vectors, **_element(p.in_type)}
     raise TypeError(f"no HLS function for {type(p).__name__}")
 
 
@@ -191,7 +191,8 @@ def _engine(e: engines.Engine, layers: dict[str, dict]) -> dict:
         how = "OR/AND" if e.inp.dtype.kind == "bipolar" else f"{e.inp.dtype} max/min"
         return {"kind": "pool", "comment": f"{e.name}: max-pool {e.kernel[0]}x{e.kernel[1]} ({how})", "name": e.name, **args}
     if isinstance(e, engines.OutputStage):
-        return {"kind": "output", "comment": "int32 accumulators → AXI-Stream", **args}
+        what = "int32 accumulators" if e.dtype == engines.ACCUMULATOR else f"{e.dtype} levels as int32"
+        return {"kind": "output", "comment": f"{what} → AXI-Stream", **args}
     raise AssertionError(f"no HLS engine for {type(e).__name__}")
 
 

@@ -89,7 +89,7 @@ def rtl_parameters(p: ModuleParams) -> dict[str, object]:
     if isinstance(p, FifoParams):
         return {"WIDTH": p.width, "DEPTH": p.depth}
     if isinstance(p, OutputParams):
-        return {"VALUES": p.values, "VECTORS": p.vectors}
+        return {"VALUES": p.values, "VECTORS": p.vectors, **_element(p.in_type, "IN_SIGNED", "IN_BIPOLAR")}
     raise TypeError(f"no RTL module for {type(p).__name__}")
 
 

@@ -256,7 +256,7 @@ def _input_features(p: InputParams) -> dict[str, float]:
 
 
 def _output_features(p: OutputParams) -> dict[str, float]:
-    return {"one": 1.0, "vector": float(32 * p.values), "counter": float(math.log2(max(2, p.vectors)))}
+    return {"one": 1.0, "vector": float(p.in_type.bits * p.values), "counter": float(math.log2(max(2, p.vectors)))}
 
 
 def _width_converter_features(p: WidthConverterParams) -> dict[str, float]:

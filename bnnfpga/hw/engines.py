@@ -25,6 +25,7 @@ from bnnfpga.ir.types import BIPOLAR, DType
 
 WORD_BITS = 64  # input stream beat
 OUTPUT_BITS = 32  # output stream beat: one int32 accumulator
+ACCUMULATOR = DType("int", OUTPUT_BITS)  # an unthresholded last layer's values
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,7 @@ class Mvu:
 
     @property
     def out(self) -> Pixels:
-        return Pixels(self.mh, self.out_h, self.out_w, self.out_dtype if self.thresholds is not None else DType("int", 32))
+        return Pixels(self.mh, self.out_h, self.out_w, self.out_dtype if self.thresholds is not None else ACCUMULATOR)
 
     @property
     def memory_bits(self) -> int:
@@ -254,10 +255,12 @@ class Pool:
 
 @dataclass(frozen=True)
 class OutputStage:
-    """int32 accumulator vectors → 32-bit AXI-Stream beats, TLAST on the frame's last."""
+    """Vectors of the last engine's values (int32 accumulators, or the levels of a thresholded
+    last layer) → one 32-bit AXI-Stream beat per value, TLAST on the frame's last."""
 
-    values: int  # accumulators per vector
+    values: int  # values per vector
     vectors: int  # vectors per frame
+    dtype: DType = ACCUMULATOR  # of the values; each beat holds one extended to int32
 
     @property
     def beats(self) -> int:

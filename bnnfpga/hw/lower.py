@@ -39,7 +39,6 @@ def lower(graph: Graph, folding: dict[str, Fold], backend: str = "hardware") -> 
     cur = Pixels(c, h, w, t_in.dtype)
     engines: list[Engine] = [InputStage(cur)]
     flattened_from: tuple[int, int, int] | None = None
-    ends_in_accumulators = False
     nodes = graph.nodes
     i = 0
     while i < len(nodes):
@@ -57,9 +56,6 @@ def lower(graph: Graph, folding: dict[str, Fold], backend: str = "hardware") -> 
             mvu = _mvu(node, op, activation, cur, folding[node.name], types, flattened_from, backend)
             engines.append(_window(node, op, cur, mvu) if isinstance(op, Conv) else Flatten(node.name, cur, mvu.fold.simd))
             engines.append(mvu)
-            if activation is None:
-                engines.append(OutputStage(mvu.mh, mvu.reps))
-                ends_in_accumulators = True
             cur, flattened_from = mvu.out, None
         elif isinstance(op, Threshold):
             engines.append(_threshold(node, op, cur, types))
@@ -81,8 +77,15 @@ def lower(graph: Graph, folding: dict[str, Fold], backend: str = "hardware") -> 
         else:
             raise BnnfpgaError(f"layer {node.name} ({type(op).__name__}): not supported by the {backend} backend yet")
         i += 1
-    if not ends_in_accumulators or not isinstance(engines[-1], OutputStage):
-        raise BnnfpgaError(f"the {backend} backend needs a model whose last layer outputs accumulators (logits)")
+    inner = [e for e in engines[:-1] if isinstance(e, Mvu) and e.thresholds is None]
+    if inner:
+        raise BnnfpgaError(f"layer {inner[0].name}: the {backend} backend streams a dot product's accumulators out of "
+                           "the accelerator only from the last layer; a hidden layer needs a quantizer behind it")
+    if not any(isinstance(e, Mvu) for e in engines):
+        raise BnnfpgaError(f"the {backend} backend needs a model with at least one dot product (Conv, Gemm, MatMul)")
+    # The last engine's values leave as int32 beats: accumulators (logits), or the levels of
+    # a thresholded last layer (a binary or k-bit output, docs/DESIGN.md 3.7).
+    engines.append(OutputStage(cur.c, cur.h * cur.w, cur.dtype))
     return Dataflow(tuple(engines), engines[0].out)
 
 

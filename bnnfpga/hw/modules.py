@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import ClassVar, get_args
 
 from bnnfpga.hw.engines import (
+    ACCUMULATOR,
     OUTPUT_BITS,
     Engine,
     Flatten,
@@ -189,11 +190,13 @@ class FifoParams:
 
 @dataclass(frozen=True)
 class OutputParams:
-    """bnn_output: int32 accumulator vectors → 32-bit AXI-Stream beats, TLAST per frame."""
+    """bnn_output: vectors of ``in_type`` values (int32 accumulators, or a thresholded last
+    layer's levels) → one 32-bit AXI-Stream beat per value, TLAST per frame."""
 
     module: ClassVar[str] = "bnn_output"
     values: int
     vectors: int
+    in_type: DType = ACCUMULATOR
 
 
 ModuleParams = (InputParams | IntegerAffineParams | ThresholdParams | SwgParams | MaxPoolParams | SumPoolParams
@@ -264,7 +267,7 @@ def module_params(e: Engine) -> ModuleParams:
     if isinstance(e, Pool):
         return MaxPoolParams(WindowShape.of(e.inp, e.kernel, e.strides, e.pads), e.inp.dtype)
     if isinstance(e, OutputStage):
-        return OutputParams(e.values, e.vectors)
+        return OutputParams(e.values, e.vectors, e.dtype)
     raise TypeError(f"no library module for {type(e).__name__}")
 
 

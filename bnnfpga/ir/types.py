@@ -75,9 +75,12 @@ BIPOLAR = DType("bipolar", 1)
 TERNARY = DType("ternary", 2)
 FLOAT = DType("float", 64)
 
-# The widest integer weights the MVU engines take (docs/DESIGN.md 5: k = 2…4). Wider products are a
-# job for DSP slices, which the LUT-fabric engines do not use.
-MAX_ENGINE_WEIGHT_BITS = 4
+# The widest integer weights the MVU engines take (docs/DESIGN.md 5: k = 2…8), as shift-and-add
+# products in LUTs (DSP slices are for a later engine).
+MAX_ENGINE_WEIGHT_BITS = 8
+# Up to this width an integer weight grid is cheaper than the two gained planes of asymmetric
+# ternary rows (docs/DESIGN.md 3.12), so a TTQ row whose ratio happens to fit is kept a grid.
+NARROW_WEIGHT_BITS = 4
 
 
 def uint(bits: int) -> DType:

@@ -35,3 +35,21 @@ def train_classifier(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int
 
 def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(np.asarray(logits).argmax(axis=1) == labels))
+
+
+def calibrate_batchnorm(model: nn.Module, x: np.ndarray) -> nn.Module:
+    """Set every batchnorm's running mean and variance to the statistics of ``x`` passed
+    through the model (a cumulative average over one pass, no weights change), so that
+    untrained test models spread their activations over the quantizer's levels rather than
+    saturate. Returns the model in eval mode."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    model.train()
+    with torch.no_grad():
+        model(torch.as_tensor(x, dtype=torch.float32))
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    return model.eval()

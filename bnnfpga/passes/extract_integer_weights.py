@@ -5,7 +5,7 @@ import numpy as np
 from bnnfpga.errors import ModelError
 from bnnfpga.ir.graph import Graph, Node
 from bnnfpga.ir.ops import Affine, DotProduct
-from bnnfpga.ir.types import MAX_ENGINE_WEIGHT_BITS, signed_width
+from bnnfpga.ir.types import NARROW_WEIGHT_BITS, signed_width
 from bnnfpga.passes.base import Pass
 
 # Widest integer weights: |q| ≤ 2^(bits−1) − 1, so that a flipped (negated) row still fits.
@@ -78,12 +78,13 @@ def split_asymmetric_ternary_rows(weight: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def split_weights(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray] | None:
-    """Float weights → (integer weights, gains or None, per-row scale), or None: a k-bit grid
-    the engines take (≤ MAX_ENGINE_WEIGHT_BITS), else asymmetric ternary rows with gains (the
-    two-plane datapath costs less than a wide grid, and takes any ratio b/a), else a wider grid
-    (the golden model runs it; the backends refuse it with a clear message)."""
+    """Float weights → (integer weights, gains or None, per-row scale), or None: a narrow
+    k-bit grid (≤ NARROW_WEIGHT_BITS), else asymmetric ternary rows with gains (the two-plane
+    datapath costs less than a wide grid, and takes any ratio b/a), else a wider grid (the
+    engines take up to MAX_ENGINE_WEIGHT_BITS; the golden model runs any, and the hardware
+    backends refuse wider ones with a clear message)."""
     grid = split_integer_rows(weight)
-    if grid is not None and signed_width(int(grid[0].min(initial=0)), int(grid[0].max(initial=0))).bits <= MAX_ENGINE_WEIGHT_BITS:
+    if grid is not None and signed_width(int(grid[0].min(initial=0)), int(grid[0].max(initial=0))).bits <= NARROW_WEIGHT_BITS:
         return grid[0], None, grid[1]
     asymmetric = split_asymmetric_ternary_rows(weight)
     if asymmetric is not None:

@@ -95,12 +95,14 @@ def test_cnv_sized_network_bit_exact(tmp_path):
 
 @pytest.mark.parametrize("network, mode", [("ternary_pact", "legacy"), ("ternary_pact", "dynamo"), ("ternary_sign", "legacy"),
                                            ("int_weights", "dynamo"), ("trained_ternary", "dynamo"),
-                                           ("average_pools", "dynamo")])
+                                           ("average_pools", "dynamo"), ("binary_output", "legacy"),
+                                           ("qkeras_mlp", "dynamo")])
 def test_ternary_and_k_bit_networks_bit_exact(exported, network, mode):
     """Ternary weights (two bit planes), 2-bit PACT activations (3 thresholds), max-pool of
     2-bit levels, zero padding of 2-bit levels; int3/int4 weights on pixels, levels and ±1;
     TTQ weights (A·P − B·N with per-row gains) on the same three input kinds; average pools
-    (sum-pools of 2-bit levels and of ±1 values, a threshold stage on the sums)."""
+    (sum-pools of 2-bit levels and of ±1 values, a threshold stage on the sums); a last layer
+    ending in a sign (±1 out); 6-bit weights on 6-bit levels (63 thresholds per channel)."""
     graph = api.load(exported(network, mode))
     assert_hls_matches_golden(graph, api.random_inputs(graph.input_type, 16, seed=4))
 
@@ -122,6 +124,17 @@ def test_brevitas_models_bit_exact(name, form, tmp_path):
     # TFC-W4A2's first layer at that folding (448 lanes of 8-bit x 4-bit products) needs a larger board.
     small = name in ("tfc_1w1a", "tfc_2w2a")
     assert_hls_matches_golden(graph, x, choose_folding(graph), board="pynq-z2" if small else "zcu104")
+
+
+def test_brevitas_k_bit_output_bit_exact(tmp_path):
+    """A last layer ending in a 2-bit quantizer: its levels leave the accelerator as int32."""
+    pytest.importorskip("brevitas", reason="pip install brevitas onnxoptimizer (dev extra)")
+    from bnnfpga.nn.bnn_pynq import INPUT_SCALE
+    from tests.models import brevitas_k_bit_output_model
+
+    graph = api.load(brevitas_k_bit_output_model(tmp_path), input_scale=INPUT_SCALE)
+    x = np.random.default_rng(4).integers(0, 256, size=(16,) + graph.input_type.shape)
+    assert_hls_matches_golden(graph, x, choose_folding(graph))
 
 
 def test_brevitas_trunc_average_pool_bit_exact(tmp_path):

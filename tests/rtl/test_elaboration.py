@@ -18,7 +18,7 @@ ILLEGAL = [  # module, parameters, a parameter the message must name
     ("bnn_mvu", {"IN_TERNARY": 1, "IN_BIPOLAR": 0, "IN_SIGNED": 1}, "IN_TERNARY"),  # 1-bit ternary
     ("bnn_mvu", {"IN_TERNARY": 1, "IN_BIPOLAR": 0, "IN_BITS": 2}, "IN_SIGNED"),  # unsigned ternary
     ("bnn_mvu", {"IN_TERNARY": 1, "IN_BITS": 2, "IN_SIGNED": 1}, "IN_BIPOLAR"),  # ternary and bipolar
-    ("bnn_mvu", {"W_BITS": 5}, "W_BITS"),
+    ("bnn_mvu", {"W_BITS": 9}, "W_BITS"),
     ("bnn_mvu", {"W_BITS": 0}, "W_BITS"),
     ("bnn_mvu", {"GAINED": 1}, "GAINED"),  # gains on ±1 weights
     ("bnn_mvu", {"OUT_BITS": 33}, "OUT_BITS"),
@@ -49,6 +49,8 @@ ILLEGAL = [  # module, parameters, a parameter the message must name
     ("bnn_input", {"PIXEL_BITS": 0}, "PIXEL_BITS"),
     ("bnn_output", {"VALUES": 0}, "VALUES"),
     ("bnn_output", {"VECTORS": 0}, "VECTORS"),
+    ("bnn_output", {"IN_BITS": 33}, "IN_BITS"),
+    ("bnn_output", {"IN_BIPOLAR": 1}, "IN_BIPOLAR"),  # with 32-bit elements
 ]
 
 

@@ -33,6 +33,10 @@ MODES = {
                                                   "PT": 1, "PL": 1, "PB": 1, "PR": 1}),
     "bnn_maxpool-2bit": ("bnn_maxpool", {"IN_BITS": 2, "IN_SIGNED": 1}),
     "bnn_threshold-2bit": ("bnn_threshold", {"LEVELS": 3, "OUT_BITS": 2, "BASE": 0}),
+    "bnn_mvu-int8-weights-kbit-in": ("bnn_mvu", {"W_BITS": 8, "IN_BITS": 6, "IN_BIPOLAR": 0, "ACC_W": 20, "T_W": 21,
+                                                 "LEVELS": 63, "OUT_BITS": 6}),
+    "bnn_output-bipolar": ("bnn_output", {"IN_BITS": 1, "IN_SIGNED": 0, "IN_BIPOLAR": 1}),
+    "bnn_output-kbit": ("bnn_output", {"IN_BITS": 3, "IN_SIGNED": 0}),
 }
 
 

@@ -141,6 +141,9 @@ INTEGER_WEIGHT_CASES = [  # MW, MH, SIMD, PE, input dtype, weight dtype, thresho
     (12, 3, 4, 1, DType("uint", 8), DType("int", 4), 15, 0),  # a uint8 first layer
     (20, 4, 10, 2, DType("int", 4), DType("int", 2), 0, None),  # int2 {−2…1} coded in 3 bits; int32 out
     (40, 2, 40, 2, DType("int", 3), DType("int", 4), 1, None),  # one weight word: constants to synthesis
+    (24, 4, 8, 2, DType("uint", 6), DType("int", 6), 63, 0),  # 6-bit weights and levels (QKeras-style)
+    (16, 4, 4, 4, DType("int", 8), DType("int", 8), 0, None),  # int8 x int8, accumulators out
+    (18, 6, 6, 3, BIPOLAR, DType("int", 7), 1, None),  # ±w adders of 7-bit weights
 ]
 
 

@@ -106,11 +106,13 @@ def test_cnv_sized_network_bit_exact(tmp_path):
 
 
 @pytest.mark.parametrize("network, mode", [("ternary_pact", "legacy"), ("ternary_sign", "dynamo"), ("int_weights", "legacy"),
-                                           ("trained_ternary", "legacy"), ("average_pools", "legacy")])
+                                           ("trained_ternary", "legacy"), ("average_pools", "legacy"),
+                                           ("binary_output", "dynamo"), ("qkeras_mlp", "legacy")])
 def test_ternary_and_k_bit_networks_bit_exact(exported, network, mode, tmp_path):
     """Ternary weights, 2-bit PACT activations, max-pool of 2-bit levels, padding of them;
     int3/int4 weights on pixels, levels and ±1 activations; TTQ weights (two planes with
-    gains) on the same three input kinds; average pools (sum-pool engines)."""
+    gains) on the same three input kinds; average pools (sum-pool engines); a last layer
+    ending in a sign (±1 leaves as int32); 6-bit weights on 6-bit levels."""
     graph = api.load(exported(network, mode))
     folding = choose_folding(graph, max_pe=64, max_simd=64)
     assert_rtl_matches_golden(graph, api.random_inputs(graph.input_type, 8, seed=5), tmp_path, folding)
@@ -131,6 +133,17 @@ def test_brevitas_models_bit_exact(name, form, tmp_path):
     x = np.random.default_rng(3).integers(0, 256, size=(frames,) + graph.input_type.shape)
     folding = choose_folding(graph, max_pe=64, max_simd=64)
     assert_rtl_matches_golden(graph, x, tmp_path, folding, pauses=name.startswith("tfc"))
+
+
+def test_brevitas_k_bit_output_bit_exact(tmp_path):
+    """A last layer ending in a 2-bit quantizer: its levels leave the accelerator as int32."""
+    pytest.importorskip("brevitas", reason="pip install brevitas onnxoptimizer (dev extra)")
+    from bnnfpga.nn.bnn_pynq import INPUT_SCALE
+    from tests.models import brevitas_k_bit_output_model
+
+    graph = api.load(brevitas_k_bit_output_model(tmp_path), input_scale=INPUT_SCALE)
+    x = np.random.default_rng(4).integers(0, 256, size=(8,) + graph.input_type.shape)
+    assert_rtl_matches_golden(graph, x, tmp_path, choose_folding(graph, max_pe=64, max_simd=64))
 
 
 def test_brevitas_trunc_average_pool_bit_exact(tmp_path):

@@ -22,14 +22,21 @@ def test_input_stage_assembles_pixels_from_64_bit_words(c, bits, tmp_path):
     run_stream_test("bnn_input", {"PIXEL_BITS": c * bits}, [int(w) for w in words.reshape(-1)], expected, tmp_path, seed=c)
 
 
-@pytest.mark.parametrize("values, vectors", [(10, 1), (3, 4), (1, 5)])
-def test_output_stage_splits_vectors_and_closes_frames_with_tlast(values, vectors, tmp_path):
+@pytest.mark.parametrize("values, vectors, dtype", [(10, 1, DType("int", 32)), (3, 4, DType("int", 32)), (1, 5, DType("int", 32)),
+                                                    (5, 1, BIPOLAR), (4, 3, DType("uint", 2)), (6, 2, DType("int", 5))],
+                         ids=lambda v: str(v))
+def test_output_stage_splits_vectors_and_closes_frames_with_tlast(values, vectors, dtype, tmp_path):
+    """int32 accumulators leave as they are; a thresholded last layer's levels (bipolar bits
+    as ±1, k-bit levels sign- or zero-extended) as int32 beats."""
     rng = np.random.default_rng(values)
-    acc = rng.integers(-2**31, 2**31, size=(3 * vectors, values))
-    inputs = pixel_words(acc, 32)
-    expected = [int(v) & 0xFFFFFFFF for v in acc.reshape(-1)]
-    run_stream_test("bnn_output", {"VALUES": values, "VECTORS": vectors}, inputs, expected, tmp_path, seed=values,
-                    frame_words=values * vectors)
+    level = rng.integers(dtype.min, dtype.max, size=(3 * vectors, values), endpoint=True)
+    if dtype == BIPOLAR:
+        level = np.where(level >= 0, 1, -1)
+    inputs = pixel_words(level if dtype != BIPOLAR else (level > 0).astype(np.int64), dtype.bits)
+    expected = [int(v) & 0xFFFFFFFF for v in level.reshape(-1)]
+    params = {"VALUES": values, "VECTORS": vectors, "IN_BITS": dtype.bits, "IN_SIGNED": int(dtype.signed),
+              "IN_BIPOLAR": int(dtype == BIPOLAR)}
+    run_stream_test("bnn_output", params, inputs, expected, tmp_path, seed=values, frame_words=values * vectors)
 
 
 @pytest.mark.parametrize("dtype, c, scale", [(DType("uint", 8), 3, 2), (DType("int", 4), 5, -3), (BIPOLAR, 4, 7)])
