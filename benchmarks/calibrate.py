@@ -34,6 +34,7 @@ from bnnfpga.hw.modules import (
     FifoParams,
     InputParams,
     IntegerAffineParams,
+    LabelSelectParams,
     MaxPoolParams,
     ModuleParams,
     MvuParams,
@@ -196,6 +197,9 @@ POINTS = [
     # the small stages
     *(InputParams(bits) for bits in (24, 64, 8, 192, 128, 576)),
     OutputParams(10, 1), OutputParams(64, 1), OutputParams(10, 16),
+    *(LabelSelectParams(v, k, bits, largest, max(1, (v - 1).bit_length())) for v, k, bits, largest in [
+        (10, 1, 32, True), (10, 3, 16, True), (100, 5, 20, True), (64, 1, 24, False), (256, 1, 18, True), (20, 2, 12, True),
+        (32, 1, 16, True), (128, 3, 20, True), (16, 4, 10, False), (50, 2, 24, True)]),
     # (pixels of C 1-bit elements: any split of the widths prices the same)
     WidthConverterParams(256, 1, 32), WidthConverterParams(512, 1, 64), WidthConverterParams(1024, 1, 16),
     WidthConverterParams(256, 1, 8),

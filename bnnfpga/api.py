@@ -14,7 +14,7 @@ import numpy as np
 from bnnfpga import __version__, csim, golden, rtlsim
 from bnnfpga.boards import load_board
 from bnnfpga.codegen import deploy, hls, rtl
-from bnnfpga.errors import BnnfpgaError
+from bnnfpga.errors import BnnfpgaError, ModelError
 from bnnfpga.frontend import import_model, load_onnx
 from bnnfpga.hw import folding as folding_search
 from bnnfpga.hw.fold import Fold
@@ -26,6 +26,7 @@ from bnnfpga.ir.ops import OutputAffine
 from bnnfpga.ir.types import TensorType
 from bnnfpga.ir.verify import verify_folded
 from bnnfpga.passes.pipeline import fold
+from bnnfpga.passes.select_labels import SelectLabels
 from bnnfpga.report import markdown_report
 from bnnfpga.report_html import html_report
 from bnnfpga.synth import synthesise_engines
@@ -34,10 +35,55 @@ BACKENDS = ("golden", "hls", "rtl")
 
 
 def load(model_path: str | os.PathLike, input_bits: int = 8, on_stage: Callable[[str, Graph], None] | None = None,
-         input_scale: float = 1.0) -> Graph:
+         input_scale: float = 1.0, head: str | None = None) -> Graph:
     """Read an ONNX (or QONNX) model and fold it to the hardware-form IR (verified after every
-    stage). The model's input is the integer frame times ``input_scale``."""
-    return fold(import_model(load_onnx(model_path), input_bits, input_scale), on_stage)
+    stage). The model's input is the integer frame times ``input_scale``. ``head`` chooses
+    what the accelerator returns (``choose_head``)."""
+    graph = fold(import_model(load_onnx(model_path), input_bits, input_scale), on_stage)
+    return choose_head(graph, head)
+
+
+HEAD_CHOICES = "logits, labels or topk=K"
+
+
+def choose_head(graph: Graph, head: str | None = None) -> Graph:
+    """What the accelerator returns (docs/DESIGN.md 3.13). 'logits': its accumulators, the
+    host computing the model's output (affine, softmax, argmax ...); 'labels' (= 'topk=1')
+    or 'topk=K': the K best class indices from a label-select engine. None: labels when the
+    model itself returns class indices (ArgMax, TopK) and a label select can rank them
+    exactly, else logits."""
+    if head == "logits":
+        return graph
+    if head is None:
+        if graph.head is None or graph.head.kind not in ("argmax", "topk"):
+            return graph
+        try:
+            return _select_labels(graph, 1 if graph.head.kind == "argmax" else graph.head.k)
+        except ModelError as exc:
+            graph = graph.copy()
+            graph.notes.append(f"the host ranks the logits ({graph.head.kind}): no label select in the accelerator, "
+                               f"because {exc.message.split(';')[0]}")
+            return graph
+    if head == "labels":
+        return _select_labels(graph, 1)
+    count = head.removeprefix("topk=")
+    if not head.startswith("topk=") or not count.isdigit() or int(count) < 1:
+        raise BnnfpgaError(f"--head {head!r}: expected {HEAD_CHOICES}")
+    return _select_labels(graph, int(count))
+
+
+def _select_labels(graph: Graph, k: int) -> Graph:
+    graph = SelectLabels(k).apply(graph)
+    verify_folded(graph)
+    return graph
+
+
+def describe_head(graph: Graph) -> str:
+    """What the accelerator streams out and what the host makes of it, in one line."""
+    if graph.head is not None and graph.head.kind == "labels":
+        return f"the accelerator selects the top {graph.head.k} class label(s) (label select engine)"
+    finish = f"; the host computes {graph.head.kind}" if graph.head is not None else ""
+    return f"the accelerator streams the last layer's integers{finish}"
 
 
 def load_graph(path: str | os.PathLike) -> Graph:
@@ -109,7 +155,8 @@ def synthesise_estimate(searched: folding_search.SearchResult, progress=None) ->
 
 
 def host_output(graph: Graph, acc: np.ndarray) -> np.ndarray:
-    """Apply the host-side nodes (docs/DESIGN.md 3.7) to the accelerator's accumulators (N, *shape)."""
+    """Apply the host-side nodes (docs/DESIGN.md 3.7) and the head (3.13) to the accelerator's
+    output (N, *shape): accumulators, levels or class indices."""
     y = acc
     for node in host_nodes(graph):
         if isinstance(node.op, OutputAffine):
@@ -117,7 +164,7 @@ def host_output(graph: Graph, acc: np.ndarray) -> np.ndarray:
             y = (y * node.op.scale.reshape(view) + node.op.bias.reshape(view)).astype(np.float32)
         else:
             y = y.reshape((y.shape[0],) + tuple(node.op.shape))
-    return y
+    return graph.head.apply(y) if graph.head is not None else y
 
 
 def random_inputs(t: TensorType, count: int, seed: int = 0) -> np.ndarray:
@@ -147,6 +194,7 @@ def compile_model(
     target_fps: float | None = None,
     utilisation: float = DEFAULT_UTILISATION,
     margin: float | None = None,
+    head: str | None = None,
 ) -> Graph:
     """Compile ``model_path`` into ``out_dir``: ir.json, report.md and report.html, golden test
     vectors, the HLS project (hls/), the RTL design (rtl/) and the Vivado build script
@@ -165,7 +213,9 @@ def compile_model(
     board_info = load_board(board)
     if progress:
         print(f"compiling {model_path} for {board_info.name}", file=progress, flush=True)
-    graph = load(model_path, input_bits, _stage_printer(progress) if progress else None, input_scale)
+    graph = load(model_path, input_bits, _stage_printer(progress) if progress else None, input_scale, head)
+    if progress:
+        print(f"  [head] {describe_head(graph)}", file=progress, flush=True)
     x = random_inputs(graph.input_type, vectors) if inputs is None else golden.executor.check_input(graph, inputs)
     if labels is not None and (labels.ndim != 1 or len(labels) != len(x)):
         raise BnnfpgaError(f"--labels: expected {len(x)} labels (one per input frame), got an array of shape {labels.shape}")
@@ -181,7 +231,7 @@ def compile_model(
         options = {"board": board_info.name, "input_bits": input_bits,
                    **({"input_scale": input_scale} if input_scale != 1.0 else {}), "vectors": len(x),
                    "utilisation": utilisation, "margin": searched.budget.margin,
-                   **({"fps": target_fps} if target_fps else {})}
+                   **({"fps": target_fps} if target_fps else {}), **({"head": head} if head else {})}
         (tmp / "ir.json").write_text(graph.to_json())
         (tmp / "report.md").write_text(markdown_report(graph, Path(model_path).name, board_info.name, options, folding))
         (tmp / "report.html").write_text(html_report(graph, Path(model_path).name, board_info, options, searched))

@@ -17,10 +17,13 @@ from bnnfpga import api, golden
 from bnnfpga.errors import BnnfpgaError
 from bnnfpga.frontend import is_qonnx, load_onnx
 from bnnfpga.ir.graph import Graph
+from bnnfpga.ir.head import ranked
 from bnnfpga.report import format_table
 
 # Logits from onnxruntime carry float32 rounding of the batchnorm arithmetic.
 LOGIT_RTOL = 1e-5
+# Softmax probabilities (and log-probabilities) of those logits: float32 rounding of exp/log.
+PROBABILITY_ATOL = 1e-5
 
 
 @dataclass
@@ -134,7 +137,9 @@ def verify_model(model_path: str | os.PathLike, graph: Graph, x: np.ndarray) -> 
     fast = golden.execute(graph, x, route="gemm")[graph.output_name]
     hidden = {t: o for t, o in graph.onnx_tensors.items() if t != graph.input_name and t != graph.output_name and t in ours}
     output_onnx = model.graph.output[0].name
-    ref = reference_values(model, graph, x, sorted(hidden.values()))
+    scores_onnx = graph.onnx_tensors.get(graph.output_name, output_onnx) if graph.head is not None else output_onnx
+    scores_compared = scores_onnx != output_onnx and graph.head.kind != "labels"  # the logits in front of the head
+    ref = reference_values(model, graph, x, sorted(set(hidden.values()) | ({scores_onnx} if scores_compared else set())))
     rows = []
     for tensor, onnx_name in sorted(hidden.items(), key=lambda kv: [n.output for n in graph.nodes].index(kv[0])):
         a = ours[tensor]
@@ -144,18 +149,49 @@ def verify_model(model_path: str | os.PathLike, graph: Graph, x: np.ndarray) -> 
             b = ref[onnx_name].reshape(a.shape)
         bad = int(np.sum(a != b))
         rows.append(Agreement(tensor, onnx_name, "activation", a.size, bad, "bit-exact" if not bad else f"{bad} values differ"))
-    out, ref_out = ours[graph.output_name], ref[output_onnx].reshape(ours[graph.output_name].shape)
-    scale = max(1.0, float(np.max(np.abs(ref_out)))) if ref_out.size else 1.0
-    diff = np.abs(out - ref_out.astype(np.float64))
-    close = diff <= LOGIT_RTOL * scale
-    rows.append(Agreement(graph.output_name, output_onnx, "logits", out.size, int(np.sum(~close)), f"max |diff| {diff.max() if diff.size else 0:.3g}"))
-    if out.ndim == 2:
-        top_ours, top_ref = out.argmax(axis=1), ref_out.argmax(axis=1)
-        bad = int(np.sum(top_ours != top_ref))
-        rows.append(Agreement(graph.output_name, output_onnx, "top-1", len(out), bad, f"{len(out) - bad}/{len(out)} equal"))
+    out = ours[graph.output_name]
+    if graph.head is not None:
+        if scores_compared:
+            rows += _logit_rows(graph.output_name, scores_onnx, out, ref[scores_onnx].reshape(out.shape))
+        rows += _head_rows(graph, ours, ref, output_onnx)
+    else:
+        rows += _logit_rows(graph.output_name, output_onnx, out, ref[output_onnx].reshape(out.shape))
     route_bad = int(np.sum(fast != out))
     rows.append(Agreement(graph.output_name, "(golden gemm route)", "packed vs gemm", out.size, route_bad, "exact" if not route_bad else "routes differ"))
     return VerifyResult(rows, len(x))
+
+
+def _logit_rows(tensor: str, onnx_name: str, out: np.ndarray, ref_out: np.ndarray) -> list[Agreement]:
+    """Float logits within LOGIT_RTOL of the largest, and the same top-1."""
+    rows = []
+    scale = max(1.0, float(np.max(np.abs(ref_out)))) if ref_out.size else 1.0
+    diff = np.abs(out - ref_out.astype(np.float64))
+    close = diff <= LOGIT_RTOL * scale
+    rows.append(Agreement(tensor, onnx_name, "logits", out.size, int(np.sum(~close)), f"max |diff| {diff.max() if diff.size else 0:.3g}"))
+    if out.ndim == 2:
+        top_ours, top_ref = out.argmax(axis=1), ref_out.argmax(axis=1)
+        bad = int(np.sum(top_ours != top_ref))
+        rows.append(Agreement(tensor, onnx_name, "top-1", len(out), bad, f"{len(out) - bad}/{len(out)} equal"))
+    return rows
+
+
+def _head_rows(graph: Graph, ours: dict, ref: dict, output_onnx: str) -> list[Agreement]:
+    """The model's head: probabilities within PROBABILITY_ATOL, class indices exactly. A
+    'labels' head on a model whose output is scores (the accelerator selects labels the model
+    does not return) is compared with the reference's ranking of its scores."""
+    head, scores = graph.head, ours[graph.output_name]
+    mine = head.apply(scores.astype(np.float32) if np.issubdtype(scores.dtype, np.floating) else scores)
+    theirs = np.asarray(ref[output_onnx])
+    if head.kind == "labels" and not np.issubdtype(theirs.dtype, np.integer):
+        theirs = ranked(theirs.reshape(len(theirs), -1), head.k)
+    theirs = theirs.reshape(mine.shape)
+    if head.returns_indices:
+        bad = int(np.sum(mine != theirs))
+        return [Agreement(graph.output_name, output_onnx, f"{head.kind} (indices)", mine.size, bad,
+                          "exact" if not bad else f"{bad} indices differ")]
+    diff = np.abs(mine.astype(np.float64) - theirs.astype(np.float64))
+    bad = int(np.sum(diff > PROBABILITY_ATOL))
+    return [Agreement(graph.output_name, output_onnx, head.kind, mine.size, bad, f"max |diff| {diff.max() if diff.size else 0:.3g}")]
 
 
 def verify_backend(graph: Graph, x: np.ndarray, backend: str, folding=None) -> VerifyResult:
@@ -168,7 +204,11 @@ def verify_backend(graph: Graph, x: np.ndarray, backend: str, folding=None) -> V
     tensor = api.accumulator_tensor(graph)
     rows = [Agreement(tensor, f"({backend})", "accumulators", expected.size, bad, "word for word" if not bad else f"{bad} words differ")]
     ours, ref = api.host_output(graph, got), api.host_output(graph, expected)
-    if ours.ndim == 2:
+    if graph.head is not None and graph.head.returns_indices:
+        bad = int(np.sum(ours != ref))
+        rows.append(Agreement(graph.output_name, f"({backend})", f"{graph.head.kind} (indices)", ours.size, bad,
+                              "exact" if not bad else f"{bad} indices differ"))
+    elif ours.ndim == 2:
         top_bad = int(np.sum(ours.argmax(1) != ref.argmax(1)))
         rows.append(Agreement(graph.output_name, f"({backend})", "top-1", len(x), top_bad, f"{len(x) - top_bad}/{len(x)} equal"))
     return VerifyResult(rows, len(x))

@@ -80,7 +80,9 @@ class Accelerator:
         return np.moveaxis(acc, -1, 1)
 
     def host(self, acc: np.ndarray) -> np.ndarray:
-        """The host-side nodes (docs/DESIGN.md 3.7): per-class affine, flatten."""
+        """The host-side nodes (docs/DESIGN.md 3.7): per-class affine, flatten, and the
+        model's head (3.13: softmax, log-softmax, argmax/top-k indices, or the indices the
+        accelerator's label select found)."""
         y = acc
         for step in self.config["host"]:
             if step["op"] == "affine":
@@ -88,9 +90,29 @@ class Accelerator:
                 # float64 then float32, as the compiler's host step does: logits equal to the bit
                 y = (y * np.asarray(step["scale"], np.float64).reshape(view)
                      + np.asarray(step["bias"], np.float64).reshape(view)).astype(np.float32)
+            elif step["op"] == "head":
+                y = self._head(y, step)
             else:
                 y = y.reshape((y.shape[0],) + tuple(step["shape"]))
         return y
+
+    @staticmethod
+    def _head(y: np.ndarray, step: dict) -> np.ndarray:
+        kind = step["kind"]
+        if kind in ("softmax", "logsoftmax"):
+            shifted = y.astype(np.float64) - y.max(axis=1, keepdims=True)
+            log_total = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+            return (shifted - log_total if kind == "logsoftmax" else np.exp(shifted - log_total)).astype(np.float32)
+        if kind == "labels":
+            labels = y.astype(np.int64)
+        else:  # the largest first, equal scores in index order (as ONNX ArgMax/TopK)
+            labels = np.argsort(-y, axis=1, kind="stable")[:, :1 if kind == "argmax" else step["k"]].astype(np.int64)
+        return labels if step["keepdims"] or labels.shape[1] > 1 else labels[:, 0]
+
+    @property
+    def returns_classes(self) -> bool:
+        """Whether run() returns class indices (best first) rather than scores."""
+        return any(s["op"] == "head" and s["kind"] in ("argmax", "topk", "labels") for s in self.config["host"])
 
     # -- running -----------------------------------------------------------------------------------
 
@@ -102,8 +124,13 @@ class Accelerator:
     def predict(self, images, batch: int = 256) -> np.ndarray:
         """Top-1 class per frame, in batches of ``batch`` frames."""
         x = self.check(images)
-        return np.concatenate([self.run(x[i:i + batch]).reshape(len(x[i:i + batch]), -1).argmax(1)
-                               for i in range(0, len(x), batch)]) if len(x) else np.zeros(0, np.int64)
+
+        def top1(y):
+            y = y.reshape(len(y), -1)
+            return y[:, 0] if self.returns_classes else y.argmax(1)
+
+        return np.concatenate([top1(self.run(x[i:i + batch])) for i in range(0, len(x), batch)]) \
+            if len(x) else np.zeros(0, np.int64)
 
     def throughput(self, n: int = 256, seed: int = 0) -> dict:
         """Frames/s over ``n`` random frames and the latency of one frame (seconds)."""

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 from torch import nn
@@ -199,6 +201,29 @@ class QKerasStyleMLP(nn.Module):
         return calibrate_batchnorm(self, x)
 
 
+class HeadedMLP(nn.Module):
+    """A classifier whose last layer has one output scale for every class (a scalar
+    affine, as Brevitas's TensorNorm or a temperature), ending in ``head``: softmax,
+    logsoftmax, argmax, topk3 or none. A label select can rank its accumulators exactly."""
+
+    def __init__(self, head: str = "argmax"):
+        super().__init__()
+        self.head = head
+        self.net = nn.Sequential(BinaryLinear(64, 48), nn.BatchNorm1d(48), BinarySign(), BinaryLinear(48, 10))
+
+    def forward(self, x):
+        y = self.net(x / 16 - 2) * 0.25 + 1.0
+        if self.head == "softmax":
+            return torch.softmax(y, dim=1)
+        if self.head == "logsoftmax":
+            return torch.log_softmax(y, dim=1)
+        if self.head == "argmax":
+            return torch.argmax(y, dim=1)
+        if self.head == "topk3":
+            return torch.topk(y, 3, dim=1).indices
+        return y
+
+
 NETWORKS = {
     "small_cnn": (zoo.SmallCNN, (3, 12, 12)),
     "mlp": (MLP, (64,)),
@@ -210,6 +235,8 @@ NETWORKS = {
     "average_pools": (AveragePools, (3, 8, 8)),
     "binary_output": (BinaryOutputMLP, (24,)),
     "qkeras_mlp": (QKerasStyleMLP, (16,)),
+    **{f"headed_{head}": (functools.partial(HeadedMLP, head), (64,)) for head in ("softmax", "logsoftmax", "argmax", "topk3")},
+    "qkeras_softmax": (functools.partial(QKerasStyleMLP, "softmax"), (16,)),
 }
 
 
@@ -222,11 +249,11 @@ def export_network(network: str, mode: str, directory):
     return zoo.export(model, shape, directory / "model.onnx", dynamo=(mode == "dynamo"))
 
 
-def export_module(module: nn.Module, shape, path, **kwargs):
+def export_module(module: nn.Module, shape, path, opset_version: int = 13, **kwargs):
     """Legacy export of an arbitrary module with a uint8-range sample input."""
     torch.manual_seed(0)
     x = torch.randint(0, 256, (1,) + tuple(shape)).float()
-    torch.onnx.export(module.eval(), (x,), str(path), dynamo=False, opset_version=13, input_names=["x"], **kwargs)
+    torch.onnx.export(module.eval(), (x,), str(path), dynamo=False, opset_version=opset_version, input_names=["x"], **kwargs)
     return path
 
 
@@ -260,10 +287,11 @@ def trunc_average_pool_model(directory):
     return path
 
 
-def brevitas_k_bit_output_model(directory):
+def brevitas_k_bit_output_model(directory, softmax: bool = False):
     """A Brevitas MLP whose last layer ends in a 2-bit unsigned quantizer (QuantReLU), as a
-    multi-level detector would: the model's output is k-bit levels times a scale; QONNX
-    export to ``directory``/k_bit_output.onnx (needs brevitas)."""
+    multi-level detector would: the model's output is k-bit levels times a scale (with
+    ``softmax``, a Softmax over them: a softmax behind a final Quant and Mul); QONNX export
+    to ``directory``/k_bit_output.onnx (needs brevitas)."""
     from brevitas.export import export_qonnx
     from brevitas.nn import QuantIdentity, QuantLinear, QuantReLU
 
@@ -274,12 +302,13 @@ def brevitas_k_bit_output_model(directory):
         QuantReLU(bit_width=2, return_quant_tensor=True),
         QuantLinear(24, 4, weight_bit_width=3, bias=False), nn.BatchNorm1d(4),
         QuantReLU(bit_width=2, return_quant_tensor=False),
+        *([nn.Softmax(dim=1)] if softmax else []),
     )
     zoo.randomize_batchnorm(model, seed=1)
     calibrate_batchnorm(model, np.random.default_rng(1).integers(0, 256, size=(256, 20)) / 255)
     with torch.no_grad():  # spread the output over its four levels (one channel flipped)
-        model[-2].weight.copy_(torch.tensor([1.5, -1.0, 2.0, 1.0]))
-        model[-2].bias.copy_(torch.tensor([1.0, 1.0, 0.5, 1.5]))
-    path = directory / "k_bit_output.onnx"
+        model[5].weight.copy_(torch.tensor([1.5, -1.0, 2.0, 1.0]))
+        model[5].bias.copy_(torch.tensor([1.0, 1.0, 0.5, 1.5]))
+    path = directory / ("k_bit_output_softmax.onnx" if softmax else "k_bit_output.onnx")
     export_qonnx(model.eval(), torch.rand(1, 20, generator=torch.Generator().manual_seed(2)), str(path), dynamo=True)
     return path

@@ -90,6 +90,8 @@ def driver_config(graph: Graph, board: Board, design: dict) -> dict:
             host.append({"op": "affine", "scale": [float(v) for v in node.op.scale], "bias": [float(v) for v in node.op.bias]})
         else:
             host.append({"op": "reshape", "shape": list(node.op.shape)})
+    if graph.head is not None:
+        host.append({"op": "head", **graph.head.to_json()})
     return {"model": graph.model_name, "board": board.name, "overlay": project_name(graph),
             "input": {"shape": list(t.shape), "kind": t.dtype.kind, "bits": t.dtype.bits, "min": t.dtype.min, "max": t.dtype.max},
             "in_words": design["in_words"], "out_words": design["out_words"],

@@ -26,6 +26,7 @@ from bnnfpga.hw.lower import lower
 from bnnfpga.hw.modules import (
     InputParams,
     IntegerAffineParams,
+    LabelSelectParams,
     MaxPoolParams,
     ModuleParams,
     MvuParams,
@@ -41,7 +42,8 @@ from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.types import BIPOLAR, TERNARY, DType
 from bnnfpga.names import sanitize
 
-LIBRARY = ("bnnfpga_types.hpp", "bnnfpga_linebuffer.hpp", "bnnfpga_swg.hpp", "bnnfpga_mvu.hpp", "bnnfpga_pool.hpp", "bnnfpga_io.hpp")
+LIBRARY = ("bnnfpga_types.hpp", "bnnfpga_linebuffer.hpp", "bnnfpga_swg.hpp", "bnnfpga_mvu.hpp", "bnnfpga_pool.hpp", "bnnfpga_io.hpp",
+           "bnnfpga_label_select.hpp")
 
 
 # Widest ap_uint the generated code uses (a whole pixel or output vector); AP_INT_MAX_W.
@@ -151,6 +153,8 @@ def template_arguments(p: ModuleParams) -> dict[str, object]:
         return {**_window(p.window), **_element(p.in_type), "out_bits": p.out_bits}
     if isinstance(p, MaxPoolParams):
         return {**_window(p.window), **_element(p.in_type)}
+    if isinstance(p, LabelSelectParams):
+        return {"classes": p.values, "k": p.k, "in_bits": p.in_bits, "largest": _bool(p.largest), "index_bits": p.index_bits}
     if isinstance(p, OutputParams):
         return {"count": p.values, "words": p.vectors, **_element(p.in_type)}
     raise TypeError(f"no HLS function for {type(p).__name__}")
@@ -190,6 +194,9 @@ def _engine(e: engines.Engine, layers: dict[str, dict]) -> dict:
                           "min_channels": f"{e.min_channels:x}"}
         how = "OR/AND" if e.inp.dtype.kind == "bipolar" else f"{e.inp.dtype} max/min"
         return {"kind": "pool", "comment": f"{e.name}: max-pool {e.kernel[0]}x{e.kernel[1]} ({how})", "name": e.name, **args}
+    if isinstance(e, engines.LabelSelectStage):
+        return {"kind": "label_select", "comment": f"{e.name}: the {e.k} best of {e.inp.c} accumulators → class indices",
+                **args}
     if isinstance(e, engines.OutputStage):
         what = "int32 accumulators" if e.dtype == engines.ACCUMULATOR else f"{e.dtype} levels as int32"
         return {"kind": "output", "comment": f"{what} → AXI-Stream", **args}

@@ -21,6 +21,7 @@ from bnnfpga.hw.modules import (
     FifoParams,
     InputParams,
     IntegerAffineParams,
+    LabelSelectParams,
     MaxPoolParams,
     ModuleInstance,
     ModuleParams,
@@ -88,6 +89,8 @@ def rtl_parameters(p: ModuleParams) -> dict[str, object]:
         return {**_window(p.window), **_element(p.in_type, "IN_SIGNED")}  # one bit: bipolar
     if isinstance(p, FifoParams):
         return {"WIDTH": p.width, "DEPTH": p.depth}
+    if isinstance(p, LabelSelectParams):
+        return {"VALUES": p.values, "K": p.k, "IN_BITS": p.in_bits, "LARGEST": _bit(p.largest), "INDEX_BITS": p.index_bits}
     if isinstance(p, OutputParams):
         return {"VALUES": p.values, "VECTORS": p.vectors, **_element(p.in_type, "IN_SIGNED", "IN_BIPOLAR")}
     raise TypeError(f"no RTL module for {type(p).__name__}")
@@ -112,7 +115,10 @@ def _comment(e: engines.Engine) -> str:
     if isinstance(e, engines.Pool):
         how = "OR/AND" if e.inp.dtype == BIPOLAR else f"{e.inp.dtype} max/min"
         return f"{e.name}: max-pool {e.kernel[0]}x{e.kernel[1]}/s{e.strides[0]} ({how})"
-    return "int32 accumulators -> AXI-Stream, TLAST per frame"
+    if isinstance(e, engines.LabelSelectStage):
+        return f"{e.name}: the {e.k} {'largest' if e.largest else 'smallest'} of {e.inp.c} accumulators -> class indices"
+    what = "int32 accumulators" if e.dtype == engines.ACCUMULATOR else f"{e.dtype} values as int32"
+    return f"{what} -> AXI-Stream, TLAST per frame"
 
 
 def _file(name: str) -> str:

@@ -20,6 +20,7 @@ from onnx import helper, numpy_helper
 from bnnfpga.errors import ModelError
 from bnnfpga.frontend.common import check_input_options, node_attributes
 from bnnfpga.ir.graph import Graph, Node
+from bnnfpga.ir.head import Head
 from bnnfpga.ir.ops import Affine, Binarize, Clamp, Conv, Dense, MaxPool, Quantize, Reshape, SumPool
 from bnnfpga.ir.types import TensorType, uint
 from bnnfpga.names import UniqueNames
@@ -29,7 +30,8 @@ SUPPORTED_DYNAMIC_OPS = (
     "Where(GreaterOrEqual/Greater/LessOrEqual/Less(x, c), a, b), Sign, MaxPool, AveragePool, GlobalAveragePool, "
     "ReduceMean over H and W, "
     "Flatten, Reshape, Squeeze (to a vector), Not (of a comparison), "
-    "Identity, Dropout, QuantizeLinear [→ Clip] → DequantizeLinear (QCDQ), Clip/Relu → [Mul/Div/Add] → Round (PACT, DoReFa)"
+    "Identity, Dropout, QuantizeLinear [→ Clip] → DequantizeLinear (QCDQ), Clip/Relu → [Mul/Div/Add] → Round (PACT, DoReFa); "
+    "at the end: Softmax, LogSoftmax, ArgMax, TopK (indices) over the classes"
 )
 
 
@@ -65,6 +67,26 @@ class _Compare:
 
 
 @dataclass
+class _Headed:
+    """Class scores ``x`` (the ONNX tensor ``scores``) behind a classifier head: the end of
+    the graph."""
+
+    x: _Dyn
+    scores: str
+    head: Head
+    node: str  # the head's ONNX node and op, for errors
+    op: str
+
+
+@dataclass
+class _TopKValues:
+    """TopK's sorted values output: supported only unused (the model returns the indices)."""
+
+    node: str
+    op: str = "TopK"
+
+
+@dataclass
 class _Levels:
     """The integer levels between a QuantizeLinear and its DequantizeLinear (QCDQ): ``x``
     is the output of the IR Quantize node ``quantize`` (reading a ``quantized`` tensor),
@@ -81,6 +103,11 @@ class _Levels:
 _WAITING = {
     _Compare: ("a comparison of an activation with a constant (binarisation as Where(x >= c, a, b))", ("Where", "Not")),
     _Levels: ("the integers of a QuantizeLinear", ("Clip", "DequantizeLinear")),
+}
+# Values that end the graph: any consumer is refused, naming the node that made them.
+_FINAL = {
+    _Headed: "a classifier head (Softmax, LogSoftmax, ArgMax, TopK) must end the graph",
+    _TopKValues: "TopK's values are not supported (its indices are, as the model's output)",
 }
 _PASS_THROUGH = ("Identity", "Dropout")
 # The ops that read a _Dyn's view (its ONNX shape) rather than its IR type.
@@ -196,9 +223,15 @@ class OnnxImporter:
         if len(g.output) != 1:
             raise ModelError(f"the model must have exactly one output, found {len(g.output)}")
         out = self.env.get(g.output[0].name)
+        head, scores = None, g.output[0].name
+        if isinstance(out, _Headed):
+            head, scores, out = out.head, out.scores, out.x
+        if isinstance(out, _TopKValues):
+            raise ModelError(f"the model's output {g.output[0].name!r} is TopK's values; supported are TopK's indices "
+                             "(the classes), or the scores themselves", out.node, out.op, self.opsets.get(""))
         if not isinstance(out, _Dyn):
             raise ModelError(f"output {g.output[0].name!r} does not depend on the input")
-        self.onnx_tensors[out.tensor] = g.output[0].name
+        self.onnx_tensors[out.tensor] = scores
         self.prune_unused(out.tensor)
         return Graph(
             input_name=graph_input.tensor,
@@ -210,6 +243,7 @@ class OnnxImporter:
             notes=self.notes,
             input_scale=self.input_scale,
             onnx_scales={k: v for k, v in self.onnx_scales.items() if k in self.onnx_tensors.values()},
+            head=head,
         )
 
     def tag_levels(self, levels: _Dyn, onnx_name: str, scale: np.ndarray, zeropt: np.ndarray) -> None:
@@ -292,6 +326,9 @@ class OnnxImporter:
         if handler is None:
             raise self.unsupported(node)
         for value in ins:
+            if type(value) in _FINAL and node.op_type not in _PASS_THROUGH:
+                raise ModelError(f"{_FINAL[type(value)]}; here it feeds {node.op_type} {node.name!r}", value.node, value.op,
+                                 self.opset(node))
             if isinstance(value, _Dyn) and value.view is not None and node.op_type not in _VIEW_OPS:
                 raise self.unsupported(node, f"{node.op_type} on a vector seen as (N, {', '.join(map(str, value.view))}): "
                                              "supported are vectors (N, F) and images (N, C, H, W)")
@@ -645,6 +682,48 @@ class OnnxImporter:
         levels = self.emit(node, Quantize(qmin=UNBOUNDED_LEVELS[0], qmax=UNBOUNDED_LEVELS[1], rounding="ROUND"), ins[0])
         self.onnx_tensors[levels.tensor] = node.output[0]  # Round's output holds the levels themselves
         return levels
+
+    # -- classifier heads: the end of the graph, computed on the host (ir/head.py) --------------
+    def _class_scores(self, node, x, axis: int) -> _Dyn:
+        if not isinstance(x, _Dyn) or x.view is not None or len(x.type.shape) != 1:
+            shape = x.shape if isinstance(x, _Dyn) else "?"
+            raise self.unsupported(node, f"{node.op_type} is supported over the classes of a vector (N, C), "
+                                         f"not over an input of shape (N, {', '.join(map(str, shape))})")
+        if axis not in (1, -1):
+            raise self.unsupported(node, f"{node.op_type} over axis {axis}: supported is the class axis (1 or -1)")
+        return x
+
+    def _softmax(self, node, ins):
+        attrs = node_attributes(node)
+        x = self._class_scores(node, ins[0], int(attrs.get("axis", 1 if self.opset(node) < 13 else -1)))
+        return _Headed(x, node.input[0], Head(node.op_type.lower()), node.name, node.op_type)
+
+    op_Softmax = op_LogSoftmax = _softmax
+
+    def op_ArgMax(self, node, ins):
+        attrs = node_attributes(node)
+        x = self._class_scores(node, ins[0], int(attrs.get("axis", 0)))
+        if attrs.get("select_last_index", 0):
+            raise self.unsupported(node, "ArgMax with select_last_index=1 (ties to the last index) is not supported; "
+                                         "supported: ties to the first index, the ONNX default")
+        return _Headed(x, node.input[0], Head("argmax", keepdims=bool(attrs.get("keepdims", 1))), node.name, node.op_type)
+
+    def op_TopK(self, node, ins):
+        attrs = node_attributes(node)
+        x = self._class_scores(node, ins[0], int(attrs.get("axis", -1)))
+        if len(ins) > 1:
+            if not isinstance(ins[1], Const) or np.size(ins[1].value) != 1:
+                raise self.unsupported(node, "TopK needs a constant k")
+            k = int(np.asarray(ins[1].value).reshape(-1)[0])
+        else:
+            k = int(attrs.get("k", 1))  # opset < 10
+        if not attrs.get("largest", 1) or not attrs.get("sorted", 1):
+            raise self.unsupported(node, "TopK with largest=0 or sorted=0 is not supported; supported: the k largest, sorted")
+        if not 1 <= k <= x.type.shape[0]:
+            raise ModelError(f"TopK of {k} out of {x.type.shape[0]} classes", node.name, node.op_type)
+        if len(node.output) > 1 and node.output[1]:
+            self.env[node.output[1]] = _Headed(x, node.input[0], Head("topk", k), node.name, node.op_type)
+        return _TopKValues(node.name)
 
     def op_Flatten(self, node, ins):
         (x,) = ins

@@ -7,6 +7,7 @@ import numpy as np
 from bnnfpga.errors import BnnfpgaError
 from bnnfpga.golden import kernels
 from bnnfpga.ir.graph import Graph
+from bnnfpga.ir.head import ranked
 from bnnfpga.ir.ops import (
     Affine,
     Binarize,
@@ -14,6 +15,7 @@ from bnnfpga.ir.ops import (
     Conv,
     DotProduct,
     IntegerAffine,
+    LabelSelect,
     LevelQuantizer,
     MaxPool,
     OutputAffine,
@@ -100,6 +102,8 @@ def _run_node(op, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:
         return kernels.max_pool(x, op.kernel, op.strides, op.pads, op.use_min)
     if isinstance(op, SumPool):
         return kernels.sum_pool(x, op.kernel, op.strides, op.pads)
+    if isinstance(op, LabelSelect):
+        return ranked(x if op.largest else -x, op.k)
     if isinstance(op, Reshape):  # ONNX reshapes in (N, C, H, W) order
         return to_channels_last(to_channels_first(x).reshape((x.shape[0],) + tuple(op.shape)))
     raise TypeError(f"golden model has no kernel for {type(op).__name__}")
@@ -128,6 +132,8 @@ def execute(graph: Graph, x: np.ndarray, route: str = "packed", keep_all: bool =
 
 
 def predict(graph: Graph, x: np.ndarray, route: str = "gemm") -> np.ndarray:
-    """The model's output for frames ``x``; float32 when the output is a host-side affine."""
+    """The model's output for frames ``x``: float32 when the output is a host-side affine,
+    then the graph's head (softmax probabilities, int64 class indices) if it has one."""
     y = execute(graph, x, route)[graph.output_name]
-    return y.astype(np.float32) if np.issubdtype(y.dtype, np.floating) else y
+    y = y.astype(np.float32) if np.issubdtype(y.dtype, np.floating) else y
+    return graph.head.apply(y) if graph.head is not None else y

@@ -26,6 +26,7 @@ from bnnfpga.hw.modules import (
     FifoParams,
     InputParams,
     IntegerAffineParams,
+    LabelSelectParams,
     MaxPoolParams,
     ModuleParams,
     MvuParams,
@@ -259,6 +260,13 @@ def _output_features(p: OutputParams) -> dict[str, float]:
     return {"one": 1.0, "vector": float(p.in_type.bits * p.values), "counter": float(math.log2(max(2, p.vectors)))}
 
 
+def _label_select_features(p: LabelSelectParams) -> dict[str, float]:
+    """The held vector (a register, read by a VALUES:1 multiplexer) and K sorted slots of a
+    key, an index and a comparator each."""
+    return {"one": 1.0, "vector_bits": float(p.values * p.in_bits), "slot_bits": float(p.k * (p.in_bits + 1 + p.index_bits)),
+            "counter": float(math.log2(max(2, p.values)))}
+
+
 def _width_converter_features(p: WidthConverterParams) -> dict[str, float]:
     in_w, out_w = p.in_w, p.out_w
     return {"one": 1.0, "buffer": float(in_w + out_w), "insert": float(in_w * math.log2(max(2, (in_w + out_w) / out_w)))}
@@ -280,6 +288,7 @@ FEATURES: dict[type, Callable[..., dict[str, float]]] = {
     FifoParams: _fifo_features,
     InputParams: _input_features,
     OutputParams: _output_features,
+    LabelSelectParams: _label_select_features,
     WidthConverterParams: _width_converter_features,
     ThresholdParams: _threshold_features,
     IntegerAffineParams: _affine_features,

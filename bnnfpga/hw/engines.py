@@ -254,6 +254,26 @@ class Pool:
 
 
 @dataclass(frozen=True)
+class LabelSelectStage:
+    """The indices of the k best of a vector of int32 accumulators (docs/DESIGN.md 3.13):
+    rtl/bnn_label_select.sv scans the held vector one value per cycle into a sorted list."""
+
+    name: str
+    source: str
+    inp: Pixels  # one vector of accumulators per frame
+    out: Pixels  # k indices
+    k: int
+    largest: bool
+
+    @property
+    def cycles(self) -> int:
+        return self.inp.c + LABEL_SELECT_OVERHEAD
+
+
+LABEL_SELECT_OVERHEAD = 2  # taking the vector, handing the labels on (rtl/bnn_label_select.sv)
+
+
+@dataclass(frozen=True)
 class OutputStage:
     """Vectors of the last engine's values (int32 accumulators, or the levels of a thresholded
     last layer) → one 32-bit AXI-Stream beat per value, TLAST on the frame's last."""
@@ -271,7 +291,7 @@ class OutputStage:
         return self.beats
 
 
-Engine = InputStage | IntegerAffineStage | ThresholdStage | Window | Flatten | Mvu | Pool | OutputStage
+Engine = InputStage | IntegerAffineStage | ThresholdStage | Window | Flatten | Mvu | Pool | LabelSelectStage | OutputStage
 
 
 @dataclass(frozen=True)
@@ -356,4 +376,6 @@ def _fill_and_drain(e: Engine) -> tuple[int, int]:
         return nf * sf + MVU_PIPELINE, (nf - 1) * sf + MVU_PIPELINE
     if isinstance(e, OutputStage):
         return 1, e.values
+    if isinstance(e, LabelSelectStage):
+        return e.cycles, e.cycles
     return 1, 1

@@ -14,6 +14,7 @@ from bnnfpga.hw.engines import (
     Flatten,
     InputStage,
     IntegerAffineStage,
+    LabelSelectStage,
     Mvu,
     OutputStage,
     Pixels,
@@ -24,7 +25,18 @@ from bnnfpga.hw.engines import (
 from bnnfpga.hw.fold import Fold
 from bnnfpga.hw.layout import weight_code_bits
 from bnnfpga.ir.graph import Graph
-from bnnfpga.ir.ops import Conv, Dense, DotProduct, IntegerAffine, MaxPool, OutputAffine, Reshape, SumPool, Threshold
+from bnnfpga.ir.ops import (
+    Conv,
+    Dense,
+    DotProduct,
+    IntegerAffine,
+    LabelSelect,
+    MaxPool,
+    OutputAffine,
+    Reshape,
+    SumPool,
+    Threshold,
+)
 from bnnfpga.ir.patches import conv_weight_rows
 from bnnfpga.ir.types import BIPOLAR, MAX_ENGINE_WEIGHT_BITS, TERNARY, signed_width
 
@@ -74,10 +86,18 @@ def lower(graph: Graph, folding: dict[str, Fold], backend: str = "hardware") -> 
             cur = engines[-1].out
         elif isinstance(op, OutputAffine):
             pass  # runs on the host (docs/DESIGN.md 3.7)
+        elif isinstance(op, LabelSelect):
+            if cur.count != 1:
+                raise BnnfpgaError(f"layer {node.name}: the {backend} backend selects labels of a vector, not of "
+                                   f"{cur.h}x{cur.w} positions")
+            out_t = types[node.output]
+            engines.append(LabelSelectStage(node.name, node.source, cur, Pixels(op.k, 1, 1, out_t.dtype), op.k, op.largest))
+            cur = engines[-1].out
         else:
             raise BnnfpgaError(f"layer {node.name} ({type(op).__name__}): not supported by the {backend} backend yet")
         i += 1
-    inner = [e for e in engines[:-1] if isinstance(e, Mvu) and e.thresholds is None]
+    inner = [e for e, after in zip(engines, engines[1:]) if isinstance(e, Mvu) and e.thresholds is None
+             and not isinstance(after, LabelSelectStage)]
     if inner:
         raise BnnfpgaError(f"layer {inner[0].name}: the {backend} backend streams a dot product's accumulators out of "
                            "the accelerator only from the last layer; a hidden layer needs a quantizer behind it")

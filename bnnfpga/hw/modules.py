@@ -23,6 +23,7 @@ from bnnfpga.hw.engines import (
     Flatten,
     InputStage,
     IntegerAffineStage,
+    LabelSelectStage,
     Mvu,
     OutputStage,
     Pixels,
@@ -199,8 +200,20 @@ class OutputParams:
     in_type: DType = ACCUMULATOR
 
 
+@dataclass(frozen=True)
+class LabelSelectParams:
+    """bnn_label_select: the indices of the k largest (or smallest) of each vector."""
+
+    module: ClassVar[str] = "bnn_label_select"
+    values: int
+    k: int
+    in_bits: int
+    largest: bool
+    index_bits: int
+
+
 ModuleParams = (InputParams | IntegerAffineParams | ThresholdParams | SwgParams | MaxPoolParams | SumPoolParams
-                | WidthConverterParams | MvuParams | FifoParams | OutputParams)
+                | WidthConverterParams | MvuParams | FifoParams | LabelSelectParams | OutputParams)
 MODULE_TYPES: tuple[type, ...] = get_args(ModuleParams)
 BY_MODULE = {t.module: t for t in MODULE_TYPES}
 
@@ -266,6 +279,8 @@ def module_params(e: Engine) -> ModuleParams:
         return SumPoolParams(WindowShape.of(e.inp, e.kernel, e.strides, e.pads), e.inp.dtype, e.out.dtype.bits)
     if isinstance(e, Pool):
         return MaxPoolParams(WindowShape.of(e.inp, e.kernel, e.strides, e.pads), e.inp.dtype)
+    if isinstance(e, LabelSelectStage):
+        return LabelSelectParams(e.inp.c, e.k, e.inp.dtype.bits, e.largest, e.out.dtype.bits)
     if isinstance(e, OutputStage):
         return OutputParams(e.values, e.vectors, e.dtype)
     raise TypeError(f"no library module for {type(e).__name__}")

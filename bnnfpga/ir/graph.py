@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bnnfpga.ir.head import Head
 from bnnfpga.ir.ops import OP_TYPES, Op
 from bnnfpga.ir.types import DType, TensorType
 
@@ -37,6 +38,8 @@ class Graph:
     is the integer frame times ``input_scale`` (e.g. 1/255 for a model trained on [0, 1]).
     ``onnx_scales[onnx tensor]`` = (scale, zero point) per channel says that the ONNX tensor
     holds scale·(v − zero point) of the IR tensor's integer levels v (a quantizer's output).
+    ``head`` is what the model computes from the output tensor at the very end (softmax,
+    argmax, ...; ir/head.py), on the host; None: the output tensor is the model's output.
     """
 
     input_name: str
@@ -48,6 +51,7 @@ class Graph:
     notes: list[str] = field(default_factory=list)
     input_scale: float = 1.0
     onnx_scales: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
+    head: Head | None = None
 
     # -- structure -------------------------------------------------------------------------
     def types(self) -> dict[str, TensorType]:
@@ -127,6 +131,7 @@ class Graph:
             "onnx_tensors": dict(sorted(self.onnx_tensors.items())),
             "notes": self.notes,
             "onnx_scales": {k: {"scale": v[0], "zero_point": v[1]} for k, v in sorted(self.onnx_scales.items())},
+            "head": None if self.head is None else self.head.to_json(),
         }
         return json.dumps(doc, indent=1) + "\n"
 
@@ -154,6 +159,7 @@ class Graph:
             notes=doc["notes"],
             input_scale=float(doc["input"].get("scale", 1.0)),
             onnx_scales={k: (list(v["scale"]), list(v["zero_point"])) for k, v in doc.get("onnx_scales", {}).items()},
+            head=Head.from_json(doc.get("head")),
         )
 
 

@@ -397,8 +397,22 @@ class OutputAffine(Op):
         return TensorType(inputs[0].shape, FLOAT)
 
 
+@dataclass(eq=False)
+class LabelSelect(Op):
+    """The indices of the ``k`` largest (``largest``; else smallest) integer accumulators of
+    a vector, best first, equal values in index order (docs/DESIGN.md 3.13): the classifier's
+    answer computed in the accelerator (BNN-PYNQ's LabelSelect) rather than on the host."""
+
+    k: int
+    largest: bool = True
+
+    def output_type(self, inputs: list[TensorType]) -> TensorType:
+        classes = inputs[0].shape[0]
+        return TensorType((self.k,), uint(max(1, (classes - 1).bit_length())))
+
+
 OP_TYPES: dict[str, type[Op]] = {
     cls.__name__: cls
     for cls in (Conv, Dense, Affine, IntegerAffine, Binarize, Clamp, Quantize, FloatThresholds, Truncate, Threshold, MaxPool,
-                SumPool, Reshape, OutputAffine)
+                SumPool, Reshape, OutputAffine, LabelSelect)
 }

@@ -21,6 +21,7 @@ from bnnfpga.ir.ops import (
     DotProduct,
     FloatThresholds,
     IntegerAffine,
+    LabelSelect,
     LevelQuantizer,
     MaxPool,
     OutputAffine,
@@ -67,6 +68,15 @@ def verify(graph: Graph) -> None:
         raise IRError(f"type inference failed: {exc}") from exc
     for node in graph.nodes:
         _verify_node(node, types[node.inputs[0]], types[node.output])
+    if graph.head is not None:
+        out = types[graph.output_name]
+        if len(out.shape) != 1:
+            raise IRError(f"the head {graph.head.kind} needs a vector output, not {out}")
+        labels = graph.producer(graph.output_name)
+        if (graph.head.kind == "labels") != (labels is not None and isinstance(labels.op, LabelSelect)):
+            raise IRError("a 'labels' head goes with a LabelSelect output, and only with one")
+        if graph.head.kind in ("topk", "labels") and graph.head.k > out.shape[0]:
+            raise IRError(f"the head selects {graph.head.k} of {out.shape[0]} values")
 
 
 def _verify_node(node, in_type, out_type) -> None:
@@ -152,6 +162,9 @@ def _verify_node(node, in_type, out_type) -> None:
     elif isinstance(op, Reshape):
         if out_type.size != in_type.size:
             raise _fail(node, f"reshape changes the size {in_type.size} → {out_type.size}")
+    elif isinstance(op, LabelSelect):
+        if len(in_type.shape) != 1 or not in_type.dtype.is_integer or not 1 <= op.k <= in_type.shape[0]:
+            raise _fail(node, f"selects {op.k} labels of {in_type}: needs an integer vector of at least k values")
     elif not isinstance(op, Binarize):
         raise _fail(node, "unknown op")
 
@@ -168,6 +181,11 @@ def verify_folded(graph: Graph) -> None:
         in_type = types[node.inputs[0]]
         where = dict(node=node.source or node.name, op=type(op).__name__)
         if on_host and isinstance(op, Reshape):
+            continue
+        if isinstance(op, LabelSelect):
+            dot = producers.get(node.inputs[0])
+            if dot is None or not isinstance(dot.op, DotProduct) or node is not graph.nodes[-1]:
+                raise ModelError("a label select reads the last dot product's accumulators and ends the graph", **where)
             continue
         if isinstance(op, OutputAffine):
             on_host = True

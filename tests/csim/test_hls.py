@@ -126,6 +126,14 @@ def test_brevitas_models_bit_exact(name, form, tmp_path):
     assert_hls_matches_golden(graph, x, choose_folding(graph), board="pynq-z2" if small else "zcu104")
 
 
+@pytest.mark.parametrize("network, head", [("headed_argmax", None), ("headed_topk3", None), ("headed_softmax", "topk=2")])
+def test_label_select_bit_exact(exported, network, head):
+    """A label-select engine's top-k class indices, ties to the lower index."""
+    graph = api.load(exported(network, "dynamo"), head=head)
+    assert graph.head.kind == "labels"
+    assert_hls_matches_golden(graph, api.random_inputs(graph.input_type, 32, seed=2))
+
+
 def test_brevitas_k_bit_output_bit_exact(tmp_path):
     """A last layer ending in a 2-bit quantizer: its levels leave the accelerator as int32."""
     pytest.importorskip("brevitas", reason="pip install brevitas onnxoptimizer (dev extra)")

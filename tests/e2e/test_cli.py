@@ -96,6 +96,15 @@ class SoftmaxInTheMiddle(nn.Module):
         return self.b(torch.softmax(self.a(x), dim=1))
 
 
+class HardswishInTheMiddle(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = BinaryLinear(16, 8), BinaryLinear(8, 4)
+
+    def forward(self, x):
+        return self.b(nn.functional.hardswish(self.a(x)))
+
+
 class WithLSTM(nn.Module):
     def __init__(self):
         super().__init__()
@@ -126,7 +135,10 @@ def _bad_models(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     return {
         "truncated": (truncated, "not a readable ONNX file"),
         "not_onnx": (not_onnx, "not a readable ONNX file"),
-        "softmax": (export_module(SoftmaxInTheMiddle(), (16,), tmp_path / "softmax.onnx"), "(Softmax, opset 13)"),
+        "softmax": (export_module(SoftmaxInTheMiddle(), (16,), tmp_path / "softmax.onnx"),
+                    "(Softmax, opset 13): a classifier head (Softmax, LogSoftmax, ArgMax, TopK) must end the graph"),
+        "hardswish": (export_module(HardswishInTheMiddle(), (16,), tmp_path / "hardswish.onnx", opset_version=14),
+                      "(HardSwish, opset 14)"),
         "lstm": (export_module(WithLSTM(), (3, 4), tmp_path / "lstm.onnx"), "LSTM (/lstm/LSTM)"),
         "float_weights": (export_module(FloatConv(), (1, 8, 8), tmp_path / "float.onnx"), "weights are not binary"),
         "dynamic_shape": (dynamic, "dynamic dimension"),
@@ -150,10 +162,10 @@ def test_bad_model_gives_clear_error_and_no_output(tmp_path, case):
 
 
 def test_unsupported_op_error_names_node_and_supported_ops(tmp_path, capsys):
-    model = export_module(SoftmaxInTheMiddle(), (16,), tmp_path / "softmax.onnx")
+    model = export_module(HardswishInTheMiddle(), (16,), tmp_path / "hardswish.onnx", opset_version=14)
     assert run_cli("inspect", model) == 2
     err = capsys.readouterr().err
-    assert "node '/Softmax'" in err and "supported on activations:" in err
+    assert "node '/HardSwish'" in err and "supported on activations:" in err
 
 
 def test_bad_inputs_to_predict(tmp_path, capsys):

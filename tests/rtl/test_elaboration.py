@@ -50,6 +50,9 @@ ILLEGAL = [  # module, parameters, a parameter the message must name
     ("bnn_output", {"VALUES": 0}, "VALUES"),
     ("bnn_output", {"VECTORS": 0}, "VECTORS"),
     ("bnn_output", {"IN_BITS": 33}, "IN_BITS"),
+    ("bnn_label_select", {"K": 11}, "K"),  # more indices than the 10 values
+    ("bnn_label_select", {"INDEX_BITS": 3}, "INDEX_BITS"),  # index 9 needs 4 bits
+    ("bnn_label_select", {"IN_BITS": 1}, "IN_BITS"),
     ("bnn_output", {"IN_BIPOLAR": 1}, "IN_BIPOLAR"),  # with 32-bit elements
 ]
 

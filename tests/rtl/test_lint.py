@@ -37,6 +37,7 @@ MODES = {
                                                  "LEVELS": 63, "OUT_BITS": 6}),
     "bnn_output-bipolar": ("bnn_output", {"IN_BITS": 1, "IN_SIGNED": 0, "IN_BIPOLAR": 1}),
     "bnn_output-kbit": ("bnn_output", {"IN_BITS": 3, "IN_SIGNED": 0}),
+    "bnn_label_select-top3-smallest": ("bnn_label_select", {"K": 3, "LARGEST": 0, "IN_BITS": 17}),
 }
 
 

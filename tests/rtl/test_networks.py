@@ -135,6 +135,17 @@ def test_brevitas_models_bit_exact(name, form, tmp_path):
     assert_rtl_matches_golden(graph, x, tmp_path, folding, pauses=name.startswith("tfc"))
 
 
+@pytest.mark.parametrize("network, head", [("headed_argmax", None), ("headed_topk3", None), ("headed_softmax", "topk=2")])
+def test_label_select_bit_exact(exported, network, head, tmp_path):
+    """The classifier's answer from a label-select engine (BNN-PYNQ's LabelSelect): the top-k
+    class indices of the accumulators, ties to the lower index; with the widest folding the
+    label select is the slowest engine, so its cycle model is checked too."""
+    graph = api.load(exported(network, "legacy"), head=head)
+    folding = choose_folding(graph, max_pe=64, max_simd=64)
+    result = assert_rtl_matches_golden(graph, api.random_inputs(graph.input_type, 12, seed=2), tmp_path, folding)
+    assert result.outputs.size == 12 * graph.head.k
+
+
 def test_brevitas_k_bit_output_bit_exact(tmp_path):
     """A last layer ending in a 2-bit quantizer: its levels leave the accelerator as int32."""
     pytest.importorskip("brevitas", reason="pip install brevitas onnxoptimizer (dev extra)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bnnfpga.ir.head import ranked
 from bnnfpga.ir.types import BIPOLAR, DType, TensorType
 from bnnfpga.hw.streams import pack_stream
 from tests.rtl.streams import hex_file, pixel_words, run_stream_test
@@ -37,6 +38,22 @@ def test_output_stage_splits_vectors_and_closes_frames_with_tlast(values, vector
     params = {"VALUES": values, "VECTORS": vectors, "IN_BITS": dtype.bits, "IN_SIGNED": int(dtype.signed),
               "IN_BIPOLAR": int(dtype == BIPOLAR)}
     run_stream_test("bnn_output", params, inputs, expected, tmp_path, seed=values, frame_words=values * vectors)
+
+
+@pytest.mark.parametrize("values, k, bits, largest", [(10, 1, 32, True), (10, 3, 12, True), (7, 7, 5, False), (1, 1, 2, True)],
+                         ids=lambda v: str(v))
+def test_label_select_ranks_with_ties_in_index_order(values, k, bits, largest, tmp_path):
+    """The k largest (or smallest) of each vector, best first, equal values in index order:
+    a narrow value range makes ties common, and the extremes of the type are drawn too."""
+    rng = np.random.default_rng(values * k)
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    vectors = rng.integers(-3, 4, size=(40, values))
+    vectors[::5] = rng.choice([lo, hi, 0], size=(8, values))
+    index_bits = max(1, (values - 1).bit_length())
+    labels = ranked(vectors if largest else -vectors, k)
+    params = {"VALUES": values, "K": k, "IN_BITS": bits, "LARGEST": int(largest), "INDEX_BITS": index_bits}
+    run_stream_test("bnn_label_select", params, pixel_words(vectors, bits), pixel_words(labels, index_bits), tmp_path,
+                    seed=values + k)
 
 
 @pytest.mark.parametrize("dtype, c, scale", [(DType("uint", 8), 3, 2), (DType("int", 4), 5, -3), (BIPOLAR, 4, 7)])
