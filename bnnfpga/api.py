@@ -35,11 +35,13 @@ BACKENDS = ("golden", "hls", "rtl")
 
 
 def load(model_path: str | os.PathLike, input_bits: int = 8, on_stage: Callable[[str, Graph], None] | None = None,
-         input_scale: float = 1.0, head: str | None = None) -> Graph:
+         input_scale: float = 1.0, head: str | None = None, float_input: bool = False) -> Graph:
     """Read an ONNX (or QONNX) model and fold it to the hardware-form IR (verified after every
-    stage). The model's input is the integer frame times ``input_scale``. ``head`` chooses
-    what the accelerator returns (``choose_head``)."""
-    graph = fold(import_model(load_onnx(model_path), input_bits, input_scale), on_stage)
+    stage). The model's input is the integer frame times ``input_scale``; with
+    ``float_input``, float frames that the host quantizes with the model's own input
+    quantizer (``accelerator_input``). ``head`` chooses what the accelerator returns
+    (``choose_head``)."""
+    graph = fold(import_model(load_onnx(model_path), input_bits, input_scale, float_input), on_stage)
     return choose_head(graph, head)
 
 
@@ -115,7 +117,7 @@ def predict(graph: Graph, x: np.ndarray, backend: str = "golden", folding: dict[
     'golden' (NumPy), 'hls' (C simulation of the generated HLS project) or 'rtl' (Verilator
     simulation of the generated RTL)."""
     if backend == "golden":
-        return golden.predict(graph, x)
+        return golden.predict(graph, accelerator_input(graph, x))
     if backend in ("hls", "rtl"):
         acc = backend_accumulators(graph, x, backend, folding, board)
         return host_output(graph, acc)
@@ -124,11 +126,19 @@ def predict(graph: Graph, x: np.ndarray, backend: str = "golden", folding: dict[
 
 def backend_accumulators(graph: Graph, x: np.ndarray, backend: str, folding: dict[str, Fold] | None = None,
                          board: str = "pynq-z2") -> np.ndarray:
-    """The accelerator's output stream (the last layer's int32 accumulators) from ``backend``,
-    in ONNX layout (N, *shape) like the golden model's tensor."""
+    """The accelerator's output stream (the last layer's int32 accumulators, levels or class
+    indices) from ``backend`` for frames x (what the model takes), in ONNX layout (N, *shape)
+    like the golden model's tensor."""
+    return stream_of_levels(graph, accelerator_input(graph, x), backend, folding, board)
+
+
+def stream_of_levels(graph: Graph, x: np.ndarray, backend: str, folding: dict[str, Fold] | None = None,
+                     board: str = "pynq-z2") -> np.ndarray:
+    """``backend_accumulators`` for what the accelerator itself receives (integer frames, or
+    the input quantizer's levels)."""
+    x = golden.executor.check_input(graph, x)
     if backend in ("hls", "rtl"):
         simulator = csim if backend == "hls" else rtlsim
-        x = golden.executor.check_input(graph, x)
         board_info = load_board(board)
         words = simulator.run_generated(graph, pack_stream(x, graph.input_type).reshape(len(x), -1),
                                         fold_for_board(graph, board_info, folding).estimate.folding, board_info)
@@ -172,6 +182,34 @@ def random_inputs(t: TensorType, count: int, seed: int = 0) -> np.ndarray:
     return rng.integers(t.dtype.min, t.dtype.max + 1, size=(count,) + t.shape).astype(np.int64)
 
 
+def random_frames(graph: Graph, count: int, seed: int = 0) -> np.ndarray:
+    """Random frames of what the model takes: integer frames over the input type, or, for a
+    model with an input quantizer (``--float-input``), float32 frames over the quantizer's
+    range and a step beyond it on either side (so that clipping is exercised)."""
+    if graph.input_quantizer is None:
+        return random_inputs(graph.input_type, count, seed)
+    lo, hi = graph.input_quantizer.float_range()
+    step = max(graph.input_quantizer.scale)
+    rng = np.random.default_rng(seed)
+    return rng.uniform(lo - step, hi + step, size=(count,) + graph.input_type.shape).astype(np.float32)
+
+
+def accelerator_input(graph: Graph, x: np.ndarray) -> np.ndarray:
+    """What the accelerator receives for frames x: the integer frames themselves (checked),
+    or, for a model with an input quantizer, its levels of the float frames, computed on the
+    host exactly as the model's quantizer computes them (docs/DESIGN.md 3.14)."""
+    if graph.input_quantizer is None:
+        return golden.executor.check_input(graph, x)
+    x = np.asarray(x)
+    if x.ndim == len(graph.input_type.shape):
+        x = x[None]
+    if tuple(x.shape[1:]) != graph.input_type.shape:
+        raise BnnfpgaError(f"input has shape {tuple(x.shape)}, the model expects (N, {', '.join(map(str, graph.input_type.shape))})")
+    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)) or not np.all(np.isfinite(x)):
+        raise BnnfpgaError(f"--float-input frames must be finite numbers, got dtype {x.dtype}")
+    return graph.input_quantizer.apply(x)
+
+
 def _stage_printer(stream) -> Callable[[str, Graph], None]:
     def show(name: str, graph: Graph) -> None:
         print(f"  [{name}] {len(graph.nodes)} nodes, verified", file=stream, flush=True)
@@ -195,6 +233,7 @@ def compile_model(
     utilisation: float = DEFAULT_UTILISATION,
     margin: float | None = None,
     head: str | None = None,
+    float_input: bool = False,
 ) -> Graph:
     """Compile ``model_path`` into ``out_dir``: ir.json, report.md and report.html, golden test
     vectors, the HLS project (hls/), the RTL design (rtl/) and the Vivado build script
@@ -213,10 +252,11 @@ def compile_model(
     board_info = load_board(board)
     if progress:
         print(f"compiling {model_path} for {board_info.name}", file=progress, flush=True)
-    graph = load(model_path, input_bits, _stage_printer(progress) if progress else None, input_scale, head)
+    graph = load(model_path, input_bits, _stage_printer(progress) if progress else None, input_scale, head, float_input)
     if progress:
         print(f"  [head] {describe_head(graph)}", file=progress, flush=True)
-    x = random_inputs(graph.input_type, vectors) if inputs is None else golden.executor.check_input(graph, inputs)
+    frames = random_frames(graph, vectors) if inputs is None else inputs
+    x = accelerator_input(graph, frames)
     if labels is not None and (labels.ndim != 1 or len(labels) != len(x)):
         raise BnnfpgaError(f"--labels: expected {len(x)} labels (one per input frame), got an array of shape {labels.shape}")
     searched = fold_for_board(graph, board_info, fold, target_fps, utilisation, progress=progress, margin=margin)
@@ -228,7 +268,7 @@ def compile_model(
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; OUT/ should look like any directory
-        options = {"board": board_info.name, "input_bits": input_bits,
+        options = {"board": board_info.name, "input_bits": input_bits, **({"float_input": True} if float_input else {}),
                    **({"input_scale": input_scale} if input_scale != 1.0 else {}), "vectors": len(x),
                    "utilisation": utilisation, "margin": searched.budget.margin,
                    **({"fps": target_fps} if target_fps else {}), **({"head": head} if head else {})}
@@ -245,7 +285,7 @@ def compile_model(
         if progress:
             print(f"  [rtl] SystemVerilog design, {design['cycles_per_frame']} cycles per frame", file=progress, flush=True)
         deploy.generate(graph, tmp / "deploy", board_info)
-        deploy.write_driver(graph, tmp / "deploy", board_info, design, x, golden.predict(graph, x), labels)
+        deploy.write_driver(graph, tmp / "deploy", board_info, design, np.asarray(frames), golden.predict(graph, x), labels)
         if progress:
             print(f"  [deploy] Vivado script for {board_info.part}", file=progress, flush=True)
         if out_dir.exists():
@@ -311,10 +351,11 @@ def simulate_compiled(out_dir: str | os.PathLike, x: np.ndarray | None = None, p
     if not (rtl_out / "design.json").is_file():
         raise BnnfpgaError(f"{out_dir} has no rtl/design.json: compile the model with `bnnfpga compile` first")
     graph = load_graph(out_dir)
-    if x is None:
+    if x is None:  # the accelerator's own input (for a float-input model: the levels)
         x = np.load(out_dir / "vectors" / "input_nchw.npy").astype(np.int64)
-    x = golden.executor.check_input(graph, x)
-    expected = accumulator_stream(backend_accumulators(graph, x, "golden"))
+    else:
+        x = accelerator_input(graph, x)
+    expected = accumulator_stream(stream_of_levels(graph, x, "golden"))
     design = json.loads((rtl_out / "design.json").read_text())
     frames = pack_stream(x, graph.input_type).reshape(len(x), -1)
     result = rtlsim.simulate(rtl_out, frames, expected if pauses else None, pauses=pauses)

@@ -39,6 +39,9 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input-scale", type=_scale, default=1.0, metavar="S",
                    help="the model's input is the integer frame times S, e.g. 1/255 for a model trained on "
                    "images in [0, 1] such as Brevitas's BNN-PYNQ models (default 1)")
+    p.add_argument("--float-input", action="store_true",
+                   help="the frames are the model's float input (.npy of floats): the host applies the model's own "
+                   "input quantizer (QONNX Quant or QuantizeLinear on the input) and the accelerator receives its levels")
     p.add_argument("--head", metavar="logits|labels|topk=K",
                    help="what the accelerator returns: logits (its integers; the host computes the model's "
                    "softmax/argmax/...), labels or topk=K (a label-select engine's K best class indices). Default: "
@@ -67,7 +70,7 @@ def _cmd_compile(args) -> int:
     api.compile_model(args.model, args.output, board=args.board, input_bits=args.input_bits, input_scale=args.input_scale,
                       vectors=args.vectors, inputs=inputs, force=args.force, progress=sys.stderr,
                       fold=parse_fold_options(args.fold), labels=labels, target_fps=args.fps,
-                      utilisation=args.utilisation, margin=args.margin, head=args.head)
+                      utilisation=args.utilisation, margin=args.margin, head=args.head, float_input=args.float_input)
     print(f"wrote {args.output}/ (ir.json, report.md, report.html, vectors/, hls/, rtl/, deploy/)")
     return 0
 
@@ -76,7 +79,8 @@ def _cmd_estimate(args) -> int:
     board = load_board(args.board)
     if args.clock is not None and not 1 <= args.clock <= 1000:
         raise BnnfpgaError(f"--clock {args.clock}: expected MHz between 1 and 1000")
-    graph = api.load(args.model, args.input_bits, input_scale=args.input_scale, head=args.head)
+    graph = api.load(args.model, args.input_bits, input_scale=args.input_scale, head=args.head,
+                     float_input=args.float_input)
     searched = api.fold_for_board(graph, board, parse_fold_options(args.fold), args.fps, args.utilisation,
                                   args.clock, progress=sys.stderr, margin=args.margin)
     engines = api.synthesise_estimate(searched, progress=sys.stderr) if args.synth else None
@@ -92,7 +96,8 @@ def _cmd_estimate(args) -> int:
 
 
 def _cmd_predict(args) -> int:
-    graph = api.load(args.model, args.input_bits, input_scale=args.input_scale, head=args.head) if not Path(args.model).is_dir() else api.load_graph(args.model)
+    graph = api.load(args.model, args.input_bits, input_scale=args.input_scale, head=args.head,
+                     float_input=args.float_input) if not Path(args.model).is_dir() else api.load_graph(args.model)
     y = api.predict(graph, api.load_inputs(args.inputs), backend=args.backend, folding=parse_fold_options(args.fold))
     if args.output:
         np.save(args.output, y, allow_pickle=False)
@@ -104,8 +109,9 @@ def _cmd_predict(args) -> int:
 
 
 def _cmd_verify(args) -> int:
-    graph = api.load(args.model, args.input_bits, input_scale=args.input_scale, head=args.head)
-    x = api.load_inputs(args.inputs) if args.inputs else api.random_inputs(graph.input_type, args.frames)
+    graph = api.load(args.model, args.input_bits, input_scale=args.input_scale, head=args.head,
+                     float_input=args.float_input)
+    x = api.load_inputs(args.inputs) if args.inputs else api.random_frames(graph, args.frames)
     if args.backend == "golden":
         reference = "the qonnx executor" if is_qonnx(load_onnx(args.model)) else "onnxruntime"
         result, what = verify_model(args.model, graph, x), f"golden vs {reference}"
@@ -135,7 +141,8 @@ def _cmd_build(args) -> int:
 
 
 def _cmd_inspect(args) -> int:
-    graph = api.load(args.model, args.input_bits, input_scale=args.input_scale, head=args.head)
+    graph = api.load(args.model, args.input_bits, input_scale=args.input_scale, head=args.head,
+                     float_input=args.float_input)
     print(inspect_table(graph))
     for note in graph.notes:
         print(f"note: {note}")

@@ -108,8 +108,9 @@ def run_qonnx(model: onnx.ModelProto, x: np.ndarray, tensors: list[str]) -> dict
 
 
 def reference_values(model: onnx.ModelProto, graph: Graph, x: np.ndarray, tensors: list[str]) -> dict[str, np.ndarray]:
-    """The reference's output and hidden ``tensors`` on integer frames x (times the graph's
-    input scale, in float32, as a user would feed the model)."""
+    """The reference's output and hidden ``tensors`` on frames x: integer frames times the
+    graph's input scale, in float32, as a user would feed the model (float frames of a
+    model with an input quantizer as they are)."""
     xf = (x * np.float32(graph.input_scale)).astype(np.float32) if graph.input_scale != 1.0 else x.astype(np.float32)
     if is_qonnx(model):
         return run_qonnx(model, xf, tensors)
@@ -132,9 +133,10 @@ def verify_model(model_path: str | os.PathLike, graph: Graph, x: np.ndarray) -> 
     ``model_path``) with the reference (onnxruntime, or the qonnx executor for QONNX) on
     frames x; also the two golden routes with each other."""
     model = load_onnx(model_path)
-    x = golden.executor.check_input(graph, x)
-    ours = golden.execute(graph, x, route="packed", keep_all=True)
-    fast = golden.execute(graph, x, route="gemm")[graph.output_name]
+    levels = api.accelerator_input(graph, x)
+    x = levels if graph.input_quantizer is None else np.asarray(x, np.float32).reshape(levels.shape)
+    ours = golden.execute(graph, levels, route="packed", keep_all=True)
+    fast = golden.execute(graph, levels, route="gemm")[graph.output_name]
     hidden = {t: o for t, o in graph.onnx_tensors.items() if t != graph.input_name and t != graph.output_name and t in ours}
     output_onnx = model.graph.output[0].name
     scores_onnx = graph.onnx_tensors.get(graph.output_name, output_onnx) if graph.head is not None else output_onnx
@@ -158,7 +160,7 @@ def verify_model(model_path: str | os.PathLike, graph: Graph, x: np.ndarray) -> 
         rows += _logit_rows(graph.output_name, output_onnx, out, ref[output_onnx].reshape(out.shape))
     route_bad = int(np.sum(fast != out))
     rows.append(Agreement(graph.output_name, "(golden gemm route)", "packed vs gemm", out.size, route_bad, "exact" if not route_bad else "routes differ"))
-    return VerifyResult(rows, len(x))
+    return VerifyResult(rows, len(levels))
 
 
 def _logit_rows(tensor: str, onnx_name: str, out: np.ndarray, ref_out: np.ndarray) -> list[Agreement]:
@@ -197,9 +199,9 @@ def _head_rows(graph: Graph, ours: dict, ref: dict, output_onnx: str) -> list[Ag
 def verify_backend(graph: Graph, x: np.ndarray, backend: str, folding=None) -> VerifyResult:
     """Compare a backend's output stream (the int32 accumulators) with the golden model's,
     word for word, and the host-side logits and top-1 computed from them."""
-    x = golden.executor.check_input(graph, x)
-    expected = api.backend_accumulators(graph, x, "golden")
-    got = api.backend_accumulators(graph, x, backend, folding)
+    levels = api.accelerator_input(graph, x)
+    expected = api.stream_of_levels(graph, levels, "golden")
+    got = api.stream_of_levels(graph, levels, backend, folding)
     bad = int(np.sum(got != expected))
     tensor = api.accumulator_tensor(graph)
     rows = [Agreement(tensor, f"({backend})", "accumulators", expected.size, bad, "word for word" if not bad else f"{bad} words differ")]
@@ -210,5 +212,6 @@ def verify_backend(graph: Graph, x: np.ndarray, backend: str, folding=None) -> V
                               "exact" if not bad else f"{bad} indices differ"))
     elif ours.ndim == 2:
         top_bad = int(np.sum(ours.argmax(1) != ref.argmax(1)))
-        rows.append(Agreement(graph.output_name, f"({backend})", "top-1", len(x), top_bad, f"{len(x) - top_bad}/{len(x)} equal"))
+        rows.append(Agreement(graph.output_name, f"({backend})", "top-1", len(levels), top_bad,
+                              f"{len(levels) - top_bad}/{len(levels)} equal"))
     return VerifyResult(rows, len(x))

@@ -44,10 +44,13 @@ class Accelerator:
     # -- the stream format ----------------------------------------------------------------------
 
     def check(self, images) -> np.ndarray:
-        """Frames (N, *input shape) of integers in the input's range, or a clear error."""
+        """Frames (N, *input shape) of integers in the input's range, or a clear error; a model
+        with an input quantizer takes float frames and quantizes them as the model does."""
         x = np.asarray(images)
         if x.shape[1:] != self.input_shape:
             raise ValueError(f"expected frames of shape (N, {', '.join(map(str, self.input_shape))}), got {x.shape}")
+        if self.config.get("input_quantizer"):
+            return self.quantize(x)
         if x.dtype.kind not in "iub":
             if x.dtype.kind != "f" or not np.array_equal(x, np.round(x)):
                 raise ValueError(f"expected integer frames, got dtype {x.dtype}")
@@ -55,6 +58,28 @@ class Accelerator:
         if x.size and (x.min() < lo or x.max() > hi):
             raise ValueError(f"input values must lie in [{lo}, {hi}], got [{x.min()}, {x.max()}]")
         return x.astype(np.int64)
+
+    def quantize(self, x: np.ndarray) -> np.ndarray:
+        """The model's own input quantizer (docs/DESIGN.md 3.14), in float32 as the model
+        computes it: QONNX Quant (x/scale + zp, clip, round; 1-bit: the sign) or ONNX
+        QuantizeLinear (round x/scale half to even, + zp, saturate)."""
+        q = self.config["input_quantizer"]
+        x = np.asarray(x, np.float32)
+        view = (1, -1) + (1,) * (x.ndim - 2)
+        scale = np.asarray(q["scale"], np.float32).reshape(view if len(q["scale"]) > 1 else ())
+        zp = np.asarray(q["zero_point"], np.float32).reshape(view if len(q["zero_point"]) > 1 else ())
+        if q["order"] == "onnx":
+            return np.clip(np.rint(x / scale) + zp, q["qmin"], q["qmax"]).astype(np.int64)
+        y = x / scale + zp
+        if q["bipolar"]:
+            return np.where(y >= 0, 1, -1).astype(np.int64)
+        y = np.clip(y, np.float32(q["qmin"]), np.float32(q["qmax"]))
+        half = np.float32(0.5)  # the QONNX rounding modes
+        rounding = {"ROUND": np.round, "HALF_EVEN": np.round, "FLOOR": np.floor, "CEIL": np.ceil, "DOWN": np.fix,
+                    "UP": lambda v: np.sign(v) * np.ceil(np.abs(v)),
+                    "HALF_UP": lambda v: np.sign(v) * np.floor(np.abs(v) + half),
+                    "HALF_DOWN": lambda v: np.sign(v) * np.ceil(np.abs(v) - half)}[q["rounding"]]
+        return rounding(y).astype(np.int64)
 
     def pack(self, images) -> np.ndarray:
         """Frames → (N, words per frame) uint64 input words."""
@@ -187,7 +212,7 @@ class _GoldenDevice:
 
     def run(self, words: np.ndarray) -> np.ndarray:
         x = self.streams.unpack_stream(words, self.graph.input_type)
-        acc = self.api.backend_accumulators(self.graph, x, "golden")
+        acc = self.api.stream_of_levels(self.graph, x, "golden")
         return self.streams.accumulator_stream(acc).astype(np.int32)
 
 

@@ -312,3 +312,34 @@ def brevitas_k_bit_output_model(directory, softmax: bool = False):
     path = directory / ("k_bit_output_softmax.onnx" if softmax else "k_bit_output.onnx")
     export_qonnx(model.eval(), torch.rand(1, 20, generator=torch.Generator().manual_seed(2)), str(path), dynamo=True)
     return path
+
+
+def brevitas_float_input_model(directory, form: str = "qonnx"):
+    """A keyword-spotting-style MLP on float features, as Brevitas users write it: the first
+    module quantizes the float input (QuantIdentity, signed 8-bit, narrow range), then 2-bit
+    weights and 2-bit ReLUs; exported as QONNX (a Quant on the input) or QCDQ
+    (QuantizeLinear → Clip → DequantizeLinear) to ``directory`` (needs brevitas)."""
+    from brevitas.export import export_onnx_qcdq, export_qonnx
+    from brevitas.nn import QuantIdentity, QuantLinear, QuantReLU
+    from brevitas.quant import Int8ActPerTensorFloat
+
+    class NarrowInput(Int8ActPerTensorFloat):
+        narrow_range = True
+
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        QuantIdentity(act_quant=NarrowInput, return_quant_tensor=True),
+        QuantLinear(20, 32, weight_bit_width=2, bias=False), nn.BatchNorm1d(32),
+        QuantReLU(bit_width=2, return_quant_tensor=True),
+        QuantLinear(32, 6, weight_bit_width=2, bias=False), nn.BatchNorm1d(6),  # spreads tied classes apart
+    )
+    features = np.random.default_rng(1).normal(size=(256, 20)) * 1.5
+    zoo.randomize_batchnorm(model, seed=2)
+    calibrate_batchnorm(model, features)  # also lets the input quantizer see its range
+    path = directory / f"float_input_{form}.onnx"
+    example = torch.as_tensor(features[:1], dtype=torch.float32)
+    if form == "qonnx":
+        export_qonnx(model.eval(), example, str(path), dynamo=True)
+    else:  # the legacy exporter (dynamo's QCDQ export fails in onnx's version converter)
+        export_onnx_qcdq(model.eval(), example, str(path), dynamo=False, opset_version=13)
+    return path

@@ -96,6 +96,7 @@ def driver_config(graph: Graph, board: Board, design: dict) -> dict:
             "input": {"shape": list(t.shape), "kind": t.dtype.kind, "bits": t.dtype.bits, "min": t.dtype.min, "max": t.dtype.max},
             "in_words": design["in_words"], "out_words": design["out_words"],
             "output": {"shape": list(acc_shape)}, "host": host,
+            "input_quantizer": None if graph.input_quantizer is None else graph.input_quantizer.to_json(),
             "clock_mhz": board.clock_mhz, "cycles_per_frame": design["cycles_per_frame"]}
 
 

@@ -12,12 +12,13 @@ from bnnfpga.frontend.qonnx import import_qonnx, is_qonnx
 from bnnfpga.ir.graph import Graph
 
 
-def import_model(model: ModelProto, input_bits: int = 8, input_scale: float = 1.0) -> Graph:
+def import_model(model: ModelProto, input_bits: int = 8, input_scale: float = 1.0, float_input: bool = False) -> Graph:
     """A checked ONNX model (plain or QONNX) as a float-level IR graph. The model's input
-    receives the integer frame times ``input_scale``."""
+    receives the integer frame times ``input_scale``; with ``float_input`` it receives float
+    frames, which the host quantizes with the model's own input quantizer."""
     if is_qonnx(model):
-        return import_qonnx(model, input_bits, input_scale)
-    return import_plain_onnx(model, input_bits, input_scale)
+        return import_qonnx(model, input_bits, input_scale, float_input)
+    return import_plain_onnx(model, input_bits, input_scale, float_input)
 
 
 __all__ = ["import_model", "is_qonnx", "load_onnx"]

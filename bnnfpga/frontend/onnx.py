@@ -11,6 +11,7 @@ Binary weights are recognised later by their values (``ExtractIntegerWeights``).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,9 +19,10 @@ import onnx
 from onnx import helper, numpy_helper
 
 from bnnfpga.errors import ModelError
-from bnnfpga.frontend.common import check_input_options, node_attributes
+from bnnfpga.frontend.common import check_input_options, node_attributes, uniform_values
 from bnnfpga.ir.graph import Graph, Node
 from bnnfpga.ir.head import Head
+from bnnfpga.ir.input_quantizer import InputQuantizer
 from bnnfpga.ir.ops import Affine, Binarize, Clamp, Conv, Dense, MaxPool, Quantize, Reshape, SumPool
 from bnnfpga.ir.types import TensorType, uint
 from bnnfpga.names import UniqueNames
@@ -90,11 +92,19 @@ class _TopKValues:
 class _Levels:
     """The integer levels between a QuantizeLinear and its DequantizeLinear (QCDQ): ``x``
     is the output of the IR Quantize node ``quantize`` (reading a ``quantized`` tensor),
-    which a Clip may still narrow."""
+    which a Clip may still narrow; ``quantize`` None: the levels of the model's float input,
+    quantized on the host (the importer's input quantizer)."""
 
     x: _Dyn
-    quantize: Node
-    quantized: TensorType
+    quantize: Node | None
+    quantized: TensorType | None
+
+
+@dataclass
+class _FloatInput:
+    """The model's float input (``--float-input``): only its quantizer may read it."""
+
+    shape: tuple[int, ...]
 
 
 # Values that are half of an idiom wait for the op that completes it: what they are, and the
@@ -103,6 +113,8 @@ class _Levels:
 _WAITING = {
     _Compare: ("a comparison of an activation with a constant (binarisation as Where(x >= c, a, b))", ("Where", "Not")),
     _Levels: ("the integers of a QuantizeLinear", ("Clip", "DequantizeLinear")),
+    _FloatInput: ("the model's float input (--float-input), which the host quantizes with the model's own quantizer,",
+                  ("Quant", "IntQuant", "BipolarQuant", "QuantizeLinear")),
 }
 # Values that end the graph: any consumer is refused, naming the node that made them.
 _FINAL = {
@@ -126,10 +138,12 @@ class OnnxImporter:
     DOMAINS = ("", "ai.onnx")
     SUPPORTED = SUPPORTED_DYNAMIC_OPS
 
-    def __init__(self, model: onnx.ModelProto, input_bits: int, input_scale: float = 1.0):
+    def __init__(self, model: onnx.ModelProto, input_bits: int, input_scale: float = 1.0, float_input: bool = False):
         self.model = model
         self.input_bits = input_bits
         self.input_scale = input_scale
+        self.float_input = float_input
+        self.input_quantizer: InputQuantizer | None = None
         self.opsets = {imp.domain or "": imp.version for imp in model.opset_import}
         self.env: dict[str, Const | _Dyn | _Compare | _Levels] = {}
         self.nodes: list[Node] = []
@@ -213,13 +227,22 @@ class OnnxImporter:
             raise ModelError(f"the model must have exactly one input, found {len(inputs)}")
         self.check_supported_ops(inputs[0].name)
         x = self.read_input(inputs[0])
-        self.onnx_tensors[x.tensor] = inputs[0].name
         graph_input = x
-        if self.input_scale != 1.0:  # the ONNX input is the integer frame times the scale
-            x = self.emit_input_scale(x)
-        self.env[inputs[0].name] = x
+        if self.float_input:  # the input quantizer's levels become the IR input (quantize_input)
+            self.env[inputs[0].name] = _FloatInput(x.type.shape)
+        else:
+            self.onnx_tensors[x.tensor] = inputs[0].name
+            if self.input_scale != 1.0:  # the ONNX input is the integer frame times the scale
+                x = self.emit_input_scale(x)
+            self.env[inputs[0].name] = x
+        self.graph_input = graph_input
         for node in g.node:
             self.visit(node)
+        if self.float_input:
+            if self.input_quantizer is None:
+                raise ModelError(f"--float-input: the model's input {inputs[0].name!r} is not read by a quantizer "
+                                 "(QONNX Quant/BipolarQuant or QuantizeLinear) whose levels the accelerator could take")
+            graph_input = _Dyn(graph_input.tensor, TensorType(graph_input.type.shape, self.input_quantizer.dtype))
         if len(g.output) != 1:
             raise ModelError(f"the model must have exactly one output, found {len(g.output)}")
         out = self.env.get(g.output[0].name)
@@ -244,6 +267,7 @@ class OnnxImporter:
             input_scale=self.input_scale,
             onnx_scales={k: v for k, v in self.onnx_scales.items() if k in self.onnx_tensors.values()},
             head=head,
+            input_quantizer=self.input_quantizer,
         )
 
     def tag_levels(self, levels: _Dyn, onnx_name: str, scale: np.ndarray, zeropt: np.ndarray) -> None:
@@ -616,8 +640,26 @@ class OnnxImporter:
             raise ModelError(f"{node.op_type} needs a positive scale", node.name, node.op_type)
         return scale, zeropt, None if zp is None else np.asarray(zp)
 
+    def float_input_view(self, value) -> _Dyn | None:
+        """The model's float input as a value of its shape (for per-channel constants), or
+        None when ``value`` is not the float input."""
+        if not isinstance(value, _FloatInput):
+            return None
+        return _Dyn(self.graph_input.tensor, TensorType(value.shape, self.graph_input.type.dtype))
+
+    def quantize_input(self, node, quantizer: InputQuantizer) -> _Dyn:
+        """The model's float input read by its first quantizer: the IR input holds the
+        quantizer's levels from now on (the host computes them, ``quantizer``)."""
+        if self.input_quantizer is not None:
+            raise self.unsupported(node, "the float input is quantized twice; supported: one quantizer reading it")
+        self.input_quantizer = quantizer
+        x = self.graph_input
+        return _Dyn(x.tensor, TensorType(x.type.shape, quantizer.dtype))
+
     def op_QuantizeLinear(self, node, ins):
         x = ins[0]
+        if self.float_input_view(x) is not None:
+            return self._quantize_float_input(node, ins, self.float_input_view(x))
         if not isinstance(x, _Dyn):
             raise self.unsupported(node, "QuantizeLinear needs a float activation")
         scale, zeropt, zp = self._linear_quant_params(node, ins, x)
@@ -630,6 +672,18 @@ class OnnxImporter:
         y = self._affine(node, x, 1.0 / scale, zeropt) if np.any(scale != 1) or np.any(zeropt != 0) else x
         q = self.emit(node, Quantize(qmin=int(info.min), qmax=int(info.max), rounding="ROUND"), y, suffix="_levels")
         return _Levels(q, self.nodes[-1], y.type)
+
+    def _quantize_float_input(self, node, ins, holder: _Dyn) -> _Levels:
+        """QuantizeLinear on the float input: the host quantizes (ONNX order: round x/scale
+        half to even, add the zero point, saturate), the IR input holds the levels."""
+        scale, zeropt, zp = self._linear_quant_params(node, ins, holder)
+        dtype = np.dtype(zp.dtype) if zp is not None else np.dtype(np.uint8)
+        if not np.issubdtype(dtype, np.integer) or dtype.itemsize > 1:
+            raise self.unsupported(node, f"QuantizeLinear of the float input to {dtype}: supported are 8-bit integer types")
+        info = np.iinfo(dtype)
+        quantizer = InputQuantizer(uniform_values(scale), uniform_values(zeropt), int(info.min), int(info.max), "ROUND", "onnx",
+                                   source=node.name or node.op_type)
+        return _Levels(self.quantize_input(node, quantizer), None, None)
 
     def op_Clip(self, node, ins):
         levels = ins[0]
@@ -650,6 +704,14 @@ class OnnxImporter:
         if not isinstance(levels, _Levels):
             raise self.unsupported(node, "Clip is supported on activations and on the integers between QuantizeLinear "
                                          "and DequantizeLinear")
+        if levels.quantize is None:  # the float input's levels: the host's quantizer narrows
+            q = self.input_quantizer
+            lo = q.qmin if bounds[0] is None else max(q.qmin, int(np.ceil(bounds[0])))
+            hi = q.qmax if bounds[1] is None else min(q.qmax, int(np.floor(bounds[1])))
+            if lo >= hi:
+                raise ModelError(f"Clip to [{bounds[0]}, {bounds[1]}] leaves fewer than two levels", node.name, node.op_type)
+            self.input_quantizer = dataclasses.replace(q, qmin=lo, qmax=hi)
+            return _Levels(_Dyn(levels.x.tensor, TensorType(levels.x.type.shape, self.input_quantizer.dtype)), None, None)
         op: Quantize = levels.quantize.op
         lo = op.qmin if bounds[0] is None else max(op.qmin, int(np.ceil(bounds[0])))
         hi = op.qmax if bounds[1] is None else min(op.qmax, int(np.floor(bounds[1])))
@@ -806,8 +868,9 @@ class OnnxImporter:
         return self.emit(node, Reshape(shape=tuple(shape)), x)
 
 
-def import_model(model: onnx.ModelProto, input_bits: int = 8, input_scale: float = 1.0) -> Graph:
+def import_model(model: onnx.ModelProto, input_bits: int = 8, input_scale: float = 1.0,
+                 float_input: bool = False) -> Graph:
     """Translate a checked plain ONNX model into a float-level IR graph. The model's input
-    receives the integer frame times ``input_scale``."""
-    check_input_options(input_bits, input_scale)
-    return OnnxImporter(model, input_bits, input_scale).run()
+    receives the integer frame times ``input_scale`` (or, ``float_input``, float frames)."""
+    check_input_options(input_bits, input_scale, float_input)
+    return OnnxImporter(model, input_bits, input_scale, float_input).run()

@@ -24,9 +24,10 @@ import numpy as np
 import onnx
 
 from bnnfpga.errors import ModelError
-from bnnfpga.frontend.common import check_input_options, node_attributes
+from bnnfpga.frontend.common import check_input_options, node_attributes, uniform_values
 from bnnfpga.frontend.onnx import SUPPORTED_DYNAMIC_OPS, Const, OnnxImporter
 from bnnfpga.ir.graph import Graph
+from bnnfpga.ir.input_quantizer import InputQuantizer
 from bnnfpga.ir.ops import ROUNDING_MODES, Binarize, FloatThresholds, Quantize, Truncate
 
 QONNX_DOMAIN = "qonnx.custom_op.general"
@@ -117,6 +118,8 @@ class QonnxImporter(OnnxImporter):
     # -- activations -------------------------------------------------------------------------
     def op_BipolarQuant(self, node, ins):
         x = ins[0]
+        if self.float_input_view(x) is not None:
+            return self._quantize_float_input(node, self.float_input_view(x), self._quant_params(node, ins))
         scale = self.per_channel(node, x, self._quant_params(node, ins)["scale"])
         if np.any(scale <= 0):
             raise ModelError("BipolarQuant needs a positive scale", node.name, node.op_type)
@@ -129,6 +132,8 @@ class QonnxImporter(OnnxImporter):
     def op_Quant(self, node, ins):
         x = ins[0]
         p = self._quant_params(node, ins)
+        if self.float_input_view(x) is not None:
+            return self._quantize_float_input(node, self.float_input_view(x), p)
         scale = self.per_channel(node, x, p["scale"])
         zeropt = self.per_channel(node, x, p["zeropt"])
         bits = p["bits"]
@@ -158,6 +163,35 @@ class QonnxImporter(OnnxImporter):
         return self._affine(node, q, scale, -zeropt * scale)
 
     op_IntQuant = op_Quant
+
+    def _quantize_float_input(self, node, holder, p: dict):
+        """A QONNX quantizer on the model's float input (``holder``: its shape, for per-channel
+        constants): the host quantizes (QONNX order: x/scale + zp, clip, round; 1-bit signed:
+        the sign), the IR input holds the levels and the dequantisation (q − zp)·scale follows."""
+        scale = self.per_channel(node, holder, p["scale"])
+        if np.any(scale <= 0) or not np.all(np.isfinite(scale)):
+            raise ModelError(f"{node.op_type} needs a positive scale", node.name, node.op_type)
+        if node.op_type == "BipolarQuant":
+            zeropt, bipolar, (qmin, qmax), rounding = np.zeros_like(scale), True, (-1, 1), "ROUND"
+        else:
+            zeropt = self.per_channel(node, holder, p["zeropt"])
+            bits, bipolar, rounding = p["bits"], p["bits"] == 1 and p["signed"], p["rounding"]
+            if not 1 <= bits <= MAX_ACTIVATION_BITS or (bits == 1 and not p["signed"]):
+                raise ModelError(f"a {bits}-bit {'signed' if p['signed'] else 'unsigned'} quantizer on the float input is "
+                                 f"not supported; supported: 2 to {MAX_ACTIVATION_BITS} bits, or 1-bit signed (bipolar)",
+                                 node.name, node.op_type)
+            if np.any(zeropt != np.round(zeropt)):
+                raise ModelError("a non-integer zero point is not supported", node.name, node.op_type)
+            qmin, qmax = (-1, 1) if bipolar else quant_range(p["signed"], p["narrow"], bits)
+        quantizer = InputQuantizer(uniform_values(scale), uniform_values(zeropt), qmin, qmax, rounding, "qonnx", bipolar,
+                                   source=node.name or node.op_type)
+        q = self.quantize_input(node, quantizer)
+        if bipolar:
+            return q if np.all(scale == 1) else self._affine(node, q, scale, 0.0)
+        self.tag_levels(q, node.output[0], scale, zeropt)
+        if np.all(scale == 1) and np.all(zeropt == 0):
+            return q
+        return self._affine(node, q, scale, -zeropt * scale)
 
     def op_Trunc(self, node, ins):
         """QONNX Trunc v2 (x, scale, zeropt, input_bit_width, output_scale, output_bit_width): the
@@ -226,7 +260,8 @@ class QonnxImporter(OnnxImporter):
         return q if out_scale == 1 else self._affine(node, q, out_scale, 0.0)
 
 
-def import_qonnx(model: onnx.ModelProto, input_bits: int = 8, input_scale: float = 1.0) -> Graph:
+def import_qonnx(model: onnx.ModelProto, input_bits: int = 8, input_scale: float = 1.0,
+                 float_input: bool = False) -> Graph:
     """Translate a checked QONNX model into a float-level IR graph."""
-    check_input_options(input_bits, input_scale)
-    return QonnxImporter(normalise_domains(model), input_bits, input_scale).run()
+    check_input_options(input_bits, input_scale, float_input)
+    return QonnxImporter(normalise_domains(model), input_bits, input_scale, float_input).run()

@@ -41,7 +41,8 @@ def check_input(graph: Graph, x: np.ndarray) -> np.ndarray:
         raise BnnfpgaError(f"input has shape {tuple(x.shape)}, the model expects (N, {', '.join(map(str, t.shape))})")
     if np.issubdtype(x.dtype, np.floating):
         if not np.all(np.isfinite(x)) or not np.all(x == np.round(x)):
-            raise BnnfpgaError(f"input must hold integers ({t.dtype}), found non-integer values")
+            raise BnnfpgaError(f"input must hold integers ({t.dtype}), found non-integer values (a model that quantizes "
+                               "a float input takes float frames with --float-input)")
     elif not np.issubdtype(x.dtype, np.integer):
         raise BnnfpgaError(f"input must be an integer array, got dtype {x.dtype}")
     if x.size and (x.min() < t.dtype.min or x.max() > t.dtype.max):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bnnfpga.ir.head import Head
+from bnnfpga.ir.input_quantizer import InputQuantizer
 from bnnfpga.ir.ops import OP_TYPES, Op
 from bnnfpga.ir.types import DType, TensorType
 
@@ -40,6 +41,9 @@ class Graph:
     holds scale·(v − zero point) of the IR tensor's integer levels v (a quantizer's output).
     ``head`` is what the model computes from the output tensor at the very end (softmax,
     argmax, ...; ir/head.py), on the host; None: the output tensor is the model's output.
+    ``input_quantizer`` (ir/input_quantizer.py): the model's input is float, and the host
+    turns it into the integer levels ``input_name`` holds; None: the input is integer frames
+    (times ``input_scale``).
     """
 
     input_name: str
@@ -52,6 +56,7 @@ class Graph:
     input_scale: float = 1.0
     onnx_scales: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
     head: Head | None = None
+    input_quantizer: InputQuantizer | None = None
 
     # -- structure -------------------------------------------------------------------------
     def types(self) -> dict[str, TensorType]:
@@ -132,6 +137,7 @@ class Graph:
             "notes": self.notes,
             "onnx_scales": {k: {"scale": v[0], "zero_point": v[1]} for k, v in sorted(self.onnx_scales.items())},
             "head": None if self.head is None else self.head.to_json(),
+            "input_quantizer": None if self.input_quantizer is None else self.input_quantizer.to_json(),
         }
         return json.dumps(doc, indent=1) + "\n"
 
@@ -160,6 +166,7 @@ class Graph:
             input_scale=float(doc["input"].get("scale", 1.0)),
             onnx_scales={k: (list(v["scale"]), list(v["zero_point"])) for k, v in doc.get("onnx_scales", {}).items()},
             head=Head.from_json(doc.get("head")),
+            input_quantizer=InputQuantizer.from_json(doc.get("input_quantizer")),
         )
 
 

@@ -134,6 +134,16 @@ def test_label_select_bit_exact(exported, network, head):
     assert_hls_matches_golden(graph, api.random_inputs(graph.input_type, 32, seed=2))
 
 
+def test_float_input_bit_exact(tmp_path):
+    """A model on float features: the host quantizes them (QCDQ QuantizeLinear, int8 narrow),
+    the accelerator receives the levels."""
+    pytest.importorskip("brevitas", reason="pip install brevitas onnxoptimizer (dev extra)")
+    from tests.models import brevitas_float_input_model
+
+    graph = api.load(brevitas_float_input_model(tmp_path, "qcdq"), float_input=True)
+    assert_hls_matches_golden(graph, api.random_frames(graph, 16, seed=5))
+
+
 def test_brevitas_k_bit_output_bit_exact(tmp_path):
     """A last layer ending in a 2-bit quantizer: its levels leave the accelerator as int32."""
     pytest.importorskip("brevitas", reason="pip install brevitas onnxoptimizer (dev extra)")

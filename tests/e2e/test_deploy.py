@@ -145,3 +145,27 @@ def test_notebook_runs_headless_on_the_golden_backend(out, run_notebook, tmp_pat
     assert "frames/s" in text
     for figure in ("samples.png", "throughput.png"):
         assert (deploy / figure).read_bytes().startswith(b"\x89PNG"), figure
+
+
+def test_driver_quantizes_float_input_and_returns_labels(tmp_path, exported):
+    """A model on float features: the driver applies the model's input quantizer as the
+    compiler does; a label-select model: the driver returns the class indices."""
+    pytest.importorskip("brevitas", reason="pip install brevitas (dev extra)")
+    from tests.models import brevitas_float_input_model
+
+    path = brevitas_float_input_model(tmp_path, "qonnx")
+    assert main(["compile", str(path), "--float-input", "-o", str(tmp_path / "float")]) == 0
+    graph = api.load_graph(tmp_path / "float")
+    frames = api.random_frames(graph, 16, seed=8)
+    accel = load_driver(tmp_path / "float").Accelerator(backend="golden")
+    np.testing.assert_array_equal(accel.check(frames), api.accelerator_input(graph, frames))
+    np.testing.assert_array_equal(accel.run(frames), api.predict(graph, frames))
+
+    assert main(["compile", str(exported("headed_topk3", "legacy")), "-o", str(tmp_path / "labels")]) == 0
+    graph = api.load_graph(tmp_path / "labels")
+    x = api.random_frames(graph, 16, seed=8)
+    accel = load_driver(tmp_path / "labels").Accelerator(backend="golden")
+    labels = accel.run(x)
+    assert labels.shape == (16, 3) and labels.dtype == np.int64
+    np.testing.assert_array_equal(labels, api.predict(graph, x))
+    np.testing.assert_array_equal(accel.predict(x), labels[:, 0])

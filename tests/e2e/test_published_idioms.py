@@ -15,7 +15,7 @@ from bnnfpga.errors import BnnfpgaError, ModelError
 from bnnfpga.ir.ops import DotProduct, LabelSelect, Threshold
 from bnnfpga.ir.types import BIPOLAR, DType
 from bnnfpga.verify import verify_model
-from tests.models import brevitas_k_bit_output_model
+from tests.models import brevitas_float_input_model, brevitas_k_bit_output_model
 
 MODES = ("legacy", "dynamo")
 
@@ -145,3 +145,56 @@ def test_compile_says_which_head_it_built(exported, tmp_path, capsys):
     assert "label_select<" in (tmp_path / "out" / "hls" / "top.cpp").read_text()
     with pytest.raises(BnnfpgaError):
         api.choose_head(api.load(path), "topk=x")
+
+
+def frames_on_rounding_ties(graph, count: int, seed: int) -> np.ndarray:
+    """Float frames at odd multiples of half the input quantizer's step (computed in float32
+    as the model computes x/scale: many land exactly on a tie), beyond its range too."""
+    q = graph.input_quantizer
+    rng = np.random.default_rng(seed)
+    halves = rng.integers(2 * q.qmin - 4, 2 * q.qmax + 4, size=(count,) + graph.input_type.shape) | 1
+    return (halves.astype(np.float32) * np.float32(q.scale[0] / 2)).astype(np.float32)
+
+
+@pytest.mark.parametrize("form", ("qonnx", "qcdq"))
+def test_float_input_quantized_on_the_host(tmp_path, form):
+    """Float features in; the host applies the model's own input quantizer (signed 8-bit,
+    narrow range, half-to-even rounding) and the accelerator receives the levels."""
+    pytest.importorskip("brevitas", reason="pip install brevitas (dev extra)")
+    path = brevitas_float_input_model(tmp_path, form)
+    graph = api.load(path, float_input=True)
+    q = graph.input_quantizer
+    assert (q.qmin, q.qmax, q.order) == (-127, 127, "onnx" if form == "qcdq" else "qonnx")
+    assert graph.input_type.dtype == DType("int", 8)
+    x = api.random_frames(graph, 64, seed=3)
+    assert x.dtype == np.float32 and (x.min() < q.float_range()[0] and x.max() > q.float_range()[1]), "clipping exercised"
+    result = verify_model(path, graph, x)
+    assert result.ok, "\n" + result.table()
+    ties = frames_on_rounding_ties(graph, 64, seed=4)
+    levels = q.apply(ties)
+    assert np.any(levels % 2 == 0) and np.any(levels % 2 == 1), "ties round to even in both directions"
+    result = verify_model(path, graph, ties)
+    assert result.ok, "\n" + result.table()
+
+
+def test_float_input_through_the_cli(tmp_path, capsys):
+    pytest.importorskip("brevitas", reason="pip install brevitas (dev extra)")
+    path = brevitas_float_input_model(tmp_path, "qonnx")
+    frames = tmp_path / "features.npy"
+    np.save(frames, (np.random.default_rng(0).normal(size=(5, 20)) * 2).astype(np.float32))
+    assert main(["predict", str(path), str(frames), "--float-input", "-o", str(tmp_path / "y.npy")]) == 0
+    assert np.load(tmp_path / "y.npy").shape == (5, 6)
+    assert main(["predict", str(path), str(frames)]) == 2
+    assert "--float-input" in capsys.readouterr().err
+    assert main(["verify", str(path), "--float-input", "--inputs", str(frames)]) == 0
+    out = tmp_path / "out"
+    assert main(["compile", str(path), "--float-input", "--inputs", str(frames), "-o", str(out)]) == 0
+    vectors = np.load(out / "vectors" / "input_nchw.npy")
+    assert vectors.dtype.kind in "iu" and vectors.shape == (5, 20), "the accelerator's vectors are the levels"
+
+
+def test_float_input_needs_an_input_quantizer(exported, capsys):
+    assert main(["inspect", str(exported("mlp", "legacy")), "--float-input"]) == 2
+    err = capsys.readouterr().err
+    assert "is not read by a quantizer" in err or "float input" in err, err
+    assert "Traceback" not in err

@@ -39,7 +39,7 @@ def assert_rtl_matches_golden(graph, x, tmp_path, folding=None, pauses=True):
     out = tmp_path / "rtl"
     design = rtl.generate(graph, out, folding or choose_folding(graph), 100.0)
     expected = accumulator_stream(api.backend_accumulators(graph, x, "golden")).reshape(-1)
-    frames = pack_stream(x, graph.input_type).reshape(len(x), -1)
+    frames = pack_stream(api.accelerator_input(graph, x), graph.input_type).reshape(len(x), -1)
     result = rtlsim.simulate(out, frames, expected, pauses=pauses)
     mismatches = np.flatnonzero(result.outputs != expected)
     assert not len(mismatches), f"{len(mismatches)} of {expected.size} words differ, first at {mismatches[0]}"
@@ -144,6 +144,17 @@ def test_label_select_bit_exact(exported, network, head, tmp_path):
     folding = choose_folding(graph, max_pe=64, max_simd=64)
     result = assert_rtl_matches_golden(graph, api.random_inputs(graph.input_type, 12, seed=2), tmp_path, folding)
     assert result.outputs.size == 12 * graph.head.k
+
+
+def test_float_input_bit_exact(tmp_path):
+    """A model on float features: the host quantizes them (QONNX Quant, int8 narrow), the
+    accelerator receives the levels."""
+    pytest.importorskip("brevitas", reason="pip install brevitas onnxoptimizer (dev extra)")
+    from tests.models import brevitas_float_input_model
+
+    graph = api.load(brevitas_float_input_model(tmp_path, "qonnx"), float_input=True)
+    frames = api.random_frames(graph, 8, seed=5)
+    assert_rtl_matches_golden(graph, frames, tmp_path, choose_folding(graph, max_pe=64, max_simd=64))
 
 
 def test_brevitas_k_bit_output_bit_exact(tmp_path):
