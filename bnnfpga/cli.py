@@ -17,7 +17,7 @@ from bnnfpga.frontend import is_qonnx, load_onnx
 from bnnfpga.hw.fold import parse_fold_options
 from bnnfpga.hw.folding import DEFAULT_UTILISATION
 from bnnfpga.report import estimate_json, estimate_table, inspect_table, simulation_table, synthesis_json, synthesis_table
-from bnnfpga.verify import verify_backend, verify_model
+from bnnfpga.verify import accuracy, verify_backend, verify_model
 
 EXIT_USER_ERROR = 2
 EXIT_DISAGREE = 1
@@ -120,6 +120,11 @@ def _cmd_verify(args) -> int:
     print(result.table())
     for note in graph.notes:
         print(f"note: {note}")
+    if args.labels:
+        if not args.inputs:
+            raise BnnfpgaError("--labels needs --inputs: the labelled frames")
+        print()
+        print(accuracy(args.model, graph, x, api.load_inputs(args.labels), args.backend, parse_fold_options(args.fold)).table())
     print(f"{'PASS' if result.ok else 'FAIL'}: {result.frames} frames, {what}")
     return 0 if result.ok else EXIT_DISAGREE
 
@@ -201,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model")
     p.add_argument("--inputs", help="frames .npy (default: random frames)")
     p.add_argument("--frames", type=int, default=16, help="random frames when --inputs is not given")
+    p.add_argument("--labels", help="true classes of the --inputs frames (.npy): also report the top-1 accuracy of the "
+                   "reference, the golden model and the backend, and how many frames they agree on")
     p.add_argument("--backend", default="golden", choices=api.BACKENDS,
                    help="golden: golden model vs onnxruntime or the qonnx executor (default); hls: C simulation, rtl: Verilator simulation, vs golden model")
     _add_model_options(p)

@@ -56,9 +56,10 @@ def build(hls_dir: Path) -> tuple[Path, str]:
     return binary, proc.stderr
 
 
-def run(binary: Path, input_words: np.ndarray, expected: np.ndarray | None = None) -> np.ndarray:
+def run(binary: Path, input_words: np.ndarray, expected: np.ndarray | None = None, frames_per_last: int = 1) -> np.ndarray:
     """Stream ``input_words`` (uint64, whole frames) through the testbench; returns the
-    int32 output words. With ``expected``, the testbench compares every word itself."""
+    int32 output words. With ``expected``, the testbench compares every word itself; TLAST
+    must end every ``frames_per_last`` frames (the top's register of that name)."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / "in.hex").write_text("".join(f"{int(w):016x}\n" for w in input_words.reshape(-1)))
@@ -66,7 +67,8 @@ def run(binary: Path, input_words: np.ndarray, expected: np.ndarray | None = Non
         if expected is not None:
             (tmp / "expected.hex").write_text("".join(f"{int(v) & 0xFFFFFFFF:08x}\n" for v in expected.reshape(-1)))
             args.append(str(tmp / "expected.hex"))
-        proc = subprocess.run(args, capture_output=True, text=True)
+        proc = subprocess.run(args, capture_output=True, text=True,
+                              env={**os.environ, "BNNFPGA_FRAMES_PER_LAST": str(frames_per_last)})
         if proc.returncode != 0:
             raise BnnfpgaError(f"C simulation failed: {proc.stdout.strip()} {proc.stderr.strip()[-2000:]}")
         text = (tmp / "out.hex").read_text().split()

@@ -138,11 +138,12 @@ class SimResult:
 
 
 def simulate(rtl_out: Path, frames: np.ndarray, expected: np.ndarray | None = None, pauses: bool = False,
-             seed: int = 1) -> SimResult:
+             seed: int = 1, frames_per_last: int = 1) -> SimResult:
     """Run the generated design in ``rtl_out`` (see codegen/rtl.py) on ``frames`` (N, words)
     uint64 input words at full rate, optionally checking the int32 output against
-    ``expected``; with ``pauses``, first also under random idles and back-pressure. The
-    Verilator build is cached by content hash."""
+    ``expected``; with ``pauses``, first also under random idles and back-pressure. TLAST
+    must close every ``frames_per_last`` frames (the top's port of that name: a batch per DMA
+    transfer). The Verilator build is cached by content hash."""
     design = json.loads((rtl_out / "design.json").read_text())
     build_dir = cache_dir() / _design_hash(rtl_out)
     params_dir = build_dir / "params"
@@ -151,7 +152,8 @@ def simulate(rtl_out: Path, frames: np.ndarray, expected: np.ndarray | None = No
         shutil.copytree(rtl_out / "params", params_dir)
     n = len(frames)
     vectors = {"inputs": [int(w) for w in np.asarray(frames, dtype=np.uint64).reshape(-1)],
-               "output_words": n * design["out_words"], "frame_words": design["out_words"],
+               "output_words": n * design["out_words"], "frame_words": design["out_words"] * frames_per_last,
+               "frames_per_last": frames_per_last,
                "in_words": design["in_words"], "seed": seed,
                "cycles_bound": 4 * (n + 2) * design["cycles_per_frame"] + 4 * n * design["in_words"] + 2000}
     if expected is not None:

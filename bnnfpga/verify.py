@@ -215,3 +215,51 @@ def verify_backend(graph: Graph, x: np.ndarray, backend: str, folding=None) -> V
         rows.append(Agreement(graph.output_name, f"({backend})", "top-1", len(levels), top_bad,
                               f"{len(levels) - top_bad}/{len(levels)} equal"))
     return VerifyResult(rows, len(x))
+
+
+def predicted_classes(y: np.ndarray) -> np.ndarray:
+    """Each frame's top-1 class from a model output: the first of its class indices (an
+    ArgMax/TopK/label-select output), else the index of its largest score (ties to the lower
+    index, as ONNX)."""
+    y = np.asarray(y)
+    if np.issubdtype(y.dtype, np.integer):
+        return y.reshape(len(y), -1)[:, 0].astype(np.int64)
+    return ranked(y.reshape(len(y), -1), 1)[:, 0]
+
+
+@dataclass
+class Accuracy:
+    """Top-1 on labelled frames: (who, correct) per producer of predictions, and how many
+    frames the last one predicts the same class as the first (the reference)."""
+
+    rows: list[tuple[str, int]]
+    frames: int
+    agreement: int
+
+    def table(self) -> str:
+        first, last = self.rows[0][0], self.rows[-1][0]
+        lines = [[who, f"{100 * correct / max(self.frames, 1):.2f}%", f"{correct}/{self.frames}"] for who, correct in self.rows]
+        return (format_table(("predictions of", "top-1", "correct"), lines) +
+                f"\nagreement: {self.agreement}/{self.frames} frames get the same class from {last} as from {first}")
+
+
+def accuracy(model_path: str | os.PathLike, graph: Graph, x: np.ndarray, labels: np.ndarray, backend: str = "golden",
+             folding=None) -> Accuracy:
+    """Top-1 of the reference model (onnxruntime, or the qonnx executor), of the golden model
+    and, for backend 'hls' or 'rtl', of that backend, on frames x with their true ``labels``."""
+    labels = np.asarray(labels).reshape(-1)
+    if len(labels) != len(x):
+        raise BnnfpgaError(f"--labels: expected {len(x)} labels (one per frame), got {len(labels)}")
+    model = load_onnx(model_path)
+    levels = api.accelerator_input(graph, x)
+    frames = levels if graph.input_quantizer is None else np.asarray(x, np.float32).reshape(levels.shape)
+    reference = reference_values(model, graph, frames, [])[model.graph.output[0].name]
+    if graph.head is not None and graph.head.kind == "labels" and not np.issubdtype(reference.dtype, np.integer):
+        reference = ranked(reference.reshape(len(reference), -1), 1)  # the model's scores, ranked as the engine does
+    producers = [("reference (" + ("the qonnx executor" if is_qonnx(model) else "onnxruntime") + ")", reference),
+                 ("golden", golden.predict(graph, levels))]
+    if backend != "golden":
+        producers.append((backend, api.host_output(graph, api.stream_of_levels(graph, levels, backend, folding))))
+    classes = [(who, predicted_classes(y)) for who, y in producers]
+    rows = [(who, int(np.sum(c == labels))) for who, c in classes]
+    return Accuracy(rows, len(labels), int(np.sum(classes[-1][1] == classes[0][1])))

@@ -157,22 +157,34 @@ class Accelerator:
         return np.concatenate([top1(self.run(x[i:i + batch])) for i in range(0, len(x), batch)]) \
             if len(x) else np.zeros(0, np.int64)
 
-    def throughput(self, n: int = 256, seed: int = 0) -> dict:
-        """Frames/s over ``n`` random frames and the latency of one frame (seconds)."""
+    def throughput(self, n: int = 256, seed: int = 0, batch: int | None = None) -> dict:
+        """Frames/s over ``n`` random frames run in batches of ``batch`` (default: one batch of
+        all n), everything included (packing, the DMA transfers, unpacking, the host's
+        nodes), and the latency of one frame on its own (seconds)."""
         rng = np.random.default_rng(seed)
-        lo, hi = self.config["input"]["min"], self.config["input"]["max"]
-        x = rng.integers(lo, hi + 1, size=(n,) + self.input_shape)
+        quantizer = self.config.get("input_quantizer")
+        if quantizer:  # float frames over the quantizer's range
+            scale = np.asarray(quantizer["scale"], np.float64)
+            x = rng.uniform(quantizer["qmin"] * scale.min(), quantizer["qmax"] * scale.max(), size=(n,) + self.input_shape)
+        else:
+            lo, hi = self.config["input"]["min"], self.config["input"]["max"]
+            x = rng.integers(lo, hi + 1, size=(n,) + self.input_shape)
+        batch = batch or n
         start = time.perf_counter()
         self.run(x[:1])
         latency = time.perf_counter() - start
         start = time.perf_counter()
-        self.run(x)
+        for i in range(0, n, batch):
+            self.run(x[i:i + batch])
         elapsed = time.perf_counter() - start
-        return {"frames": n, "fps": n / elapsed, "latency_s": latency, "backend": self.backend}
+        return {"frames": n, "batch": batch, "fps": n / elapsed, "latency_s": latency, "backend": self.backend}
 
 
 class _PynqDevice:
-    """The board: the overlay's AXI DMA streams the input words in and one frame out per TLAST."""
+    """The board: the overlay's AXI DMA moves a whole batch in one transfer each way. The
+    accelerator's frames_per_last register makes TLAST close the batch rather than each frame
+    (the simple-mode S2MM channel ends a transfer at TLAST); the DMA buffers of a batch size
+    are allocated once and kept for the next batch of that size."""
 
     def __init__(self, bitfile, in_words: int, out_words: int):
         from pynq import Overlay, allocate  # only here: off the board pynq is not needed
@@ -180,24 +192,36 @@ class _PynqDevice:
         self._allocate = allocate
         self.overlay = Overlay(str(bitfile))
         self.dma = self.overlay.dma
+        self.accelerator = self.overlay.accelerator
+        registers = self.accelerator.register_map
+        if not hasattr(registers, "frames_per_last"):
+            raise ValueError("the overlay's accelerator has no frames_per_last register: rebuild it with this bnnfpga")
+        self._frames_per_last = registers.frames_per_last.address
         self.in_words, self.out_words = in_words, out_words
+        self._batch, self._src, self._dst = 0, None, None
+
+    def _buffers(self, n: int):
+        if n != self._batch:
+            for buffer in (self._src, self._dst):
+                if buffer is not None:
+                    buffer.freebuffer()
+            self._src = self._allocate(shape=(n * self.in_words,), dtype=np.uint64)
+            self._dst = self._allocate(shape=(n * self.out_words,), dtype=np.int32)
+            self._batch = n
+        return self._src, self._dst
 
     def run(self, words: np.ndarray) -> np.ndarray:
         n = len(words)
-        src = self._allocate(shape=(n * self.in_words,), dtype=np.uint64)
-        dst = self._allocate(shape=(n, self.out_words), dtype=np.int32)
+        src, dst = self._buffers(n)
         src[:] = words.reshape(-1)
         src.flush()
+        self.accelerator.write(self._frames_per_last, n)  # TLAST after the batch's last frame
+        self.dma.recvchannel.transfer(dst)
         self.dma.sendchannel.transfer(src)
-        for frame in range(n):  # simple-mode S2MM ends a transfer at TLAST: one frame each
-            self.dma.recvchannel.transfer(dst[frame])
-            self.dma.recvchannel.wait()
         self.dma.sendchannel.wait()
+        self.dma.recvchannel.wait()
         dst.invalidate()
-        out = np.array(dst)
-        src.freebuffer()
-        dst.freebuffer()
-        return out
+        return np.array(dst).reshape(n, self.out_words)
 
 
 class _GoldenDevice:
@@ -225,4 +249,5 @@ class _RtlDevice:
         self.rtlsim, self.rtl_dir = rtlsim, Path(rtl_dir)
 
     def run(self, words: np.ndarray) -> np.ndarray:
-        return self.rtlsim.simulate(self.rtl_dir, words).outputs.reshape(len(words), -1)
+        # the batch as the board receives it: one stream, TLAST after its last frame only
+        return self.rtlsim.simulate(self.rtl_dir, words, frames_per_last=len(words)).outputs.reshape(len(words), -1)

@@ -32,11 +32,17 @@ ap_int<BITS + 2> element(const ap_uint<W> &pixel, unsigned c) {
 
 // Writes each word of VALUES elements (WORDS words per frame) as VALUES 32-bit AXI-Stream
 // beats, element 0 first, each extended to int32 (an int32 accumulator as it is, a k-bit
-// level sign- or zero-extended, a bipolar bit as +1/-1), with TLAST on the frame's last beat.
+// level sign- or zero-extended, a bipolar bit as +1/-1), with TLAST on the frame's last beat,
+// or only on the last beat of every frames_per_last-th frame (a batch per DMA transfer; 0
+// and 1: every frame). One frame per call; the frame count of the batch persists.
 //   VALUES, WORDS                 elements per word, words per frame
 //   IN_BITS, IN_SIGNED, IN_BIPOLAR  the element type (32, true, false: int32 accumulators)
 template <unsigned VALUES, unsigned WORDS, unsigned IN_BITS, bool IN_SIGNED, bool IN_BIPOLAR>
-void output_stage(hls::stream<ap_uint<VALUES * IN_BITS> > &in, hls::stream<ap_axiu<32, 0, 0, 0> > &out) {
+void output_stage(hls::stream<ap_uint<VALUES * IN_BITS> > &in, hls::stream<ap_axiu<32, 0, 0, 0> > &out,
+                  const ap_uint<32> frames_per_last) {
+    static ap_uint<32> frames = 0;  // frames of the batch already sent
+    const bool last_frame = frames_per_last <= 1 || frames == frames_per_last - 1;
+    frames = last_frame ? ap_uint<32>(0) : ap_uint<32>(frames + 1);
     for (unsigned w = 0; w < WORDS; w++) {
         const ap_uint<VALUES * IN_BITS> word = in.read();
         for (unsigned v = 0; v < VALUES; v++) {
@@ -45,7 +51,7 @@ void output_stage(hls::stream<ap_uint<VALUES * IN_BITS> > &in, hls::stream<ap_ax
             beat.data = (ap_int<32>)element<IN_BITS, IN_SIGNED, IN_BIPOLAR>(word, v);
             beat.keep = -1;
             beat.strb = -1;
-            beat.last = (w == WORDS - 1 && v == VALUES - 1) ? 1 : 0;
+            beat.last = (last_frame && w == WORDS - 1 && v == VALUES - 1) ? 1 : 0;
             out.write(beat);
         }
     }

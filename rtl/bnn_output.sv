@@ -4,7 +4,8 @@
 // 32-bit AXI-Stream beats (value 0 first), each element extended to int32 (an int32
 // accumulator as it is; a k-bit level sign- or zero-extended; a bipolar bit as +1 or -1),
 // with TLAST on the last beat of every VECTORS-th vector: the end of a frame
-// (docs/DESIGN.md 3.7).
+// (docs/DESIGN.md 3.7); with frames_per_last = n > 1, only at the end of every n-th frame,
+// so that one DMA transfer takes a batch of n frames (docs/DESIGN.md 4.2). 0 counts as 1.
 module bnn_output #(
     // Elements per input vector (output beats per vector), >= 1
     parameter int VALUES = 10,
@@ -19,6 +20,8 @@ module bnn_output #(
 ) (
     input  wire                       clk,
     input  wire                       rst_n,
+    // Frames per TLAST (a register the host writes before a batch; 0 and 1: every frame)
+    input  wire  [31:0]               frames_per_last,
     input  wire  [VALUES*IN_BITS-1:0] s_axis_tdata,
     input  wire                  s_axis_tvalid,
     output logic                 s_axis_tready,
@@ -50,6 +53,8 @@ module bnn_output #(
     logic full;
     logic [VW-1:0] value;
     logic [FW-1:0] count;  // vectors of the frame already started
+    logic [31:0] frames;   // frames of the batch already sent
+    wire last_frame_of_batch = frames_per_last <= 32'd1 || frames == frames_per_last - 32'd1;
 
     wire last_value = (value == VW'(VALUES - 1));
     wire beat = full && m_axis_tready;
@@ -62,19 +67,22 @@ module bnn_output #(
         else if (IN_SIGNED) m_axis_tdata = 32'(signed'(element));
         else m_axis_tdata = 32'(element);
     end
-    assign m_axis_tlast = last_value && (count == FW'(VECTORS - 1));
+    wire last_of_frame = last_value && (count == FW'(VECTORS - 1));
+    assign m_axis_tlast = last_of_frame && last_frame_of_batch;
 
     always_ff @(posedge clk) begin
         if (!rst_n) begin
             full <= 1'b0;
             value <= '0;
             count <= '0;
+            frames <= '0;
         end else begin
             if (beat) begin
                 value <= last_value ? '0 : value + 1'b1;
                 if (last_value) begin
                     full <= 1'b0;
                     count <= (count == FW'(VECTORS - 1)) ? '0 : count + 1'b1;
+                    if (count == FW'(VECTORS - 1)) frames <= last_frame_of_batch ? '0 : frames + 32'd1;
                 end
             end
             if (s_axis_tvalid && s_axis_tready) begin

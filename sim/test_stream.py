@@ -1,5 +1,6 @@
 """cocotb tests for any stream design, an engine or a whole accelerator, driven by the JSON
-file $BNNFPGA_TB_VECTORS: {inputs, expected, seed[, idle, backpressure, frame_words]}.
+file $BNNFPGA_TB_VECTORS: {inputs, expected, seed[, idle, backpressure, frame_words,
+frames_per_last]} (frames_per_last: the value of that port, where the design has one).
 
 ``stream_matches_golden`` streams the input words into s_axis with random idle cycles, takes
 m_axis with random back-pressure, and compares every output word, in order, with the
@@ -52,6 +53,8 @@ def _budget_ns(vectors: dict) -> int:
 
 
 async def _stream(dut, vectors: dict, idle: float, backpressure: float, on_start=None):
+    if hasattr(dut, "frames_per_last"):  # an output stage: TLAST every that many frames (0: every frame)
+        dut.frames_per_last.value = vectors.get("frames_per_last", 0)
     source, sink = await start(dut, vectors["seed"], idle, backpressure)
     cocotb.start_soon(send_words(source, vectors["inputs"], vectors.get("in_words", 0), on_start))
     return await with_timeout(receive_frames(sink, vectors["output_words"]), _budget_ns(vectors), "ns")

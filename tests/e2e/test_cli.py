@@ -5,6 +5,7 @@ from __future__ import annotations
 import filecmp
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -237,3 +238,25 @@ def test_predict_and_compile_need_neither_onnxruntime_nor_torch(tmp_path):
     assert proc.returncode == 0, proc.stderr
     labels = np.load(EXAMPLE / "test_labels.npy")
     assert (np.load(tmp_path / "y.npy").argmax(1) == labels).mean() > 0.9
+
+
+def test_verify_with_labels_reports_top1_side_by_side(capsys):
+    """The example's 64 labelled test digits: the reference's and golden's top-1, computed
+    here independently, and their agreement."""
+    images, labels = EXAMPLE / "test_images.npy", EXAMPLE / "test_labels.npy"
+    assert run_cli("verify", EXAMPLE / "model.onnx", "--inputs", images, "--labels", labels) == 0
+    out = capsys.readouterr().out
+    graph = api.load(EXAMPLE / "model.onnx")
+    correct = int(np.sum(api.predict(graph, np.load(images)).argmax(1) == np.load(labels)))
+    assert re.search(rf"reference \(onnxruntime\)\s+[\d.]+%\s+{correct}/64", out), out
+    assert re.search(rf"golden\s+[\d.]+%\s+{correct}/64", out), out
+    assert "agreement: 64/64 frames" in out
+
+
+def test_verify_labels_need_matching_inputs(tmp_path, capsys):
+    labels = tmp_path / "labels.npy"
+    np.save(labels, np.zeros(3, np.int64))
+    assert run_cli("verify", EXAMPLE / "model.onnx", "--labels", labels) == 2
+    assert "--labels needs --inputs" in capsys.readouterr().err
+    assert run_cli("verify", EXAMPLE / "model.onnx", "--inputs", EXAMPLE / "test_images.npy", "--labels", labels) == 2
+    assert "expected 64 labels" in capsys.readouterr().err

@@ -71,9 +71,11 @@ def test_bad_frames_are_rejected_before_the_hardware(out, frames, words):
     assert words in str(info.value) and CountingDevice.calls == 0
 
 
-def fake_pynq(graph):
-    """A stand-in for the pynq package whose AXI DMA is the golden model: the pynq backend's
-    buffers, transfers and per-frame receive run as on the board."""
+def fake_pynq(graph, log: list | None = None):
+    """A stand-in for the pynq package whose AXI DMA is the golden model, as the board's DMA
+    behaves: the receive channel's transfer ends at TLAST, which the accelerator raises after
+    every frames_per_last-th frame (its AXI-Lite register). ``log`` collects (channel, words)
+    per transfer."""
     from bnnfpga.hw import streams
 
     class Buffer(np.ndarray):
@@ -86,32 +88,55 @@ def fake_pynq(graph):
         def freebuffer(self):
             pass
 
+    class Accelerator:
+        FRAMES_PER_LAST = 0x10
+
+        def __init__(self):
+            self.registers = {}
+            self.register_map = types.SimpleNamespace(frames_per_last=types.SimpleNamespace(address=self.FRAMES_PER_LAST))
+
+        def write(self, address, value):
+            self.registers[address] = int(value)
+
     class Channel:
         def __init__(self, dma, send):
             self.dma, self.send = dma, send
+            self.buffer = None
 
         def transfer(self, buffer):
+            if log is not None:
+                log.append(("send" if self.send else "receive", buffer.size))
             if self.send:
-                self.dma.pending, self.dma.outputs = np.array(buffer), None
-            else:  # one frame per transfer: the S2MM channel stops at TLAST
-                if self.dma.outputs is None:
-                    x = streams.unpack_stream(self.dma.pending.reshape(-1, self.dma.in_words), graph.input_type)
-                    acc = api.backend_accumulators(graph, x, "golden")
-                    self.dma.outputs = list(streams.accumulator_stream(acc).astype(np.int32))
-                buffer[...] = self.dma.outputs.pop(0)
+                x = streams.unpack_stream(np.array(buffer).reshape(-1, self.dma.in_words), graph.input_type)
+                words = streams.accumulator_stream(api.stream_of_levels(graph, x, "golden")).astype(np.int32).reshape(len(x), -1)
+                batch = max(1, self.dma.accelerator.registers.get(Accelerator.FRAMES_PER_LAST, 1))
+                self.dma.packets = [words[i:i + batch].reshape(-1) for i in range(0, len(x), batch)]  # one per TLAST
+                if self.dma.recvchannel.buffer is not None:
+                    self.dma.recvchannel.deliver()
+            else:
+                self.buffer = buffer
+                if self.dma.packets:
+                    self.deliver()
+
+        def deliver(self):
+            packet = self.dma.packets.pop(0)
+            assert packet.size <= self.buffer.size, "the receive buffer is smaller than the packet"
+            self.buffer[: packet.size] = packet
+            self.buffer = None
 
         def wait(self):
             pass
 
     class Dma:
-        def __init__(self):
-            self.pending, self.outputs, self.in_words = None, None, 64
+        def __init__(self, accelerator):
+            self.packets, self.in_words, self.accelerator = [], 64, accelerator
             self.sendchannel, self.recvchannel = Channel(self, True), Channel(self, False)
 
     class Overlay:
         def __init__(self, bitfile):
             assert Path(bitfile).name.endswith(".bit")
-            self.dma = Dma()
+            self.accelerator = Accelerator()
+            self.dma = Dma(self.accelerator)
 
     module = types.ModuleType("pynq")
     module.Overlay = Overlay
@@ -119,14 +144,23 @@ def fake_pynq(graph):
     return module
 
 
-def test_pynq_backend_drives_the_dma(out, monkeypatch):
+def test_pynq_backend_moves_a_batch_per_dma_transfer(out, monkeypatch):
+    """One send and one receive transfer per batch (TLAST closes the batch), buffers kept
+    for the next batch of the same size, outputs as the golden model's."""
     graph = api.load_graph(out)
-    monkeypatch.setitem(sys.modules, "pynq", fake_pynq(graph))
+    log = []
+    monkeypatch.setitem(sys.modules, "pynq", fake_pynq(graph, log))
     driver = load_driver(out)
     accel = driver.Accelerator(backend="pynq")
-    x = np.load(EXAMPLE / "test_images.npy")[:5]
+    x = np.load(EXAMPLE / "test_images.npy")[:40]
     np.testing.assert_array_equal(accel.run(x), api.predict(graph, x))
-    assert accel.throughput(4)["fps"] > 0
+    assert log == [("receive", 40 * 10), ("send", 40 * accel._device.in_words)]
+    buffers = accel._device._src, accel._device._dst
+    np.testing.assert_array_equal(accel.run(x[::-1]), api.predict(graph, x[::-1]))
+    assert accel._device._src is buffers[0] and accel._device._dst is buffers[1], "a batch of the same size reuses its buffers"
+    assert accel._device.accelerator.registers[0x10] == 40
+    report = accel.throughput(8, batch=4)
+    assert report["fps"] > 0 and report["batch"] == 4
 
 
 def test_driver_needs_no_pynq_off_the_board_and_says_which_backends_exist(out):

@@ -23,11 +23,12 @@ def pixel_words(values: np.ndarray, bits: int) -> list[int]:
 
 
 def run_stream_test(module: str, parameters: dict, inputs: list[int], expected: list[int], tmp_path: Path, seed: int,
-                    frame_words: int | None = None) -> None:
+                    frame_words: int | None = None, frames_per_last: int = 0) -> None:
     """Stream ``inputs`` through rtl/<module>.sv (random idles and back-pressure) and require
-    exactly ``expected`` out (and TLAST every ``frame_words`` words)."""
+    exactly ``expected`` out (and TLAST every ``frame_words`` words); ``frames_per_last``
+    drives the output stage's port of that name."""
     vectors = tmp_path / "vectors.json"
     vectors.write_text(json.dumps({"inputs": inputs, "expected": expected, "output_words": len(expected), "seed": seed,
-                                   "frame_words": frame_words}))
+                                   "frame_words": frame_words, "frames_per_last": frames_per_last}))
     run_cocotb(module, library_sources(), parameters, "test_stream", tmp_path / "build",
                {"BNNFPGA_TB_VECTORS": str(vectors)})

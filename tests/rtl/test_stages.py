@@ -40,6 +40,16 @@ def test_output_stage_splits_vectors_and_closes_frames_with_tlast(values, vector
     run_stream_test("bnn_output", params, inputs, expected, tmp_path, seed=values, frame_words=values * vectors)
 
 
+@pytest.mark.parametrize("frames_per_last", [1, 3])
+def test_output_stage_closes_a_batch_of_frames_with_one_tlast(frames_per_last, tmp_path):
+    """frames_per_last = n: TLAST only on the last beat of every n-th frame (one DMA
+    transfer per batch); 1 (and 0) every frame."""
+    rng = np.random.default_rng(frames_per_last)
+    acc = rng.integers(-2**31, 2**31, size=(12, 5))  # 6 frames of 2 vectors
+    run_stream_test("bnn_output", {"VALUES": 5, "VECTORS": 2}, pixel_words(acc, 32), [int(v) & 0xFFFFFFFF for v in acc.reshape(-1)],
+                    tmp_path, seed=7, frame_words=10 * frames_per_last, frames_per_last=frames_per_last)
+
+
 @pytest.mark.parametrize("values, k, bits, largest", [(10, 1, 32, True), (10, 3, 12, True), (7, 7, 5, False), (1, 1, 2, True)],
                          ids=lambda v: str(v))
 def test_label_select_ranks_with_ties_in_index_order(values, k, bits, largest, tmp_path):

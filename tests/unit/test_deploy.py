@@ -81,6 +81,10 @@ def test_vivado_script_builds_the_block_design_and_copies_the_overlay(tmp_path, 
     assert ["dma/M_AXIS_MM2S", "accelerator/s_axis"] in streams and ["accelerator/m_axis", "dma/S_AXIS_S2MM"] in streams
     memory = [c for c in calls if c[0] == "apply_bd_automation" and c[-1] in ("dma/M_AXI_MM2S", "dma/M_AXI_S2MM")]
     assert len(memory) == 2 and all(f"Slave /ps/{board.hp_port}" in c[c.index("-config") + 1] for c in memory)
+    # The control ports (the DMA's, and the accelerator's frames_per_last register) on the GP master.
+    control = [c for c in calls if c[0] == "apply_bd_automation" and c[-1] in ("dma/S_AXI_LITE", "accelerator/s_axi_control")]
+    assert len(control) == 2 and all("Master /ps/" in c[c.index("-config") + 1] for c in control)
+    assert "#pragma HLS INTERFACE s_axilite port = frames_per_last" in top
     assert "validate_bd_design" in names and names.index("validate_bd_design") < names.index("launch_runs")
     launch = next(c for c in calls if c[0] == "launch_runs")
     assert launch[1] == "impl_1" and "write_bitstream" in launch
