@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bnnfpga import __version__
 from bnnfpga.hw.cost_model import Resources
 from bnnfpga.hw.folding import layer_of
+from bnnfpga.hw.host import describe_io
 from bnnfpga.hw.lower import lower
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.ops import Conv, DotProduct, IntegerAffine, MaxPool, OutputAffine, Reshape, Threshold
@@ -153,6 +154,10 @@ def markdown_report(graph: Graph, model: str, board: str, options: dict, folding
         "## Accumulator widths",
         "",
         *accumulator_summary(graph),
+        "",
+        "## Input and output",
+        "",
+        *(f"- {line}" for line in describe_io(graph)),
         "",
         "## Notes",
         "",

@@ -22,3 +22,20 @@ def accumulator_tensor(graph: Graph) -> str:
     """The tensor the accelerator streams out: what the host-side nodes start from."""
     tail = host_nodes(graph)
     return tail[0].inputs[0] if tail else graph.output_name
+
+
+def describe_io(graph: Graph) -> list[str]:
+    """What the accelerator takes and returns, and what the host does around it, one line
+    each (for compile's progress and report.md)."""
+    lines = []
+    if graph.input_quantizer is not None:
+        q = graph.input_quantizer
+        lines.append(f"input: float frames, quantized on the host by the model's {q.source!r} to "
+                     f"{graph.input_type.dtype} levels [{q.qmin}, {q.qmax}] ({q.order} order, {q.rounding})")
+    head = graph.head
+    if head is not None and head.kind == "labels":
+        lines.append(f"output: the top {head.k} class label(s) from a label-select engine")
+    else:
+        finish = f"; the host applies the output affine and {head.kind}" if head is not None else ""
+        lines.append(f"output: the last layer's integers{finish}")
+    return lines
