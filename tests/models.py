@@ -224,6 +224,42 @@ class HeadedMLP(nn.Module):
         return y
 
 
+class OldExportIdioms(nn.Module):
+    """conv → sign (or 2-bit PACT, which needs Round: opset 11) → max-pool → conv → sign →
+    a flatten written three ways → dense → batchnorm."""
+
+    def __init__(self, flatten: str, pact: bool):
+        super().__init__()
+        self.flatten = flatten
+        self.features = nn.Sequential(
+            BinaryConv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), PACT(2, 2.0) if pact else BinarySign(), nn.MaxPool2d(2),
+            BinaryConv2d(8, 12, 3), nn.BatchNorm2d(12), BinarySign(),
+        )
+        self.classifier = nn.Sequential(BinaryLinear(12 * (4 if flatten == "view" else 1), 10), nn.BatchNorm1d(10))
+
+    def forward(self, x):
+        h = self.features(x / 255)
+        if self.flatten == "view":  # Shape → Gather → Unsqueeze → Concat → Reshape in old exports
+            h = h.view(h.size(0), -1)
+        elif self.flatten == "squeeze":  # GlobalAveragePool → Squeeze (axes attribute or input)
+            h = nn.functional.adaptive_avg_pool2d(h, 1).squeeze(3).squeeze(2)
+        else:  # ReduceMean (axes attribute, or input from opset 18) → Flatten
+            h = h.mean((2, 3), keepdim=True).flatten(1)
+        return self.classifier(h)
+
+
+def export_old_idioms(directory, flatten: str, opset: int, dynamo: bool):
+    """OldExportIdioms exported at ``opset`` to ``directory``/model.onnx."""
+    model = zoo.build(OldExportIdioms, seed=2, flatten=flatten, pact=opset >= 11)
+    path = directory / "model.onnx"
+    x = torch.randint(0, 256, (1, 3, 8, 8)).float()
+    # The legacy exporter as old tutorials called it: a dynamic batch axis and no constant
+    # folding, so the shape arithmetic stays in the graph.
+    legacy = {} if dynamo else {"dynamic_axes": {"x": {0: "batch"}}, "do_constant_folding": False}
+    torch.onnx.export(model.eval(), (x,), str(path), dynamo=dynamo, opset_version=opset, input_names=["x"], **legacy)
+    return path
+
+
 NETWORKS = {
     "small_cnn": (zoo.SmallCNN, (3, 12, 12)),
     "mlp": (MLP, (64,)),

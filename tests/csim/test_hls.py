@@ -134,6 +134,16 @@ def test_label_select_bit_exact(exported, network, head):
     assert_hls_matches_golden(graph, api.random_inputs(graph.input_type, 32, seed=2))
 
 
+@pytest.mark.parametrize("opset", (9, 11))
+def test_old_opset_export_bit_exact(tmp_path, opset):
+    """A legacy export at an old opset (the shape subgraph of x.view(x.size(0), -1), >= as
+    Not(Less)) reaches the engines like any other."""
+    from tests.models import export_old_idioms
+
+    graph = api.load(export_old_idioms(tmp_path, "view", opset, dynamo=False))
+    assert_hls_matches_golden(graph, api.random_inputs(graph.input_type, 8, seed=6))
+
+
 def test_float_input_bit_exact(tmp_path):
     """A model on float features: the host quantizes them (QCDQ QuantizeLinear, int8 narrow),
     the accelerator receives the levels."""

@@ -9,52 +9,15 @@ from __future__ import annotations
 
 import onnx
 import pytest
-import torch
-from torch import nn
 
 from bnnfpga import api
 from bnnfpga.errors import ModelError
 from bnnfpga.ir.ops import Reshape
-from bnnfpga.nn import PACT, BinaryConv2d, BinaryLinear, BinarySign, zoo
 from bnnfpga.verify import verify_model
+from tests.models import export_old_idioms
 from tests.onnx_graphs import old_opset_qonnx_mlp
 
 FLATTENS = ("view", "squeeze", "mean")
-
-
-class OldExportIdioms(nn.Module):
-    """conv → sign (or 2-bit PACT, which needs Round: opset 11) → max-pool → conv → sign →
-    a flatten written three ways → dense → batchnorm."""
-
-    def __init__(self, flatten: str, pact: bool):
-        super().__init__()
-        self.flatten = flatten
-        self.features = nn.Sequential(
-            BinaryConv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), PACT(2, 2.0) if pact else BinarySign(), nn.MaxPool2d(2),
-            BinaryConv2d(8, 12, 3), nn.BatchNorm2d(12), BinarySign(),
-        )
-        self.classifier = nn.Sequential(BinaryLinear(12 * (4 if flatten == "view" else 1), 10), nn.BatchNorm1d(10))
-
-    def forward(self, x):
-        h = self.features(x / 255)
-        if self.flatten == "view":  # Shape → Gather → Unsqueeze → Concat → Reshape in old exports
-            h = h.view(h.size(0), -1)
-        elif self.flatten == "squeeze":  # GlobalAveragePool → Squeeze (axes attribute or input)
-            h = nn.functional.adaptive_avg_pool2d(h, 1).squeeze(3).squeeze(2)
-        else:  # ReduceMean (axes attribute, or input from opset 18) → Flatten
-            h = h.mean((2, 3), keepdim=True).flatten(1)
-        return self.classifier(h)
-
-
-def export(tmp_path, flatten: str, opset: int, dynamo: bool):
-    model = zoo.build(OldExportIdioms, seed=2, flatten=flatten, pact=opset >= 11)
-    path = tmp_path / "model.onnx"
-    x = torch.randint(0, 256, (1, 3, 8, 8)).float()
-    # The legacy exporter as old tutorials called it: a dynamic batch axis and no constant
-    # folding, so the shape arithmetic stays in the graph.
-    legacy = {} if dynamo else {"dynamic_axes": {"x": {0: "batch"}}, "do_constant_folding": False}
-    torch.onnx.export(model.eval(), (x,), str(path), dynamo=dynamo, opset_version=opset, input_names=["x"], **legacy)
-    return path
 
 
 def check_agrees(path):
@@ -68,7 +31,7 @@ def check_agrees(path):
 @pytest.mark.parametrize("flatten", FLATTENS)
 @pytest.mark.parametrize("opset", range(9, 21))
 def test_legacy_export_at_every_opset(tmp_path, flatten, opset):
-    path = export(tmp_path, flatten, opset, dynamo=False)
+    path = export_old_idioms(tmp_path, flatten, opset, dynamo=False)
     ops = {n.op_type for n in onnx.load(str(path)).graph.node}
     if flatten == "view":
         assert {"Shape", "Gather", "Unsqueeze", "Concat", "Reshape"} <= ops, "the old shape subgraph was exported"
@@ -81,7 +44,7 @@ def test_legacy_export_at_every_opset(tmp_path, flatten, opset):
 @pytest.mark.parametrize("flatten", FLATTENS)
 @pytest.mark.parametrize("opset", (18, 21))
 def test_dynamo_export(tmp_path, flatten, opset):
-    check_agrees(export(tmp_path, flatten, opset, dynamo=True))
+    check_agrees(export_old_idioms(tmp_path, flatten, opset, dynamo=True))
 
 
 @pytest.mark.parametrize("opset", range(7, 14))
@@ -119,6 +82,6 @@ def test_constant_subgraph_that_cannot_be_evaluated_names_node_op_and_opset(tmp_
 
 
 def test_squeeze_keeps_the_flatten_shape(tmp_path):
-    graph = api.load(export(tmp_path, "squeeze", 11, dynamo=False))
+    graph = api.load(export_old_idioms(tmp_path, "squeeze", 11, dynamo=False))
     assert graph.types()[graph.output_name].shape == (10,)
     assert graph.input_type.shape == (3, 8, 8)

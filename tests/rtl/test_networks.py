@@ -146,6 +146,16 @@ def test_label_select_bit_exact(exported, network, head, tmp_path):
     assert result.outputs.size == 12 * graph.head.k
 
 
+def test_old_opset_export_bit_exact(tmp_path):
+    """A legacy export at opset 9 (the shape subgraph of x.view(x.size(0), -1), >= as
+    Not(Less)) reaches the engines like any other."""
+    from tests.models import export_old_idioms
+
+    graph = api.load(export_old_idioms(tmp_path, "view", 9, dynamo=False))
+    assert_rtl_matches_golden(graph, api.random_inputs(graph.input_type, 6, seed=6), tmp_path,
+                              choose_folding(graph, max_pe=64, max_simd=64))
+
+
 def test_float_input_bit_exact(tmp_path):
     """A model on float features: the host quantizes them (QONNX Quant, int8 narrow), the
     accelerator receives the levels."""
