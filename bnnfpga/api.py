@@ -19,7 +19,7 @@ from bnnfpga.frontend import import_model, load_onnx
 from bnnfpga.hw import folding as folding_search
 from bnnfpga.hw.fold import Fold
 from bnnfpga.hw.folding import DEFAULT_UTILISATION
-from bnnfpga.hw.host import accumulator_tensor, host_nodes
+from bnnfpga.hw.host import accumulator_tensor, describe_output, host_nodes
 from bnnfpga.hw.streams import accumulator_stream, accumulators_from_stream, pack_stream, to_hex_lines
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.ops import OutputAffine
@@ -79,13 +79,6 @@ def _select_labels(graph: Graph, k: int) -> Graph:
     verify_folded(graph)
     return graph
 
-
-def describe_head(graph: Graph) -> str:
-    """What the accelerator streams out and what the host makes of it, in one line."""
-    if graph.head is not None and graph.head.kind == "labels":
-        return f"the accelerator selects the top {graph.head.k} class label(s) (label select engine)"
-    finish = f"; the host computes {graph.head.kind}" if graph.head is not None else ""
-    return f"the accelerator streams the last layer's integers{finish}"
 
 
 def load_graph(path: str | os.PathLike) -> Graph:
@@ -200,11 +193,7 @@ def accelerator_input(graph: Graph, x: np.ndarray) -> np.ndarray:
     host exactly as the model's quantizer computes them (docs/DESIGN.md 3.14)."""
     if graph.input_quantizer is None:
         return golden.executor.check_input(graph, x)
-    x = np.asarray(x)
-    if x.ndim == len(graph.input_type.shape):
-        x = x[None]
-    if tuple(x.shape[1:]) != graph.input_type.shape:
-        raise BnnfpgaError(f"input has shape {tuple(x.shape)}, the model expects (N, {', '.join(map(str, graph.input_type.shape))})")
+    x = golden.executor.check_shape(graph, x)
     if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)) or not np.all(np.isfinite(x)):
         raise BnnfpgaError(f"--float-input frames must be finite numbers, got dtype {x.dtype}")
     return graph.input_quantizer.apply(x)
@@ -254,7 +243,7 @@ def compile_model(
         print(f"compiling {model_path} for {board_info.name}", file=progress, flush=True)
     graph = load(model_path, input_bits, _stage_printer(progress) if progress else None, input_scale, head, float_input)
     if progress:
-        print(f"  [head] {describe_head(graph)}", file=progress, flush=True)
+        print(f"  [head] {describe_output(graph)}", file=progress, flush=True)
     frames = random_frames(graph, vectors) if inputs is None else inputs
     x = accelerator_input(graph, frames)
     if labels is not None and (labels.ndim != 1 or len(labels) != len(x)):

@@ -13,11 +13,11 @@ import numpy as np
 from bnnfpga import __version__, api, build
 from bnnfpga.boards import available, load_board
 from bnnfpga.errors import BnnfpgaError
-from bnnfpga.frontend import is_qonnx, load_onnx
+from bnnfpga.frontend import load_onnx
 from bnnfpga.hw.fold import parse_fold_options
 from bnnfpga.hw.folding import DEFAULT_UTILISATION
 from bnnfpga.report import estimate_json, estimate_table, inspect_table, simulation_table, synthesis_json, synthesis_table
-from bnnfpga.verify import accuracy, verify_backend, verify_model
+from bnnfpga.verify import accuracy, reference_name, verify_backend, verify_model
 
 EXIT_USER_ERROR = 2
 EXIT_DISAGREE = 1
@@ -113,8 +113,7 @@ def _cmd_verify(args) -> int:
                      float_input=args.float_input)
     x = api.load_inputs(args.inputs) if args.inputs else api.random_frames(graph, args.frames)
     if args.backend == "golden":
-        reference = "the qonnx executor" if is_qonnx(load_onnx(args.model)) else "onnxruntime"
-        result, what = verify_model(args.model, graph, x), f"golden vs {reference}"
+        result, what = verify_model(args.model, graph, x), f"golden vs {reference_name(load_onnx(args.model))}"
     else:
         result, what = verify_backend(graph, x, args.backend, parse_fold_options(args.fold)), f"{args.backend} vs golden"
     print(result.table())

@@ -117,6 +117,27 @@ def reference_values(model: onnx.ModelProto, graph: Graph, x: np.ndarray, tensor
     return run_onnxruntime(model, xf, tensors)
 
 
+def reference_name(model: onnx.ModelProto) -> str:
+    """What ``verify`` runs the ONNX file with."""
+    return "the qonnx executor" if is_qonnx(model) else "onnxruntime"
+
+
+def _frames(graph: Graph, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The accelerator's input for frames x (integer frames, or the input quantizer's levels)
+    and what the reference is fed (the same integer frames, or the float frames as given)."""
+    levels = api.accelerator_input(graph, x)
+    return levels, levels if graph.input_quantizer is None else np.asarray(x, np.float32).reshape(levels.shape)
+
+
+def _reference_output(graph: Graph, reference: np.ndarray) -> np.ndarray:
+    """The reference model's output in the graph's terms: for a label select on a model that
+    returns scores, the reference's ranking of them (as the engine ranks)."""
+    reference = np.asarray(reference)
+    if graph.head is not None and graph.head.kind == "labels" and not np.issubdtype(reference.dtype, np.integer):
+        return ranked(reference.reshape(len(reference), -1), graph.head.k)
+    return reference
+
+
 def _as_levels(ref: np.ndarray, scale: tuple[list[float], list[float]], shape) -> np.ndarray:
     """A quantizer's ONNX output scale·(v − zp) back to its integer levels v."""
     channels = shape[1]
@@ -133,8 +154,7 @@ def verify_model(model_path: str | os.PathLike, graph: Graph, x: np.ndarray) -> 
     ``model_path``) with the reference (onnxruntime, or the qonnx executor for QONNX) on
     frames x; also the two golden routes with each other."""
     model = load_onnx(model_path)
-    levels = api.accelerator_input(graph, x)
-    x = levels if graph.input_quantizer is None else np.asarray(x, np.float32).reshape(levels.shape)
+    levels, x = _frames(graph, x)
     ours = golden.execute(graph, levels, route="packed", keep_all=True)
     fast = golden.execute(graph, levels, route="gemm")[graph.output_name]
     hidden = {t: o for t, o in graph.onnx_tensors.items() if t != graph.input_name and t != graph.output_name and t in ours}
@@ -183,10 +203,7 @@ def _head_rows(graph: Graph, ours: dict, ref: dict, output_onnx: str) -> list[Ag
     does not return) is compared with the reference's ranking of its scores."""
     head, scores = graph.head, ours[graph.output_name]
     mine = head.apply(scores.astype(np.float32) if np.issubdtype(scores.dtype, np.floating) else scores)
-    theirs = np.asarray(ref[output_onnx])
-    if head.kind == "labels" and not np.issubdtype(theirs.dtype, np.integer):
-        theirs = ranked(theirs.reshape(len(theirs), -1), head.k)
-    theirs = theirs.reshape(mine.shape)
+    theirs = _reference_output(graph, ref[output_onnx]).reshape(mine.shape)
     if head.returns_indices:
         bad = int(np.sum(mine != theirs))
         return [Agreement(graph.output_name, output_onnx, f"{head.kind} (indices)", mine.size, bad,
@@ -251,12 +268,9 @@ def accuracy(model_path: str | os.PathLike, graph: Graph, x: np.ndarray, labels:
     if len(labels) != len(x):
         raise BnnfpgaError(f"--labels: expected {len(x)} labels (one per frame), got {len(labels)}")
     model = load_onnx(model_path)
-    levels = api.accelerator_input(graph, x)
-    frames = levels if graph.input_quantizer is None else np.asarray(x, np.float32).reshape(levels.shape)
-    reference = reference_values(model, graph, frames, [])[model.graph.output[0].name]
-    if graph.head is not None and graph.head.kind == "labels" and not np.issubdtype(reference.dtype, np.integer):
-        reference = ranked(reference.reshape(len(reference), -1), 1)  # the model's scores, ranked as the engine does
-    producers = [("reference (" + ("the qonnx executor" if is_qonnx(model) else "onnxruntime") + ")", reference),
+    levels, frames = _frames(graph, x)
+    reference = _reference_output(graph, reference_values(model, graph, frames, [])[model.graph.output[0].name])
+    producers = [(f"reference ({reference_name(model)})", reference),
                  ("golden", golden.predict(graph, levels))]
     if backend != "golden":
         producers.append((backend, api.host_output(graph, api.stream_of_levels(graph, levels, backend, folding))))

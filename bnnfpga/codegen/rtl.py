@@ -78,7 +78,8 @@ def rtl_parameters(p: ModuleParams) -> dict[str, object]:
         return {"IN_W": p.in_w, "OUT_W": p.out_w}
     if isinstance(p, MvuParams):
         params = {"MW": p.mw, "MH": p.mh, "SIMD": p.simd, "PE": p.pe,
-                  **_element(p.in_type, "IN_BIPOLAR", "IN_SIGNED", "IN_TERNARY"), "W_BITS": p.weight_bits, "ACC_W": p.acc_w, "OUT_BITS": p.out_bits, "T_W": p.threshold_w, "LEVELS": p.levels, "BASE": p.base,
+                  **_element(p.in_type, "IN_BIPOLAR", "IN_SIGNED", "IN_TERNARY"), "W_BITS": p.weight_bits,
+                  "ACC_W": p.acc_w, "OUT_BITS": p.out_bits, "T_W": p.threshold_w, "LEVELS": p.levels, "BASE": p.base,
                   "PADDED": _bit(p.padded), "WEIGHTS_STYLE": '"block"' if p.weights_in_bram else '"auto"'}
         if p.gained:
             params.update(GAINED=_bit(True), PLANE_W=p.plane_w, GAIN_W=p.gain_w)

@@ -206,13 +206,14 @@ class OnnxImporter:
             [helper.make_empty_tensor_value_info(name) for name in onnx_node.output if name])
         one_node = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in self.opsets.items()])
         try:
-            return ReferenceEvaluator(one_node).run(None, feeds)
-        except Exception:  # no implementation of this version in the evaluator: try the newest below
-            pass
-        # The evaluator keeps only the versions whose semantics changed (DequantizeLinear 19,
-        # not 13): the newest one then means the same as the model's.
-        try:
-            return ReferenceEvaluator(onnx_node).run(None, feeds)
+            try:
+                evaluator = ReferenceEvaluator(one_node)
+            except RuntimeError:
+                # No implementation of the model's version: the evaluator keeps only the
+                # versions whose semantics changed (DequantizeLinear 19, not 13), so the
+                # newest one means the same as the model's.
+                evaluator = ReferenceEvaluator(onnx_node)
+            return evaluator.run(None, feeds)
         except Exception:  # the evaluator's own messages are about its internals, not the model
             raise ModelError("cannot evaluate this constant expression (the op, its attributes or its constant inputs "
                              "are not valid at this opset)", onnx_node.name, onnx_node.op_type) from None
@@ -704,19 +705,16 @@ class OnnxImporter:
         if not isinstance(levels, _Levels):
             raise self.unsupported(node, "Clip is supported on activations and on the integers between QuantizeLinear "
                                          "and DequantizeLinear")
-        if levels.quantize is None:  # the float input's levels: the host's quantizer narrows
-            q = self.input_quantizer
-            lo = q.qmin if bounds[0] is None else max(q.qmin, int(np.ceil(bounds[0])))
-            hi = q.qmax if bounds[1] is None else min(q.qmax, int(np.floor(bounds[1])))
-            if lo >= hi:
-                raise ModelError(f"Clip to [{bounds[0]}, {bounds[1]}] leaves fewer than two levels", node.name, node.op_type)
-            self.input_quantizer = dataclasses.replace(q, qmin=lo, qmax=hi)
-            return _Levels(_Dyn(levels.x.tensor, TensorType(levels.x.type.shape, self.input_quantizer.dtype)), None, None)
-        op: Quantize = levels.quantize.op
+        # The levels come from an IR Quantize, or (quantize None) from the host's quantizer of
+        # the float input; the Clip narrows whichever it is.
+        op = self.input_quantizer if levels.quantize is None else levels.quantize.op
         lo = op.qmin if bounds[0] is None else max(op.qmin, int(np.ceil(bounds[0])))
         hi = op.qmax if bounds[1] is None else min(op.qmax, int(np.floor(bounds[1])))
         if lo >= hi:
             raise ModelError(f"Clip to [{bounds[0]}, {bounds[1]}] leaves fewer than two levels", node.name, node.op_type)
+        if levels.quantize is None:
+            self.input_quantizer = dataclasses.replace(op, qmin=lo, qmax=hi)
+            return _Levels(_Dyn(levels.x.tensor, TensorType(levels.x.type.shape, self.input_quantizer.dtype)), None, None)
         levels.quantize.op = Quantize(qmin=lo, qmax=hi, rounding=op.rounding)
         return _Levels(_Dyn(levels.x.tensor, levels.quantize.op.output_type([levels.quantized])), levels.quantize,
                        levels.quantized)

@@ -134,19 +134,8 @@ class QonnxImporter(OnnxImporter):
         p = self._quant_params(node, ins)
         if self.float_input_view(x) is not None:
             return self._quantize_float_input(node, self.float_input_view(x), p)
-        scale = self.per_channel(node, x, p["scale"])
-        zeropt = self.per_channel(node, x, p["zeropt"])
+        scale, zeropt = self._checked_quant(node, x, p)
         bits = p["bits"]
-        if np.any(scale <= 0) or not np.all(np.isfinite(scale)):
-            raise ModelError("Quant needs a positive scale", node.name, node.op_type)
-        if not 1 <= bits <= MAX_ACTIVATION_BITS:
-            raise ModelError(f"a {bits}-bit quantizer on activations is not supported; supported: 1 to "
-                             f"{MAX_ACTIVATION_BITS} bits (2^k − 1 thresholds per channel)", node.name, node.op_type)
-        if bits == 1 and not p["signed"]:
-            raise ModelError("a 1-bit unsigned quantizer is not supported; supported: 1-bit signed (bipolar)",
-                             node.name, node.op_type)
-        if np.any(zeropt != np.round(zeropt)):
-            raise ModelError("a non-integer zero point is not supported", node.name, node.op_type)
         # QONNX divides by the scale in float32; the affine multiplies by 1/scale in float64.
         # Both round only within one step of a level boundary, which trained models do not hit.
         y = self._affine(node, x, 1.0 / scale, zeropt) if np.any(scale != 1) or np.any(zeropt != 0) else x
@@ -164,25 +153,38 @@ class QonnxImporter(OnnxImporter):
 
     op_IntQuant = op_Quant
 
+    def _checked_quant(self, node, x, p: dict) -> tuple[np.ndarray, np.ndarray]:
+        """A Quant's per-channel scale and zero point against ``x``'s shape, with what the
+        IR takes checked: a positive scale, 1 to 8 bits (1-bit signed: bipolar), an integer
+        zero point."""
+        scale = self.per_channel(node, x, p["scale"])
+        zeropt = self.per_channel(node, x, p["zeropt"])
+        bits = p["bits"]
+        if np.any(scale <= 0) or not np.all(np.isfinite(scale)):
+            raise ModelError("Quant needs a positive scale", node.name, node.op_type)
+        if not 1 <= bits <= MAX_ACTIVATION_BITS:
+            raise ModelError(f"a {bits}-bit quantizer on activations is not supported; supported: 1 to "
+                             f"{MAX_ACTIVATION_BITS} bits (2^k − 1 thresholds per channel)", node.name, node.op_type)
+        if bits == 1 and not p["signed"]:
+            raise ModelError("a 1-bit unsigned quantizer is not supported; supported: 1-bit signed (bipolar)",
+                             node.name, node.op_type)
+        if np.any(zeropt != np.round(zeropt)):
+            raise ModelError("a non-integer zero point is not supported", node.name, node.op_type)
+        return scale, zeropt
+
     def _quantize_float_input(self, node, holder, p: dict):
         """A QONNX quantizer on the model's float input (``holder``: its shape, for per-channel
         constants): the host quantizes (QONNX order: x/scale + zp, clip, round; 1-bit signed:
         the sign), the IR input holds the levels and the dequantisation (q − zp)·scale follows."""
-        scale = self.per_channel(node, holder, p["scale"])
-        if np.any(scale <= 0) or not np.all(np.isfinite(scale)):
-            raise ModelError(f"{node.op_type} needs a positive scale", node.name, node.op_type)
         if node.op_type == "BipolarQuant":
+            scale = self.per_channel(node, holder, p["scale"])
+            if np.any(scale <= 0) or not np.all(np.isfinite(scale)):
+                raise ModelError("BipolarQuant needs a positive scale", node.name, node.op_type)
             zeropt, bipolar, (qmin, qmax), rounding = np.zeros_like(scale), True, (-1, 1), "ROUND"
         else:
-            zeropt = self.per_channel(node, holder, p["zeropt"])
-            bits, bipolar, rounding = p["bits"], p["bits"] == 1 and p["signed"], p["rounding"]
-            if not 1 <= bits <= MAX_ACTIVATION_BITS or (bits == 1 and not p["signed"]):
-                raise ModelError(f"a {bits}-bit {'signed' if p['signed'] else 'unsigned'} quantizer on the float input is "
-                                 f"not supported; supported: 2 to {MAX_ACTIVATION_BITS} bits, or 1-bit signed (bipolar)",
-                                 node.name, node.op_type)
-            if np.any(zeropt != np.round(zeropt)):
-                raise ModelError("a non-integer zero point is not supported", node.name, node.op_type)
-            qmin, qmax = (-1, 1) if bipolar else quant_range(p["signed"], p["narrow"], bits)
+            scale, zeropt = self._checked_quant(node, holder, p)
+            bipolar, rounding = p["bits"] == 1, p["rounding"]
+            qmin, qmax = (-1, 1) if bipolar else quant_range(p["signed"], p["narrow"], p["bits"])
         quantizer = InputQuantizer(uniform_values(scale), uniform_values(zeropt), qmin, qmax, rounding, "qonnx", bipolar,
                                    source=node.name or node.op_type)
         q = self.quantize_input(node, quantizer)

@@ -31,14 +31,21 @@ ROUTES = ("packed", "gemm")
 BATCH = 64
 
 
-def check_input(graph: Graph, x: np.ndarray) -> np.ndarray:
-    """Validate a batch against the graph input (N, *shape) and its integer range."""
+def check_shape(graph: Graph, x: np.ndarray) -> np.ndarray:
+    """A batch (N, *shape) of the graph input's shape (one frame becomes a batch of one)."""
     t = graph.input_type
     x = np.asarray(x)
     if x.ndim == len(t.shape):
         x = x[None]
     if tuple(x.shape[1:]) != t.shape:
         raise BnnfpgaError(f"input has shape {tuple(x.shape)}, the model expects (N, {', '.join(map(str, t.shape))})")
+    return x
+
+
+def check_input(graph: Graph, x: np.ndarray) -> np.ndarray:
+    """Validate a batch against the graph input (N, *shape) and its integer range."""
+    t = graph.input_type
+    x = check_shape(graph, x)
     if np.issubdtype(x.dtype, np.floating):
         if not np.all(np.isfinite(x)) or not np.all(x == np.round(x)):
             raise BnnfpgaError(f"input must hold integers ({t.dtype}), found non-integer values (a model that quantizes "

@@ -32,10 +32,13 @@ def describe_io(graph: Graph) -> list[str]:
         q = graph.input_quantizer
         lines.append(f"input: float frames, quantized on the host by the model's {q.source!r} to "
                      f"{graph.input_type.dtype} levels [{q.qmin}, {q.qmax}] ({q.order} order, {q.rounding})")
-    head = graph.head
-    if head is not None and head.kind == "labels":
-        lines.append(f"output: the top {head.k} class label(s) from a label-select engine")
-    else:
-        finish = f"; the host applies the output affine and {head.kind}" if head is not None else ""
-        lines.append(f"output: the last layer's integers{finish}")
+    lines.append(f"output: {describe_output(graph)}")
     return lines
+
+
+def describe_output(graph: Graph) -> str:
+    """What the accelerator streams out and what the host makes of it, in one line."""
+    if graph.head is not None and graph.head.kind == "labels":
+        return f"the accelerator selects the top {graph.head.k} class label(s) (label select engine)"
+    finish = f"; the host computes {graph.head.kind}" if graph.head is not None else ""
+    return f"the accelerator streams the last layer's integers{finish}"

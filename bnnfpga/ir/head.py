@@ -44,12 +44,6 @@ class Head:
     def returns_indices(self) -> bool:
         return self.kind in INDEX_KINDS
 
-    def output_shape(self, classes: int) -> tuple[int, ...]:
-        if self.kind in ("softmax", "logsoftmax"):
-            return (classes,)
-        count = 1 if self.kind == "argmax" else self.k
-        return (count,) if self.keepdims or count > 1 else ()
-
     def apply(self, y: np.ndarray) -> np.ndarray:
         """The head on a batch: class scores (N, C) → float32 probabilities or int64 indices;
         for 'labels', the indices (N, k) themselves."""

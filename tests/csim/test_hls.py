@@ -16,6 +16,7 @@ from bnnfpga import api, csim
 from bnnfpga.boards import load_board
 from bnnfpga.codegen import hls
 from bnnfpga.hw.fold import Fold, choose_folding
+from bnnfpga.hw.streams import accumulator_stream, pack_stream
 from bnnfpga.ir.ops import Conv
 from bnnfpga.passes.pipeline import fold
 from tests.graphs import CONV_CASES, Chain, binary_weight, conv_net, output_affine, random_input
@@ -324,3 +325,18 @@ def test_generated_testbench_passes_on_the_compile_vectors(tmp_path):
     bad = subprocess.run([str(binary), str(vectors / "input_stream.hex"), str(tmp_path / "o.hex"), str(tmp_path / "bad.hex")],
                          capture_output=True, text=True)
     assert bad.returncode == 1 and "1 mismatches" in bad.stdout
+
+
+@pytest.mark.parametrize("frames_per_last", [1, 3])
+def test_output_stage_closes_a_batch_with_one_tlast(tmp_path, frames_per_last):
+    """The top's frames_per_last register: TLAST on the last word of every n-th frame only
+    (the testbench, which counts frames itself, fails on a TLAST anywhere else or a missing
+    one), words unchanged."""
+    graph = api.load(ROOT / "examples" / "digits_cnn" / "model.onnx")
+    x = api.random_inputs(graph.input_type, 6, seed=2)
+    hls.generate(graph, tmp_path / "hls", BOARD, choose_folding(graph))
+    binary, _ = csim.build(tmp_path / "hls")
+    expected = api.backend_accumulators(graph, x, "golden")
+    words = pack_stream(x, graph.input_type).reshape(len(x), -1)
+    got = csim.run(binary, words, accumulator_stream(expected), frames_per_last=frames_per_last)
+    np.testing.assert_array_equal(got, accumulator_stream(expected).reshape(-1))
