@@ -204,7 +204,7 @@ POINTS = [
     WidthConverterParams(256, 1, 32), WidthConverterParams(512, 1, 64), WidthConverterParams(1024, 1, 16),
     WidthConverterParams(256, 1, 8),
     _threshold(3, 8, 10), _threshold(16, 8, 10), _threshold(1, 4, 6),
-    IntegerAffineParams(3, uint(8), 10, 2), IntegerAffineParams(16, uint(8), 9, 1),
+    IntegerAffineParams(3, uint(8), 10, (2, 2, 2)), IntegerAffineParams(16, uint(8), 9, (1,) * 16),
 ]
 
 

@@ -55,8 +55,8 @@ def layers(graph: Graph) -> list[LayerRow]:
             )
             continue
         if isinstance(op, IntegerAffine):
-            offsets = sorted(set(int(v) for v in op.offset))
-            desc = f"{op.scale}·x + {offsets[0] if len(offsets) == 1 else 'r[c]'}"
+            gains = ", ".join(str(int(v)) for v in op.scale[:4]) + (", …" if len(op.scale) > 4 else "")
+            desc = f"gains ({gains})·x" + (" + r[c]" if any(int(v) for v in op.offset) else "")
             rows.append(LayerRow(node.name, f"IntegerAffine {desc}", "x".join(map(str, in_t.shape)),
                                  "x".join(map(str, out_t.shape)), "-", str(in_t.dtype), 0, str(out_t.dtype), "-", 0, 0))
             continue

@@ -39,7 +39,8 @@ def library_sources() -> list[Path]:
 
 def library_parameters(module: str) -> list[str]:
     """The parameters rtl/<module>.sv declares, in order."""
-    return re.findall(r"^\s*parameter\s+(?:\w+\s+)?(\w+)\s*=", (rtl_dir() / f"{module}.sv").read_text(), re.M)
+    declaration = r"^\s*parameter\s+(?:\w+\s+)?(?:\[[^\]]*\]\s*)?(\w+)\s*="  # [type] [packed range] name =
+    return re.findall(declaration, (rtl_dir() / f"{module}.sv").read_text(), re.M)
 
 
 def memory_parameters(module: str) -> list[str]:

@@ -57,23 +57,23 @@ void output_stage(hls::stream<ap_uint<VALUES * IN_BITS> > &in, hls::stream<ap_ax
     }
 }
 
-// u = SCALE * x + offset[c] per element, for an input offset that must be applied before
-// zero padding (IntegerAffine in the IR).
+// u = scale[c] * x + offset[c] per element: the integer gains of a per-channel input scale
+// (IntegerAffine in the IR, docs/DESIGN.md 3.4).
 //   C                        channels per pixel
 //   IN_BITS, OUT_BITS        input and two's complement output element widths
 //   IN_SIGNED, IN_BIPOLAR    input element type (see element())
 //   PIXELS                   pixels per frame
-template <unsigned C, unsigned IN_BITS, bool IN_SIGNED, bool IN_BIPOLAR, unsigned OUT_BITS, unsigned PIXELS, int SCALE>
+template <unsigned C, unsigned IN_BITS, bool IN_SIGNED, bool IN_BIPOLAR, unsigned OUT_BITS, unsigned PIXELS>
 void integer_affine(hls::stream<ap_uint<C * IN_BITS> > &in, hls::stream<ap_uint<C * OUT_BITS> > &out,
-                    const ap_int<OUT_BITS> offset[C]) {
+                    const ap_int<32> scale[C], const ap_int<OUT_BITS> offset[C]) {
     for (unsigned p = 0; p < PIXELS; p++) {
 #pragma HLS PIPELINE II = 1
         const ap_uint<C * IN_BITS> x = in.read();
         ap_uint<C * OUT_BITS> u = 0;
         for (unsigned c = 0; c < C; c++) {
 #pragma HLS UNROLL
-            // SCALE·x in LUTs, as the RTL does it (docs/DESIGN.md 4.4: the engines use no DSP slice)
-            const ap_int<OUT_BITS + 33> scaled = SCALE * element<IN_BITS, IN_SIGNED, IN_BIPOLAR>(x, c);
+            // scale·x in LUTs, as the RTL does it (docs/DESIGN.md 4.4: the engines use no DSP slice)
+            const ap_int<OUT_BITS + 33> scaled = scale[c] * element<IN_BITS, IN_SIGNED, IN_BIPOLAR>(x, c);
 #pragma HLS BIND_OP variable = scaled op = mul impl = fabric
             const ap_int<OUT_BITS> v = (ap_int<OUT_BITS>)(scaled + offset[c]);
             u.range(c * OUT_BITS + OUT_BITS - 1, c * OUT_BITS) = (ap_uint<OUT_BITS>)v;

@@ -178,6 +178,9 @@ struct PlaneGains {
     }
 };
 
+// Activations are policies with activate(pe, nf, rep, acc): lane pe of neuron fold nf, at
+// output position rep (the vector's index in the frame), with accumulator acc.
+
 // Activation: one threshold per channel (bipolar out) or a constant channel.
 //   PE, NF   output lanes and neuron folds (channel = nf * PE + pe)
 //   T_W      threshold width (accumulator width + 1: a threshold may be max + 1)
@@ -188,7 +191,7 @@ struct ThresholdActivation {
     ap_int<2> constant[PE][NF];  // 0: use the threshold; +1/-1: the channel is constant
 
     template <unsigned ACC_W>
-    ap_uint<1> activate(unsigned pe, unsigned nf, ap_int<ACC_W> acc) const {
+    ap_uint<1> activate(unsigned pe, unsigned nf, unsigned, ap_int<ACC_W> acc) const {
         const ap_int<2> c = constant[pe][nf];
         if (c != 0) return c > 0 ? 1 : 0;
         return acc >= threshold[pe][nf] ? 1 : 0;
@@ -208,11 +211,40 @@ struct LevelActivation {
     ap_int<T_W> threshold[PE][NF][LEVELS];
 
     template <unsigned ACC_W>
-    ap_uint<BITS_OUT> activate(unsigned pe, unsigned nf, ap_int<ACC_W> acc) const {
+    ap_uint<BITS_OUT> activate(unsigned pe, unsigned nf, unsigned, ap_int<ACC_W> acc) const {
         ap_int<BITS_OUT + 2> level = BASE;
         for (unsigned j = 0; j < LEVELS; j++) {
 #pragma HLS UNROLL
             level += acc >= threshold[pe][nf][j] ? 1 : 0;
+        }
+        return (ap_uint<BITS_OUT>)level;
+    }
+};
+
+// Activation: LevelActivation with thresholds per border class of the output position
+// (docs/DESIGN.md 3.4: an input offset reaches the border positions of a zero-padded
+// convolution through fewer taps). Position rep = row * OUT_W + col has the class
+// row_class[row] * COL_CLASSES + col_class[col]. Bipolar outputs are LEVELS = 1, BITS_OUT = 1,
+// BASE = 0 (bit 1 = +1).
+//   PE, NF, T_W, LEVELS, BITS_OUT, BASE   as LevelActivation
+//   OUT_H, OUT_W   output rows and columns of the convolution
+//   CLASSES        threshold sets (row classes x column classes)
+//   COL_CLASSES    column classes
+template <unsigned PE, unsigned NF, unsigned T_W, unsigned LEVELS, unsigned BITS_OUT, int BASE, unsigned OUT_H, unsigned OUT_W,
+          unsigned CLASSES, unsigned COL_CLASSES>
+struct BorderLevelActivation {
+    static const unsigned OUT_BITS = BITS_OUT;
+    ap_int<T_W> threshold[PE][CLASSES][NF][LEVELS];
+    unsigned char row_class[OUT_H];
+    unsigned char col_class[OUT_W];
+
+    template <unsigned ACC_W>
+    ap_uint<BITS_OUT> activate(unsigned pe, unsigned nf, unsigned rep, ap_int<ACC_W> acc) const {
+        const unsigned position_class = row_class[rep / OUT_W] * COL_CLASSES + col_class[rep % OUT_W];
+        ap_int<BITS_OUT + 2> level = BASE;
+        for (unsigned j = 0; j < LEVELS; j++) {
+#pragma HLS UNROLL
+            level += acc >= threshold[pe][position_class][nf][j] ? 1 : 0;
         }
         return (ap_uint<BITS_OUT>)level;
     }
@@ -223,7 +255,7 @@ struct AccumulatorOutput {
     static const unsigned OUT_BITS = 32;
 
     template <unsigned ACC_W>
-    ap_int<32> activate(unsigned, unsigned, ap_int<ACC_W> acc) const {
+    ap_int<32> activate(unsigned, unsigned, unsigned, ap_int<ACC_W> acc) const {
         return (ap_int<32>)acc;
     }
 };
@@ -238,7 +270,7 @@ struct AccumulatorOutput {
 //   W_BITS        bits per weight: 1 (±1), 2 (ternary), 3+ (two's complement; see ChunkDot)
 //   ACC_W         accumulator width, proven by the compiler (docs/DESIGN.md 3.8)
 //   REPS          vectors per frame (output positions of a convolution, 1 for a dense layer)
-//   ACT           ThresholdActivation, LevelActivation or AccumulatorOutput
+//   ACT           ThresholdActivation, LevelActivation, BorderLevelActivation or AccumulatorOutput
 //   GAINS         NoGains, or PlaneGains for asymmetric ternary rows (W_BITS = 2)
 //   WORD, WORDS   the weight memory's word type (an unsigned integer) and words per chunk
 //                 (see weight_chunk), deduced from the weights
@@ -286,7 +318,7 @@ void mvu(hls::stream<Chunk<SIMD, IN_BITS> > &in, hls::stream<ap_uint<MH * ACT::O
 #pragma HLS UNROLL
                 const unsigned channel = nf * PE + pe;
                 result.range((channel + 1) * ACT::OUT_BITS - 1, channel * ACT::OUT_BITS) =
-                    act.template activate<ACC_W>(pe, nf, gains.template combine<ACC_W, SUM_W>(pe, nf, acc[pe]));
+                    act.template activate<ACC_W>(pe, nf, rep, gains.template combine<ACC_W, SUM_W>(pe, nf, acc[pe]));
             }
         }
         out.write(result);

@@ -1,8 +1,8 @@
 `default_nettype none
 
-// bnnfpga RTL library: u = SCALE * x + offset[c] on every element of a pixel (IntegerAffine in
-// the IR): an input offset applied exactly, in integers, before a zero-padded convolution
-// (docs/DESIGN.md 3.4, 3.5). One pixel per cycle.
+// bnnfpga RTL library: u = scale[c] * x + offset[c] on every element of a pixel (IntegerAffine
+// in the IR): the integer gains of a per-channel input scale in front of the first dot product
+// (docs/DESIGN.md 3.4). One pixel per cycle.
 module bnn_integer_affine #(
     // Channels (elements) per pixel, >= 1
     parameter int C = 3,
@@ -14,8 +14,8 @@ module bnn_integer_affine #(
     parameter bit IN_SIGNED = 1'b0,
     // Bits per two's complement output element, >= 1
     parameter int OUT_BITS = 9,
-    // Integer scale, any 32-bit integer
-    parameter int SCALE = 2,
+    // Integer scale of each channel, 32-bit two's complement, channel c at [32*c +: 32]
+    parameter logic [32*C-1:0] SCALES = {C{32'd2}},
     // $readmemh: C offsets of OUT_BITS bits
     parameter OFFSETS_FILE = ""
 ) (
@@ -44,10 +44,10 @@ module bnn_integer_affine #(
         end
     endgenerate
 
-    localparam int WIDE = IN_BITS + OUT_BITS + 34;  // SCALE is a 32-bit int
-    // SCALE·x as shifted adds over SCALE's two's complement bits (bit 31 weighs -2^31): LUTs,
-    // not the DSP slice a `*` becomes in synthesis, which the resource model does not count.
-    localparam logic [31:0] SCALE_BITS = SCALE;
+    localparam int WIDE = IN_BITS + OUT_BITS + 34;  // a scale is a 32-bit int
+    // scale·x as shifted adds over the constant scale's two's complement bits (bit 31 weighs
+    // -2^31): LUTs, not the DSP slice a `*` becomes in synthesis, which the resource model does
+    // not count.
 
     logic signed [OUT_BITS-1:0] offsets[C];
     initial $readmemh(OFFSETS_FILE, offsets);
@@ -63,7 +63,7 @@ module bnn_integer_affine #(
             else x = WIDE'($signed({1'b0, s_axis_tdata[c*IN_BITS+:IN_BITS]}));
             scaled = WIDE'(offsets[c]);
             for (int b = 0; b < 32; b++) begin
-                if (SCALE_BITS[b]) scaled = b == 31 ? scaled - (x <<< b) : scaled + (x <<< b);
+                if (SCALES[32*c+b]) scaled = b == 31 ? scaled - (x <<< b) : scaled + (x <<< b);
             end
             u[c*OUT_BITS+:OUT_BITS] = OUT_BITS'(scaled);
         end

@@ -10,6 +10,10 @@
 // BASE + (number of its LEVELS thresholds reached) (one threshold: bit 1 = +1), or the int32
 // accumulator (THRESHOLDED = 0, the last layer). The input vector is kept in a buffer
 // during the first of the MH/PE passes and reused by the others.
+// With border classes (ROW_CLASSES * COL_CLASSES > 1) the vectors are the OUT_H x OUT_W
+// output positions of a convolution in row-major order, and position (r, c) compares against
+// the thresholds of class row_class[r] * COL_CLASSES + col_class[c] (docs/DESIGN.md 3.4: an
+// input offset reaches the border positions of a zero-padded convolution through fewer taps).
 // Cycles per vector: (MH/PE) * (MW/SIMD), whatever the back-pressure allows.
 //
 // s_axis_tdata = {mask, data}: data holds SIMD elements of IN_BITS bits (element s at bits
@@ -65,6 +69,12 @@ module bnn_mvu #(
     parameter int PLANE_W = ACC_W,
     // Bits per unsigned gain (GAINED), >= 1
     parameter int GAIN_W = 1,
+    // Output rows and columns of a convolution (vectors per frame: OUT_H * OUT_W), >= 1
+    parameter int OUT_H = 1,
+    parameter int OUT_W = 1,
+    // Border classes of output rows and of output columns, >= 1: thresholds per class
+    parameter int ROW_CLASSES = 1,
+    parameter int COL_CLASSES = 1,
     // Weight ROM style, a synthesis attribute only: "block" forces BRAM; "auto" leaves it to
     // synthesis
     /* verilator lint_off UNUSEDPARAM */
@@ -73,12 +83,16 @@ module bnn_mvu #(
     // $readmemh: (MH/PE)*(MW/SIMD) words of PE*SIMD*W_BITS bits, [nf*SF + sf], lane pe at
     // [pe*SIMD*W_BITS +: SIMD*W_BITS]
     parameter WEIGHTS_FILE = "",
-    // $readmemh: MH*LEVELS thresholds of T_W bits, channel c's at [c*LEVELS +: LEVELS]
+    // $readmemh: CLASSES*MH*LEVELS thresholds of T_W bits, channel c's of class k at
+    // [(k*MH + c)*LEVELS +: LEVELS] (CLASSES = ROW_CLASSES * COL_CLASSES)
     parameter THRESHOLDS_FILE = "",
     // $readmemh: MH 2-bit codes: 0 threshold, 1 constant +1, 3 constant -1 (LEVELS = 1)
     parameter CONSTANTS_FILE = "",
     // $readmemh (GAINED): MH words of 2*GAIN_W bits, {B, A}
-    parameter GAINS_FILE = ""
+    parameter GAINS_FILE = "",
+    // $readmemh (CLASSES > 1): the class of each of the OUT_H rows and of the OUT_W columns
+    parameter ROW_CLASS_FILE = "",
+    parameter COL_CLASS_FILE = ""
 ) (
     input  wire                          clk,
     input  wire                          rst_n,
@@ -137,6 +151,16 @@ module bnn_mvu #(
         if (GROUP < 1) begin : g_check_group
             $error($sformatf("bnn_mvu: GROUP (%0d) must be >= 1", GROUP));
         end
+        if (OUT_H < 1 || OUT_W < 1 || ROW_CLASSES < 1 || COL_CLASSES < 1) begin : g_check_positions
+            $error($sformatf("bnn_mvu: OUT_H (%0d), OUT_W (%0d), ROW_CLASSES (%0d), COL_CLASSES (%0d) must be >= 1",
+                             OUT_H, OUT_W, ROW_CLASSES, COL_CLASSES));
+        end else if (ROW_CLASSES > OUT_H || COL_CLASSES > OUT_W) begin : g_check_classes
+            $error($sformatf("bnn_mvu: ROW_CLASSES (%0d) and COL_CLASSES (%0d) cannot exceed OUT_H (%0d) and OUT_W (%0d)",
+                             ROW_CLASSES, COL_CLASSES, OUT_H, OUT_W));
+        end
+        if (ROW_CLASSES * COL_CLASSES > 1 && !THRESHOLDED) begin : g_check_classes_thresholded
+            $error("bnn_mvu: border classes select thresholds, THRESHOLDED must be 1");
+        end
     endgenerate
 
     localparam int SF = MW / SIMD;
@@ -155,11 +179,18 @@ module bnn_mvu #(
     localparam bit W_INT = W_BITS > 2;
     localparam bit POPCOUNT = (IN_BIPOLAR || IN_TERNARY) && !W_INT;
     localparam int PLANES = GAINED ? 2 : 1;  // dot products per lane and chunk
+    localparam int CLASSES = ROW_CLASSES * COL_CLASSES;
+    localparam bit BORDER = CLASSES > 1;
+    localparam int ROW_W = OUT_H > 1 ? $clog2(OUT_H) : 1;
+    localparam int COL_W = OUT_W > 1 ? $clog2(OUT_W) : 1;
+    localparam int CLASS_W = CLASSES > 1 ? $clog2(CLASSES) : 1;
 
     (* rom_style = WEIGHTS_STYLE *) logic [PE*LW-1:0] weights[TILES];
-    logic signed [T_W-1:0] thresholds[MH*LEVELS];
+    logic signed [T_W-1:0] thresholds[CLASSES*MH*LEVELS];
     logic [1:0] constants[MH];
     logic [2*GAIN_W-1:0] gains[MH];
+    logic [CLASS_W-1:0] row_class[OUT_H];
+    logic [CLASS_W-1:0] col_class[OUT_W];
     initial begin
         $readmemh(WEIGHTS_FILE, weights);
         if (THRESHOLDED) begin
@@ -167,6 +198,10 @@ module bnn_mvu #(
             $readmemh(CONSTANTS_FILE, constants);
         end
         if (GAINED) $readmemh(GAINS_FILE, gains);
+        if (BORDER) begin
+            $readmemh(ROW_CLASS_FILE, row_class);
+            $readmemh(COL_CLASS_FILE, col_class);
+        end
     end
 
     // Control of one chunk as it moves down the pipeline.
@@ -195,6 +230,15 @@ module bnn_mvu #(
     logic signed [ACC_W-1:0] acc[PE];
     logic signed [PLANE_W-1:0] plane[PE][PLANES];  // GAINED: P and N
     logic [MH*OUT_BITS-1:0] result;
+    // Output position of the vector in the accumulate stage, and its border class (registered
+    // when the position advances, so the class is no longer path in front of the comparators)
+    logic [ROW_W-1:0] out_row;
+    logic [COL_W-1:0] out_col;
+    logic [CLASS_W-1:0] position_class;
+    wire last_col = (out_col == COL_W'(OUT_W - 1));
+    wire last_row = (out_row == ROW_W'(OUT_H - 1));
+    wire [ROW_W-1:0] next_row = last_col ? (last_row ? '0 : out_row + 1'b1) : out_row;
+    wire [COL_W-1:0] next_col = last_col ? '0 : out_col + 1'b1;
 
     // The accumulate stage cannot finish a vector while the output register is occupied.
     wire advance = !(p_valid && p_ctl.last_step && m_axis_tvalid && !m_axis_tready);
@@ -299,7 +343,8 @@ module bnn_mvu #(
                 acc_next[pe] = times(gains[channel][GAIN_W-1:0], plane_next[pe][0])
                              - times(gains[channel][2*GAIN_W-1:GAIN_W], plane_next[pe][PLANES-1]);
             level = OUT_BITS'(BASE);
-            for (int j = 0; j < LEVELS; j++) level += OUT_BITS'(T_W'(acc_next[pe]) >= thresholds[channel*LEVELS+j]);
+            for (int j = 0; j < LEVELS; j++)
+                level += OUT_BITS'(T_W'(acc_next[pe]) >= thresholds[(int'(position_class)*MH+channel)*LEVELS+j]);
             if (LEVELS == 1 && constants[channel] == 2'd1) level = OUT_BITS'(BASE + 1);
             if (LEVELS == 1 && constants[channel] == 2'd3) level = OUT_BITS'(BASE);
             if (p_ctl.last) result_next[channel*OUT_BITS+:OUT_BITS] = THRESHOLDED ? level : OUT_BITS'(acc_next[pe]);
@@ -313,6 +358,9 @@ module bnn_mvu #(
             f_valid <= 1'b0;
             p_valid <= 1'b0;
             m_axis_tvalid <= 1'b0;
+            out_row <= '0;
+            out_col <= '0;
+            position_class <= CLASS_W'(int'(row_class[0]) * COL_CLASSES + int'(col_class[0]));
         end else begin
             if (m_axis_tvalid && m_axis_tready) m_axis_tvalid <= 1'b0;
             if (advance) begin
@@ -351,6 +399,11 @@ module bnn_mvu #(
                     if (p_ctl.last_step) begin
                         m_axis_tdata <= result_next;
                         m_axis_tvalid <= 1'b1;
+                        if (BORDER) begin
+                            out_row <= next_row;
+                            out_col <= next_col;
+                            position_class <= CLASS_W'(int'(row_class[next_row]) * COL_CLASSES + int'(col_class[next_col]));
+                        end
                     end
                 end
             end

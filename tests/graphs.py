@@ -21,7 +21,7 @@ import numpy as np
 
 from bnnfpga.golden import execute
 from bnnfpga.ir.graph import Graph, Node
-from bnnfpga.ir.ops import Affine, Binarize, Conv, Dense, MaxPool, Reshape
+from bnnfpga.ir.ops import Affine, Binarize, Conv, Dense, MaxPool, Quantize, Reshape
 from bnnfpga.ir.types import BIPOLAR, DType, TensorType, uint
 from bnnfpga.passes.pipeline import fold
 
@@ -189,9 +189,8 @@ def cnn(
     → flatten → Dense → head, where head is 'affine' (float logits), 'sign' (bipolar output)
     or 'dense' (±1 weights without bias, integer logits).
 
-    An input offset in front of a zero-padded conv is only foldable when offset/scale is a
-    simple fraction (AbsorbInputAffine applies it exactly in integers, IntegerAffine):
-    with ``input_offset`` and a padded first conv, ``simple_norm`` is required.
+    An input offset in front of a zero-padded conv reaches the border positions through fewer
+    taps: their thresholds differ (AbsorbInputAffine, FoldThresholds per position).
 
     ``binarize_input`` binarises the raw image first: uint8 → max-pool 2×2/1 → per-channel
     affine (non-negative scales, one 0) → Binarize, then the first conv sees ±1 values."""
@@ -208,8 +207,6 @@ def cnn(
     else:
         chain = Chain((in_channels, size, size), UINT8, name=f"cnn{seed}")
         input_normalisation(chain, rng, input_offset, split_norm, negative_input_scale, simple_norm)
-    if input_offset and not (bipolar_input or binarize_input or simple_norm):
-        assert conv1_pads == (0, 0, 0, 0), "an input offset in front of a padded conv must be a simple fraction"
     chain.add(
         "conv",
         Conv(
@@ -300,6 +297,47 @@ def conv_net(kernel: int, stride: int, pad: int, channels: int, pool: bool, seed
     return fold(chain.graph())
 
 
+def border_net(levels: int, pads: tuple[int, int, int, int], stride: int, pool: bool, std: str, seed: int) -> Graph:
+    """uint8 image → (x/255 − m_c)/s (per-channel offsets, no simple fraction of the scale;
+    ``std`` 'per_channel': torchvision's CIFAR-10 s_c, integer input gains) → zero-padded
+    Conv 3x3 → bn → sign (``levels`` 1) or a quantizer onto 0…levels → [max-pool] → Conv 3x3
+    → bn → sign → flatten → Dense → host affine; folded. The first layer's thresholds differ
+    by border class (docs/DESIGN.md 3.4)."""
+    rng = np.random.default_rng(seed)
+    chain = Chain((3, 9, 9), name=f"border_l{levels}s{stride}p{''.join(map(str, pads))}_{std}")
+    if std == "per_channel":
+        s, m = np.array([0.2470, 0.2435, 0.2616]), np.array([0.4914, 0.4822, 0.4465])
+        chain.add("norm", Affine(scale=1 / (255 * s), bias=-m / s))
+    else:
+        input_normalisation(chain, rng, offset=True, split=False)
+    chain.add("conv", Conv(weight=binary_weight(rng, (6, 3, 3, 3)), bias=rng.normal(size=6), strides=(stride, stride),
+                           pads=pads))
+    chain.add("bn", calibrated_batchnorm(chain, rng))
+    if levels == 1:
+        chain.add("sign", Binarize())
+    else:
+        chain.add("spread", Affine(scale=np.full(6, levels / 2), bias=np.full(6, levels / 2)))
+        chain.add("quant", Quantize(qmin=0, qmax=levels))
+    if pool:
+        chain.add("pool", MaxPool(kernel=(2, 2), strides=(2, 2)))
+    chain.add("conv", Conv(weight=binary_weight(rng, (8, 6, 3, 3)), pads=(1, 1, 1, 1)))
+    chain.add("bn", calibrated_batchnorm(chain, rng))
+    chain.add("sign", Binarize())
+    features = chain.type.size
+    chain.add("flatten", Reshape(shape=(features,)))
+    chain.add("fc", Dense(weight=binary_weight(rng, (10, features))))
+    chain.add("out", output_affine(rng, 10))
+    return fold(chain.graph())
+
+
+BORDER_CASES = [  # border_net's levels, pads, stride, pool, std
+    (1, (1, 1, 1, 1), 1, True, "scalar"),
+    (3, (1, 0, 2, 1), 2, False, "scalar"),
+    (3, (2, 2, 2, 2), 1, False, "scalar"),
+    (1, (1, 1, 1, 1), 1, False, "per_channel"),
+]
+
+
 CONV_CASES = [  # conv_net's kernel, stride, pad, channels, pool
     (1, 1, 0, 5, False),
     (3, 1, 1, 13, True),
@@ -320,7 +358,7 @@ GRAPHS = {
     "cnn_negative_input_scale": lambda: cnn(6, negative_input_scale=True, split_norm=True),
     "cnn_bipolar_input_sign_head": lambda: cnn(7, bipolar_input=True, conv1_pads=(1, 1, 1, 1), conv1_stride=2, head="sign", pool="after_sign"),
     "cnn_dense_head": lambda: cnn(8, head="dense", c2=7),
-    "cnn_offset_before_padded_conv": lambda: cnn(12, simple_norm=True, conv1_pads=(1, 1, 1, 1), conv1_stride=2, pool="before_sign"),
+    "cnn_offset_before_padded_conv": lambda: cnn(12, conv1_pads=(1, 1, 1, 1), conv1_stride=2, pool="before_sign"),
     "cnn_binarized_input": lambda: cnn(13, binarize_input=True, conv1_pads=(1, 1, 1, 1), size=10),
     "mlp": lambda: mlp(9),
     "mlp_strict_sign_head": lambda: mlp(10, strict=True, head="sign", hidden=(37,)),
@@ -340,7 +378,7 @@ def random_cnn(seed: int) -> Graph:
         bipolar_input = bool(rng.integers(4) == 0)
         input_offset = bool(rng.integers(2)) and not bipolar_input
         simple_norm = bool(rng.integers(2))
-        pads1 = (0, 0, 0, 0) if input_offset and not simple_norm else tuple(int(v) for v in rng.integers(0, 2, size=4))
+        pads1 = tuple(int(v) for v in rng.integers(0, 2, size=4))
         pads2 = tuple(int(v) for v in rng.integers(0, 2, size=4))
         pool = str(rng.choice(["before_bn", "before_sign", "after_sign", "none"]))
         kernel = int(rng.integers(2, 4))

@@ -42,7 +42,7 @@ class MLP(nn.Module):
 
 class PaddedFirstLayer(nn.Module):
     """(x/255 − 0.5)/0.25 in front of a zero-padded first conv: the offset must be applied
-    before the padding (an exact IntegerAffine 2x − 255), not folded behind it."""
+    before the padding (border positions get their own thresholds), not folded behind it."""
 
     def __init__(self):
         super().__init__()

@@ -138,7 +138,7 @@ def template_arguments(p: ModuleParams) -> dict[str, object]:
     if isinstance(p, InputParams):
         return {"pixel_bits": p.pixel_bits}
     if isinstance(p, IntegerAffineParams):
-        return {"c": p.c, **_element(p.in_type), "out_bits": p.out_bits, "scale": p.scale}
+        return {"c": p.c, **_element(p.in_type), "out_bits": p.out_bits}
     if isinstance(p, ThresholdParams):
         return {"c": p.c, **_element(p.in_type), "threshold_w": p.threshold_w, "levels": p.levels,
                 "out_bits": p.out_bits, "base": p.base}
@@ -169,8 +169,9 @@ def _engine(e: engines.Engine, layers: dict[str, dict]) -> dict:
         return {"kind": "input", "comment": "AXI-Stream words → pixels", **args, "pixels": e.out.count}
     if isinstance(e, engines.IntegerAffineStage):
         layers[e.name] = {"kind": "integer_affine", "name": e.name, "source": e.source, "c": e.inp.c,
-                          "out_bits": e.out.dtype.bits, "offsets": [str(v) for v in e.offsets]}
-        return {"kind": "integer_affine", "comment": f"{e.name}: u = {e.scale}·x + r[c]", "name": e.name, **args,
+                          "out_bits": e.out.dtype.bits, "scales": [str(v) for v in e.scales],
+                          "offsets": [str(v) for v in e.offsets]}
+        return {"kind": "integer_affine", "comment": f"{e.name}: u = g[c]·x + r[c]", "name": e.name, **args,
                 "pixels": e.inp.count}
     if isinstance(e, engines.ThresholdStage):
         per_channel = np.asarray(e.thresholds).reshape(e.inp.c, e.levels)
@@ -206,7 +207,12 @@ def _engine(e: engines.Engine, layers: dict[str, dict]) -> dict:
 def _mvu(e: engines.Mvu, args: dict, layers: dict[str, dict]) -> dict:
     fold = e.fold
     nf = e.mh // fold.pe
-    activation = "accumulator" if e.thresholds is None else "threshold" if e.out_dtype.kind == "bipolar" else "levels"
+    if e.thresholds is None:
+        activation = "accumulator"
+    elif e.classes > 1:
+        activation = "border"
+    else:
+        activation = "threshold" if e.out_dtype.kind == "bipolar" else "levels"
     layer = {"kind": "mvu", "name": e.name, "source": e.source, "mh": e.mh, "mw": e.mw, "pe": fold.pe,
              "simd": fold.simd, "nf": nf, "tiles": nf * (e.mw // fold.simd), "weight_bits": e.weight_bits,
              "weights": _weight_literals(e.rows, fold, e.weight_bits), "activation": activation, "gains": None}
@@ -219,13 +225,20 @@ def _mvu(e: engines.Mvu, args: dict, layers: dict[str, dict]) -> dict:
         per_channel = np.asarray(e.thresholds).reshape(nf, fold.pe, e.levels)  # channel = nf·PE + pe
         layer.update(threshold_w=e.threshold_w, levels=e.levels, out_bits=e.out_bits, base=e.base, flipped=e.flipped,
                      thresholds=[[[str(v) for v in per_channel[n, pe]] for n in range(nf)] for pe in range(fold.pe)])
+    elif activation == "border":
+        per_class = np.asarray(e.thresholds).reshape(e.classes, nf, fold.pe, e.levels)  # [class][channel = nf·PE + pe]
+        layer.update(threshold_w=e.threshold_w, levels=e.levels, out_bits=e.out_bits, base=e.base, flipped=e.flipped,
+                     out_h=e.out_h, out_w=e.out_w, row_classes=e.row_classes, col_classes=e.col_classes,
+                     row_class=list(e.row_class), col_class=list(e.col_class),
+                     thresholds=[[[[str(v) for v in per_class[k, n, pe]] for n in range(nf)] for k in range(e.classes)]
+                                 for pe in range(fold.pe)])
     if e.gains is not None:
         layer.update(plane_w=e.plane_w, gain_w=e.gain_w,
                      gains={"positive": _by_lane(e.gains[:, 0], fold.pe), "negative": _by_lane(e.gains[:, 1], fold.pe)})
     layers[e.name] = layer
     return {"kind": "mvu", "comment": f"{e.name}: {e.mh}x{e.mw} MVU, PE={fold.pe}, SIMD={fold.simd}", "name": e.name,
             **args, "reps": e.reps, "memory_bits": e.memory_bits, "thresholds": activation == "threshold",
-            "levels": activation == "levels"}
+            "levels": activation == "levels", "border": activation == "border"}
 
 
 def project_name(graph: Graph) -> str:

@@ -68,7 +68,9 @@ def rtl_parameters(p: ModuleParams) -> dict[str, object]:
     if isinstance(p, InputParams):
         return {"PIXEL_BITS": p.pixel_bits}
     if isinstance(p, IntegerAffineParams):
-        return {"C": p.c, **_element(p.in_type, "IN_BIPOLAR", "IN_SIGNED"), "OUT_BITS": p.out_bits, "SCALE": p.scale}
+        scales = sum((s & 0xFFFFFFFF) << (32 * c) for c, s in enumerate(p.scales))  # channel c at [32c +: 32]
+        return {"C": p.c, **_element(p.in_type, "IN_BIPOLAR", "IN_SIGNED"), "OUT_BITS": p.out_bits,
+                "SCALES": f"{32 * p.c}'h{scales:0{8 * p.c}x}"}
     if isinstance(p, ThresholdParams):
         return {"C": p.c, **_element(p.in_type, "IN_BIPOLAR", "IN_SIGNED"), "T_W": p.threshold_w, "LEVELS": p.levels,
                 "OUT_BITS": p.out_bits, "BASE": p.base}
@@ -83,6 +85,8 @@ def rtl_parameters(p: ModuleParams) -> dict[str, object]:
                   "PADDED": _bit(p.padded), "WEIGHTS_STYLE": '"block"' if p.weights_in_bram else '"auto"'}
         if p.gained:
             params.update(GAINED=_bit(True), PLANE_W=p.plane_w, GAIN_W=p.gain_w)
+        if p.classes > 1:
+            params.update(OUT_H=p.out_h, OUT_W=p.out_w, ROW_CLASSES=p.row_classes, COL_CLASSES=p.col_classes)
         return params
     if isinstance(p, SumPoolParams):
         return {**_window(p.window), **_element(p.in_type, "IN_BIPOLAR", "IN_SIGNED"), "OUT_BITS": p.out_bits}
@@ -102,7 +106,7 @@ def _comment(e: engines.Engine) -> str:
     if isinstance(e, engines.InputStage):
         return "AXI-Stream words -> pixels"
     if isinstance(e, engines.IntegerAffineStage):
-        return f"{e.name}: u = {e.scale}*x + offset[c]"
+        return f"{e.name}: u = scale[c]*x + offset[c] (per-channel input gains)"
     if isinstance(e, engines.ThresholdStage):
         return f"{e.name}: {e.levels} threshold(s) per channel on the input"
     if isinstance(e, engines.Window):
@@ -172,6 +176,10 @@ def _memory_files(e: engines.Engine, design: Instances) -> dict[str, str]:
         if e.thresholds is not None:
             files["THRESHOLDS_FILE"] = design.memory(f"{e.name}_thresholds.mem", _hex_lines(e.thresholds, e.threshold_w))
             files["CONSTANTS_FILE"] = design.memory(f"{e.name}_constants.mem", _hex_lines(e.constant, 2))
+        if e.classes > 1:
+            class_w = (e.classes - 1).bit_length()
+            files["ROW_CLASS_FILE"] = design.memory(f"{e.name}_row_class.mem", _hex_lines(e.row_class, class_w))
+            files["COL_CLASS_FILE"] = design.memory(f"{e.name}_col_class.mem", _hex_lines(e.col_class, class_w))
         if e.gains is not None:  # {B, A}
             words = (int(b) << e.gain_w | int(a) for a, b in e.gains)
             files["GAINS_FILE"] = design.memory(f"{e.name}_gains.mem", _hex_lines(words, 2 * e.gain_w))

@@ -138,10 +138,13 @@ def dense(x, weight, route: str, dtype: DType, bound: int) -> np.ndarray:
 
 
 def threshold(y: np.ndarray, thresholds: np.ndarray, constant: np.ndarray, base: int | None = None) -> np.ndarray:
-    """Channels-last y against per-channel thresholds (C, n); see ir.ops.Threshold."""
+    """Channels-last y against per-channel thresholds (C, n), or per-position thresholds
+    (C, H, W, n) of a feature map; see ir.ops.Threshold."""
     t = thresholds.astype(np.int64)
+    if t.ndim == 4:
+        t = t.transpose(1, 2, 0, 3)  # (H, W, C, n): t[..., i] broadcasts against (N, H, W, C)
     if base is None:
-        out = (y >= t[:, 0].astype(y.dtype)).view(np.int8)  # 0/1, then in place to −1/+1
+        out = (y >= t[..., 0].astype(y.dtype)).view(np.int8)  # 0/1, then in place to −1/+1
         out <<= 1
         out -= 1
         fixed = np.flatnonzero(constant)
@@ -149,8 +152,8 @@ def threshold(y: np.ndarray, thresholds: np.ndarray, constant: np.ndarray, base:
             out[..., fixed] = constant[fixed]
         return out
     count = np.full(y.shape, base, dtype=np.int64)
-    for i in range(t.shape[1]):
-        count += y >= t[:, i]
+    for i in range(t.shape[-1]):
+        count += y >= t[..., i]
     return count
 
 

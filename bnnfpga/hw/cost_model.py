@@ -117,7 +117,9 @@ def _binary_mvu_features(p: MvuParams) -> dict[str, float]:
         "mac_depth": 0.0 if bipolar else float(lanes * (bits + 2) * depth),
         "per_pe": float(pe * p.acc_w),  # accumulator, partial sums, threshold comparison
         "level_compare": float(pe * p.threshold_w * (p.levels - 1)),  # the other thresholds of k-bit outputs
-        "thresholds_rom": float(pe * p.threshold_w * nf * p.levels) / 64 if p.thresholded and nf > 1 else 0.0,
+        # thresholds per border class (docs/DESIGN.md 3.4) multiply the table's depth
+        "thresholds_rom": float(pe * p.threshold_w * nf * p.classes * p.levels) / 64
+        if p.thresholded and nf * p.classes > 1 else 0.0,
         "rom_lut_width": 0.0 if in_bram else float(rom_width),
         "rom_lut_bits": 0.0 if in_bram else float(rom_width * tiles) / 64,
         "rom_lut_rows": 0.0 if in_bram else float(pe * tiles),

@@ -64,13 +64,13 @@ class InputStage:
 
 @dataclass(frozen=True)
 class IntegerAffineStage:
-    """u = scale·x + offset[c] per element: an input offset applied before zero padding."""
+    """u = scale[c]·x + offset[c] per element: the integer gains of a per-channel input scale."""
 
     name: str
     source: str
     inp: Pixels
     out: Pixels
-    scale: int
+    scales: tuple[int, ...]
     offsets: tuple[int, ...]
 
     @property
@@ -167,7 +167,10 @@ class Mvu:
     count, bipolar for one) or int32 accumulators. Weights are ±1, ternary or k-bit integers,
     ``weight_bits`` per weight as hw/layout.py codes them (docs/DESIGN.md 5). With ``gains``
     (MH, 2) the rows are ternary codes and the accumulator is A·P − B·N over the rows' two
-    planes (asymmetric ternary weights; ir.ops.DotProduct), P and N ``plane_w`` bits wide."""
+    planes (asymmetric ternary weights; ir.ops.DotProduct), P and N ``plane_w`` bits wide.
+    With ``row_class``/``col_class`` (one entry per output row/column) the thresholds differ
+    by border class: output position (r, c) reads class row_class[r]·col_classes +
+    col_class[c] (docs/DESIGN.md 3.4)."""
 
     name: str
     source: str
@@ -179,7 +182,7 @@ class Mvu:
     out_h: int
     out_w: int
     rows: np.ndarray  # (MH, MW) integer weights, columns in stream order
-    thresholds: tuple[int, ...] | None  # None: the last layer, int32 accumulators out
+    thresholds: tuple[int, ...] | None  # [(class·MH + channel)·levels + j]; None: int32 accumulators out
     constant: tuple[int, ...]
     threshold_w: int
     flipped: int  # rows negated by threshold folding (docs/DESIGN.md 3.3), for the reader
@@ -190,6 +193,21 @@ class Mvu:
     out_dtype: DType = BIPOLAR  # of the thresholded output
     gains: np.ndarray | None = None  # (MH, 2) integer gains (A, B) per row
     plane_w: int = 0
+    row_class: tuple[int, ...] = ()  # border class of each output row (empty: one class)
+    col_class: tuple[int, ...] = ()  # border class of each output column
+
+    @property
+    def row_classes(self) -> int:
+        return max(self.row_class, default=0) + 1
+
+    @property
+    def col_classes(self) -> int:
+        return max(self.col_class, default=0) + 1
+
+    @property
+    def classes(self) -> int:
+        """Threshold sets: one per (row class, column class)."""
+        return self.row_classes * self.col_classes
 
     @property
     def gain_w(self) -> int:

@@ -57,7 +57,7 @@ def lower(graph: Graph, folding: dict[str, Fold], backend: str = "hardware") -> 
         node, op = nodes[i], nodes[i].op
         if isinstance(op, IntegerAffine):
             out = Pixels(cur.c, cur.h, cur.w, types[node.output].dtype)
-            engines.append(IntegerAffineStage(node.name, node.source, cur, out, int(op.scale),
+            engines.append(IntegerAffineStage(node.name, node.source, cur, out, tuple(int(v) for v in op.scale),
                                               tuple(int(v) for v in op.offset)))
             cur = out
         elif isinstance(op, DotProduct):
@@ -132,8 +132,11 @@ def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: 
                            "integer weights")
     acc_w = out_t.dtype.bits
     thresholds, constant, threshold_w, levels, base, out_dtype = None, (), acc_w + 1, 1, 0, BIPOLAR
+    row_class, col_class = (), ()
     if activation is not None:
         t = activation.thresholds
+        if activation.positional:
+            row_class, col_class, t = border_classes(t)
         thresholds = tuple(int(v) for v in t.reshape(-1))
         constant = tuple(int(v) for v in activation.constant)
         threshold_w = max(acc_w + 1, signed_width(int(t.min()), int(t.max())).bits)
@@ -146,11 +149,36 @@ def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: 
         gains, weight_bits = op.gains.astype(np.int64), weight_code_bits(TERNARY)  # ±1 codes too: the planes need the mask
         plane_w = signed_width(int(op.plane_min.min()), int(op.plane_max.max())).bits
     return Mvu(node.name, node.source, mw, mh, fold, cur.dtype, acc_w, oh, ow, np.asarray(rows), thresholds, constant,
-               threshold_w, flipped, padded, weight_bits, levels, base, out_dtype, gains, plane_w)
+               threshold_w, flipped, padded, weight_bits, levels, base, out_dtype, gains, plane_w, row_class, col_class)
+
+
+def _classes(slices: np.ndarray) -> tuple[tuple[int, ...], np.ndarray]:
+    """Equal slices share a class, numbered in order of first appearance: (class of each
+    slice, index of each class's first slice)."""
+    _, first, inverse = np.unique(slices.reshape(len(slices), -1), axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    number = np.empty_like(order)
+    number[order] = np.arange(len(order))
+    return tuple(int(v) for v in number[inverse.reshape(-1)]), first[order]
+
+
+def border_classes(thresholds: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...], np.ndarray]:
+    """Per-position thresholds (C, H, W, n) as row classes, column classes and one threshold
+    set per (row class, column class): (row_class (H,), col_class (W,), (K, C, n)). Rows with
+    equal thresholds everywhere share a class, and so do columns; then position (r, c) has the
+    thresholds of (the first row of r's class, the first column of c's class), for it has
+    those of (r, first column of c's class) by the column classes, and those by the row
+    classes. A zero-padded convolution has at most pad_top + pad_bottom + 1 row classes."""
+    row_class, first_rows = _classes(thresholds.transpose(1, 0, 2, 3))
+    col_class, first_cols = _classes(thresholds.transpose(2, 0, 1, 3))
+    per_class = thresholds[:, first_rows][:, :, first_cols]  # (C, KR, KC, n)
+    return row_class, col_class, per_class.transpose(1, 2, 0, 3).reshape(-1, thresholds.shape[0], thresholds.shape[-1])
 
 
 def _threshold(node, op: Threshold, cur: Pixels, types) -> ThresholdStage:
     """A threshold not fused into a dot product: binarisation or quantization of the input."""
+    if op.positional:
+        raise BnnfpgaError(f"layer {node.name}: thresholds per position are supported behind a convolution only")
     t = op.thresholds
     width = signed_width(min(int(t.min()), cur.dtype.min), max(int(t.max()), cur.dtype.max)).bits + 1
     return ThresholdStage(node.name, node.source, cur, tuple(int(v) for v in t.reshape(-1)),

@@ -73,13 +73,13 @@ class InputParams:
 
 @dataclass(frozen=True)
 class IntegerAffineParams:
-    """bnn_integer_affine: u = scale·x + offset[c] per element."""
+    """bnn_integer_affine: u = scale[c]·x + offset[c] per element."""
 
     module: ClassVar[str] = "bnn_integer_affine"
     c: int
     in_type: DType
     out_bits: int  # two's complement
-    scale: int
+    scales: tuple[int, ...]  # 32-bit integers, one per channel
 
 
 @dataclass(frozen=True)
@@ -164,6 +164,14 @@ class MvuParams:
     gained: bool = False  # asymmetric ternary rows: the accumulator is A·P − B·N
     plane_w: int = 0  # width of the plane sums P and N (gained)
     gain_w: int = 1  # bits per unsigned gain (gained)
+    out_h: int = 1  # output positions per column and row (vectors per frame = out_h·out_w)
+    out_w: int = 1
+    row_classes: int = 1  # border classes of output rows and columns: thresholds per class
+    col_classes: int = 1
+
+    @property
+    def classes(self) -> int:
+        return self.row_classes * self.col_classes
 
     @property
     def thresholded(self) -> bool:
@@ -265,7 +273,7 @@ def module_params(e: Engine) -> ModuleParams:
     if isinstance(e, InputStage):
         return InputParams(e.out.bits)
     if isinstance(e, IntegerAffineStage):
-        return IntegerAffineParams(e.inp.c, e.inp.dtype, e.out.dtype.bits, e.scale)
+        return IntegerAffineParams(e.inp.c, e.inp.dtype, e.out.dtype.bits, e.scales)
     if isinstance(e, ThresholdStage):
         return ThresholdParams(e.inp.c, e.inp.dtype, e.threshold_w, e.levels, e.out.dtype.bits, e.base)
     if isinstance(e, Window):
@@ -274,7 +282,8 @@ def module_params(e: Engine) -> ModuleParams:
         return WidthConverterParams(e.inp.c, e.inp.dtype.bits, e.simd)
     if isinstance(e, Mvu):
         return MvuParams(e.mw, e.mh, e.fold.simd, e.fold.pe, e.in_dtype, e.acc_w, e.out_bits, e.threshold_w, e.padded,
-                         e.weights_in_bram, e.weight_bits, e.levels, e.base, e.gains is not None, e.plane_w, e.gain_w)
+                         e.weights_in_bram, e.weight_bits, e.levels, e.base, e.gains is not None, e.plane_w, e.gain_w,
+                         e.out_h, e.out_w, e.row_classes, e.col_classes)
     if isinstance(e, Pool) and e.summing:
         return SumPoolParams(WindowShape.of(e.inp, e.kernel, e.strides, e.pads), e.inp.dtype, e.out.dtype.bits)
     if isinstance(e, Pool):
@@ -331,5 +340,7 @@ def params_from_json(module: str, data: dict) -> ModuleParams:
             value = WindowShape(**value)
         elif f.name == "in_type":
             value = DType.parse(value)
+        elif isinstance(value, list):
+            value = tuple(value)  # frozen parameters stay hashable
         values[f.name] = value
     return cls(**values)

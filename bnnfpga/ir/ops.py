@@ -138,10 +138,20 @@ class Dense(DotProduct):
 
 @dataclass(eq=False)
 class Affine(Op):
-    """Per-channel z = scale[c]·x + bias[c] in float64 (batchnorm, Mul/Add, input normalisation)."""
+    """Per-channel z = scale[c]·x + bias[c] in float64 (batchnorm, Mul/Add, input normalisation),
+    plus ``position_bias[c, h, w]`` where the offset depends on the position: behind a
+    zero-padded convolution of an offset input, the offset reaches a border position through
+    fewer taps than an inner one (docs/DESIGN.md 3.4)."""
 
     scale: np.ndarray
     bias: np.ndarray
+    position_bias: np.ndarray | None = None  # (C, H, W) float64
+
+    def offset(self) -> np.ndarray:
+        """The whole offset: bias (C,), or bias + position_bias (C, H, W)."""
+        if self.position_bias is None:
+            return self.bias
+        return self.bias[:, None, None] + self.position_bias
 
     def output_type(self, inputs: list[TensorType]) -> TensorType:
         return TensorType(inputs[0].shape, FLOAT)
@@ -149,18 +159,17 @@ class Affine(Op):
 
 @dataclass(eq=False)
 class IntegerAffine(Op):
-    """u = scale·x + offset[c] on integers, for an input offset in front of a zero-padded
-    convolution: the padding must be zero *after* the offset (docs/DESIGN.md 3.5), so the offset is
-    applied exactly, in integers, before the convolution instead of being folded behind it."""
+    """u = scale[c]·x + offset[c] on integers: the integer gains of a per-channel input scale
+    in front of the first dot product (docs/DESIGN.md 3.4), whose weights must stay integers."""
 
-    scale: int
+    scale: np.ndarray  # int64 (C,), non-zero
     offset: np.ndarray  # int64 (C,)
 
     def output_type(self, inputs: list[TensorType]) -> TensorType:
         (x,) = inputs
-        lo = min(self.scale * x.dtype.min, self.scale * x.dtype.max) + int(self.offset.min())
-        hi = max(self.scale * x.dtype.min, self.scale * x.dtype.max) + int(self.offset.max())
-        dtype = uint(hi.bit_length()) if lo >= 0 else signed_width(lo, hi)
+        ends = [int(s) * v + int(o) for s, o in zip(self.scale, self.offset) for v in (x.dtype.min, x.dtype.max)]
+        lo, hi = min(ends), max(ends)
+        dtype = uint(max(1, hi.bit_length())) if lo >= 0 else signed_width(lo, hi)
         return TensorType(x.shape, dtype)
 
 
@@ -285,13 +294,19 @@ class Threshold(Op):
     the ends of the accumulator range instead.
     """
 
-    thresholds: np.ndarray  # int64 (C, n), each row sorted ascending
+    thresholds: np.ndarray  # int64 (C, n), or (C, H, W, n) per position; sorted along n
     constant: np.ndarray  # int8 (C,)
     base: int | None = None
 
     @property
     def levels(self) -> int:
-        return int(self.thresholds.shape[1])
+        return int(self.thresholds.shape[-1])
+
+    @property
+    def positional(self) -> bool:
+        """Thresholds per output position (C, H, W, n): the border classes of a zero-padded
+        convolution of an offset input (docs/DESIGN.md 3.4)."""
+        return self.thresholds.ndim == 4
 
     @property
     def bipolar(self) -> bool:

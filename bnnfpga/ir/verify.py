@@ -116,18 +116,27 @@ def _verify_node(node, in_type, out_type) -> None:
             raise _fail(node, f"scale/bias must have shape ({c},)")
         if not (np.all(np.isfinite(op.scale)) and np.all(np.isfinite(op.bias))):
             raise _fail(node, "non-finite scale or bias")
+        if isinstance(op, Affine) and op.position_bias is not None:
+            if len(in_type.shape) != 3 or op.position_bias.shape != in_type.shape:
+                raise _fail(node, f"position_bias must have the shape of the feature map {in_type.shape}")
+            if not np.all(np.isfinite(op.position_bias)):
+                raise _fail(node, "non-finite position bias")
     elif isinstance(op, IntegerAffine):
-        if not in_type.dtype.is_integer or op.scale < 1 or op.offset.shape != (in_type.shape[0],):
-            raise _fail(node, "integer affine needs an integer input, a positive scale and one offset per channel")
+        c = in_type.shape[0]
+        if not in_type.dtype.is_integer or op.scale.shape != (c,) or np.any(op.scale == 0) or op.offset.shape != (c,):
+            raise _fail(node, "integer affine needs an integer input and one non-zero scale and one offset per channel")
     elif isinstance(op, Threshold):
         c = in_type.shape[0]
         if not in_type.dtype.is_integer:
             raise _fail(node, "thresholds compare integers")
         if op.base is None and op.levels != 1:
             raise _fail(node, "a bipolar threshold has exactly one threshold per channel")
-        if op.thresholds.ndim != 2 or op.thresholds.shape[0] != c:
-            raise _fail(node, f"thresholds must have shape ({c}, n)")
-        if np.any(np.diff(op.thresholds, axis=1) < 0):
+        positions = tuple(in_type.shape[1:]) if op.positional else ()
+        if op.thresholds.shape[:-1] != (c, *positions) or op.thresholds.ndim not in (2, 4):
+            raise _fail(node, f"thresholds must have shape ({c}, n), or ({c}, H, W, n) per position of a feature map")
+        if op.positional and op.base is None and np.any(op.constant != 0):
+            raise _fail(node, "thresholds per position have no constant channels (their thresholds sit at the range ends)")
+        if np.any(np.diff(op.thresholds, axis=-1) < 0):
             raise _fail(node, "thresholds of a channel must be sorted")
         if op.constant.shape != (c,) or not np.all(np.isin(op.constant, (-1, 0, 1))):
             raise _fail(node, "constant must be −1, 0 or +1 per channel")
@@ -220,6 +229,7 @@ def verify_folded(graph: Graph) -> None:
         if isinstance(op, Threshold):
             dot = producers.get(node.inputs[0])
             if dot is not None and isinstance(dot.op, DotProduct):
-                lo, hi = dot.op.acc_min[:, None], dot.op.acc_max[:, None]
+                per_channel = (-1,) + (1,) * (op.thresholds.ndim - 1)
+                lo, hi = dot.op.acc_min.reshape(per_channel), dot.op.acc_max.reshape(per_channel)
                 if np.any(op.thresholds < lo) or np.any(op.thresholds > hi + 1):
                     raise IRError(f"{node.name}: threshold outside the accumulator range [min, max + 1]")

@@ -10,10 +10,13 @@ from bnnfpga.errors import ModelError
 from bnnfpga.ir.graph import Graph, Node
 from bnnfpga.ir.ops import Affine, Conv, DotProduct, IntegerAffine, MaxPool, Reshape
 from bnnfpga.ir.patches import float_conv
+from bnnfpga.ir.verify import MAX_ACCUMULATOR_BITS
 from bnnfpga.passes.base import LocalRewrite
 
-# Largest q in a·x + b = (a/q)·(q·x + r): it widens the first layer's input by log2(q) bits.
-MAX_OFFSET_DENOMINATOR = 256
+# Bits of the integer gains g_c of a per-channel input scale a_c ≈ g_c·a_max/2^G (fewer where
+# the first layer's accumulator would pass 32 bits, never fewer than MIN_INPUT_GAIN_BITS).
+INPUT_GAIN_BITS = 16
+MIN_INPUT_GAIN_BITS = 8
 
 
 class AbsorbInputAffine(LocalRewrite):
@@ -21,21 +24,34 @@ class AbsorbInputAffine(LocalRewrite):
 
     The scale must be one number for all input channels (else the weights would stop being
     binary). For a zero-padded convolution with b ≠ 0 the offset term W·b depends on the
-    output position (padding is zero *after* the offset, docs/DESIGN.md 3.5); there the offset stays
-    in front as an exact IntegerAffine u = q·x + r and only the scale a/q moves behind.
-    An affine in front of a flatten or a max-pool (the dequantisation of k-bit levels that
-    are pooled before the next layer) moves behind it first.
+    output position (padding is zero *after* the offset, docs/DESIGN.md 3.5): a border
+    position sees b through fewer taps. The affine behind then carries that exact float64 term
+    per position (``position_bias``), and threshold folding gives the border positions their
+    own thresholds. An affine in front of a flatten or a max-pool (the dequantisation of k-bit
+    levels that are pooled before the next layer) moves behind it first.
+
+    A per-channel scale a_c on the integer input frame (torchvision's per-channel std) first splits
+    into integer gains g_c in front (IntegerAffine, exact where the a_c are small multiples of
+    one unit, else G-bit fixed point with a warning; docs/DESIGN.md 3.4) and one scale behind.
     """
 
     def rewrite(self, g: Graph, node: Node, nxt: Node) -> bool:
         if not isinstance(node.op, Affine):
             return False
+        scale = node.op.scale
+        on_input = node.inputs == (g.input_name,)  # gains on the raw frame; hidden layers keep the error
+        if on_input and isinstance(nxt.op, (Reshape, DotProduct)) and not np.all(scale == scale[0]):
+            dot = self._reading_dot(g, node)
+            if dot is not None and g.types()[node.inputs[0]].dtype.is_integer:
+                self._gains_in_front(g, node, dot)
         if isinstance(nxt.op, Reshape):
             reader = g.only_consumer(nxt.output)
             if reader is None or not isinstance(reader.op, (DotProduct, Reshape)):
                 return False  # only on the way into a dense layer (SinkReshape moves the other way)
             self._swap_with_reshape(g, node, nxt, g.types())
         elif isinstance(nxt.op, MaxPool):
+            if node.op.position_bias is not None:
+                return False  # max(y + b[p]) over a window is no affine of max(y)
             reader = g.only_consumer(nxt.output)
             if reader is None or not isinstance(reader.op, (DotProduct, Reshape, MaxPool)):
                 return False
@@ -47,10 +63,59 @@ class AbsorbInputAffine(LocalRewrite):
         return True
 
     @staticmethod
+    def _reading_dot(g: Graph, node: Node) -> Node | None:
+        """The dot product that reads ``node``'s output, directly or through flattens."""
+        reader = g.only_consumer(node.output)
+        while reader is not None and isinstance(reader.op, Reshape):
+            reader = g.only_consumer(reader.output)
+        return reader if reader is not None and isinstance(reader.op, DotProduct) else None
+
+    @staticmethod
+    def _gains_in_front(g: Graph, affine: Node, dot: Node) -> None:
+        """Affine(a, b) on integers x becomes IntegerAffine(g) → Affine(u, b) with integer gains
+        g_c and one unit u: exact (a_c = g_c·u) where the ratios a_c/a_max share a denominator
+        q ≤ 2^G, else g_c = round(2^G·a_c/a_max) and a warning names the relative error."""
+        a = affine.op.scale.astype(np.float64)
+        zero = np.flatnonzero(a == 0)
+        if zero.size:
+            raise ModelError(f"the input scale of channel {int(zero[0])} is zero", affine.source, "Mul/Div")
+        x_type = g.types()[affine.inputs[0]].dtype
+        op: DotProduct = dot.op
+        largest = max(abs(x_type.min), abs(x_type.max)) * op.fan_in * max(1, int(np.abs(op.weight).max(initial=1)))
+        bits = min(INPUT_GAIN_BITS, MAX_ACCUMULATOR_BITS - 1 - math.ceil(math.log2(largest + 1)))
+        if bits < MIN_INPUT_GAIN_BITS:
+            raise ModelError(
+                f"per-channel input scale: the accumulators of {dot.source!r} leave {bits} bits for the integer "
+                f"input gains, fewer than {MIN_INPUT_GAIN_BITS}; supported: one scale for all channels, or a first "
+                "layer with fewer or narrower weights",
+                affine.source, "Mul/Div")
+        reference = float(np.abs(a).max())
+        ratios = [Fraction(float(v)) / Fraction(reference) for v in a]
+        q = math.lcm(*(r.denominator for r in ratios))
+        if q <= 1 << bits:
+            gains, unit = np.array([int(r * q) for r in ratios], np.int64), reference / q
+        else:
+            gains = np.array([round(r * (1 << bits)) for r in ratios], np.int64)
+            unit = reference / (1 << bits)
+            error = float(np.max(np.abs(gains * unit - a) / np.abs(a)))
+            g.notes.append(
+                f"warning: node {affine.source!r}: the per-channel input scale becomes {bits}-bit integer gains "
+                f"({', '.join(str(int(v)) for v in gains[:4])}{', …' if len(gains) > 4 else ''}) times {unit:.6g}, "
+                f"relative error up to {error:.1e}; the first layer's decisions can differ from the float model's "
+                "within that margin (docs/DESIGN.md 3.4)")
+        name = g.fresh_name(f"{affine.name}_gains")
+        gained = Node(name, IntegerAffine(scale=gains, offset=np.zeros(len(gains), np.int64)), affine.inputs, name,
+                      affine.source)
+        g.nodes.insert(g.nodes.index(affine), gained)
+        affine.inputs = (name,)
+        affine.op = Affine(scale=np.full(len(a), unit), bias=affine.op.bias, position_bias=affine.op.position_bias)
+
+    @staticmethod
     def _swap_with_reshape(g: Graph, affine: Node, reshape: Node, types) -> None:
         in_shape = types[affine.inputs[0]].shape
         per_channel = int(np.prod(in_shape[1:])) if len(in_shape) > 1 else 1
-        new_affine = Affine(scale=np.repeat(affine.op.scale, per_channel), bias=np.repeat(affine.op.bias, per_channel))
+        bias = np.broadcast_to(affine.op.offset().reshape((-1,) + (1,) * (len(in_shape) - 1)), in_shape)
+        new_affine = Affine(scale=np.repeat(affine.op.scale, per_channel), bias=bias.reshape(-1))  # ONNX flatten order
         g.exchange(affine, reshape, reshape.op, new_affine)
 
     @staticmethod
@@ -65,6 +130,14 @@ class AbsorbInputAffine(LocalRewrite):
     def _absorb(g: Graph, affine: Node, dot: Node, types) -> None:
         op: DotProduct = dot.op
         a, b = affine.op.scale, affine.op.bias
+        if affine.op.position_bias is not None:
+            raise ModelError(
+                f"the offset behind a zero-padded convolution differs at its border positions, and {dot.source!r} "
+                "reads it without an activation in between; supported: a binarisation or quantizer behind that "
+                "convolution (optionally after batchnorm and max-pooling)",
+                dot.source,
+                type(op).__name__,
+            )
         if not np.all(a == a[0]):
             raise ModelError(
                 "per-channel input scale cannot be folded into the integer weights of the next layer; supported: one scale "
@@ -75,55 +148,40 @@ class AbsorbInputAffine(LocalRewrite):
         if a[0] == 0:
             raise ModelError("input scale is zero", affine.source, "Mul")
         weight = op.effective_weight
+        position_offset = None
         if isinstance(op, Conv):
             c, h, w = types[affine.inputs[0]].shape
             bias_map = np.broadcast_to(b, (1, h, w, c))  # channels-last, as the golden kernels
             offset = float_conv(bias_map, weight, None, op.strides, op.pads)[0]  # (OH, OW, O)
             per_channel = offset[:1, :1, :]
             if not np.all(offset == per_channel):
-                # Padding is zero after the offset: apply the offset exactly, in integers, in front.
-                AbsorbInputAffine._offset_in_integers(g, affine, dot, types)
-                return
-            offset = per_channel.reshape(-1)
+                # Padding is zero after the offset: a border position sees it through fewer taps.
+                position_offset = offset.transpose(2, 0, 1)  # (O, OH, OW)
+                offset = np.zeros(op.out_channels)
+            else:
+                offset = per_channel.reshape(-1)
         else:
             offset = weight @ b
         g.nodes.remove(affine)
         g.onnx_tensors.pop(affine.output, None)
         dot.inputs = affine.inputs
-        AbsorbInputAffine._scale_behind(g, dot, a[0], offset, affine.source)
+        AbsorbInputAffine._scale_behind(g, dot, a[0], offset, position_offset, affine.source)
 
     @staticmethod
-    def _offset_in_integers(g: Graph, affine: Node, dot: Node, types) -> None:
-        """a·x + b = (a/q)·(q·x + r) with integers q > 0 and r = q·b/a: the conv then sees the
-        integer tensor q·x + r, zero-padded exactly as the model says."""
-        a, b = float(affine.op.scale[0]), affine.op.bias
-        if not types[affine.inputs[0]].dtype.is_integer:
-            raise ModelError(f"an offset in front of zero-padded convolution {dot.source!r} needs an integer input",
-                             affine.source, "Sub/Add")
-        ratios = [Fraction(float(v) / a).limit_denominator(MAX_OFFSET_DENOMINATOR) for v in b]
-        exact = all(abs(float(r) - float(v) / a) <= 1e-9 * max(1.0, abs(float(v) / a)) for r, v in zip(ratios, b))
-        q = math.lcm(*(r.denominator for r in ratios))
-        if not exact or q > MAX_OFFSET_DENOMINATOR:
-            raise ModelError(
-                f"the input offset before zero-padded convolution {dot.source!r} is not a simple fraction of the "
-                f"input scale (offset/scale must be r/q with q ≤ {MAX_OFFSET_DENOMINATOR}); supported: such offsets "
-                "(e.g. (x/255 − 0.5)/0.25), no offset, or no padding in this layer",
-                affine.source,
-                "Sub/Add",
-            )
-        affine.op = IntegerAffine(scale=q, offset=np.array([int(r * q) for r in ratios], dtype=np.int64))
-        g.onnx_tensors.pop(affine.output, None)
-        AbsorbInputAffine._scale_behind(g, dot, a / q, np.zeros(dot.op.out_channels), affine.source)
-
-    @staticmethod
-    def _scale_behind(g: Graph, dot: Node, a: float, offset: np.ndarray, source: str) -> None:
-        """Dot → Affine(a, offset) composed with an affine already behind the dot, if any."""
+    def _scale_behind(g: Graph, dot: Node, a: float, offset: np.ndarray, position_offset: np.ndarray | None,
+                      source: str) -> None:
+        """Dot → Affine(a, offset[, position_offset]) composed with an affine already behind
+        the dot, if any."""
         op: DotProduct = dot.op
         post = g.only_consumer(dot.output)
         if isinstance(post, Node) and isinstance(post.op, Affine):
-            post.op = Affine(scale=post.op.scale * a, bias=post.op.bias + post.op.scale * offset)
+            scale, bias, position_bias = post.op.scale, post.op.bias, post.op.position_bias
+            if position_offset is not None:
+                moved = scale[:, None, None] * position_offset
+                position_bias = moved if position_bias is None else position_bias + moved
+            post.op = Affine(scale=scale * a, bias=bias + scale * offset, position_bias=position_bias)
             return
         old, acc = dot.output, g.fresh_name(f"{dot.name}_acc")
         dot.output = acc
-        scale = Affine(scale=np.full(op.out_channels, a), bias=offset)
+        scale = Affine(scale=np.full(op.out_channels, a), bias=offset, position_bias=position_offset)
         g.nodes.insert(g.nodes.index(dot) + 1, Node(g.fresh_name(f"{dot.name}_scale"), scale, (acc,), old, source))

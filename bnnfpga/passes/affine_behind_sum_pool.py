@@ -18,7 +18,7 @@ class AffineBehindSumPool(LocalRewrite):
         if not isinstance(affine.op, Affine) or not isinstance(pool.op, SumPool):
             return False
         op = pool.op
-        if any(op.pads) and np.any(affine.op.bias != 0):
+        if affine.op.position_bias is not None or (any(op.pads) and np.any(affine.op.bias != 0)):
             return False
         taps = op.kernel[0] * op.kernel[1]
         g.exchange(affine, pool, op, Affine(scale=affine.op.scale, bias=affine.op.bias * taps))

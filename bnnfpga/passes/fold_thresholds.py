@@ -71,14 +71,15 @@ def quantize_levels(quantize: LevelQuantizer, scale: np.ndarray, bias: np.ndarra
     return quantize.count(scale * y.astype(np.float64) + bias, channel)
 
 
-def fold_levels(quantize: LevelQuantizer, scale: np.ndarray, bias: np.ndarray, lo: np.ndarray, hi: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray]:
+def fold_levels(quantize: LevelQuantizer, scale: np.ndarray, bias: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                channels_of_rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """For z = scale[c]·y + bias[c] and q = quantize(z), over integers y ∈ [lo[c], hi[c]]:
     returns (flipped (C,), thresholds (C, n)) with n = ``quantize.steps`` such that
     q − base = #{j : y' ≥ T[c, j]}, y' = −y on flipped channels (negative scale). Each T is
     the smallest y' whose level reaches j + 1, found by bisection on the float64 evaluation
     (monotone in y'); y_hi + 1 where no y' reaches it. A scale of 0 gives a constant channel:
-    its thresholds sit at the ends of the range."""
+    its thresholds sit at the ends of the range. ``channels_of_rows`` names the quantizer
+    channel of each row where the rows are not the channels themselves (border classes)."""
     channels, n = len(scale), quantize.steps
     flipped = scale < 0
     y_lo = np.where(flipped, -hi, lo).astype(np.int64)
@@ -87,7 +88,8 @@ def fold_levels(quantize: LevelQuantizer, scale: np.ndarray, bias: np.ndarray, l
     level = np.arange(1, n + 1)[None, :]  # T[c, j] for level j + 1
     first = np.repeat(y_lo[:, None], n, axis=1)  # invariant: answer in [first, last]
     last = np.repeat(y_hi[:, None] + 1, n, axis=1)
-    s, b, sg, channel = scale[:, None], bias[:, None], sign[:, None], np.arange(channels)[:, None]
+    rows = np.arange(channels) if channels_of_rows is None else channels_of_rows
+    s, b, sg, channel = scale[:, None], bias[:, None], sign[:, None], rows[:, None]
     while np.any(first < last):
         mid = (first + last) // 2
         reached = quantize_levels(quantize, s, b, sg * mid, channel) >= level
@@ -134,11 +136,20 @@ class FoldThresholds(Pass):
                 if g.only_consumer(values) is not (affine or binarize):
                     continue
                 if producer.op.has_float_gains and producer.op.plane_min is not None:
+                    if affine is not None and affine.op.position_bias is not None:
+                        raise ModelError(
+                            "asymmetric ternary weights in a zero-padded convolution of an offset input (its offset "
+                            "differs at the border positions) are not supported; supported: symmetric weights there, "
+                            "or an input without offset",
+                            producer.source, type(producer.op).__name__)
                     self._fold_gained(g, producer, values, affine, binarize)
                     continue
                 if producer.op.acc_min is None:
                     continue
                 lo, hi = producer.op.acc_min, producer.op.acc_max
+                if affine is not None and affine.op.position_bias is not None:
+                    self._fold_positions(g, producer, values, lo, hi, affine, binarize)
+                    continue
             else:
                 dtype = g.types()[values].dtype
                 if not dtype.is_integer:
@@ -192,6 +203,47 @@ class FoldThresholds(Pass):
                 "an input of exactly 0, where ONNX Sign outputs 0 and bnnfpga outputs +1"
             )
         FoldThresholds._replace(g, dot, values, flipped, affine, binarize, Threshold(thresholds=thresholds, constant=constant))
+
+    @staticmethod
+    def _fold_positions(g: Graph, dot: Node, values: str, acc_min, acc_max, affine: Node, binarize: Node) -> None:
+        """Thresholds per output position, for an affine whose offset differs at the border
+        positions (docs/DESIGN.md 3.4): each channel is folded once per distinct offset (a
+        border class) and every position takes its class's thresholds. Checked exhaustively
+        like the per-channel case."""
+        scale = affine.op.scale.astype(np.float64)
+        offsets = affine.op.offset().astype(np.float64)  # (C, H, W)
+        channels = len(scale)
+        classes = [np.unique(offsets[c].reshape(-1), return_inverse=True) for c in range(channels)]
+        row_channel = np.concatenate([np.full(len(values_c), c) for c, (values_c, _) in enumerate(classes)])
+        row_bias = np.concatenate([values_c for values_c, _ in classes])
+        lo, hi = np.asarray(acc_min, np.int64)[row_channel], np.asarray(acc_max, np.int64)[row_channel]
+        row_scale = scale[row_channel]
+        quantizer = binarize.op
+        if isinstance(quantizer, LevelQuantizer):
+            _, row_thresholds = fold_levels(quantizer, row_scale, row_bias, lo, hi, row_channel)
+            for r, c in enumerate(row_channel):
+                check_levels(quantizer, int(c), float(row_scale[r]), float(row_bias[r]), int(lo[r]), int(hi[r]),
+                             bool(row_scale[r] < 0), row_thresholds[r])
+            base = quantizer.base
+        else:
+            row_thresholds = np.zeros((len(row_channel), 1), np.int64)
+            ties = set()
+            for r, c in enumerate(row_channel):
+                args = float(row_scale[r]), float(row_bias[r]), quantizer.strict, int(lo[r]), int(hi[r])
+                flipped, row_thresholds[r, 0], _ = fold_channel(*args)  # a constant sits at a range end
+                check_channel(*args, flipped, int(row_thresholds[r, 0]))
+                if quantizer.onnx_sign and exact_zero_inputs(args[0], args[1], args[3], args[4]):
+                    ties.add(int(c))
+            if ties:
+                g.notes.append(f"warning: node {binarize.source!r} (Sign): channels {sorted(ties)[:8]} can see an input "
+                               "of exactly 0 at some position, where ONNX Sign outputs 0 and bnnfpga outputs +1")
+            base = None
+        first_row = np.concatenate([[0], np.cumsum([len(values_c) for values_c, _ in classes])[:-1]])
+        positions = offsets.shape[1:]
+        thresholds = np.stack([row_thresholds[first_row[c] + inverse.reshape(positions)]
+                               for c, (_, inverse) in enumerate(classes)])
+        threshold = Threshold(thresholds=thresholds, constant=np.zeros(channels, np.int8), base=base)
+        FoldThresholds._replace(g, dot, values, scale < 0, affine, binarize, threshold)
 
     @staticmethod
     def _fold_gained(g: Graph, dot: Node, values: str, affine: Node | None, binarize: Node) -> None:

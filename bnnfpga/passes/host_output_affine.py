@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from bnnfpga.errors import ModelError
 from bnnfpga.ir.graph import Graph, Node
 from bnnfpga.ir.ops import Affine, DotProduct, OutputAffine, Reshape
 from bnnfpga.passes.base import Pass
@@ -21,6 +22,14 @@ class HostOutputAffine(Pass):
         if last is None:
             return g
         if isinstance(last.op, Affine) and types[last.inputs[0]].dtype.is_integer:
+            if last.op.position_bias is not None:
+                raise ModelError(
+                    "the last layer is a zero-padded convolution of an offset input: its offset differs at the border "
+                    "positions, which the host-side output affine does not carry; supported: such a convolution "
+                    "followed by a binarisation or quantizer",
+                    last.source,
+                    "Conv",
+                )
             last.op = OutputAffine(scale=last.op.scale, bias=last.op.bias)
         elif isinstance(last.op, DotProduct) and types[last.output].dtype.is_integer:
             channels = types[last.output].shape[0]

@@ -17,6 +17,8 @@ class PoolAfterThreshold(LocalRewrite):
     def rewrite(self, g: Graph, pool: Node, nxt: Node) -> bool:
         if not isinstance(pool.op, MaxPool) or not isinstance(nxt.op, (Affine, Binarize, LevelQuantizer)):
             return False
+        if isinstance(nxt.op, Affine) and nxt.op.position_bias is not None:
+            return False  # its positions are the pool's outputs, not its inputs
         op = pool.op
         use_min = op.use_min if op.use_min is not None else np.zeros(g.types()[pool.output].shape[0], bool)
         if isinstance(nxt.op, Affine):

@@ -19,7 +19,7 @@ from bnnfpga.hw.fold import Fold, choose_folding
 from bnnfpga.hw.streams import accumulator_stream, pack_stream
 from bnnfpga.ir.ops import Conv
 from bnnfpga.passes.pipeline import fold
-from tests.graphs import CONV_CASES, Chain, binary_weight, conv_net, output_affine, random_input
+from tests.graphs import BORDER_CASES, CONV_CASES, Chain, binary_weight, border_net, conv_net, output_affine, random_input
 
 ROOT = Path(__file__).resolve().parents[2]
 BOARD = load_board("pynq-z2")
@@ -60,6 +60,19 @@ def test_convolution_as_last_layer_streams_every_position():
     got = assert_hls_matches_golden(graph, x, {graph.nodes[0].name: Fold(5, 6)})
     assert got.shape == (4, 5, 4, 3)
     np.testing.assert_array_equal(api.host_output(graph, got), api.predict(graph, x))
+
+
+@pytest.mark.parametrize("folding", ["rule", "widest"])
+@pytest.mark.parametrize("case", BORDER_CASES, ids=lambda c: "l{}p{}s{}{}_{}".format(c[0], "".join(map(str, c[1])), c[2],
+                                                                                    "pool" if c[3] else "", c[4]))
+def test_border_thresholds_bit_exact(case, folding):
+    """Per-channel input offsets in front of a zero-padded conv: thresholds per border class
+    (docs/DESIGN.md 3.4), binary and 2-bit outputs, asymmetric padding, stride 2."""
+    graph = border_net(*case, seed=7)
+    folds = choose_folding(graph)
+    if folding == "widest":
+        folds = {n.name: Fold(n.op.out_channels, n.op.fan_in) for n in graph.nodes if n.name in folds}
+    assert_hls_matches_golden(graph, random_input(graph.input_type, 6, seed=3), folds)
 
 
 # -- whole networks -----------------------------------------------------------------------------

@@ -24,6 +24,9 @@ ILLEGAL = [  # module, parameters, a parameter the message must name
     ("bnn_mvu", {"OUT_BITS": 33}, "OUT_BITS"),
     ("bnn_mvu", {"LEVELS": 0}, "LEVELS"),
     ("bnn_mvu", {"GROUP": 0}, "GROUP"),
+    ("bnn_mvu", {"OUT_H": 0}, "OUT_H"),
+    ("bnn_mvu", {"OUT_H": 2, "ROW_CLASSES": 3}, "ROW_CLASSES"),  # more row classes than rows
+    ("bnn_mvu", {"OUT_W": 2, "COL_CLASSES": 2, "OUT_BITS": 32}, "THRESHOLDED"),  # classes without thresholds
     ("bnn_swg", {"SIMD": 4}, "SIMD"),  # 3x3x2 = 18 elements per window
     ("bnn_swg", {"PT": 3}, "PT"),  # padding as tall as the kernel
     ("bnn_swg", {"PR": 3}, "PR"),

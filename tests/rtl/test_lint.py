@@ -35,6 +35,8 @@ MODES = {
     "bnn_threshold-2bit": ("bnn_threshold", {"LEVELS": 3, "OUT_BITS": 2, "BASE": 0}),
     "bnn_mvu-int8-weights-kbit-in": ("bnn_mvu", {"W_BITS": 8, "IN_BITS": 6, "IN_BIPOLAR": 0, "ACC_W": 20, "T_W": 21,
                                                  "LEVELS": 63, "OUT_BITS": 6}),
+    "bnn_mvu-border-classes": ("bnn_mvu", {"OUT_H": 5, "OUT_W": 4, "ROW_CLASSES": 3, "COL_CLASSES": 2, "LEVELS": 3,
+                                           "OUT_BITS": 2}),
     "bnn_output-bipolar": ("bnn_output", {"IN_BITS": 1, "IN_SIGNED": 0, "IN_BIPOLAR": 1}),
     "bnn_output-kbit": ("bnn_output", {"IN_BITS": 3, "IN_SIGNED": 0}),
     "bnn_label_select-top3-smallest": ("bnn_label_select", {"K": 3, "LARGEST": 0, "IN_BITS": 17}),
@@ -51,7 +53,8 @@ def test_lint_clean(module, tmp_path):
 def test_every_module_is_linted():
     assert {"bnn_mvu", "bnn_threshold", "bnn_integer_affine", "bnn_maxpool", "bnn_sumpool", "bnn_axis_fifo", "bnn_swg",
             "bnn_input", "bnn_output", "bnn_width_converter"} <= set(MODULES)
-    assert memory_parameters("bnn_mvu") == ["WEIGHTS_FILE", "THRESHOLDS_FILE", "CONSTANTS_FILE", "GAINS_FILE"]
+    assert memory_parameters("bnn_mvu") == ["WEIGHTS_FILE", "THRESHOLDS_FILE", "CONSTANTS_FILE", "GAINS_FILE",
+                                            "ROW_CLASS_FILE", "COL_CLASS_FILE"]
 
 
 SOURCES = sorted(rtl_dir().glob("*.sv")) + [rtl_dir() / "templates" / "top.sv.j2"]

@@ -26,7 +26,7 @@ from bnnfpga.codegen import rtl
 from bnnfpga.hw.fold import Fold, choose_folding
 from bnnfpga.hw.streams import accumulator_stream, pack_stream
 from bnnfpga.toolchain import verilator_environment
-from tests.graphs import CONV_CASES, conv_net, random_input
+from tests.graphs import BORDER_CASES, CONV_CASES, border_net, conv_net, random_input
 
 ROOT = Path(__file__).resolve().parents[2]
 CYCLE_TOLERANCE = 0.01
@@ -63,6 +63,19 @@ def test_conv_engines_bit_exact(case, folding, tmp_path):
     if folding == "widest":  # PE = all rows, SIMD = the whole row
         folds = {n.name: Fold(n.op.out_channels, n.op.fan_in) for n in graph.nodes if n.name in folds}
     assert_rtl_matches_golden(graph, random_input(graph.input_type, 8, seed=3), tmp_path, folds)
+
+
+@pytest.mark.parametrize("folding", ["rule", "widest"])
+@pytest.mark.parametrize("case", BORDER_CASES, ids=lambda c: "l{}p{}s{}{}_{}".format(c[0], "".join(map(str, c[1])), c[2],
+                                                                                    "pool" if c[3] else "", c[4]))
+def test_border_thresholds_bit_exact(case, folding, tmp_path):
+    """Per-channel input offsets in front of a zero-padded conv: the MVU counts output
+    positions and reads the thresholds of each position's border class (docs/DESIGN.md 3.4)."""
+    graph = border_net(*case, seed=7)
+    folds = choose_folding(graph)
+    if folding == "widest":
+        folds = {n.name: Fold(n.op.out_channels, n.op.fan_in) for n in graph.nodes if n.name in folds}
+    assert_rtl_matches_golden(graph, random_input(graph.input_type, 6, seed=3), tmp_path, folds)
 
 
 # -- whole networks -----------------------------------------------------------------------------

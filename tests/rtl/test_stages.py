@@ -66,9 +66,11 @@ def test_label_select_ranks_with_ties_in_index_order(values, k, bits, largest, t
                     seed=values + k)
 
 
-@pytest.mark.parametrize("dtype, c, scale", [(DType("uint", 8), 3, 2), (DType("int", 4), 5, -3), (BIPOLAR, 4, 7)])
+@pytest.mark.parametrize("dtype, c, scale", [(DType("uint", 8), 3, [2, 40961, 65535]), (DType("int", 4), 5, [-3, 1, 7, -8, 2]),
+                                             (BIPOLAR, 4, [7, 7, 7, 7])])
 def test_integer_affine(dtype, c, scale, tmp_path):
     rng = np.random.default_rng(c)
+    scale = np.array(scale)
     x = rng.integers(dtype.min, dtype.max, size=(40, c), endpoint=True)
     if dtype == BIPOLAR:
         x = np.where(x >= 0, 1, -1)
@@ -76,7 +78,8 @@ def test_integer_affine(dtype, c, scale, tmp_path):
     u = scale * x + offsets
     out_bits = int(max(abs(u.min()), u.max()) + 1).bit_length() + 1
     params = {"C": c, "IN_BITS": dtype.bits, "IN_BIPOLAR": int(dtype == BIPOLAR), "IN_SIGNED": int(dtype.kind == "int"),
-              "OUT_BITS": out_bits, "SCALE": scale, "OFFSETS_FILE": hex_file(tmp_path / "offsets.mem", offsets, out_bits)}
+              "OUT_BITS": out_bits, "SCALES": f"{32 * c}'h" + "".join(f"{int(s) & 0xFFFFFFFF:08x}" for s in scale[::-1]),
+              "OFFSETS_FILE": hex_file(tmp_path / "offsets.mem", offsets, out_bits)}
     inputs = pixel_words(np.where(x > 0, 1, 0) if dtype == BIPOLAR else x, dtype.bits)
     run_stream_test("bnn_integer_affine", params, inputs, pixel_words(u, out_bits), tmp_path, seed=c)
 

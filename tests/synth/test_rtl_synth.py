@@ -63,7 +63,7 @@ OTHERS = {
     "bnn_input": {"PIXEL_BITS": 96},
     "bnn_output": {"VALUES": 10, "VECTORS": 1},
     "bnn_label_select": {"VALUES": 10, "K": 3, "IN_BITS": 16},
-    "bnn_integer_affine": {"C": 3, "IN_BITS": 8, "OUT_BITS": 10, "SCALE": 3},  # 3·x: a `*` would be a DSP48
+    "bnn_integer_affine": {"C": 3, "IN_BITS": 8, "OUT_BITS": 10, "SCALES": "96'h000000030000000300000003"},  # 3·x: a `*` would be a DSP48
     "bnn_threshold": {"C": 3, "IN_BITS": 8, "T_W": 10},
     "bnn_width_converter": {"IN_W": 64, "OUT_W": 36},
 }

@@ -681,23 +681,42 @@ def test_input_scale_and_scalar_normalisation_fold_into_the_first_layer():
     assert isinstance(folded.nodes[0].op, Conv) and folded.nodes[0].inputs == (folded.input_name,)
 
 
-def test_input_offset_before_a_padded_conv_is_applied_in_integers():
-    """(x/255 − 0.5)/0.25 = (2/255)·(2x − 255): zero padding stays zero after the offset."""
-    _, folded = matches_onnxruntime(_normalised_net(0.5, 0.25, pads=(1, 1, 1, 1)), input_scale=1 / 255)
-    offset = folded.nodes[0].op
-    assert isinstance(offset, IntegerAffine) and offset.scale == 2 and np.all(offset.offset == -255)
+@pytest.mark.parametrize("mean, std", [(0.5, 0.25), (0.3137, 0.25), (0.4914, 0.2470)])
+def test_input_offset_before_a_padded_conv_gives_border_thresholds(mean, std):
+    """(x/255 − m)/s in front of a zero-padded conv, for any float m: zero padding stays zero
+    after the offset, so the border positions see it through fewer taps and get their own
+    thresholds; the input stays the raw integer frame (no offset is ever rounded)."""
+    _, folded = matches_onnxruntime(_normalised_net(mean, std, pads=(1, 1, 1, 1)), input_scale=1 / 255)
+    conv = folded.nodes[0]
+    assert isinstance(conv.op, Conv) and conv.inputs == (folded.input_name,)
+    threshold = folded.nodes[1].op
+    assert isinstance(threshold, Threshold) and threshold.positional
+    assert not any(isinstance(n.op, IntegerAffine) for n in folded.nodes)
 
 
-def test_input_offset_that_is_no_simple_fraction_before_padding_is_named():
-    message = fold_error(_normalised_net(0.3137, 0.25, pads=(1, 1, 1, 1)), input_scale=1 / 255)
-    # the merged affine is named after every node in it
-    assert "node 'input scale+sub_mean+div_std' (Sub/Add): " in message, message
-    assert "not a simple fraction of the input scale" in message
+def test_per_channel_input_scale_becomes_exact_integer_gains():
+    """Scales 1, 2, 3 per channel: the first layer reads 1·x, 2·x, 3·x (IntegerAffine) and
+    one scale moves behind it, exactly."""
+    _, folded = matches_onnxruntime(_normalised_net(0.0, 1.0, mul=np.array([1.0, 2.0, 3.0]).reshape(1, 3, 1, 1)),
+                                    input_bits=4)
+    gains = folded.nodes[0].op
+    assert isinstance(gains, IntegerAffine) and gains.scale.tolist() == [1, 2, 3] and not np.any(gains.offset)
+    assert not any("integer gains" in note for note in folded.notes)
 
 
-def test_per_channel_input_scale_is_named():
-    message = fold_error(_normalised_net(0.0, 1.0, mul=np.array([1.0, 2.0, 3.0]).reshape(1, 3, 1, 1)))
-    assert "node 'norm+sub_mean+div_std' (Mul/Div): per-channel input scale cannot be folded" in message, message
+def test_per_channel_std_before_a_padded_conv():
+    """torchvision's CIFAR-10 normalisation (x/255 − mean_c)/std_c in front of a zero-padded
+    conv: per-channel std as 16-bit integer gains (a warning says so), per-channel mean as
+    thresholds per border class."""
+    mean = np.array([0.4914, 0.4822, 0.4465], np.float32).reshape(1, 3, 1, 1)
+    std = np.array([0.2470, 0.2435, 0.2616], np.float32).reshape(1, 3, 1, 1)
+    graph = import_model(_normalised_net(mean, std, pads=(1, 1, 1, 1)), input_scale=1 / 255)
+    folded = fold(graph)
+    gains = folded.nodes[0].op
+    assert isinstance(gains, IntegerAffine) and int(np.abs(gains.scale).max()) == 1 << 16
+    assert any("16-bit integer gains" in note and "div_std" in note for note in folded.notes), folded.notes
+    threshold = folded.nodes[2].op
+    assert isinstance(threshold, Threshold) and threshold.positional
 
 
 @pytest.mark.parametrize("options, words", [

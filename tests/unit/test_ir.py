@@ -165,8 +165,9 @@ def test_verify_rejects_broken_graphs(what):
 @pytest.mark.parametrize(
     "op, dtype",
     [
-        (IntegerAffine(scale=0, offset=np.zeros(2, np.int64)), uint(8)),
-        (IntegerAffine(scale=2, offset=np.zeros(3, np.int64)), uint(8)),
+        (IntegerAffine(scale=np.array([1, 0]), offset=np.zeros(2, np.int64)), uint(8)),
+        (IntegerAffine(scale=np.array([2, 2]), offset=np.zeros(3, np.int64)), uint(8)),
+        (IntegerAffine(scale=np.array([2]), offset=np.zeros(2, np.int64)), uint(8)),
     ],
 )
 def test_verify_rejects_bad_integer_affine(op, dtype):
@@ -179,7 +180,7 @@ def test_verify_rejects_bad_integer_affine(op, dtype):
 def test_verify_rejects_integer_affine_on_float():
     chain = Chain((2,), uint(8))
     chain.add("aff", Affine(scale=np.ones(2), bias=np.zeros(2)))
-    chain.add("iaff", IntegerAffine(scale=1, offset=np.zeros(2, np.int64)))
+    chain.add("iaff", IntegerAffine(scale=np.ones(2, np.int64), offset=np.zeros(2, np.int64)))
     with pytest.raises(IRError, match="integer affine|type inference failed"):
         verify(chain.graph())
 
@@ -187,17 +188,19 @@ def test_verify_rejects_integer_affine_on_float():
 @pytest.mark.parametrize(
     "dtype, scale, offset, expected",
     [
-        (uint(8), 1, [0, 0], uint(8)),
-        (uint(8), 2, [0, 1], uint(9)),  # up to 511
-        (uint(8), 4, [-510, -255], DType("int", 11)),  # [−510, 1020 − 255]
-        (uint(8), 2, [-255, -255], DType("int", 9)),  # [−255, 255]
-        (BIPOLAR, 1, [0, 0], DType("int", 2)),
-        (DType("int", 4), 3, [1, 2], DType("int", 6)),  # [−24 + 1, 21 + 2]
+        (uint(8), [1, 1], [0, 0], uint(8)),
+        (uint(8), [2, 2], [0, 1], uint(9)),  # up to 511
+        (uint(8), [4, 4], [-510, -255], DType("int", 11)),  # [−510, 1020 − 255]
+        (uint(8), [2, 2], [-255, -255], DType("int", 9)),  # [−255, 255]
+        (BIPOLAR, [1, 1], [0, 0], DType("int", 2)),
+        (DType("int", 4), [3, 3], [1, 2], DType("int", 6)),  # [−24 + 1, 21 + 2]
+        (uint(8), [65536, 52000], [0, 0], uint(24)),  # per-channel input gains: up to 255·65536
+        (uint(8), [3, -2], [0, 0], DType("int", 11)),  # [−510, 765]
     ],
 )
 def test_integer_affine_type_and_values(dtype, scale, offset, expected):
     chain = Chain((2, 3, 3), dtype)
-    chain.add("iaff", IntegerAffine(scale=scale, offset=np.array(offset, np.int64)))
+    chain.add("iaff", IntegerAffine(scale=np.array(scale, np.int64), offset=np.array(offset, np.int64)))
     g = chain.graph()
     verify(g)
     t = g.types()[g.output_name]
@@ -205,7 +208,7 @@ def test_integer_affine_type_and_values(dtype, scale, offset, expected):
     x = random_input(g.input_type, 5, seed=1)
     x.reshape(5, -1)[0, :2] = (dtype.min, dtype.max)
     y = execute(g, x)[g.output_name]
-    np.testing.assert_array_equal(y, x * scale + np.array(offset).reshape(1, 2, 1, 1))
+    np.testing.assert_array_equal(y, x * np.array(scale).reshape(1, 2, 1, 1) + np.array(offset).reshape(1, 2, 1, 1))
     assert y.min() >= t.dtype.min and y.max() <= t.dtype.max
 
 

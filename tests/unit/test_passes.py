@@ -237,60 +237,62 @@ def test_absorb_input_affine_moves_affine_through_flatten():
     assert_same_outputs(before, after, frames(before))
 
 
-def test_absorb_input_affine_rejects_inexact_offset_before_padded_conv():
-    """An offset whose ratio to the scale is no simple fraction cannot be applied exactly in
-    integers in front of a zero-padded conv: a clear ModelError, not a silent change."""
+def test_absorb_input_affine_any_offset_before_padded_conv():
+    """(x/255 − m_c)/s with offsets that are no fraction of the scale, in front of a
+    zero-padded conv: the offset reaches a border position through fewer taps, so the affine
+    behind the conv carries it per position, exactly (never rounded)."""
     g = ExtractIntegerWeights().apply(cnn(1, input_offset=False, conv1_pads=(1, 1, 1, 1)))
     norm = g.nodes[0]
     assert isinstance(norm.op, Affine)
     norm.op = Affine(scale=np.full(3, 1 / 255 / 0.2347), bias=np.array([-1.5, 0.3, -2.0 / 3.0]))
-    with pytest.raises(ModelError, match="zero-padded convolution") as info:
-        AbsorbInputAffine().apply(g)
-    assert info.value.node == norm.source
+    after = AbsorbInputAffine().apply(g)
+    verify(after)
+    assert_same_outputs(g, after, frames(g), routes=("packed", "gemm"))
+    conv = after.nodes[0]
+    assert isinstance(conv.op, Conv) and conv.inputs == (after.input_name,)
+    post = consumer(after, conv)
+    assert isinstance(post.op, Affine) and post.op.position_bias is not None
+    # 3×3, pad 1 on a 9×9 map: corner, edge and inner positions, 9 offsets per channel
+    for channel in post.op.offset():
+        assert len(np.unique(channel)) <= 9
+    assert max(len(np.unique(channel)) for channel in post.op.offset()) > 1
 
 
-def test_absorb_input_affine_exact_offset_before_padded_conv():
-    """(x/255 − m_c)/0.25 with m_c ∈ {¼, ½, ¾} in front of a zero-padded conv: the offset
-    stays in front as the exact integer map u = q·x + r (q = 4 here), the conv pads u with
-    zeros as the model does, and only the scale a/q moves behind the conv."""
+def test_absorb_input_affine_offset_before_padded_conv_same_values_everywhere():
+    """The affine behind the conv holds the same float values as the unfolded graph at every
+    position: a border-dependent or off-by-one offset shows here long before it flips a sign."""
     index = stage_index(AbsorbInputAffine)
     before = state_before(GRAPHS["cnn_offset_before_padded_conv"](), index)
-    norm = before.nodes[0]
-    a, b = norm.op.scale[0], norm.op.bias
     after = AbsorbInputAffine().apply(before)
     verify(after)
-    assert_same_outputs(before, after, frames(before), routes=("packed", "gemm"))
-    first = after.nodes[0]
-    assert isinstance(first.op, IntegerAffine) and first.inputs == (after.input_name,)
-    q, r = first.op.scale, first.op.offset
-    assert isinstance(q, int) and 1 <= q <= 256 and r.dtype == np.int64
-    np.testing.assert_allclose(r / q, b / a, rtol=1e-12)  # a·x + b = (a/q)·(q·x + r)
-    assert q == 4
-    conv = consumer(after, first)
-    assert isinstance(conv.op, Conv) and any(conv.op.pads)
-    # the affine behind the conv holds the same float values as before, at every position
-    # (a border-dependent or off-by-one offset shows here long before it flips a sign)
+    assert not any(isinstance(n.op, IntegerAffine) for n in after.nodes)
+    conv = after.nodes[0]
+    assert isinstance(conv.op, Conv) and any(conv.op.pads) and conv.inputs == (after.input_name,)
     post = consumer(after, conv)
     assert isinstance(post.op, Affine) and before.producer(post.output) is not None
     x = frames(before, seed=9)
     np.testing.assert_allclose(
         execute(after, x, keep_all=True)[post.output], execute(before, x, keep_all=True)[post.output], rtol=1e-9, atol=1e-9
     )
-    t = after.types()[first.output]
-    assert t.dtype.is_integer and t.dtype.min <= int(r.min()) and q * 255 + int(r.max()) <= t.dtype.max
-    # the whole pipeline keeps it exact and in hardware form
-    _check_fold(GRAPHS["cnn_offset_before_padded_conv"](), seed=2)
+    # the whole pipeline keeps it exact and in hardware form: thresholds per position
+    folded = _check_fold(GRAPHS["cnn_offset_before_padded_conv"](), seed=2)
+    first = consumer(folded, folded.nodes[0])
+    assert isinstance(first.op, Threshold) and first.op.positional
 
 
 @pytest.mark.parametrize("split", [False, True], ids=["one_affine", "split_affines"])
 @pytest.mark.parametrize("negative", [False, True], ids=["positive_scale", "negative_scale"])
-def test_fold_exact_offset_before_padded_conv_variants(negative, split):
-    graph = cnn(77, simple_norm=True, conv1_pads=(1, 1, 1, 1), negative_input_scale=negative, split_norm=split)
+@pytest.mark.parametrize("simple", [False, True], ids=["any_offset", "fraction_offset"])
+def test_fold_offset_before_padded_conv_variants(negative, split, simple):
+    graph = cnn(77, simple_norm=simple, conv1_pads=(1, 1, 1, 1), negative_input_scale=negative, split_norm=split)
     folded = _check_fold(graph, seed=3)
-    first = folded.nodes[0]
-    assert isinstance(first.op, IntegerAffine) and first.op.scale == 4
-    # u = 4·x − 1020·m_c with m_c ∈ {¼, ½, ¾}, whatever the sign of the scale
-    assert set(first.op.offset.tolist()) <= {-255, -510, -765}
+    assert not any(isinstance(n.op, IntegerAffine) for n in folded.nodes)
+    threshold = consumer(folded, folded.nodes[0])
+    assert isinstance(threshold.op, Threshold) and threshold.op.positional
+    # the border classes of a 3×3/pad-1 conv: at most 3 row × 3 column classes per channel
+    t = threshold.op.thresholds[..., 0]
+    assert all(len(np.unique(channel)) <= 9 for channel in t)
+    assert np.all(t[:, 1:-1, 1:-1] == t[:, 1:2, 1:2])  # the inner positions share one threshold
 
 
 @pytest.mark.parametrize("padded", [False, True], ids=["plain", "integer_offset"])
@@ -310,11 +312,71 @@ def test_absorb_input_affine_without_affine_behind_the_dot(padded):
     assert_same_outputs(before, after, frames(before))
 
 
-def test_absorb_input_affine_rejects_per_channel_scale():
+@pytest.mark.parametrize("padded", [False, True], ids=["plain", "padded"])
+def test_absorb_input_affine_per_channel_scale_exact_gains(padded):
+    """Scales a·(1, 2, 1) per channel: integer gains (1, 2, 1) in front of the first conv,
+    one scale a behind, the same outputs exactly; no warning."""
+    g = ExtractIntegerWeights().apply(cnn(1, conv1_pads=(1, 1, 1, 1) if padded else (0, 0, 0, 0)))
+    norm = g.nodes[0]
+    a = norm.op.scale[0]
+    norm.op = Affine(scale=a * np.array([1.0, 2.0, 1.0]), bias=norm.op.bias)
+    after = AbsorbInputAffine().apply(g)
+    verify(after)
+    gains = after.nodes[0]
+    assert isinstance(gains.op, IntegerAffine) and gains.op.scale.tolist() == [1, 2, 1]
+    assert isinstance(consumer(after, gains).op, Conv)
+    assert not after.notes
+    assert_same_outputs(g, after, frames(g), routes=("packed", "gemm"))
+
+
+def test_per_channel_scale_folds_exactly_end_to_end():
+    chain_graph = cnn(31, conv1_pads=(1, 1, 1, 1))
+    norm = chain_graph.nodes[0]
+    norm.op = Affine(scale=norm.op.scale * np.array([0.5, 1.0, 0.25]), bias=norm.op.bias)
+    folded = _check_fold(chain_graph, seed=4)
+    assert isinstance(folded.nodes[0].op, IntegerAffine) and folded.nodes[0].op.scale.tolist() == [2, 4, 1]
+
+
+def test_per_channel_scale_as_fixed_point_gains():
+    """torchvision's CIFAR-10 std: no common unit, so 16-bit gains round(2^16·a_c/a_max); a
+    warning names the node and the error, and the first accumulator's float value stays within
+    that relative error of the unfolded one."""
+    g = ExtractIntegerWeights().apply(cnn(1, conv1_pads=(1, 1, 1, 1)))
+    norm = g.nodes[0]
+    std, mean = np.array([0.2470, 0.2435, 0.2616]), np.array([0.4914, 0.4822, 0.4465])
+    norm.op = Affine(scale=1 / (255 * std), bias=-mean / std)
+    after = AbsorbInputAffine().apply(g)
+    verify(after)
+    gains = after.nodes[0].op
+    assert isinstance(gains, IntegerAffine)
+    assert int(np.abs(gains.scale).max()) == 1 << 16 and np.all(gains.scale > 0)
+    (note,) = [n for n in after.notes if "integer gains" in n]
+    assert norm.source in note and "16-bit" in note
+    conv = consumer(after, after.nodes[0])
+    post_after, post_before = consumer(after, conv), consumer(g, consumer(g, norm))
+    x = frames(g, seed=5)
+    want = execute(g, x, keep_all=True)[post_before.output]
+    got = execute(after, x, keep_all=True)[post_after.output]
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-5 * np.abs(want).max())
+
+
+def test_per_channel_scale_with_too_wide_a_first_layer_is_named():
+    chain = Chain((3, 12, 12), UINT8)
+    chain.add("norm", Affine(scale=np.array([1.0, 2.0, 3.0]) / 7, bias=np.zeros(3)))
+    rng = np.random.default_rng(3)
+    chain.add("conv", Conv(weight=rng.integers(-127, 128, size=(4, 3, 11, 11)).astype(np.float64)))
+    chain.add("sign", Binarize())
+    g = ExtractIntegerWeights().apply(chain.graph())
+    with pytest.raises(ModelError, match="per-channel input scale: the accumulators") as info:
+        AbsorbInputAffine().apply(g)
+    assert info.value.node == g.nodes[0].source
+
+
+def test_per_channel_scale_of_zero_is_named():
     g = ExtractIntegerWeights().apply(cnn(1))
     norm = g.nodes[0]
-    norm.op = Affine(scale=np.array([1.0, 2.0, 1.0]), bias=norm.op.bias)
-    with pytest.raises(ModelError, match="per-channel input scale"):
+    norm.op = Affine(scale=np.array([1.0, 0.0, 1.0]), bias=norm.op.bias)
+    with pytest.raises(ModelError, match="input scale of channel 1 is zero"):
         AbsorbInputAffine().apply(g)
 
 
@@ -495,15 +557,23 @@ def test_fold_thresholds(name):
         old_affine = consumer(before, old_dot)
         scale = old_affine.op.scale if isinstance(old_affine.op, Affine) else np.ones(dot.op.out_channels)
         np.testing.assert_array_equal(dot.op.flipped, scale < 0)
-        np.testing.assert_array_equal(node.op.constant != 0, scale == 0)
+        t = node.op.thresholds.reshape(dot.op.out_channels, -1)  # per channel: one, or one per position
+        lo, hi = dot.op.acc_min[:, None], dot.op.acc_max[:, None]
+        if node.op.positional:  # a constant channel has its thresholds at an end of the range
+            assert not np.any(node.op.constant)
+            at_end = np.all(t == lo, axis=1) | np.all(t == hi + 1, axis=1)
+            assert np.all(at_end[scale == 0])
+            constant_seen |= bool(np.any(scale == 0))
+        else:
+            np.testing.assert_array_equal(node.op.constant != 0, scale == 0)
+            constant_seen |= bool(np.any(node.op.constant != 0))
         sign = np.where(scale < 0, -1, 1).reshape((-1,) + (1,) * (dot.op.weight.ndim - 1))
         np.testing.assert_array_equal(dot.op.weight, old_dot.op.weight * sign)
         np.testing.assert_array_equal(dot.op.acc_min, np.where(scale < 0, -old_dot.op.acc_max, old_dot.op.acc_min))
         np.testing.assert_array_equal(dot.op.acc_max, np.where(scale < 0, -old_dot.op.acc_min, old_dot.op.acc_max))
-        assert node.op.thresholds.shape == (dot.op.out_channels, 1)
-        assert np.all(node.op.thresholds[:, 0] >= dot.op.acc_min) and np.all(node.op.thresholds[:, 0] <= dot.op.acc_max + 1)
+        assert node.op.thresholds.shape[-1] == 1
+        assert np.all(t >= lo) and np.all(t <= hi + 1)
         flipped_seen |= bool(dot.op.flipped.any())
-        constant_seen |= bool(np.any(node.op.constant != 0))
     assert flipped_seen and constant_seen
 
 
