@@ -57,6 +57,32 @@ class PaddedFirstLayer(nn.Module):
         return self.net(x)
 
 
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)  # torchvision's CIFAR-10 normalisation constants
+CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+
+
+class ChannelNormalisedCNN(nn.Module):
+    """torchvision-style (x/255 − mean[c])/std[c] (buffers of shape (1, 3, 1, 1), as
+    transforms.Normalize folded into a model) in front of a zero-padded first conv. ``std``
+    None: CIFAR-10's per-channel std; a number: one std for all channels (then the first layer
+    is exact with thresholds per border class; with per-channel std its input gains are 16-bit
+    fixed point, docs/DESIGN.md 3.4)."""
+
+    def __init__(self, std: float | None = None):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(CIFAR10_MEAN).reshape(1, 3, 1, 1))
+        stds = CIFAR10_STD if std is None else (std,) * 3
+        self.register_buffer("std", torch.tensor(stds).reshape(1, 3, 1, 1))
+        self.net = nn.Sequential(
+            *zoo.conv_block(3, 16, padding=1), nn.MaxPool2d(2),
+            *zoo.conv_block(16, 16, padding=1),
+            nn.Flatten(), BinaryLinear(16 * 5 * 5, 10), nn.BatchNorm1d(10),
+        )
+
+    def forward(self, x):
+        return self.net((x / 255.0 - self.mean) / self.std)
+
+
 class TernaryPact(nn.Module):
     """TWN ternary weights with 2-bit PACT activations (Clip → Mul → Round → Mul), a
     max-pool on the 2-bit levels, zero padding on them, and a ternary fully connected tail."""
@@ -264,6 +290,8 @@ NETWORKS = {
     "small_cnn": (zoo.SmallCNN, (3, 12, 12)),
     "mlp": (MLP, (64,)),
     "padded_first_layer": (PaddedFirstLayer, (3, 10, 10)),
+    "channel_mean": (functools.partial(ChannelNormalisedCNN, 0.25), (3, 10, 10)),
+    "cifar_normalised": (ChannelNormalisedCNN, (3, 10, 10)),
     "ternary_pact": (TernaryPact, (3, 8, 8)),
     "ternary_sign": (TernarySign, (3, 8, 8)),
     "int_weights": (IntWeights, (3, 8, 8)),

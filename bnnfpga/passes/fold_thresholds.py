@@ -19,6 +19,27 @@ class ThresholdCheckError(AssertionError):
     """The folded threshold disagrees with the float evaluation: a bug in bnnfpga."""
 
 
+# The checks try every reachable accumulator value up to this many; beyond (the first layer
+# behind 16-bit input gains reaches ~10^9 values) they try both ends, a window around every
+# threshold, and evenly spaced values in between: z = fl(fl(s·y) + b) is monotone in y
+# (IEEE-754 rounding is), so a decision can only change where a threshold says it does.
+EXHAUSTIVE_CHECK_VALUES = 1 << 20
+CHECK_WINDOW = 4096
+CHECK_SPREAD = 1 << 16
+
+
+def checked_values(lo: int, hi: int, flipped: bool, thresholds) -> np.ndarray:
+    """The accumulator values y ∈ [lo, hi] a check evaluates (all of them when few enough);
+    ``thresholds`` are in the y' domain (y' = −y when flipped)."""
+    if hi - lo + 1 <= EXHAUSTIVE_CHECK_VALUES:
+        return np.arange(lo, hi + 1, dtype=np.int64)
+    steps = [-int(t) if flipped else int(t) for t in np.ravel(thresholds)]
+    parts = [np.arange(lo, lo + CHECK_WINDOW), np.arange(hi - CHECK_WINDOW + 1, hi + 1),
+             np.linspace(lo, hi, CHECK_SPREAD).astype(np.int64)]
+    parts += [np.arange(max(lo, t - CHECK_WINDOW), min(hi, t + CHECK_WINDOW) + 1) for t in steps]
+    return np.unique(np.concatenate(parts).astype(np.int64))
+
+
 def float_decisions(scale: float, bias: float, strict: bool, y: np.ndarray) -> np.ndarray:
     """The reference: out = +1 where scale·y + bias ≥ 0 (> 0 when strict), evaluated in float64
     exactly as the golden model evaluates the unfolded Affine → Binarize."""
@@ -55,9 +76,9 @@ def fold_channel(scale: float, bias: float, strict: bool, lo: int, hi: int) -> t
 
 
 def check_channel(scale: float, bias: float, strict: bool, lo: int, hi: int, flipped: bool, t: int) -> None:
-    """Exhaustive check over every reachable y: the threshold decision equals the float64
-    evaluation of scale·y + bias."""
-    y = np.arange(lo, hi + 1, dtype=np.int64)
+    """Check over the reachable y (every one, or checked_values'): the threshold decision
+    equals the float64 evaluation of scale·y + bias."""
+    y = checked_values(lo, hi, flipped, [t])
     folded = (-y if flipped else y) >= t
     bad = np.flatnonzero(float_decisions(scale, bias, strict, y) != folded)
     if bad.size:
@@ -100,9 +121,9 @@ def fold_levels(quantize: LevelQuantizer, scale: np.ndarray, bias: np.ndarray, l
 
 def check_levels(quantize: LevelQuantizer, channel: int, scale: float, bias: float, lo: int, hi: int, flipped: bool,
                  t: np.ndarray) -> None:
-    """Exhaustive check of one channel over every reachable y: the count of thresholds
-    reached equals the float64 level."""
-    y = np.arange(lo, hi + 1, dtype=np.int64)
+    """Check of one channel over the reachable y (every one, or checked_values'): the count of
+    thresholds reached equals the float64 level."""
+    y = checked_values(lo, hi, flipped, t)
     folded = ((-y if flipped else y)[:, None] >= t[None, :]).sum(axis=1)
     bad = np.flatnonzero(quantize_levels(quantize, scale, bias, y, channel) != folded)
     if bad.size:
