@@ -275,6 +275,17 @@ def mlp(
     return chain.graph()
 
 
+def _sign_dense_tail(chain: Chain, rng: np.random.Generator) -> Graph:
+    """bn → sign → flatten → Dense(10) → host affine behind the last conv; folded."""
+    chain.add("bn", calibrated_batchnorm(chain, rng))
+    chain.add("sign", Binarize())
+    features = chain.type.size
+    chain.add("flatten", Reshape(shape=(features,)))
+    chain.add("fc", Dense(weight=binary_weight(rng, (10, features))))
+    chain.add("out", output_affine(rng, 10))
+    return fold(chain.graph())
+
+
 def conv_net(kernel: int, stride: int, pad: int, channels: int, pool: bool, seed: int) -> Graph:
     """uint8 image → Conv 3x3 (first-layer MVU on integers) → bn → sign → Conv(kernel, stride,
     pad) on ±1 → [max-pool 2x2 before bn] → bn (γ < 0 and γ = 0 channels) → sign → flatten →
@@ -288,13 +299,7 @@ def conv_net(kernel: int, stride: int, pad: int, channels: int, pool: bool, seed
     chain.add("conv", Conv(weight=binary_weight(rng, (channels, 6, kernel, kernel), zero_row=True), strides=(stride, stride), pads=p))
     if pool:
         chain.add("pool", MaxPool(kernel=(2, 2), strides=(2, 2)))
-    chain.add("bn", calibrated_batchnorm(chain, rng))
-    chain.add("sign", Binarize())
-    features = chain.type.size
-    chain.add("flatten", Reshape(shape=(features,)))
-    chain.add("fc", Dense(weight=binary_weight(rng, (10, features))))
-    chain.add("out", output_affine(rng, 10))
-    return fold(chain.graph())
+    return _sign_dense_tail(chain, rng)
 
 
 def border_net(levels: int, pads: tuple[int, int, int, int], stride: int, pool: bool, std: str, seed: int) -> Graph:
@@ -321,13 +326,7 @@ def border_net(levels: int, pads: tuple[int, int, int, int], stride: int, pool: 
     if pool:
         chain.add("pool", MaxPool(kernel=(2, 2), strides=(2, 2)))
     chain.add("conv", Conv(weight=binary_weight(rng, (8, 6, 3, 3)), pads=(1, 1, 1, 1)))
-    chain.add("bn", calibrated_batchnorm(chain, rng))
-    chain.add("sign", Binarize())
-    features = chain.type.size
-    chain.add("flatten", Reshape(shape=(features,)))
-    chain.add("fc", Dense(weight=binary_weight(rng, (10, features))))
-    chain.add("out", output_affine(rng, 10))
-    return fold(chain.graph())
+    return _sign_dense_tail(chain, rng)
 
 
 BORDER_CASES = [  # border_net's levels, pads, stride, pool, std
