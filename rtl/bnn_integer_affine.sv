@@ -15,7 +15,7 @@ module bnn_integer_affine #(
     // Bits per two's complement output element, >= 1
     parameter int OUT_BITS = 9,
     // Integer scale of each channel, 32-bit two's complement, channel c at [32*c +: 32]
-    parameter logic [32*C-1:0] SCALES = {C{32'd2}},
+    parameter logic [32*C-1:0] SCALES = {(C > 0 ? C : 1){32'd1}},
     // $readmemh: C offsets of OUT_BITS bits
     parameter OFFSETS_FILE = ""
 ) (

@@ -239,6 +239,8 @@ module bnn_mvu #(
     wire last_row = (out_row == ROW_W'(OUT_H - 1));
     wire [ROW_W-1:0] next_row = last_col ? (last_row ? '0 : out_row + 1'b1) : out_row;
     wire [COL_W-1:0] next_col = last_col ? '0 : out_col + 1'b1;
+    // Without border classes the class tables are never loaded: class 0, not an unknown value.
+    wire [CLASS_W-1:0] threshold_class = BORDER ? position_class : '0;
 
     // The accumulate stage cannot finish a vector while the output register is occupied.
     wire advance = !(p_valid && p_ctl.last_step && m_axis_tvalid && !m_axis_tready);
@@ -344,7 +346,7 @@ module bnn_mvu #(
                              - times(gains[channel][2*GAIN_W-1:GAIN_W], plane_next[pe][PLANES-1]);
             level = OUT_BITS'(BASE);
             for (int j = 0; j < LEVELS; j++)
-                level += OUT_BITS'(T_W'(acc_next[pe]) >= thresholds[(int'(position_class)*MH+channel)*LEVELS+j]);
+                level += OUT_BITS'(T_W'(acc_next[pe]) >= thresholds[(int'(threshold_class)*MH+channel)*LEVELS+j]);
             if (LEVELS == 1 && constants[channel] == 2'd1) level = OUT_BITS'(BASE + 1);
             if (LEVELS == 1 && constants[channel] == 2'd3) level = OUT_BITS'(BASE);
             if (p_ctl.last) result_next[channel*OUT_BITS+:OUT_BITS] = THRESHOLDED ? level : OUT_BITS'(acc_next[pe]);
@@ -360,7 +362,7 @@ module bnn_mvu #(
             m_axis_tvalid <= 1'b0;
             out_row <= '0;
             out_col <= '0;
-            position_class <= CLASS_W'(int'(row_class[0]) * COL_CLASSES + int'(col_class[0]));
+            position_class <= BORDER ? CLASS_W'(int'(row_class[0]) * COL_CLASSES + int'(col_class[0])) : '0;
         end else begin
             if (m_axis_tvalid && m_axis_tready) m_axis_tvalid <= 1'b0;
             if (advance) begin
