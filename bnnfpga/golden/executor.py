@@ -94,9 +94,9 @@ def _run_node(op, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:
         if op.gains is not None:
             return _gained_dot(op, x, in_type, route)
         return _integer_dot(op, op.weight, x, in_type, route)
-    if isinstance(op, Affine) and op.position_bias is not None:
-        return x * op.scale + op.bias + op.position_bias.transpose(1, 2, 0)  # channels-last
-    if isinstance(op, (Affine, OutputAffine)):
+    if isinstance(op, Affine):
+        return x * op.scale + np.moveaxis(op.offset(), 0, -1)  # (C, H, W) position biases channels-last
+    if isinstance(op, OutputAffine):
         return x * op.scale + op.bias
     if isinstance(op, IntegerAffine):
         return x.astype(np.int64) * op.scale + op.offset

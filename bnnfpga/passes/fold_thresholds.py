@@ -193,44 +193,29 @@ class FoldThresholds(Pass):
                 (affine or binarize).source,
                 f"Affine+{type(binarize.op).__name__}",
             )
-        if isinstance(binarize.op, LevelQuantizer):
-            flipped, thresholds = fold_levels(binarize.op, scale.astype(np.float64), bias.astype(np.float64),
-                                              np.asarray(acc_min, np.int64), np.asarray(acc_max, np.int64))
-            for c in range(channels):
-                check_levels(binarize.op, c, float(scale[c]), float(bias[c]), int(acc_min[c]), int(acc_max[c]),
-                             bool(flipped[c]), thresholds[c])
-            FoldThresholds._replace(g, dot, values, flipped, affine, binarize,
-                                    Threshold(thresholds=thresholds, constant=np.zeros(channels, np.int8), base=binarize.op.base))
-            return
-        strict = binarize.op.strict
-        step = 1
+        step = 1 if isinstance(binarize.op, LevelQuantizer) else FoldThresholds._tie_step(g, dot, values)
+        thresholds, constant = FoldThresholds._fold_rows(g, binarize, scale.astype(np.float64), bias.astype(np.float64),
+                                                         np.asarray(acc_min, np.int64), np.asarray(acc_max, np.int64),
+                                                         np.arange(channels), step)
+        base = binarize.op.base if isinstance(binarize.op, LevelQuantizer) else None
+        FoldThresholds._replace(g, dot, values, scale < 0, affine, binarize,
+                                Threshold(thresholds=thresholds, constant=constant, base=base))
+
+    @staticmethod
+    def _tie_step(g: Graph, dot: Node | None, values: str) -> int:
+        """The spacing of the reachable values a binarisation sees (exact_zero_inputs)."""
         if dot is not None and g.types()[dot.inputs[0]].dtype.kind == "bipolar" and not any(getattr(dot.op, "pads", ())):
-            step = 2  # a sum of fan-in ±1 terms has the parity of the fan-in
+            return 2  # a sum of fan-in ±1 terms has the parity of the fan-in
         if dot is None and g.types()[values].dtype.kind == "bipolar":
-            step = 2  # the values themselves are ±1: never 0
-        flipped = np.zeros(channels, bool)
-        thresholds = np.zeros((channels, 1), np.int64)
-        constant = np.zeros(channels, np.int8)
-        ties = []
-        for c in range(channels):
-            lo, hi = int(acc_min[c]), int(acc_max[c])
-            flipped[c], thresholds[c, 0], constant[c] = fold_channel(float(scale[c]), float(bias[c]), strict, lo, hi)
-            check_channel(float(scale[c]), float(bias[c]), strict, lo, hi, bool(flipped[c]), int(thresholds[c, 0]))
-            if binarize.op.onnx_sign and exact_zero_inputs(float(scale[c]), float(bias[c]), lo, hi, step):
-                ties.append(c)
-        if ties:
-            g.notes.append(
-                f"warning: node {binarize.source!r} (Sign): channels {ties[:8]}{'…' if len(ties) > 8 else ''} can see "
-                "an input of exactly 0, where ONNX Sign outputs 0 and bnnfpga outputs +1"
-            )
-        FoldThresholds._replace(g, dot, values, flipped, affine, binarize, Threshold(thresholds=thresholds, constant=constant))
+            return 2  # the values themselves are ±1: never 0
+        return 1
 
     @staticmethod
     def _fold_positions(g: Graph, dot: Node, values: str, acc_min, acc_max, affine: Node, binarize: Node) -> None:
         """Thresholds per output position, for an affine whose offset differs at the border
         positions (docs/DESIGN.md 3.4): each channel is folded once per distinct offset (a
-        border class) and every position takes its class's thresholds. Checked exhaustively
-        like the per-channel case."""
+        border class) and every position takes its class's thresholds. Checked like the
+        per-channel case; a constant channel keeps its thresholds at the range ends."""
         scale = affine.op.scale.astype(np.float64)
         offsets = affine.op.offset().astype(np.float64)  # (C, H, W)
         channels = len(scale)
@@ -238,33 +223,48 @@ class FoldThresholds(Pass):
         row_channel = np.concatenate([np.full(len(values_c), c) for c, (values_c, _) in enumerate(classes)])
         row_bias = np.concatenate([values_c for values_c, _ in classes])
         lo, hi = np.asarray(acc_min, np.int64)[row_channel], np.asarray(acc_max, np.int64)[row_channel]
-        row_scale = scale[row_channel]
-        quantizer = binarize.op
-        if isinstance(quantizer, LevelQuantizer):
-            _, row_thresholds = fold_levels(quantizer, row_scale, row_bias, lo, hi, row_channel)
-            for r, c in enumerate(row_channel):
-                check_levels(quantizer, int(c), float(row_scale[r]), float(row_bias[r]), int(lo[r]), int(hi[r]),
-                             bool(row_scale[r] < 0), row_thresholds[r])
-            base = quantizer.base
-        else:
-            row_thresholds = np.zeros((len(row_channel), 1), np.int64)
-            ties = set()
-            for r, c in enumerate(row_channel):
-                args = float(row_scale[r]), float(row_bias[r]), quantizer.strict, int(lo[r]), int(hi[r])
-                flipped, row_thresholds[r, 0], _ = fold_channel(*args)  # a constant sits at a range end
-                check_channel(*args, flipped, int(row_thresholds[r, 0]))
-                if quantizer.onnx_sign and exact_zero_inputs(args[0], args[1], args[3], args[4]):
-                    ties.add(int(c))
-            if ties:
-                g.notes.append(f"warning: node {binarize.source!r} (Sign): channels {sorted(ties)[:8]} can see an input "
-                               "of exactly 0 at some position, where ONNX Sign outputs 0 and bnnfpga outputs +1")
-            base = None
+        # a padded conv: y takes every integer of its range, so a Sign tie has step 1
+        row_thresholds, _ = FoldThresholds._fold_rows(g, binarize, scale[row_channel], row_bias, lo, hi, row_channel, 1)
         first_row = np.concatenate([[0], np.cumsum([len(values_c) for values_c, _ in classes])[:-1]])
         positions = offsets.shape[1:]
         thresholds = np.stack([row_thresholds[first_row[c] + inverse.reshape(positions)]
                                for c, (_, inverse) in enumerate(classes)])
+        base = binarize.op.base if isinstance(binarize.op, LevelQuantizer) else None
         threshold = Threshold(thresholds=thresholds, constant=np.zeros(channels, np.int8), base=base)
         FoldThresholds._replace(g, dot, values, scale < 0, affine, binarize, threshold)
+
+    @staticmethod
+    def _fold_rows(g: Graph, binarize: Node, scale: np.ndarray, bias: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                   channel_of_rows: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """Fold quantizer(scale[r]·y + bias[r]) over y ∈ [lo[r], hi[r]] for every row r (a
+        channel, or one border class of a channel; ``channel_of_rows`` names its channel) and
+        check each: (thresholds (R, n), constant (R,), ±1 where a bipolar row's scale is 0).
+        Rows with a negative scale read y' = −y. ``step`` is the spacing of reachable y for the
+        Sign-tie warning (exact_zero_inputs)."""
+        quantizer = binarize.op
+        rows = len(scale)
+        if isinstance(quantizer, LevelQuantizer):
+            flipped, thresholds = fold_levels(quantizer, scale, bias, lo, hi, channel_of_rows)
+            for r, c in enumerate(channel_of_rows):
+                check_levels(quantizer, int(c), float(scale[r]), float(bias[r]), int(lo[r]), int(hi[r]), bool(flipped[r]),
+                             thresholds[r])
+            return thresholds, np.zeros(rows, np.int8)
+        thresholds = np.zeros((rows, 1), np.int64)
+        constant = np.zeros(rows, np.int8)
+        ties = set()
+        for r, c in enumerate(channel_of_rows):
+            args = float(scale[r]), float(bias[r]), quantizer.strict, int(lo[r]), int(hi[r])
+            flipped, thresholds[r, 0], constant[r] = fold_channel(*args)
+            check_channel(*args, flipped, int(thresholds[r, 0]))
+            if quantizer.onnx_sign and exact_zero_inputs(args[0], args[1], args[3], args[4], step):
+                ties.add(int(c))
+        if ties:
+            named = sorted(ties)
+            g.notes.append(
+                f"warning: node {binarize.source!r} (Sign): channels {named[:8]}{'…' if len(named) > 8 else ''} can see "
+                "an input of exactly 0, where ONNX Sign outputs 0 and bnnfpga outputs +1"
+            )
+        return thresholds, constant
 
     @staticmethod
     def _fold_gained(g: Graph, dot: Node, values: str, affine: Node | None, binarize: Node) -> None:
