@@ -11,7 +11,7 @@ from bnnfpga.hw.folding import layer_of
 from bnnfpga.hw.host import describe_io
 from bnnfpga.hw.lower import lower
 from bnnfpga.ir.graph import Graph
-from bnnfpga.ir.ops import Conv, DotProduct, IntegerAffine, MaxPool, OutputAffine, Reshape, Threshold
+from bnnfpga.ir.ops import JOINS, Add, Conv, DotProduct, IntegerAffine, MaxPool, OutputAffine, Reshape, SumPool, Threshold
 from bnnfpga.ir.types import signed_width
 
 
@@ -31,12 +31,24 @@ class LayerRow:
 
 
 def layers(graph: Graph) -> list[LayerRow]:
-    """One row per layer: a dot product with the threshold, pooling and reshapes after it."""
+    """One row per layer: a dot product with the threshold, pooling and reshapes after it.
+    In a network that branches, a join (add, concat) and every op reading a forked tensor
+    start a row of their own, and an op joins the row of the tensor it reads."""
     types = graph.types()
     rows: list[LayerRow] = []
+    row_of: dict[str, LayerRow] = {}
     for node in graph.nodes:
         op = node.op
         in_t, out_t = types[node.inputs[0]], types[node.output]
+        forked = len(graph.consumers(node.inputs[0])) > 1
+        if isinstance(op, JOINS) or (forked and not isinstance(op, (DotProduct, IntegerAffine))):
+            desc = f"Add a·2^{op.shifts[0]} + b·2^{op.shifts[1]}" if isinstance(op, Add) else type(op).__name__
+            ins = " + ".join("x".join(map(str, types[i].shape)) for i in node.inputs)
+            rows.append(LayerRow(node.name, desc, ins, "x".join(map(str, out_t.shape)), "-", str(in_t.dtype), 0,
+                                 str(out_t.dtype) if isinstance(op, JOINS) else "-", "-", 0, 0))
+            row_of[node.output] = rows[-1]
+            if not isinstance(op, Threshold):
+                continue
         if isinstance(op, DotProduct):
             if isinstance(op, Conv):
                 kh, kw = op.kernel
@@ -53,25 +65,30 @@ def layers(graph: Graph) -> list[LayerRow]:
                          positions * op.out_channels * op.fan_in, acc, "-",
                          int(op.flipped.sum()) if op.flipped is not None else 0, 0)
             )
+            row_of[node.output] = rows[-1]
             continue
         if isinstance(op, IntegerAffine):
             gains = ", ".join(str(int(v)) for v in op.scale[:4]) + (", …" if len(op.scale) > 4 else "")
             desc = f"gains ({gains})·x" + (" + r[c]" if any(int(v) for v in op.offset) else "")
             rows.append(LayerRow(node.name, f"IntegerAffine {desc}", "x".join(map(str, in_t.shape)),
                                  "x".join(map(str, out_t.shape)), "-", str(in_t.dtype), 0, str(out_t.dtype), "-", 0, 0))
+            row_of[node.output] = rows[-1]
             continue
-        if not rows:
+        row = row_of.get(node.output) or row_of.get(node.inputs[0])  # its own row, or the one it extends
+        if row is None:
             continue
-        row = rows[-1]
+        row_of[node.output] = row
         row.out_shape = "x".join(map(str, out_t.shape))
         if isinstance(op, Threshold):
             live = op.constant == 0
             t = op.thresholds[live]
             row.thresholds = f"[{int(t.min())}, {int(t.max())}]" if t.size else "-"
             row.constant = int((~live).sum())
-            row.op += " +thr"
+            row.op += " +thr" if row.name != node.name else ""
         elif isinstance(op, MaxPool):
             row.op += f" +pool{op.kernel[0]}x{op.kernel[1]}" + ("(min)" if op.use_min is not None and op.use_min.any() else "")
+        elif isinstance(op, SumPool):
+            row.op += f" +sumpool{op.kernel[0]}x{op.kernel[1]}"
         elif isinstance(op, Reshape):
             row.op += " +flatten"
         elif isinstance(op, OutputAffine):

@@ -21,7 +21,7 @@ import numpy as np
 
 from bnnfpga.golden import execute
 from bnnfpga.ir.graph import Graph, Node
-from bnnfpga.ir.ops import Affine, Binarize, Conv, Dense, MaxPool, Quantize, Reshape
+from bnnfpga.ir.ops import Add, Affine, Binarize, Clamp, Concat, Conv, Dense, MaxPool, Quantize, Reshape, SumPool
 from bnnfpga.ir.types import BIPOLAR, DType, TensorType, uint
 from bnnfpga.passes.pipeline import fold
 
@@ -30,7 +30,8 @@ CALIBRATION_FRAMES = 48
 
 
 class Chain:
-    """A straight chain of nodes, extended one op at a time."""
+    """A chain of nodes, extended one op at a time; ``join`` and setting ``current`` to an
+    earlier tensor make it branch."""
 
     def __init__(self, shape: tuple[int, ...], dtype: DType = UINT8, input_name: str = "image", name: str = "test"):
         self.input_name = input_name
@@ -43,6 +44,14 @@ class Chain:
         i = len(self.nodes)
         out = f"t{i}_{kind}"
         self.nodes.append(Node(f"{kind}{i}", op, (self.current,), out, source=f"/layers/{kind}_{i}"))
+        self.current = out
+        return self
+
+    def join(self, kind: str, op, tensors: tuple[str, ...]) -> Chain:
+        """A node reading ``tensors`` (a branch point is any earlier tensor: set ``current``)."""
+        i = len(self.nodes)
+        out = f"t{i}_{kind}"
+        self.nodes.append(Node(f"{kind}{i}", op, tuple(tensors), out, source=f"/layers/{kind}_{i}"))
         self.current = out
         return self
 
@@ -347,6 +356,79 @@ CONV_CASES = [  # conv_net's kernel, stride, pad, channels, pool
 ]
 
 
+# -- branching graphs (docs/DESIGN.md 3.15) ------------------------------------------------
+
+GRID = 2.0**-4  # the 8-bit levels' grid of the branching graphs
+UNBOUNDED = (-(1 << 31), (1 << 31) - 1)  # a Round's levels before BoundQuantizers finds its Clip
+
+
+def _fake_quant(chain: Chain, c: int) -> str:
+    """Clip → Div → Round → Mul onto signed 8-bit levels on GRID, as plain torch exports it."""
+    chain.add("clip", Clamp(lo=np.full(c, -128 * GRID), hi=np.full(c, 127 * GRID)))
+    chain.add("div", Affine(scale=np.full(c, 1 / GRID), bias=np.zeros(c)))
+    chain.add("round", Quantize(qmin=UNBOUNDED[0], qmax=UNBOUNDED[1]))
+    chain.add("mul", Affine(scale=np.full(c, GRID), bias=np.zeros(c)))
+    return chain.current
+
+
+def _binary_conv(chain: Chain, rng: np.random.Generator, cin: int, cout: int, stride: int) -> None:
+    chain.add("sign", Binarize())
+    chain.add("conv", Conv(weight=binary_weight(rng, (cout, cin, 3, 3)), strides=(stride, stride), pads=(1, 1, 1, 1)))
+    chain.add("bn", calibrated_batchnorm(chain, rng))
+
+
+def _stem_and_head(seed: int, channels: int, body) -> Graph:
+    """Pixels → binary conv → 8-bit levels → ``body(chain, rng, levels)`` → global sum-pool
+    → sign → binary dense → output affine."""
+    rng = np.random.default_rng(seed)
+    chain = Chain((3, 8, 8))
+    chain.add("scale", Affine(scale=np.full(3, 1 / 255), bias=np.zeros(3)))
+    chain.add("conv", Conv(weight=binary_weight(rng, (channels, 3, 3, 3)), pads=(1, 1, 1, 1)))
+    chain.add("bn", calibrated_batchnorm(chain, rng))
+    channels = body(chain, rng, _fake_quant(chain, channels))
+    _, h, w = chain.type.shape
+    chain.add("gap", SumPool(kernel=(h, w), strides=(1, 1)))
+    chain.add("mean", Affine(scale=np.full(channels, 1 / (h * w)), bias=np.zeros(channels)))
+    chain.add("flatten", Reshape((channels,)))
+    chain.add("sign", Binarize())
+    chain.add("fc", Dense(weight=binary_weight(rng, (10, channels))))
+    chain.add("out", output_affine(rng, 10))
+    return chain.graph()
+
+
+def residual_net(seed: int, channels: int = 6) -> Graph:
+    """Bi-Real blocks on 8-bit shortcuts: out = Q(Q(bn(conv(sign(x)))) + shortcut(x)), the
+    second block at stride 2 with a 2×2 average-pool shortcut (SumPool → ·1/4)."""
+    def body(chain: Chain, rng: np.random.Generator, x: str) -> int:
+        for stride in (1, 2, 1):
+            _binary_conv(chain, rng, channels, channels, stride)
+            branch = _fake_quant(chain, channels)
+            chain.current = x
+            if stride == 2:
+                chain.add("avgpool", SumPool(kernel=(2, 2), strides=(2, 2)))
+                chain.add("quarter", Affine(scale=np.full(channels, 0.25), bias=np.zeros(channels)))
+            chain.join("add", Add(), (branch, chain.current))
+            x = _fake_quant(chain, channels)
+        return channels
+    return _stem_and_head(seed, channels, body)
+
+
+def dense_net(seed: int, channels: int = 4, growth: int = 3) -> Graph:
+    """Dense blocks: x = concat(x, Q(bn(conv(sign(x))))), a 2×2 max-pool between the second
+    and the third."""
+    def body(chain: Chain, rng: np.random.Generator, x: str) -> int:
+        c = channels
+        for block in range(3):
+            if block == 2:
+                chain.add("pool", MaxPool(kernel=(2, 2), strides=(2, 2)))
+                x = chain.current
+            _binary_conv(chain, rng, c, growth, 1)
+            chain.join("concat", Concat(), (x, _fake_quant(chain, growth)))
+            x, c = chain.current, c + growth
+        return c
+    return _stem_and_head(seed, channels, body)
+
+
 # A spread of graphs covering the features the passes care about; (id, builder) pairs.
 GRAPHS = {
     "cnn_pool_before_bn": lambda: cnn(1),
@@ -362,7 +444,12 @@ GRAPHS = {
     "mlp": lambda: mlp(9),
     "mlp_strict_sign_head": lambda: mlp(10, strict=True, head="sign", hidden=(37,)),
     "mlp_dense_head": lambda: mlp(11, head="dense", input_offset=False),
+    "residual": lambda: residual_net(14),
+    "dense_concat": lambda: dense_net(15),
 }
+# The graphs that branch (their quantizers are k-bit levels, not only binarisations).
+BRANCHING = ("residual", "dense_concat")
+CHAINS = [name for name in GRAPHS if name not in BRANCHING]
 
 
 def _out(size: int, kernel: int, stride: int, lo: int, hi: int) -> int:

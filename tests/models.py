@@ -286,6 +286,27 @@ def export_old_idioms(directory, flatten: str, opset: int, dynamo: bool):
     return path
 
 
+class BiRealTestNet(zoo.BiRealNet):
+    """Four Bi-Real blocks on 8-bit integer shortcuts, the third at stride 2 with an
+    average-pool shortcut (docs/DESIGN.md 3.15), on 3×8×8 frames. The blocks' batchnorms
+    are calibrated on random frames; the classifier's keeps random statistics (the sign of
+    a global average of random frames hardly varies, and its calibrated variance would be
+    near 0, the logits then large float32 cancellations)."""
+
+    def calibrate(self):
+        zoo.calibrate_on_random_frames(self, (3, 8, 8))
+        return zoo.randomize_batchnorm(self.classifier, seed=5)
+
+
+class DenseTestNet(zoo.DenseStyleNet):
+    """Three dense blocks joined by channel concats, one 2×2 max-pool between them, on 3×8×8;
+    calibrated as BiRealTestNet."""
+
+    def calibrate(self):
+        zoo.calibrate_on_random_frames(self, (3, 8, 8))
+        return zoo.randomize_batchnorm(self.classifier, seed=5)
+
+
 NETWORKS = {
     "small_cnn": (zoo.SmallCNN, (3, 12, 12)),
     "mlp": (MLP, (64,)),
@@ -301,6 +322,8 @@ NETWORKS = {
     "qkeras_mlp": (QKerasStyleMLP, (16,)),
     **{f"headed_{head}": (functools.partial(HeadedMLP, head), (64,)) for head in ("softmax", "logsoftmax", "argmax", "topk3")},
     "qkeras_softmax": (functools.partial(QKerasStyleMLP, "softmax"), (16,)),
+    "bireal": (BiRealTestNet, (3, 8, 8)),
+    "dense_concat": (DenseTestNet, (3, 8, 8)),
 }
 
 

@@ -23,12 +23,13 @@ from bnnfpga.frontend.common import check_input_options, node_attributes, unifor
 from bnnfpga.ir.graph import Graph, Node
 from bnnfpga.ir.head import Head
 from bnnfpga.ir.input_quantizer import InputQuantizer
-from bnnfpga.ir.ops import Affine, Binarize, Clamp, Conv, Dense, MaxPool, Quantize, Reshape, SumPool
+from bnnfpga.ir.ops import Add, Affine, Binarize, Clamp, Concat, Conv, Dense, MaxPool, Quantize, Reshape, SumPool
 from bnnfpga.ir.types import TensorType, uint
 from bnnfpga.names import UniqueNames
 
 SUPPORTED_DYNAMIC_OPS = (
     "Conv, Gemm, MatMul, BatchNormalization, Add/Sub/Mul/Div by per-channel constants, Neg, "
+    "Add (or Sum) of two activations of one shape (a residual shortcut), Concat along channels, "
     "Where(GreaterOrEqual/Greater/LessOrEqual/Less(x, c), a, b), Sign, MaxPool, AveragePool, GlobalAveragePool, "
     "ReduceMean over H and W, "
     "Flatten, Reshape, Squeeze (to a vector), Not (of a comparison), "
@@ -373,7 +374,11 @@ class OnnxImporter:
             return a, b.value, False
         if isinstance(a, Const) and isinstance(b, _Dyn):
             return b, a.value, True
-        raise self.unsupported(node, "needs one activation and one constant operand (two activations: not supported yet)")
+        if node.op_type == "Add" or not all(isinstance(v, _Dyn) for v in (a, b)):
+            raise self.unsupported(node, "needs one activation and one constant operand")
+        raise self.unsupported(node, f"{node.op_type} of two activations (a multiply merge such as squeeze-excitation, or a "
+                                     "difference of branches) is not supported; two branches join by Add (a residual "
+                                     "shortcut) or Concat")
 
     def op_Identity(self, node, ins):
         return ins[0]
@@ -477,9 +482,39 @@ class OnnxImporter:
         bias = np.broadcast_to(np.asarray(bias, np.float64), (c,)).copy()
         return self.emit(node, Affine(scale=scale, bias=bias), x)
 
+    def emit_join(self, onnx_node, op, xs: list[_Dyn]) -> _Dyn:
+        name = self.names.take(onnx_node.name or f"{onnx_node.op_type}_{len(self.nodes)}")
+        self.nodes.append(Node(name, op, tuple(x.tensor for x in xs), name, source=onnx_node.name or onnx_node.op_type))
+        return _Dyn(name, op.output_type([x.type for x in xs]))
+
     def op_Add(self, node, ins):
+        if len(ins) == 2 and all(isinstance(v, _Dyn) for v in ins):  # a residual shortcut joins its block
+            a, b = ins
+            if a.type.shape != b.type.shape:
+                raise self.unsupported(node, f"Add of activations of shapes {a.type.shape} and {b.type.shape}: "
+                                             "supported is a sum of equal shapes (no broadcasting)")
+            return self.emit_join(node, Add(), [a, b])
         x, c, _ = self._dyn_and_const(node, ins)
         return self._affine(node, x, 1.0, self.per_channel(node, x, c))
+
+    def op_Sum(self, node, ins):
+        if len(ins) == 1:
+            return ins[0]
+        if len(ins) != 2:
+            raise self.unsupported(node, f"Sum of {len(ins)} tensors: supported is the sum of two (a residual shortcut)")
+        return self.op_Add(node, ins)
+
+    def op_Concat(self, node, ins):
+        xs = [v for v in ins if v is not None]
+        if not all(isinstance(v, _Dyn) for v in xs):
+            raise self.unsupported(node, "Concat of activations with constants is not supported")
+        rank = len(xs[0].type.shape) + 1
+        axis = int(node_attributes(node).get("axis", 1))
+        if (axis + rank if axis < 0 else axis) != 1 or any(len(x.type.shape) + 1 != rank for x in xs):
+            raise self.unsupported(node, f"Concat along axis {axis}: supported is the channel axis (1) of tensors of one rank")
+        if len({x.type.shape[1:] for x in xs}) != 1:
+            raise self.unsupported(node, f"Concat of feature maps of different sizes {[x.type.shape for x in xs]}")
+        return xs[0] if len(xs) == 1 else self.emit_join(node, Concat(), xs)
 
     def op_Sub(self, node, ins):
         x, c, const_first = self._dyn_and_const(node, ins)

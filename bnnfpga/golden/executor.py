@@ -9,6 +9,8 @@ from bnnfpga.golden import kernels
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.head import ranked
 from bnnfpga.ir.ops import (
+    JOINS,
+    Add,
     Affine,
     Binarize,
     Clamp,
@@ -119,6 +121,18 @@ def _run_node(op, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:
     raise TypeError(f"golden model has no kernel for {type(op).__name__}")
 
 
+def _join(op, xs: list[np.ndarray], out_type: TensorType) -> np.ndarray:
+    """Add or Concat (channels-last): exact int64 on integers, float64 otherwise; a concat
+    of bipolar tensors stays int8 ±1."""
+    if not out_type.dtype.is_integer:
+        xs = [x.astype(np.float64) for x in xs]
+    elif out_type.dtype.kind != "bipolar":
+        xs = [x.astype(np.int64) for x in xs]
+    if isinstance(op, Add):
+        return xs[0] * (1 << op.shifts[0]) + xs[1] * (1 << op.shifts[1])
+    return np.concatenate(xs, axis=-1)
+
+
 def execute(graph: Graph, x: np.ndarray, route: str = "packed", keep_all: bool = False) -> dict[str, np.ndarray]:
     """Run ``graph`` on frames ``x`` (N, *input shape). Returns {tensor: value} for the output,
     or for every tensor when ``keep_all``, in ONNX layout (N, C, H, W) or (N, F). Bipolar
@@ -132,8 +146,11 @@ def execute(graph: Graph, x: np.ndarray, route: str = "packed", keep_all: bool =
     for start in range(0, x.shape[0], BATCH):
         values = {graph.input_name: to_channels_last(x[start : start + BATCH])}
         for node in graph.nodes:
-            (inp,) = node.inputs
-            values[node.output] = _run_node(node.op, values[inp], types[inp], route)
+            if isinstance(node.op, JOINS):
+                values[node.output] = _join(node.op, [values[i] for i in node.inputs], types[node.output])
+            else:
+                (inp,) = node.inputs
+                values[node.output] = _run_node(node.op, values[inp], types[inp], route)
         kept = values if keep_all else {graph.output_name: values[graph.output_name]}
         parts.append({k: to_channels_first(v) for k, v in kept.items()})
     if not parts:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bnnfpga.errors import BnnfpgaError
+from bnnfpga.errors import BnnfpgaError, ModelError
 from bnnfpga.hw.engines import (
     Dataflow,
     Engine,
@@ -26,6 +26,7 @@ from bnnfpga.hw.fold import Fold
 from bnnfpga.hw.layout import weight_code_bits
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.ops import (
+    JOINS,
     Conv,
     Dense,
     DotProduct,
@@ -43,6 +44,11 @@ from bnnfpga.ir.types import BIPOLAR, MAX_ENGINE_WEIGHT_BITS, TERNARY, signed_wi
 
 def lower(graph: Graph, folding: dict[str, Fold], backend: str = "hardware") -> Dataflow:
     """The engine chain for a folded ``graph``; ``backend`` names the caller in errors."""
+    joins = [n for n in graph.nodes if isinstance(n.op, JOINS)]
+    if joins:
+        raise ModelError(f"this network branches ({type(joins[0].op).__name__.lower()} of two streams): the golden model "
+                         f"runs it (bnnfpga predict, bnnfpga verify), the {backend} backend builds chains of layers only",
+                         joins[0].source, type(joins[0].op).__name__)
     types = graph.types()
     t_in = graph.input_type
     if len(t_in.shape) not in (1, 3):

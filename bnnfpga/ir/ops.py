@@ -402,6 +402,44 @@ class Reshape(Op):
 
 
 @dataclass(eq=False)
+class Add(Op):
+    """Elementwise sum of two tensors of one shape: a residual shortcut joining its block.
+
+    On integers it is exact: (a·2^shifts[0]) + (b·2^shifts[1]), the two inputs brought onto
+    their common grid (docs/DESIGN.md 3.15); ``AlignAddGrids`` sets the shifts when it moves
+    the inputs' dequantising affines behind the add. On floats (as the frontend reads it) it
+    is a + b in float64, shifts (0, 0)."""
+
+    shifts: tuple[int, int] = (0, 0)
+
+    def output_type(self, inputs: list[TensorType]) -> TensorType:
+        a, b = inputs
+        if not (a.dtype.is_integer and b.dtype.is_integer):
+            return TensorType(a.shape, FLOAT)
+        ends = [x * (1 << self.shifts[0]) + y * (1 << self.shifts[1]) for x in (a.dtype.min, a.dtype.max)
+                for y in (b.dtype.min, b.dtype.max)]
+        return TensorType(a.shape, integer_type(min(ends), max(ends)))
+
+
+@dataclass(eq=False)
+class Concat(Op):
+    """Channel concatenation of feature maps (or vectors) of equal spatial size, in input
+    order: the branches of a DenseNet-style block joining (docs/DESIGN.md 3.15)."""
+
+    def output_type(self, inputs: list[TensorType]) -> TensorType:
+        shape = (sum(t.shape[0] for t in inputs),) + tuple(inputs[0].shape[1:])
+        if all(t.dtype == inputs[0].dtype for t in inputs):
+            return TensorType(shape, inputs[0].dtype)
+        if not all(t.dtype.is_integer for t in inputs):
+            return TensorType(shape, FLOAT)
+        return TensorType(shape, integer_type(min(t.dtype.min for t in inputs), max(t.dtype.max for t in inputs)))
+
+
+# The ops that join several tensors; every other op reads exactly one.
+JOINS = (Add, Concat)
+
+
+@dataclass(eq=False)
 class OutputAffine(Op):
     """Host-side per-class affine on the last layer's integer accumulators (docs/DESIGN.md 3.7)."""
 
@@ -429,5 +467,5 @@ class LabelSelect(Op):
 OP_TYPES: dict[str, type[Op]] = {
     cls.__name__: cls
     for cls in (Conv, Dense, Affine, IntegerAffine, Binarize, Clamp, Quantize, FloatThresholds, Truncate, Threshold, MaxPool,
-                SumPool, Reshape, OutputAffine, LabelSelect)
+                SumPool, Reshape, OutputAffine, LabelSelect, Add, Concat)
 }

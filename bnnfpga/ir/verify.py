@@ -13,10 +13,13 @@ import numpy as np
 from bnnfpga.errors import ModelError
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.ops import (
+    JOINS,
     ROUNDING_MODES,
+    Add,
     Affine,
     Binarize,
     Clamp,
+    Concat,
     Conv,
     DotProduct,
     FloatThresholds,
@@ -52,8 +55,12 @@ def verify(graph: Graph) -> None:
         if node.name in names:
             raise _fail(node, "duplicate node name")
         names.add(node.name)
-        if len(node.inputs) != 1:
-            raise _fail(node, "ops take exactly one input")
+        if isinstance(node.op, Add) and len(node.inputs) != 2:
+            raise _fail(node, "an add joins exactly two tensors")
+        if isinstance(node.op, Concat) and len(node.inputs) < 2:
+            raise _fail(node, "a concat joins at least two tensors")
+        if not isinstance(node.op, JOINS) and len(node.inputs) != 1:
+            raise _fail(node, "ops other than Add and Concat take exactly one input")
         for i in node.inputs:
             if i not in seen:
                 raise _fail(node, f"reads {i!r} before it is produced")
@@ -67,7 +74,10 @@ def verify(graph: Graph) -> None:
     except Exception as exc:  # shape arithmetic on a malformed op
         raise IRError(f"type inference failed: {exc}") from exc
     for node in graph.nodes:
-        _verify_node(node, types[node.inputs[0]], types[node.output])
+        if isinstance(node.op, JOINS):
+            _verify_join(node, [types[i] for i in node.inputs])
+        else:
+            _verify_node(node, types[node.inputs[0]], types[node.output])
     if graph.head is not None:
         out = types[graph.output_name]
         if len(out.shape) != 1:
@@ -77,6 +87,20 @@ def verify(graph: Graph) -> None:
             raise IRError("a 'labels' head goes with a LabelSelect output, and only with one")
         if graph.head.kind in ("topk", "labels") and graph.head.k > out.shape[0]:
             raise IRError(f"the head selects {graph.head.k} of {out.shape[0]} values")
+
+
+def _verify_join(node, in_types) -> None:
+    op = node.op
+    if isinstance(op, Add):
+        if in_types[0].shape != in_types[1].shape:
+            raise _fail(node, f"adds tensors of different shapes {in_types[0].shape} and {in_types[1].shape}")
+        if min(op.shifts) != 0:
+            raise _fail(node, f"shifts {op.shifts}: non-negative, at least one of them 0")
+        if any(op.shifts) and not all(t.dtype.is_integer for t in in_types):
+            raise _fail(node, "shifts apply to integer inputs only")
+    elif isinstance(op, Concat):
+        if len({t.shape[1:] for t in in_types}) != 1:
+            raise _fail(node, f"concatenates tensors of different spatial shapes {[t.shape for t in in_types]}")
 
 
 def _verify_node(node, in_type, out_type) -> None:
@@ -213,9 +237,14 @@ def verify_folded(graph: Graph) -> None:
                 **where,
             )
         if isinstance(op, (Affine, Binarize, LevelQuantizer)) or not types[node.output].dtype.is_integer:
+            join = next((n for n in graph.consumers(node.output) if isinstance(n.op, JOINS)), None)
+            joined = "" if join is None else (
+                f"; it feeds the {type(join.op).__name__} {join.source or join.name!r}, whose inputs must be integer levels "
+                "(a binarisation or quantizer in front of each, docs/DESIGN.md 3.15)")
             raise ModelError(
                 "this step could not be folded into integer thresholds: supported is "
-                "dot product → per-channel affine/batchnorm → binarisation or quantizer, with max-pooling anywhere in between",
+                "dot product → per-channel affine/batchnorm → binarisation or quantizer, with max-pooling anywhere in between"
+                + joined,
                 **where,
             )
         if isinstance(op, DotProduct):

@@ -11,7 +11,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from bnnfpga.nn import BinaryConv2d, BinaryLinear, BinarySign
+from bnnfpga.nn import BinaryConv2d, BinaryLinear, BinarySign, BiRealBlock, DenseBlock, FakeQuant
+from bnnfpga.nn.train import calibrate_batchnorm
 
 
 def randomize_batchnorm(model: nn.Module, seed: int, zero_gamma: bool = True) -> nn.Module:
@@ -90,6 +91,48 @@ class CNV(nn.Module):
 
     def forward(self, x):
         return self.classifier(self.features(x))
+
+
+class BiRealNet(nn.Module):
+    """A Bi-Real-style residual network on integer shortcuts (docs/DESIGN.md 3.15): a binary
+    3×3 stem conv on the pixels → 8-bit levels, ``blocks`` BiRealBlocks of which the one at
+    ``downsample`` has stride 2 and an average-pool shortcut, global average pool, sign, and
+    a binary classifier."""
+
+    def __init__(self, channels: int = 8, blocks: int = 4, downsample: int = 2, classes: int = 10, in_ch: int = 3,
+                 bits: int = 8):
+        super().__init__()
+        self.stem = nn.Sequential(BinaryConv2d(in_ch, channels, 3, padding=1), nn.BatchNorm2d(channels), FakeQuant(bits))
+        self.blocks = nn.Sequential(*(BiRealBlock(channels, 2 if i == downsample else 1, bits) for i in range(blocks)))
+        self.classifier = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), BinarySign(), BinaryLinear(channels, classes),
+                                        nn.BatchNorm1d(classes))
+
+    def forward(self, x):
+        return self.classifier(self.blocks(self.stem(x / 255.0)))
+
+
+class DenseStyleNet(nn.Module):
+    """A binary DenseNet-style network: a binary stem conv → 8-bit levels, two DenseBlocks
+    (each concatenates ``growth`` new channels), a 2×2 max-pool, a third DenseBlock, global
+    average pool, sign, and a binary classifier."""
+
+    def __init__(self, channels: int = 8, growth: int = 8, classes: int = 10, in_ch: int = 3, bits: int = 8):
+        super().__init__()
+        self.stem = nn.Sequential(BinaryConv2d(in_ch, channels, 3, padding=1), nn.BatchNorm2d(channels), FakeQuant(bits))
+        self.features = nn.Sequential(DenseBlock(channels, growth, bits), DenseBlock(channels + growth, growth, bits),
+                                      nn.MaxPool2d(2), DenseBlock(channels + 2 * growth, growth, bits))
+        self.classifier = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), BinarySign(),
+                                        BinaryLinear(channels + 3 * growth, classes), nn.BatchNorm1d(classes))
+
+    def forward(self, x):
+        return self.classifier(self.features(self.stem(x / 255.0)))
+
+
+def calibrate_on_random_frames(model: nn.Module, shape: tuple[int, ...], seed: int = 0, frames: int = 64) -> nn.Module:
+    """Batchnorm statistics from random pixel frames, so that an untrained network spreads its
+    activations over the quantizers' levels instead of saturating them."""
+    g = torch.Generator().manual_seed(seed)
+    return calibrate_batchnorm(model, torch.randint(0, 256, (frames,) + tuple(shape), generator=g).float().numpy())
 
 
 def build(cls, seed: int = 0, **kwargs) -> nn.Module:

@@ -31,3 +31,43 @@ class LocalRewrite(Pass):
         ):
             pass
         return g
+
+
+class NodeRewrite(Pass):
+    """A pass made of one rewrite of a single node, applied to every node in topological
+    order; the rewrite may remove nodes in front of the current one and insert nodes behind
+    it (those are visited too). Subclasses implement ``rewrite``; ``Sweep`` runs several in
+    one pass where each enables the others further down (the joins of a dense block)."""
+
+    def rewrite(self, g: Graph, node: Node) -> None:
+        raise NotImplementedError
+
+    def apply(self, graph: Graph) -> Graph:
+        return Sweep(self.name, self).apply(graph)
+
+
+class Sweep(Pass):
+    """Several NodeRewrites (or LocalRewrites, tried on a node and its single consumer) in one
+    topological sweep, every rewrite tried on every node."""
+
+    def __init__(self, name: str, *rewrites: NodeRewrite | LocalRewrite):
+        self._name, self.rewrites = name, rewrites
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def apply(self, graph: Graph) -> Graph:
+        g = graph.copy()
+        i = 0
+        while i < len(g.nodes):
+            node = g.nodes[i]
+            for rewrite in self.rewrites:
+                if node not in g.nodes:
+                    break
+                if isinstance(rewrite, NodeRewrite):
+                    rewrite.rewrite(g, node)
+                elif (consumer := g.only_consumer(node.output)) is not None:
+                    rewrite.rewrite(g, node, consumer)
+            i = g.nodes.index(node) + 1 if node in g.nodes else i
+        return g

@@ -8,8 +8,11 @@ from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.verify import verify, verify_folded
 from bnnfpga.passes.absorb_input_affine import AbsorbInputAffine
 from bnnfpga.passes.accumulator_widths import AccumulatorWidths
+from bnnfpga.passes.affine_behind_shared_pool import AffineBehindSharedPool
 from bnnfpga.passes.affine_behind_sum_pool import AffineBehindSumPool
-from bnnfpga.passes.base import Pass
+from bnnfpga.passes.affines_behind_concat import AffinesBehindConcat
+from bnnfpga.passes.align_add_grids import AlignAddGrids
+from bnnfpga.passes.base import Pass, Sweep
 from bnnfpga.passes.bound_quantizers import BoundQuantizers
 from bnnfpga.passes.extract_integer_weights import ExtractIntegerWeights
 from bnnfpga.passes.fold_thresholds import FoldThresholds
@@ -18,15 +21,21 @@ from bnnfpga.passes.merge_affines import MergeAffines
 from bnnfpga.passes.name_tensors import NameTensorsAfterNodes
 from bnnfpga.passes.pool_after_threshold import PoolAfterThreshold
 from bnnfpga.passes.sink_reshape import SinkReshape
+from bnnfpga.passes.unshare_affines import UnshareAffines
 
 
 def stages() -> list[Pass]:
     """Frontend output (float-level IR) → folded IR (integer ops + host affine)."""
     return [
         ExtractIntegerWeights(),  # W = s·Q: ±1, ternary or k-bit weights, scale s into an affine
+        UnshareAffines(),  # a dequantisation read by a block and its shortcut: one copy each
         AffineBehindSumPool(),  # average pools sum the integer levels; the dequantisation follows
         MergeAffines(),  # input normalisation chains, batchnorm after scale
         BoundQuantizers(),  # Clip → Mul → Round: the levels of a PACT/DoReFa quantizer
+        # joins of branches on integer levels, the dequantisations behind them: a shortcut's
+        # add on one grid, a concat, a max-pool that several branches read
+        Sweep("DequantiseBehindJoins", AffineBehindSumPool(), MergeAffines(), AlignAddGrids(), AffinesBehindConcat(),
+              AffineBehindSharedPool()),
         SinkReshape(),  # a flatten moves down to the dense layer it feeds
         AbsorbInputAffine(),  # affines in front of a dot product move behind it
         PoolAfterThreshold(),  # max-pool moves behind affine and binarisation (OR/AND)

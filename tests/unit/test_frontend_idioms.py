@@ -280,13 +280,14 @@ def test_neg_flips_every_row():
 
 
 @pytest.mark.parametrize("op_type, inputs, k, words", [
-    ("Add", ["c", "c"], 1.0, "two activations: not supported"),
+    ("Mul", ["c", "c"], 1.0, "multiply merge"),
+    ("Sub", ["c", "c"], 1.0, "two branches join by Add"),
     ("Mul", ["c", "k"], np.arange(64.0).reshape(1, 4, 4, 4), "varies over spatial positions"),
     ("Add", ["c", "k"], np.ones(5), "does not broadcast against (1, 4, 4, 4)"),
     ("Sub", ["c", "k"], np.ones((1, 1, 1, 1, 4)), "does not broadcast per channel"),
     ("Div", ["c", "k"], np.array([1.0, 0.0, 2.0, 3.0]).reshape(4, 1, 1), "division by zero"),
     ("Div", ["k", "c"], 2.0, "division of a constant by an activation"),
-], ids=["two-activations", "spatial", "broadcast", "rank", "div-zero", "const-over-x"])
+], ids=["multiply-merge", "difference", "spatial", "broadcast", "rank", "div-zero", "const-over-x"])
 def test_arithmetic_without_a_per_channel_form_is_named(op_type, inputs, k, words):
     message = import_error(binary_net([node(op_type, inputs, "m", "op")], {"k": k}))
     assert named(message, "op", op_type) and words in message, message

@@ -26,7 +26,7 @@ from bnnfpga.passes.merge_affines import MergeAffines
 from bnnfpga.passes.name_tensors import NameTensorsAfterNodes
 from bnnfpga.passes.pipeline import fold, stages
 from bnnfpga.passes.pool_after_threshold import PoolAfterThreshold
-from tests.graphs import GRAPHS, UINT8, Chain, cnn, mlp, random_cnn, random_input
+from tests.graphs import CHAINS, GRAPHS, UINT8, Chain, cnn, mlp, random_cnn, random_input
 
 FRAMES = 16
 STAGE_NAMES = [p.name for p in stages()]
@@ -529,7 +529,7 @@ def test_accumulator_widths(name):
 # -- FoldThresholds ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", list(GRAPHS))
+@pytest.mark.parametrize("name", CHAINS)
 def test_fold_thresholds(name):
     index = stage_index(FoldThresholds)
     before = state_before(GRAPHS[name](), index)
