@@ -430,3 +430,47 @@ def brevitas_float_input_model(directory, form: str = "qonnx"):
     else:  # the legacy exporter (dynamo's QCDQ export fails in onnx's version converter)
         export_onnx_qcdq(model.eval(), example, str(path), dynamo=False, opset_version=13)
     return path
+
+
+def brevitas_bireal_model(directory):
+    """A Bi-Real-style network as Brevitas users write one (needs brevitas): QuantIdentity
+    with power-of-two scales (``Int8ActPerTensorFixedPoint``) on the input, on each block's
+    branch and on each sum, binary signs (``SignedBinaryActPerTensorConst``), 2-bit weights,
+    a stride-2 block with an average-pool shortcut; QONNX export to ``directory``."""
+    from brevitas.export import export_qonnx
+    from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear
+    from brevitas.quant import Int8ActPerTensorFixedPoint, SignedBinaryActPerTensorConst
+
+    class Block(nn.Module):
+        def __init__(self, c: int, stride: int = 1):
+            super().__init__()
+            self.sign = QuantIdentity(act_quant=SignedBinaryActPerTensorConst)
+            self.conv = QuantConv2d(c, c, 3, stride=stride, padding=1, weight_bit_width=2, bias=False)
+            self.bn = nn.BatchNorm2d(c)
+            self.quantize_branch = QuantIdentity(act_quant=Int8ActPerTensorFixedPoint)
+            self.shortcut = nn.AvgPool2d(2) if stride == 2 else nn.Identity()
+            self.quantize_sum = QuantIdentity(act_quant=Int8ActPerTensorFixedPoint)
+
+        def forward(self, x):
+            return self.quantize_sum(self.quantize_branch(self.bn(self.conv(self.sign(x)))) + self.shortcut(x))
+
+    class Net(nn.Module):
+        def __init__(self, c: int = 8):
+            super().__init__()
+            self.stem = nn.Sequential(QuantIdentity(act_quant=Int8ActPerTensorFixedPoint),
+                                      QuantConv2d(3, c, 3, padding=1, weight_bit_width=2, bias=False), nn.BatchNorm2d(c),
+                                      QuantIdentity(act_quant=Int8ActPerTensorFixedPoint))
+            self.blocks = nn.Sequential(Block(c), Block(c, 2), Block(c))
+            self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                      QuantIdentity(act_quant=SignedBinaryActPerTensorConst),
+                                      QuantLinear(c, 10, weight_bit_width=2, bias=False))
+
+        def forward(self, x):
+            return self.head(self.blocks(self.stem(x)))
+
+    torch.manual_seed(0)
+    model = zoo.randomize_batchnorm(Net(), seed=1)
+    calibrate_batchnorm(model, np.random.default_rng(0).random((64, 3, 8, 8)))
+    path = directory / "bireal_brevitas.onnx"
+    export_qonnx(model.eval(), torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(2)), str(path), dynamo=True)
+    return path

@@ -84,3 +84,19 @@ def test_trunc_average_pool_is_bit_exact_against_the_qonnx_executor(tmp_path):
     result = verify_model(path, graph, x)
     assert result.ok, result.table()
     assert len([r for r in result.rows if r.kind == "activation"]) >= 4
+
+
+def test_residual_network_with_quant_identity_shortcuts_is_bit_exact(tmp_path):
+    """Brevitas QuantIdentity (power-of-two scales) on every branch and sum of a Bi-Real-style
+    network: the adds are integer, every layer bit-exact against the qonnx executor."""
+    from bnnfpga.ir.ops import Add
+    from tests.models import brevitas_bireal_model
+
+    path = brevitas_bireal_model(tmp_path)
+    graph = api.load(path, float_input=True)
+    adds = [n for n in graph.nodes if isinstance(n.op, Add)]
+    assert len(adds) == 3 and all(graph.types()[n.output].dtype.is_integer for n in adds)
+    x = np.random.default_rng(3).random((FRAMES, 3, 8, 8)).astype(np.float32)
+    result = verify_model(path, graph, x)
+    assert result.ok, result.table()
+    assert len([r for r in result.rows if r.kind == "activation"]) >= 8
