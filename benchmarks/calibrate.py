@@ -31,7 +31,10 @@ from bnnfpga.hw import cost_model
 from bnnfpga.hw.fold import BRAM_MIN_DEPTH, Fold
 from bnnfpga.hw.layout import weight_words
 from bnnfpga.hw.modules import (
+    AddParams,
+    ConcatParams,
     FifoParams,
+    ForkParams,
     InputParams,
     IntegerAffineParams,
     LabelSelectParams,
@@ -205,6 +208,13 @@ POINTS = [
     WidthConverterParams(256, 1, 8),
     _threshold(3, 8, 10), _threshold(16, 8, 10), _threshold(1, 4, 6),
     IntegerAffineParams(3, uint(8), 10, (2, 2, 2)), IntegerAffineParams(16, uint(8), 9, (1,) * 16),
+    # the joins of branching networks: forks of pixel streams, shortcut adds, concats
+    *(ForkParams(w) for w in (1, 64, 256, 512)),
+    *(AddParams(c, DType("int", a), DType("int", b), sa, 0, o) for c, a, b, sa, o in [
+        (8, 8, 8, 0, 9), (16, 8, 10, 2, 11), (64, 8, 8, 0, 9), (128, 8, 10, 2, 11), (32, 4, 4, 0, 5), (64, 2, 6, 3, 7)]),
+    *(ConcatParams(ca, t, cb, t, o) for ca, cb, t, o in [
+        (8, 8, DType("int", 8), 8), (64, 32, DType("int", 8), 8), (32, 32, BIPOLAR, 1), (128, 64, BIPOLAR, 1),
+        (16, 16, DType("int", 4), 4)]),
 ]
 
 

@@ -27,7 +27,7 @@ from bnnfpga.ir.types import TensorType
 from bnnfpga.ir.verify import verify_folded
 from bnnfpga.passes.pipeline import fold
 from bnnfpga.passes.select_labels import SelectLabels
-from bnnfpga.report import markdown_report
+from bnnfpga.report import fork_lines, markdown_report
 from bnnfpga.report_html import html_report
 from bnnfpga.synth import synthesise_engines
 
@@ -273,6 +273,8 @@ def compile_model(
         design = rtl.generate(graph, tmp / "rtl", folding, board_info.clock_mhz)
         if progress:
             print(f"  [rtl] SystemVerilog design, {design['cycles_per_frame']} cycles per frame", file=progress, flush=True)
+            for line in fork_lines(graph, folding):
+                print(f"  [fifos] {line}", file=progress, flush=True)
         deploy.generate(graph, tmp / "deploy", board_info)
         deploy.write_driver(graph, tmp / "deploy", board_info, design, np.asarray(frames), golden.predict(graph, x), labels)
         if progress:

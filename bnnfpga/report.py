@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bnnfpga import __version__
 from bnnfpga.hw.cost_model import Resources
+from bnnfpga.hw.fifo_sizing import fork_fifos
 from bnnfpga.hw.folding import layer_of
 from bnnfpga.hw.host import describe_io
 from bnnfpga.hw.lower import lower
@@ -148,8 +149,22 @@ def folding_table(graph: Graph, folding) -> str:
     return format_table(("layer", "MH", "MW", "PE", "SIMD", "MVU cycles/frame"), rows, markdown=True)
 
 
+def fork_lines(graph: Graph, folding) -> list[str]:
+    """One line per fork of a branching design: where its branches join, and per branch the
+    FIFO depth next to the occupancy the cycle model predicts (hw/fifo_sizing.py)."""
+    flow = lower(graph, folding)
+    lines = []
+    for f in fork_fifos(flow):
+        fork = flow.engines[f.fork]
+        join = flow.engines[f.join].name if f.join is not None else "no join (a frame each)"
+        fifos = ", ".join(f"branch {p}: depth {d} (predicted occupancy {o})" for p, (d, o) in enumerate(zip(f.depths, f.occupancy)))
+        lines.append(f"`{fork.name}` → `{join}`: {fifos}")
+    return lines
+
+
 def markdown_report(graph: Graph, model: str, board: str, options: dict, folding=None) -> str:
     t = totals(graph)
+    forks = fork_lines(graph, folding) if folding else []
     parts = [
         f"# bnnfpga report: {model}",
         "",
@@ -168,6 +183,7 @@ def markdown_report(graph: Graph, model: str, board: str, options: dict, folding
         f"- thresholds: {t['thresholds']:,}",
         "",
         *(["## Folding", "", folding_table(graph, folding), ""] if folding else []),
+        *(["## FIFOs behind forks", "", *(f"- {line}" for line in forks), ""] if forks else []),
         "## Accumulator widths",
         "",
         *accumulator_summary(graph),

@@ -40,8 +40,8 @@ module bnn_add #(
         if (C < 1) begin : g_check_c
             $error($sformatf("bnn_add: C (%0d) must be >= 1", C));
         end
-        if (A_BITS < 1 || B_BITS < 1 || A_BITS > 32 || B_BITS > 32) begin : g_check_bits
-            $error($sformatf("bnn_add: A_BITS (%0d) and B_BITS (%0d) must lie in [1, 32]", A_BITS, B_BITS));
+        if (A_BITS < 1 || B_BITS < 1) begin : g_check_bits
+            $error($sformatf("bnn_add: A_BITS (%0d) and B_BITS (%0d) must be >= 1", A_BITS, B_BITS));
         end
         if (SHIFT_A < 0 || SHIFT_B < 0) begin : g_check_shifts
             $error($sformatf("bnn_add: SHIFT_A (%0d) and SHIFT_B (%0d) must be >= 0", SHIFT_A, SHIFT_B));
@@ -54,15 +54,19 @@ module bnn_add #(
 
     // Each input extended to OUT_BITS and shifted: the sum modulo 2^OUT_BITS is the exact sum,
     // which OUT_BITS holds.
-    function automatic logic [OUT_BITS-1:0] extend(input logic [31:0] value, input int bits, input bit is_signed,
-                                                   input int shift);
-        logic [OUT_BITS-1:0] wide;
-        for (int i = 0; i < OUT_BITS; i++) begin
-            if (i < bits) wide[i] = value[i];
-            else wide[i] = is_signed && value[bits-1];
+    logic [C*OUT_BITS-1:0] a_wide, b_wide;
+    always_comb begin
+        for (int c = 0; c < C; c++) begin
+            for (int i = 0; i < OUT_BITS; i++) begin
+                if (i < SHIFT_A) a_wide[c*OUT_BITS + i] = 1'b0;
+                else if (i < SHIFT_A + A_BITS) a_wide[c*OUT_BITS + i] = s0_axis_tdata[c*A_BITS + i - SHIFT_A];
+                else a_wide[c*OUT_BITS + i] = A_SIGNED && s0_axis_tdata[c*A_BITS + A_BITS - 1];
+                if (i < SHIFT_B) b_wide[c*OUT_BITS + i] = 1'b0;
+                else if (i < SHIFT_B + B_BITS) b_wide[c*OUT_BITS + i] = s1_axis_tdata[c*B_BITS + i - SHIFT_B];
+                else b_wide[c*OUT_BITS + i] = B_SIGNED && s1_axis_tdata[c*B_BITS + B_BITS - 1];
+            end
         end
-        return wide << shift;
-    endfunction
+    end
 
     wire load = s0_axis_tvalid && s1_axis_tvalid && (!m_axis_tvalid || m_axis_tready);
     assign s0_axis_tready = load;
@@ -81,8 +85,7 @@ module bnn_add #(
     always_ff @(posedge clk) begin
         if (load) begin
             for (int c = 0; c < C; c++) begin
-                m_axis_tdata[c*OUT_BITS +: OUT_BITS] <= extend(32'(s0_axis_tdata[c*A_BITS +: A_BITS]), A_BITS, A_SIGNED, SHIFT_A)
-                                                      + extend(32'(s1_axis_tdata[c*B_BITS +: B_BITS]), B_BITS, B_SIGNED, SHIFT_B);
+                m_axis_tdata[c*OUT_BITS +: OUT_BITS] <= a_wide[c*OUT_BITS +: OUT_BITS] + b_wide[c*OUT_BITS +: OUT_BITS];
             end
         end
     end

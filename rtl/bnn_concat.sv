@@ -19,7 +19,7 @@ module bnn_concat #(
     // Elements of b are two's complement (else unsigned or bipolar)
     parameter bit B_SIGNED = 1'b1,
     // Both inputs are bipolar (1 bit, bit 1 = +1): then A_BITS = B_BITS = OUT_BITS = 1
-    parameter bit BIPOLAR = 1'b0,
+    parameter bit IN_BIPOLAR = 1'b0,
     // Bits per output element, >= A_BITS and >= B_BITS
     parameter int OUT_BITS = 8
 ) (
@@ -44,8 +44,8 @@ module bnn_concat #(
             $error($sformatf("bnn_concat: OUT_BITS (%0d) must hold A_BITS (%0d) and B_BITS (%0d), both >= 1", OUT_BITS,
                              A_BITS, B_BITS));
         end
-        if (BIPOLAR && (A_BITS != 1 || B_BITS != 1 || OUT_BITS != 1)) begin : g_check_bipolar
-            $error("bnn_concat: BIPOLAR inputs and output are 1 bit");
+        if (IN_BIPOLAR && (A_BITS != 1 || B_BITS != 1 || OUT_BITS != 1)) begin : g_check_bipolar
+            $error("bnn_concat: IN_BIPOLAR inputs and output are 1 bit");
         end
     endgenerate
 

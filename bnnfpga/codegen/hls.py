@@ -20,10 +20,14 @@ from bnnfpga.codegen.templates import environment, header
 from bnnfpga.data import data_dir
 from bnnfpga.errors import BnnfpgaError
 from bnnfpga.hw import engines
+from bnnfpga.hw.fifo_sizing import fifo_depths
 from bnnfpga.hw.fold import Fold
 from bnnfpga.hw.layout import by_lane, weight_chunks
 from bnnfpga.hw.lower import lower
 from bnnfpga.hw.modules import (
+    AddParams,
+    ConcatParams,
+    ForkParams,
     InputParams,
     IntegerAffineParams,
     LabelSelectParams,
@@ -43,7 +47,7 @@ from bnnfpga.ir.types import BIPOLAR, TERNARY, DType
 from bnnfpga.names import sanitize
 
 LIBRARY = ("bnnfpga_types.hpp", "bnnfpga_linebuffer.hpp", "bnnfpga_swg.hpp", "bnnfpga_mvu.hpp", "bnnfpga_pool.hpp", "bnnfpga_io.hpp",
-           "bnnfpga_label_select.hpp")
+           "bnnfpga_label_select.hpp", "bnnfpga_joins.hpp")
 
 
 # Widest ap_uint the generated code uses (a whole pixel or output vector); AP_INT_MAX_W.
@@ -110,14 +114,20 @@ def _stream_type(engine: engines.Engine) -> str:
 def build_design(graph: Graph, folding: dict[str, Fold]) -> tuple[_Design, int, int]:
     """The HLS rendering of the engine chain; returns the design, input and output words per frame."""
     flow = lower(graph, folding, "HLS")
+    depths = fifo_depths(flow)
     d = _Design()
-    inp = ""
+    names: dict[tuple[int, int], str] = {}  # (engine, port) → its stream
     for index, e in enumerate(flow.engines):
         out = "m_axis" if isinstance(e, engines.OutputStage) else _stream_name(index, e)
-        if out != "m_axis":
-            d.streams.append({"name": out, "ctype": _stream_type(e)})
-        d.engines.append({**_engine(e, d.layers), "inp": inp, "out": out})
-        inp = out
+        ports = [out] if not isinstance(e, engines.ForkStage) else [f"{out}_0", f"{out}_1"]
+        for port, name in enumerate(ports):
+            names[index, port] = name
+            if name != "m_axis":
+                depth = depths[index][port] if index in depths else 2
+                d.streams.append({"name": name, "ctype": _stream_type(e), "depth": depth})
+        inputs = [names[source] for source in flow.sources(index)]
+        d.engines.append({**_engine(e, d.layers), "inp": inputs[0] if inputs else "", "inputs": inputs, "out": out,
+                          "outputs": ports})
     return d, flow.in_words, flow.out_words
 
 
@@ -157,6 +167,15 @@ def template_arguments(p: ModuleParams) -> dict[str, object]:
         return {"classes": p.values, "k": p.k, "in_bits": p.in_bits, "largest": _bool(p.largest), "index_bits": p.index_bits}
     if isinstance(p, OutputParams):
         return {"count": p.values, "words": p.vectors, **_element(p.in_type)}
+    if isinstance(p, ForkParams):
+        return {"width": p.width}
+    if isinstance(p, AddParams):
+        return {"c": p.c, "a_bits": p.a_type.bits, "a_signed": _bool(p.a_type.signed), "shift_a": p.shift_a,
+                "b_bits": p.b_type.bits, "b_signed": _bool(p.b_type.signed), "shift_b": p.shift_b, "out_bits": p.out_bits}
+    if isinstance(p, ConcatParams):
+        return {"c_a": p.c_a, "a_bits": p.a_type.bits, "a_signed": _bool(p.a_type.signed), "c_b": p.c_b,
+                "b_bits": p.b_type.bits, "b_signed": _bool(p.b_type.signed), "in_bipolar": _bool(p.a_type == BIPOLAR),
+                "out_bits": p.out_bits}
     raise TypeError(f"no HLS function for {type(p).__name__}")
 
 
@@ -201,6 +220,14 @@ def _engine(e: engines.Engine, layers: dict[str, dict]) -> dict:
     if isinstance(e, engines.OutputStage):
         what = "int32 accumulators" if e.dtype == engines.ACCUMULATOR else f"{e.dtype} levels as int32"
         return {"kind": "output", "comment": f"{what} → AXI-Stream", **args}
+    if isinstance(e, engines.ForkStage):
+        return {"kind": "fork", "comment": f"fork: {e.inp.c}x{e.inp.dtype} pixels to two branches", **args,
+                "pixels": e.inp.count}
+    if isinstance(e, engines.JoinStage) and e.kind == "add":
+        return {"kind": "add", "comment": f"{e.name}: a·2^{e.shifts[0]} + b·2^{e.shifts[1]} ({e.a.dtype} + {e.b.dtype} → "
+                f"{e.out.dtype})", **args, "pixels": e.out.count}
+    if isinstance(e, engines.JoinStage):
+        return {"kind": "concat", "comment": f"{e.name}: concat {e.a.c} + {e.b.c} channels", **args, "pixels": e.out.count}
     raise AssertionError(f"no HLS engine for {type(e).__name__}")
 
 

@@ -14,11 +14,15 @@ from pathlib import Path
 from bnnfpga.codegen.templates import environment, header
 from bnnfpga.data import data_dir
 from bnnfpga.hw import engines
+from bnnfpga.hw.fifo_sizing import fifo_depths
 from bnnfpga.hw.fold import Fold
 from bnnfpga.hw.layout import weight_words
 from bnnfpga.hw.lower import lower
 from bnnfpga.hw.modules import (
+    AddParams,
+    ConcatParams,
     FifoParams,
+    ForkParams,
     InputParams,
     IntegerAffineParams,
     LabelSelectParams,
@@ -98,6 +102,15 @@ def rtl_parameters(p: ModuleParams) -> dict[str, object]:
         return {"VALUES": p.values, "K": p.k, "IN_BITS": p.in_bits, "LARGEST": _bit(p.largest), "INDEX_BITS": p.index_bits}
     if isinstance(p, OutputParams):
         return {"VALUES": p.values, "VECTORS": p.vectors, **_element(p.in_type, "IN_SIGNED", "IN_BIPOLAR")}
+    if isinstance(p, ForkParams):
+        return {"WIDTH": p.width}
+    if isinstance(p, AddParams):
+        return {"C": p.c, "A_BITS": p.a_type.bits, "A_SIGNED": _bit(p.a_type.signed), "SHIFT_A": p.shift_a,
+                "B_BITS": p.b_type.bits, "B_SIGNED": _bit(p.b_type.signed), "SHIFT_B": p.shift_b, "OUT_BITS": p.out_bits}
+    if isinstance(p, ConcatParams):
+        return {"C_A": p.c_a, "A_BITS": p.a_type.bits, "A_SIGNED": _bit(p.a_type.signed), "C_B": p.c_b,
+                "B_BITS": p.b_type.bits, "B_SIGNED": _bit(p.b_type.signed), "IN_BIPOLAR": _bit(p.a_type == BIPOLAR),
+                "OUT_BITS": p.out_bits}
     raise TypeError(f"no RTL module for {type(p).__name__}")
 
 
@@ -122,6 +135,12 @@ def _comment(e: engines.Engine) -> str:
         return f"{e.name}: max-pool {e.kernel[0]}x{e.kernel[1]}/s{e.strides[0]} ({how})"
     if isinstance(e, engines.LabelSelectStage):
         return f"{e.name}: the {e.k} {'largest' if e.largest else 'smallest'} of {e.inp.c} accumulators -> class indices"
+    if isinstance(e, engines.ForkStage):
+        return f"fork: {e.inp.c}x{e.inp.dtype} pixels to two branches"
+    if isinstance(e, engines.JoinStage) and e.kind == "add":
+        return f"{e.name}: a*2^{e.shifts[0]} + b*2^{e.shifts[1]} ({e.a.dtype} + {e.b.dtype} -> {e.out.dtype})"
+    if isinstance(e, engines.JoinStage):
+        return f"{e.name}: concat {e.a.c} + {e.b.c} channels ({e.a.dtype}, {e.b.dtype} -> {e.out.dtype})"
     what = "int32 accumulators" if e.dtype == engines.ACCUMULATOR else f"{e.dtype} values as int32"
     return f"{what} -> AXI-Stream, TLAST per frame"
 
@@ -158,6 +177,7 @@ class Instances:
             "module": instance.module, "comment": _comment(engine), "params": [(k, str(v)) for k, v in params.items()],
             "out_width": instance.out_width, "cycles": engine.cycles, "mask_simd": instance.mask_simd,
             "fifo": rtl_parameters(instance.fifo) if instance.fifo else {},
+            "second_fifo": rtl_parameters(instance.second_fifo) if instance.second_fifo else {},
             "mask_literal": f"{instance.mask_simd}'h{(1 << instance.mask_simd) - 1:x}" if instance.mask_simd else "",
             "last": instance.fifo is None})
 
@@ -190,13 +210,18 @@ def _memory_files(e: engines.Engine, design: Instances) -> dict[str, str]:
 
 
 def instantiate(flow: engines.Dataflow) -> Instances:
-    """The instances of the generated top, in stream order, with their memory files."""
+    """The instances of the generated top, in stream order, with their memory files and the
+    streams (FIFO outputs) each reads."""
     design = Instances()
-    for e, consumer in zip(flow.engines, [*flow.engines[1:], None]):
-        design.add(e, instance_of(e, consumer), _memory_files(e, design))
-    for before, after in zip(design.instances, design.instances[1:]):
-        after["inp"] = f"{before['id']}_q"
-    design.instances[0]["inp"] = "s_axis"
+    depths = fifo_depths(flow)
+    for i, e in enumerate(flow.engines):
+        design.add(e, instance_of(e, flow.reader(i), depths.get(i, ())), _memory_files(e, design))
+    for i, instance in enumerate(design.instances):
+        streams = [f"{design.instances[j]['id']}_q" + ("1" if port else "") for j, port in flow.sources(i)]
+        instance["inputs"] = streams or ["s_axis"]
+        instance["inp"] = instance["inputs"][0]
+        instance["kind"] = ("fork" if isinstance(flow.engines[i], engines.ForkStage)
+                            else "join" if isinstance(flow.engines[i], engines.JoinStage) else "stage")
     return design
 
 

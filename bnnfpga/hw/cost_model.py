@@ -23,7 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from bnnfpga.hw.modules import (
+    AddParams,
+    ConcatParams,
     FifoParams,
+    ForkParams,
     InputParams,
     IntegerAffineParams,
     LabelSelectParams,
@@ -282,6 +285,21 @@ def _affine_features(p: IntegerAffineParams) -> dict[str, float]:
     return {"one": 1.0, "adders": float(p.c * p.out_bits)}
 
 
+def _fork_features(p: ForkParams) -> dict[str, float]:
+    """Two taken flags and the ready logic; the data is wired through."""
+    return {"one": 1.0}
+
+
+def _add_features(p: AddParams) -> dict[str, float]:
+    """An adder and an output register per element bit."""
+    return {"one": 1.0, "adders": float(p.c * p.out_bits)}
+
+
+def _concat_features(p: ConcatParams) -> dict[str, float]:
+    """The output register."""
+    return {"one": 1.0, "bits": float((p.c_a + p.c_b) * p.out_bits)}
+
+
 FEATURES: dict[type, Callable[..., dict[str, float]]] = {
     MvuParams: _mvu_features,
     SwgParams: _swg_features,
@@ -294,6 +312,9 @@ FEATURES: dict[type, Callable[..., dict[str, float]]] = {
     WidthConverterParams: _width_converter_features,
     ThresholdParams: _threshold_features,
     IntegerAffineParams: _affine_features,
+    ForkParams: _fork_features,
+    AddParams: _add_features,
+    ConcatParams: _concat_features,
 }
 BLOCK_RAM: dict[type, Callable[..., float]] = {MvuParams: _mvu_bram, SwgParams: _swg_bram, MaxPoolParams: _max_pool_bram,
                                               SumPoolParams: _sum_pool_bram}

@@ -309,13 +309,73 @@ class OutputStage:
         return self.beats
 
 
-Engine = InputStage | IntegerAffineStage | ThresholdStage | Window | Flatten | Mvu | Pool | LabelSelectStage | OutputStage
+@dataclass(frozen=True)
+class ForkStage:
+    """One pixel stream to two (a tensor read by two layers, docs/DESIGN.md 3.15): every pixel
+    goes to both readers; port 0 feeds the first reader, port 1 the second."""
+
+    name: str
+    inp: Pixels
+
+    @property
+    def out(self) -> Pixels:
+        return self.inp
+
+    @property
+    def cycles(self) -> int:
+        return self.inp.count
+
+
+@dataclass(frozen=True)
+class JoinStage:
+    """Two pixel streams joined element-wise (``add``: a·2^shifts[0] + b·2^shifts[1], the
+    integer shortcut of a residual block) or channel after channel (``concat``), a pixel of
+    each per output pixel (docs/DESIGN.md 3.15)."""
+
+    name: str
+    source: str
+    kind: str  # "add" | "concat"
+    a: Pixels
+    b: Pixels
+    out: Pixels
+    shifts: tuple[int, int] = (0, 0)
+
+    @property
+    def cycles(self) -> int:
+        return self.out.count
+
+
+Engine = (InputStage | IntegerAffineStage | ThresholdStage | Window | Flatten | Mvu | Pool | LabelSelectStage | OutputStage
+          | ForkStage | JoinStage)
+
+# A stream: the engine driving it and the port (1 only for a fork's second output).
+Port = tuple[int, int]
 
 
 @dataclass(frozen=True)
 class Dataflow:
+    """The engines in topological order. ``inputs[i]`` are the streams engine i reads (one, or
+    two for a join); empty ``inputs``: a chain, engine i reads engine i − 1."""
+
     engines: tuple[Engine, ...]
     input: Pixels
+    inputs: tuple[tuple[Port, ...], ...] = ()
+
+    @property
+    def branches(self) -> bool:
+        return bool(self.inputs)
+
+    def sources(self, i: int) -> tuple[Port, ...]:
+        """The streams engine ``i`` reads."""
+        if self.inputs:
+            return self.inputs[i]
+        return ((i - 1, 0),) if i > 0 else ()
+
+    def reader(self, i: int, port: int = 0) -> Engine | None:
+        """The engine reading port ``port`` of engine ``i`` (None for the last engine)."""
+        if not self.inputs:
+            return self.engines[i + 1] if i + 1 < len(self.engines) else None
+        return next((self.engines[j] for j, ins in enumerate(self.inputs) if (i, port) in ins), None)
 
     @property
     def in_words(self) -> int:
@@ -343,12 +403,29 @@ class Dataflow:
         gets its first input when the one before it has filled, and finishes no sooner than
         the share of its cycles the frame's output depends on after that, nor sooner than its
         last needed input plus the work that input still causes."""
+        if self.inputs:
+            return self._branching_latency()
         first_input = finish = 0
         for e, share in zip(self.engines, _needed_shares(self.engines)):
             fill, drain = _fill_and_drain(e)
             finish = max(finish + drain, first_input + math.ceil(share * e.cycles) + (MVU_PIPELINE if isinstance(e, Mvu) else 1))
             first_input += fill
         return finish
+
+    def _branching_latency(self) -> int:
+        """The chain's rule on a DAG: an engine's first input waits for the latest of its
+        sources to fill, its finish for the latest source to finish (every share taken as 1:
+        a join needs all of both streams)."""
+        first_input: list[int] = []
+        finish: list[int] = []
+        for i, e in enumerate(self.engines):
+            sources = [j for j, _ in self.sources(i)]
+            start = max((first_input[j] + _fill_and_drain(self.engines[j])[0] for j in sources), default=0)
+            done = max((finish[j] for j in sources), default=0)
+            fill, drain = _fill_and_drain(e)
+            first_input.append(start)
+            finish.append(max(done + drain, start + e.cycles + (MVU_PIPELINE if isinstance(e, Mvu) else 1)))
+        return finish[-1]
 
     def mvus(self) -> list[Mvu]:
         return [e for e in self.engines if isinstance(e, Mvu)]

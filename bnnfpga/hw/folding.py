@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from bnnfpga.errors import BnnfpgaError
 from bnnfpga.hw.cost_model import CostModel, Resources, default_model
 from bnnfpga.hw.engines import Dataflow, Engine, Flatten, InputStage, Mvu, OutputStage, Window
+from bnnfpga.hw.fifo_sizing import fifo_depths
 from bnnfpga.hw.fold import BRAM_MIN_DEPTH, Fold, WeightMemory, check_overrides, choose_folding, divisors
 from bnnfpga.hw.lower import lower
 from bnnfpga.hw.modules import ModuleInstance, MvuParams, instance_of
@@ -181,13 +182,15 @@ def layer_of(engine) -> str:
     return engine.name
 
 
-def _price(engine: Engine, model: CostModel, consumer: Engine | None = None) -> tuple[ModuleInstance, Resources]:
-    """The module instance of ``engine`` and its resources with the FIFO between it and
-    ``consumer``."""
-    instance = instance_of(engine, consumer)
+def _price(engine: Engine, model: CostModel, consumer: Engine | None = None, depths: tuple[int, ...] = ()
+           ) -> tuple[ModuleInstance, Resources]:
+    """The module instance of ``engine`` and its resources with the FIFO(s) between it and
+    ``consumer`` (``depths``: a fork's, sized for its branches)."""
+    instance = instance_of(engine, consumer, depths)
     r = model.estimate(instance.params)
-    if instance.fifo is not None:
-        r = r + model.estimate(instance.fifo)
+    for fifo in (instance.fifo, instance.second_fifo):
+        if fifo is not None:
+            r = r + model.estimate(fifo)
     return instance, r
 
 
@@ -195,9 +198,10 @@ def estimate(graph: Graph, folding: dict[str, Fold], clock_mhz: float, model=Non
     """Cycles and resources of ``graph`` folded by ``folding``."""
     model = model or default_model()
     flow = lower(graph, folding, "RTL")
+    depths = fifo_depths(flow)
     engines = []
-    for e, consumer in zip(flow.engines, [*flow.engines[1:], None]):
-        instance, r = _price(e, model, consumer)
+    for i, e in enumerate(flow.engines):
+        instance, r = _price(e, model, flow.reader(i), depths.get(i, ()))
         engines.append(EngineEstimate(e, layer_of(e), instance, e.cycles, r))
     return Estimate(dict(folding), flow, engines, clock_mhz)
 
@@ -258,7 +262,7 @@ def _layer_options(flow, model, fixed: dict[str, Fold]) -> dict[str, list[_Optio
             alternatives = [fold]
             if mvu.name not in fixed and 1 < m.tiles < BRAM_MIN_DEPTH:
                 alternatives.append(dataclasses.replace(fold, weights=WeightMemory.BRAM))
-            consumer = engines[i + 1] if i + 1 < len(engines) else None
+            consumer = flow.reader(i)
             for choice in alternatives:
                 _, rm = _price(dataclasses.replace(mvu, fold=choice), model, consumer)
                 priced.append(_Option(choice, max(m.cycles, feeder_cycles), rm + rf))

@@ -5,6 +5,8 @@ fused in), other ops their own engines; the output affine stays on the host.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from bnnfpga.errors import BnnfpgaError, ModelError
@@ -12,21 +14,27 @@ from bnnfpga.hw.engines import (
     Dataflow,
     Engine,
     Flatten,
+    ForkStage,
     InputStage,
     IntegerAffineStage,
+    JoinStage,
     LabelSelectStage,
     Mvu,
     OutputStage,
     Pixels,
     Pool,
+    Port,
     ThresholdStage,
     Window,
 )
 from bnnfpga.hw.fold import Fold
+from bnnfpga.hw.host import accumulator_tensor, host_nodes
 from bnnfpga.hw.layout import weight_code_bits
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.ops import (
     JOINS,
+    Add,
+    Concat,
     Conv,
     Dense,
     DotProduct,
@@ -39,71 +47,115 @@ from bnnfpga.ir.ops import (
     Threshold,
 )
 from bnnfpga.ir.patches import conv_weight_rows
-from bnnfpga.ir.types import BIPOLAR, MAX_ENGINE_WEIGHT_BITS, TERNARY, signed_width
+from bnnfpga.ir.types import BIPOLAR, MAX_ENGINE_WEIGHT_BITS, TERNARY, TensorType, signed_width
+
+
+@dataclass
+class _Stream:
+    """What an IR tensor is in hardware: the engine port that drives it, its pixels, and (for
+    a flatten's output, which has no engine) the feature map it flattens."""
+
+    port: Port
+    pixels: Pixels
+    flattened_from: tuple[int, int, int] | None = None
+
+
+class _Builder:
+    """Engines in topological order with the streams each reads. A tensor read by k nodes
+    passes a cascade of k − 1 forks; its readers take the fork outputs in node order."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.engines: list[Engine] = []
+        self.inputs: list[tuple[Port, ...]] = []
+        self.pending: dict[str, list[_Stream]] = {}
+
+    def add(self, engine: Engine, *sources: _Stream) -> _Stream:
+        self.engines.append(engine)
+        self.inputs.append(tuple(s.port for s in sources))
+        return _Stream((len(self.engines) - 1, 0), getattr(engine, "out", sources[0].pixels if sources else None))
+
+    def publish(self, tensor: str, stream: _Stream) -> None:
+        """``stream`` carries ``tensor``: fork it once per extra reader."""
+        readers = len(self.graph.consumers(tensor))
+        ports = [stream]
+        while len(ports) < readers:
+            last = ports.pop()
+            fork = len(self.engines)
+            self.add(ForkStage(f"{tensor}_fork{fork}", last.pixels), last)
+            ports += [_Stream((fork, 0), last.pixels, last.flattened_from), _Stream((fork, 1), last.pixels, last.flattened_from)]
+        self.pending[tensor] = ports
+
+    def take(self, tensor: str) -> _Stream:
+        """The next unread copy of ``tensor``."""
+        return self.pending[tensor].pop(0)
 
 
 def lower(graph: Graph, folding: dict[str, Fold], backend: str = "hardware") -> Dataflow:
-    """The engine chain for a folded ``graph``; ``backend`` names the caller in errors."""
-    joins = [n for n in graph.nodes if isinstance(n.op, JOINS)]
-    if joins:
-        raise ModelError(f"this network branches ({type(joins[0].op).__name__.lower()} of two streams): the golden model "
-                         f"runs it (bnnfpga predict, bnnfpga verify), the {backend} backend builds chains of layers only",
-                         joins[0].source, type(joins[0].op).__name__)
+    """The engines for a folded ``graph``; ``backend`` names the caller in errors."""
     types = graph.types()
     t_in = graph.input_type
     if len(t_in.shape) not in (1, 3):
         raise BnnfpgaError(f"the {backend} backend takes (C, H, W) images or (F,) vectors, not an input of shape {t_in.shape}")
     c, h, w = t_in.shape if len(t_in.shape) == 3 else (t_in.shape[0], 1, 1)
-    cur = Pixels(c, h, w, t_in.dtype)
-    engines: list[Engine] = [InputStage(cur)]
-    flattened_from: tuple[int, int, int] | None = None
-    nodes = graph.nodes
-    i = 0
-    while i < len(nodes):
-        node, op = nodes[i], nodes[i].op
-        if isinstance(op, IntegerAffine):
-            out = Pixels(cur.c, cur.h, cur.w, types[node.output].dtype)
-            engines.append(IntegerAffineStage(node.name, node.source, cur, out, tuple(int(v) for v in op.scale),
-                                              tuple(int(v) for v in op.offset)))
-            cur = out
-        elif isinstance(op, DotProduct):
-            activation = None
-            if i + 1 < len(nodes) and isinstance(nodes[i + 1].op, Threshold) and nodes[i + 1].inputs == (node.output,):
-                activation = nodes[i + 1].op
-                i += 1
-            mvu = _mvu(node, op, activation, cur, folding[node.name], types, flattened_from, backend)
-            engines.append(_window(node, op, cur, mvu) if isinstance(op, Conv) else Flatten(node.name, cur, mvu.fold.simd))
-            engines.append(mvu)
-            cur, flattened_from = mvu.out, None
-        elif isinstance(op, Threshold):
-            engines.append(_threshold(node, op, cur, types))
-            cur = engines[-1].out
-        elif isinstance(op, MaxPool):
-            engines.append(_pool(node, op, cur, types, backend))
-            cur = engines[-1].out
-        elif isinstance(op, Reshape):
-            following = nodes[i + 1].op if i + 1 < len(nodes) else None
-            if following is not None and not isinstance(following, (Dense, OutputAffine)):
-                raise BnnfpgaError(f"layer {node.name}: the {backend} backend needs a flatten to feed a fully connected "
-                                   f"layer directly, not {type(following).__name__}")
-            flattened_from = (cur.c, cur.h, cur.w)
-        elif isinstance(op, SumPool):
-            engines.append(_sum_pool(node, op, cur, types, backend))
-            cur = engines[-1].out
-        elif isinstance(op, OutputAffine):
-            pass  # runs on the host (docs/DESIGN.md 3.7)
-        elif isinstance(op, LabelSelect):
-            if cur.count != 1:
-                raise BnnfpgaError(f"layer {node.name}: the {backend} backend selects labels of a vector, not of "
-                                   f"{cur.h}x{cur.w} positions")
-            out_t = types[node.output]
-            engines.append(LabelSelectStage(node.name, node.source, cur, Pixels(op.k, 1, 1, out_t.dtype), op.k, op.largest))
-            cur = engines[-1].out
+    b = _Builder(graph)
+    b.publish(graph.input_name, b.add(InputStage(Pixels(c, h, w, t_in.dtype))))
+    fused: set[str] = set()  # thresholds lowered into the MVU in front of them
+    on_host = {n.name for n in host_nodes(graph)}  # the output affine (docs/DESIGN.md 3.7)
+    for node in graph.nodes:
+        op = node.op
+        if node.name in fused or node.name in on_host:
+            continue
+        if isinstance(op, JOINS):
+            out = _join(b, node, op, types, backend)
         else:
-            raise BnnfpgaError(f"layer {node.name} ({type(op).__name__}): not supported by the {backend} backend yet")
-        i += 1
-    inner = [e for e, after in zip(engines, engines[1:]) if isinstance(e, Mvu) and e.thresholds is None
-             and not isinstance(after, LabelSelectStage)]
+            cur = b.take(node.inputs[0])
+            if isinstance(op, IntegerAffine):
+                engine = IntegerAffineStage(node.name, node.source, cur.pixels, Pixels(cur.pixels.c, cur.pixels.h, cur.pixels.w,
+                                            types[node.output].dtype), tuple(int(v) for v in op.scale),
+                                            tuple(int(v) for v in op.offset))
+                out = b.add(engine, cur)
+            elif isinstance(op, DotProduct):
+                after = graph.only_consumer(node.output)
+                activation = after.op if after is not None and isinstance(after.op, Threshold) else None
+                mvu = _mvu(node, op, activation, cur.pixels, folding[node.name], types, cur.flattened_from, backend)
+                feeder = _window(node, op, cur.pixels, mvu) if isinstance(op, Conv) else Flatten(node.name, cur.pixels,
+                                                                                               mvu.fold.simd)
+                out = b.add(mvu, b.add(feeder, cur))
+                if activation is not None:
+                    fused.add(after.name)
+                    b.publish(after.output, out)
+                    continue
+            elif isinstance(op, Threshold):
+                out = b.add(_threshold(node, op, cur.pixels, types), cur)
+            elif isinstance(op, MaxPool):
+                out = b.add(_pool(node, op, cur.pixels, types, backend), cur)
+            elif isinstance(op, Reshape):
+                readers = graph.consumers(node.output)
+                if readers and not all(isinstance(r.op, (Dense, OutputAffine)) for r in readers):
+                    raise BnnfpgaError(f"layer {node.name}: the {backend} backend needs a flatten to feed a fully connected "
+                                       f"layer directly, not {type(readers[0].op).__name__}")
+                p = cur.pixels
+                out = _Stream(cur.port, p, (p.c, p.h, p.w))
+            elif isinstance(op, SumPool):
+                out = b.add(_sum_pool(node, op, cur.pixels, types, backend), cur)
+            elif isinstance(op, LabelSelect):
+                p = cur.pixels
+                if p.count != 1:
+                    raise BnnfpgaError(f"layer {node.name}: the {backend} backend selects labels of a vector, not of "
+                                       f"{p.h}x{p.w} positions")
+                out_t = types[node.output]
+                out = b.add(LabelSelectStage(node.name, node.source, p, Pixels(op.k, 1, 1, out_t.dtype), op.k, op.largest),
+                            cur)
+            else:
+                raise BnnfpgaError(f"layer {node.name} ({type(op).__name__}): not supported by the {backend} backend yet")
+        b.publish(node.output, out)
+    engines = b.engines
+    branches = any(len(ins) != 1 for ins in b.inputs[1:]) or any(ins != ((i, 0),) for i, ins in enumerate(b.inputs[1:]))
+    inputs = tuple(b.inputs) if branches else ()
+    flow = Dataflow(tuple(engines), engines[0].out, inputs)
+    inner = [e for i, e in enumerate(engines) if isinstance(e, Mvu) and e.thresholds is None
+             and not isinstance(flow.reader(i), LabelSelectStage) and i != len(engines) - 1]
     if inner:
         raise BnnfpgaError(f"layer {inner[0].name}: the {backend} backend streams a dot product's accumulators out of "
                            "the accelerator only from the last layer; a hidden layer needs a quantizer behind it")
@@ -111,8 +163,34 @@ def lower(graph: Graph, folding: dict[str, Fold], backend: str = "hardware") -> 
         raise BnnfpgaError(f"the {backend} backend needs a model with at least one dot product (Conv, Gemm, MatMul)")
     # The last engine's values leave as int32 beats: accumulators (logits), or the levels of
     # a thresholded last layer (a binary or k-bit output, docs/DESIGN.md 3.7).
-    engines.append(OutputStage(cur.c, cur.h * cur.w, cur.dtype))
-    return Dataflow(tuple(engines), engines[0].out)
+    last = b.take(accumulator_tensor(graph))
+    p = last.pixels
+    b.add(OutputStage(p.c, p.h * p.w, p.dtype), last)
+    return Dataflow(tuple(b.engines), b.engines[0].out, tuple(b.inputs) if branches else ())
+
+
+def _join(b: _Builder, node, op, types, backend: str) -> _Stream:
+    """An add or a concat of two integer pixel streams (a concat of more: a cascade)."""
+    streams = [b.take(t) for t in node.inputs]
+    out_t = types[node.output]
+    if any(s.pixels.dtype == BIPOLAR for s in streams) and not (isinstance(op, Concat) and
+                                                                  all(s.pixels.dtype == BIPOLAR for s in streams)):
+        raise ModelError(f"the {backend} backend joins integer levels, or bipolar streams by concat only; this "
+                         f"{type(op).__name__.lower()} reads {', '.join(str(s.pixels.dtype) for s in streams)}",
+                         node.source, type(op).__name__)
+    if isinstance(op, Add):
+        a, c = streams
+        out = Pixels(a.pixels.c, a.pixels.h, a.pixels.w, out_t.dtype)
+        return b.add(JoinStage(node.name, node.source, "add", a.pixels, c.pixels, out, tuple(op.shifts)), a, c)
+    joined = streams[0]
+    for i, nxt in enumerate(streams[1:], start=1):
+        p, q = joined.pixels, nxt.pixels
+        last = i == len(streams) - 1
+        dtype = out_t.dtype if last else Concat().output_type([TensorType((p.c, p.h, p.w), p.dtype),
+                                                                TensorType((q.c, q.h, q.w), q.dtype)]).dtype
+        name = node.name if last else f"{node.name}_{i}"
+        joined = b.add(JoinStage(name, node.source, "concat", p, q, Pixels(p.c + q.c, p.h, p.w, dtype)), joined, nxt)
+    return joined
 
 
 def _window(node, op: Conv, cur: Pixels, mvu: Mvu) -> Window:

@@ -21,8 +21,10 @@ from bnnfpga.hw.engines import (
     OUTPUT_BITS,
     Engine,
     Flatten,
+    ForkStage,
     InputStage,
     IntegerAffineStage,
+    JoinStage,
     LabelSelectStage,
     Mvu,
     OutputStage,
@@ -220,8 +222,43 @@ class LabelSelectParams:
     index_bits: int
 
 
+@dataclass(frozen=True)
+class ForkParams:
+    """bnn_fork: one stream of ``width``-bit beats to two."""
+
+    module: ClassVar[str] = "bnn_fork"
+    width: int
+
+
+@dataclass(frozen=True)
+class AddParams:
+    """bnn_add: (a << shift_a) + (b << shift_b) per element, ``c`` elements per pixel."""
+
+    module: ClassVar[str] = "bnn_add"
+    c: int
+    a_type: DType
+    b_type: DType
+    shift_a: int
+    shift_b: int
+    out_bits: int
+
+
+@dataclass(frozen=True)
+class ConcatParams:
+    """bnn_concat: the ``c_a`` elements of a, then the ``c_b`` of b, each extended to
+    ``out_bits`` (bipolar only with bipolar)."""
+
+    module: ClassVar[str] = "bnn_concat"
+    c_a: int
+    a_type: DType
+    c_b: int
+    b_type: DType
+    out_bits: int
+
+
 ModuleParams = (InputParams | IntegerAffineParams | ThresholdParams | SwgParams | MaxPoolParams | SumPoolParams
-                | WidthConverterParams | MvuParams | FifoParams | LabelSelectParams | OutputParams)
+                | WidthConverterParams | MvuParams | FifoParams | LabelSelectParams | OutputParams | ForkParams | AddParams
+                | ConcatParams)
 MODULE_TYPES: tuple[type, ...] = get_args(ModuleParams)
 BY_MODULE = {t.module: t for t in MODULE_TYPES}
 
@@ -235,6 +272,7 @@ class ModuleInstance:
     out_width: int
     fifo: FifoParams | None = None
     mask_simd: int = 0  # a flatten's chunks carry no padding: the top ties the mask to ones
+    second_fifo: FifoParams | None = None  # a fork's, behind its second output
 
     @property
     def module(self) -> str:
@@ -292,6 +330,12 @@ def module_params(e: Engine) -> ModuleParams:
         return LabelSelectParams(e.inp.c, e.k, e.inp.dtype.bits, e.largest, e.out.dtype.bits)
     if isinstance(e, OutputStage):
         return OutputParams(e.values, e.vectors, e.dtype)
+    if isinstance(e, ForkStage):
+        return ForkParams(e.inp.bits)
+    if isinstance(e, JoinStage) and e.kind == "add":
+        return AddParams(e.out.c, e.a.dtype, e.b.dtype, e.shifts[0], e.shifts[1], e.out.dtype.bits)
+    if isinstance(e, JoinStage):
+        return ConcatParams(e.a.c, e.a.dtype, e.b.c, e.b.dtype, e.out.dtype.bits)
     raise TypeError(f"no library module for {type(e).__name__}")
 
 
@@ -307,11 +351,14 @@ def stream_width(e: Engine) -> int:
     return e.out.bits
 
 
-def instance_of(e: Engine, consumer: Engine | None = None) -> ModuleInstance:
-    """Module, parameters and output FIFO of one engine; ``consumer`` is the next engine."""
+def instance_of(e: Engine, consumer: Engine | None = None, depths: tuple[int, ...] = ()) -> ModuleInstance:
+    """Module, parameters and output FIFO(s) of one engine; ``consumer`` is the engine reading
+    it (a fork's first reader). ``depths`` overrides the FIFO depths (a fork's two, sized for
+    its branches: hw/fifo_sizing.py)."""
     width = stream_width(e)
-    fifo = None if isinstance(e, OutputStage) else FifoParams(width, fifo_depth(e, consumer))
-    return ModuleInstance(module_params(e), width, fifo, e.simd if isinstance(e, Flatten) else 0)
+    fifo = None if isinstance(e, OutputStage) else FifoParams(width, depths[0] if depths else fifo_depth(e, consumer))
+    second = FifoParams(width, depths[1]) if isinstance(e, ForkStage) and len(depths) > 1 else None
+    return ModuleInstance(module_params(e), width, fifo, e.simd if isinstance(e, Flatten) else 0, second)
 
 
 # ---- JSON form (the resource model's calibration points) ----
@@ -338,7 +385,7 @@ def params_from_json(module: str, data: dict) -> ModuleParams:
         value = data[f.name]
         if f.name == "window":
             value = WindowShape(**value)
-        elif f.name == "in_type":
+        elif f.name in ("in_type", "a_type", "b_type"):
             value = DType.parse(value)
         elif isinstance(value, list):
             value = tuple(value)  # frozen parameters stay hashable

@@ -103,10 +103,14 @@ def test_unsupported_shortcut_forms_are_named(tmp_path, merge, words):
     assert not out.exists()
 
 
-def test_compile_of_a_branching_network_names_the_first_join(exported, tmp_path):
-    """Until the hardware backends build joins, compile stops cleanly at the first one."""
+def test_compile_reports_the_fifo_behind_every_fork(exported, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "bnnfpga.cli", "compile", str(exported("bireal", "legacy")), "-o", str(out)],
                           capture_output=True, text=True, cwd=tmp_path)
-    assert proc.returncode == 2 and "node '/blocks/blocks.0/Add' (Add): this network branches" in proc.stderr, proc.stderr
-    assert not out.exists()
+    assert proc.returncode == 0, proc.stderr
+    printed = [line for line in proc.stderr.splitlines() if "[fifos]" in line]
+    assert len(printed) == 4 and all("predicted occupancy" in line for line in printed), proc.stderr
+    report = (out / "report.md").read_text()
+    assert report.count("predicted occupancy") == 8  # two branches per fork
+    design = (out / "rtl" / "bnnfpga_top.sv").read_text()
+    assert design.count("bnn_fork #(") == 4 and design.count("bnn_add #(") == 4

@@ -59,8 +59,8 @@ ILLEGAL = [  # module, parameters, a parameter the message must name
     ("bnn_output", {"IN_BIPOLAR": 1}, "IN_BIPOLAR"),  # with 32-bit elements
     ("bnn_fork", {"WIDTH": 0}, "WIDTH"),
     ("bnn_add", {"SHIFT_A": 2}, "OUT_BITS"),  # 8-bit elements shifted by 2 need 10 bits
-    ("bnn_add", {"B_BITS": 33, "OUT_BITS": 40}, "B_BITS"),
-    ("bnn_concat", {"BIPOLAR": 1}, "BIPOLAR"),  # with 8-bit elements
+    ("bnn_add", {"B_BITS": 0}, "B_BITS"),
+    ("bnn_concat", {"IN_BIPOLAR": 1}, "IN_BIPOLAR"),  # with 8-bit elements
     ("bnn_concat", {"OUT_BITS": 4}, "OUT_BITS"),
 ]
 

@@ -67,6 +67,6 @@ def test_concat_joins_channels_in_order(a, b, out_bits, bipolar, tmp_path):
     rng = np.random.default_rng(a[0] * 10 + b[0])
     x, y = _elements(rng, a[0], a[1], a[2]), _elements(rng, b[0], b[1], b[2])
     params = {"C_A": a[0], "A_BITS": a[1], "A_SIGNED": int(a[2]), "C_B": b[0], "B_BITS": b[1], "B_SIGNED": int(b[2]),
-              "BIPOLAR": int(bipolar), "OUT_BITS": out_bits}
+              "IN_BIPOLAR": int(bipolar), "OUT_BITS": out_bits}
     _run("bnn_concat", params, {"s0_axis": pixel_words(x, a[1]), "s1_axis": pixel_words(y, b[1])},
          {"m_axis": pixel_words(np.concatenate([x, y], axis=1), out_bits)}, tmp_path, seed=a[0])

@@ -40,7 +40,7 @@ MODES = {
     "bnn_output-bipolar": ("bnn_output", {"IN_BITS": 1, "IN_SIGNED": 0, "IN_BIPOLAR": 1}),
     "bnn_output-kbit": ("bnn_output", {"IN_BITS": 3, "IN_SIGNED": 0}),
     "bnn_add-shifted-mixed": ("bnn_add", {"A_BITS": 4, "A_SIGNED": 0, "SHIFT_A": 2, "B_BITS": 6, "OUT_BITS": 8}),
-    "bnn_concat-bipolar": ("bnn_concat", {"A_BITS": 1, "B_BITS": 1, "A_SIGNED": 0, "B_SIGNED": 0, "BIPOLAR": 1,
+    "bnn_concat-bipolar": ("bnn_concat", {"A_BITS": 1, "B_BITS": 1, "A_SIGNED": 0, "B_SIGNED": 0, "IN_BIPOLAR": 1,
                                           "OUT_BITS": 1}),
     "bnn_concat-widening": ("bnn_concat", {"A_BITS": 3, "B_BITS": 5, "OUT_BITS": 6}),
     "bnn_label_select-top3-smallest": ("bnn_label_select", {"K": 3, "LARGEST": 0, "IN_BITS": 17}),
