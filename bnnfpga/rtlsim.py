@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -121,6 +121,7 @@ class SimResult:
     outputs: np.ndarray  # int32 output words, all frames
     input_starts: list[int]  # clock cycle of every input frame's first beat
     output_ends: list[int]  # clock cycle of every output frame's TLAST beat
+    occupancy: dict[str, int] = field(default_factory=dict)  # fork FIFO instance → the most words it held
 
     def frame_cycles(self) -> list[int]:
         """Cycles between consecutive frames' ends (frames 2...N)."""
@@ -156,7 +157,8 @@ def simulate(rtl_out: Path, frames: np.ndarray, expected: np.ndarray | None = No
                "output_words": n * design["out_words"], "frame_words": design["out_words"] * frames_per_last,
                "frames_per_last": frames_per_last,
                "in_words": design["in_words"], "seed": seed,
-               "cycles_bound": 4 * (n + 2) * design["cycles_per_frame"] + 4 * n * design["in_words"] + 2000}
+               "cycles_bound": 4 * (n + 2) * design["cycles_per_frame"] + 4 * n * design["in_words"] + 2000,
+               "watch": {f["instance"]: f["depth"] for f in design.get("fork_fifos", [])}}
     if expected is not None:
         vectors["expected"] = [int(v) & 0xFFFFFFFF for v in np.asarray(expected).reshape(-1)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -167,7 +169,7 @@ def simulate(rtl_out: Path, frames: np.ndarray, expected: np.ndarray | None = No
                    testcase=None if pauses else "full_rate")
         result = json.loads(report.read_text())
     outputs = np.array(result["outputs"], dtype=np.uint32).view(np.int32)
-    return SimResult(outputs, result["input_starts"], result["output_ends"])
+    return SimResult(outputs, result["input_starts"], result["output_ends"], result.get("occupancy", {}))
 
 
 def run_generated(graph, words: np.ndarray, folding, board) -> np.ndarray:

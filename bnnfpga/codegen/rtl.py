@@ -14,7 +14,7 @@ from pathlib import Path
 from bnnfpga.codegen.templates import environment, header
 from bnnfpga.data import data_dir
 from bnnfpga.hw import engines
-from bnnfpga.hw.fifo_sizing import fifo_depths
+from bnnfpga.hw.fifo_sizing import fifo_depths, fork_fifos
 from bnnfpga.hw.fold import Fold
 from bnnfpga.hw.layout import weight_words
 from bnnfpga.hw.lower import lower
@@ -227,10 +227,13 @@ def instantiate(flow: engines.Dataflow) -> Instances:
 
 def design_summary(flow: engines.Dataflow, instances: list[dict], clock_mhz: float) -> dict:
     bottleneck = instances[flow.engines.index(flow.bottleneck)]
+    forks = [{"instance": f"{instances[f.fork]['id']}_q" + ("1" if port else ""), "depth": f.depths[port],
+              "predicted_occupancy": f.occupancy[port]} for f in fork_fifos(flow) for port in (0, 1)]
     return {"top": TOP, "in_words": flow.in_words, "out_words": flow.out_words,
             "cycles_per_frame": flow.cycles_per_frame, "latency_cycles": flow.latency_cycles, "clock_mhz": clock_mhz,
             "bottleneck": {"instance": bottleneck["id"], "module": bottleneck["module"]},
-            "engines": [{"instance": i["id"], "module": i["module"], "cycles": i["cycles"]} for i in instances]}
+            "engines": [{"instance": i["id"], "module": i["module"], "cycles": i["cycles"]} for i in instances],
+            **({"fork_fifos": forks} if forks else {})}
 
 
 def generate(graph: Graph, out_dir: Path, folding: dict[str, Fold], clock_mhz: float) -> dict:

@@ -353,3 +353,11 @@ def test_output_stage_closes_a_batch_with_one_tlast(tmp_path, frames_per_last):
     words = pack_stream(x, graph.input_type).reshape(len(x), -1)
     got = csim.run(binary, words, accumulator_stream(expected), frames_per_last=frames_per_last)
     np.testing.assert_array_equal(got, accumulator_stream(expected).reshape(-1))
+
+
+@pytest.mark.parametrize("network, mode", [("bireal", "legacy"), ("dense_concat", "dynamo")])
+def test_branching_networks_bit_exact(exported, network, mode):
+    """Residual adds on 8-bit shortcuts (one on a 2x2 average-pool shortcut, shifted) and
+    dense concats, with the forks in front of them (docs/DESIGN.md 3.15)."""
+    graph = api.load(exported(network, mode))
+    assert_hls_matches_golden(graph, api.random_inputs(graph.input_type, 8, seed=6))

@@ -66,6 +66,9 @@ OTHERS = {
     "bnn_integer_affine": {"C": 3, "IN_BITS": 8, "OUT_BITS": 10, "SCALES": "96'h000000030000000300000003"},  # 3·x: a `*` would be a DSP48
     "bnn_threshold": {"C": 3, "IN_BITS": 8, "T_W": 10},
     "bnn_width_converter": {"IN_W": 64, "OUT_W": 36},
+    "bnn_fork": {"WIDTH": 64},
+    "bnn_add": {"C": 8, "A_BITS": 8, "B_BITS": 10, "SHIFT_A": 2, "OUT_BITS": 11},
+    "bnn_concat": {"C_A": 8, "C_B": 4, "A_BITS": 8, "B_BITS": 4, "OUT_BITS": 8},
 }
 
 
