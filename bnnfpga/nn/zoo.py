@@ -95,15 +95,16 @@ class CNV(nn.Module):
 
 class BiRealNet(nn.Module):
     """A Bi-Real-style residual network on integer shortcuts (docs/DESIGN.md 3.15): a binary
-    3×3 stem conv on the pixels → 8-bit levels, ``blocks`` BiRealBlocks of which the one at
-    ``downsample`` has stride 2 and an average-pool shortcut, global average pool, sign, and
-    a binary classifier."""
+    3×3 stem conv on the pixels → 8-bit levels, ``blocks`` BiRealBlocks of which those at the
+    indices ``downsample`` have stride 2 and an average-pool shortcut, global average pool,
+    sign, and a binary classifier. The shortcuts are ``bits``-bit levels on the grid ``scale``."""
 
-    def __init__(self, channels: int = 8, blocks: int = 4, downsample: int = 2, classes: int = 10, in_ch: int = 3,
-                 bits: int = 8):
+    def __init__(self, channels: int = 8, blocks: int = 4, downsample: tuple[int, ...] = (2,), classes: int = 10,
+                 in_ch: int = 3, bits: int = 8, scale: float = 2.0**-4):
         super().__init__()
-        self.stem = nn.Sequential(BinaryConv2d(in_ch, channels, 3, padding=1), nn.BatchNorm2d(channels), FakeQuant(bits))
-        self.blocks = nn.Sequential(*(BiRealBlock(channels, 2 if i == downsample else 1, bits) for i in range(blocks)))
+        self.stem = nn.Sequential(BinaryConv2d(in_ch, channels, 3, padding=1), nn.BatchNorm2d(channels),
+                                  FakeQuant(bits, scale))
+        self.blocks = nn.Sequential(*(BiRealBlock(channels, 2 if i in downsample else 1, bits, scale) for i in range(blocks)))
         self.classifier = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), BinarySign(), BinaryLinear(channels, classes),
                                         nn.BatchNorm1d(classes))
 
