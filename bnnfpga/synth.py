@@ -8,11 +8,13 @@ the sources and memory files are copied into the working directory first.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,35 +87,45 @@ class EngineSynthesis:
     seconds: float
 
 
-def synthesise_engines(flow: Dataflow, workdir: Path, progress: Callable[[str], None] | None = None) -> list[EngineSynthesis]:
-    """yosys on every engine (and its FIFO) of ``flow`` as the RTL generator instantiates it,
+def synthesise_engines(flow: Dataflow, workdir: Path, progress: Callable[[str], None] | None = None,
+                       workers: int | None = None) -> list[EngineSynthesis]:
+    """yosys on every engine (and its FIFOs) of ``flow`` as the RTL generator instantiates it,
     with its memory files. Engine by engine rather than the whole top: the sum matches the
     whole top within 1% (tests/synth), and a CNV-sized top in one piece would take hours.
-    Identical engines are synthesised once."""
+    Identical engines are synthesised once, ``workers`` yosys processes at a time (one per
+    core by default: each is a single-threaded subprocess)."""
     design = rtl.instantiate(flow)
-    cache: dict[str, dict[str, float]] = {}
-    results = []
-    for n, (inst, engine) in enumerate(zip(design.instances, flow.engines)):
+    jobs: dict[str, tuple[str, dict, dict[str, str], Path]] = {}  # key → (module, parameters, files, work dir)
+    engine_keys: list[list[str]] = []
+    for n, inst in enumerate(design.instances):
         instance = inst["instance"]
         parts = [(instance.module, rtl.rtl_parameters(instance.params), inst["files"])]
-        if instance.fifo is not None:
-            parts.append((instance.fifo.module, rtl.rtl_parameters(instance.fifo), {}))
-        measured = {"lut": 0.0, "ff": 0.0, "bram36": 0.0}
-        start = time.perf_counter()
-        for module, params, files in parts:
+        parts += [(fifo.module, rtl.rtl_parameters(fifo), {}) for fifo in (instance.fifo, instance.second_fifo) if fifo]
+        keys = []
+        for i, (module, params, files) in enumerate(parts):
             key = json.dumps([module, params, {k: design.memories[v] for k, v in files.items()}], sort_keys=True)
-            if key not in cache:
-                work = workdir / f"e{n}_{module}"
-                work.mkdir(parents=True)
-                paths = []
-                for param, name in files.items():
-                    (work / name).write_text(design.memories[name])
-                    paths.append(work / name)
-                    params[param] = f'"{name}"'
-                cache[key] = resources(synthesise(module, library_sources(), params, work / "synth", paths))
-            for k in measured:
-                measured[k] += cache[key][k]
-        seconds = time.perf_counter() - start
+            jobs.setdefault(key, (module, params, files, workdir / f"e{n}_{i}_{module}"))
+            keys.append(key)
+        engine_keys.append(keys)
+
+    def run(job) -> tuple[dict[str, float], float]:
+        module, params, files, work = job
+        start = time.perf_counter()
+        work.mkdir(parents=True)
+        paths = []
+        params = dict(params)
+        for param, name in files.items():
+            (work / name).write_text(design.memories[name])
+            paths.append(work / name)
+            params[param] = f'"{name}"'
+        return resources(synthesise(module, library_sources(), params, work / "synth", paths)), time.perf_counter() - start
+
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        done = dict(zip(jobs, pool.map(run, jobs.values())))
+    results = []
+    for n, (inst, engine, keys) in enumerate(zip(design.instances, flow.engines, engine_keys)):
+        measured = {k: sum(done[key][0][k] for key in keys) for k in ("lut", "ff", "bram36")}
+        seconds = sum(done[key][1] for key in dict.fromkeys(keys))
         if progress:
             progress(f"yosys {inst['id']} ({n + 1}/{len(design.instances)}): {measured['lut']:,.0f} LUT, "
                      f"{measured['ff']:,.0f} FF, {measured['bram36']:g} BRAM36 ({seconds:.0f} s)")
