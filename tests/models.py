@@ -14,8 +14,10 @@ from bnnfpga.nn import (
     BinaryConv2d,
     BinaryLinear,
     BinarySign,
+    FakeQuant,
     IntConv2d,
     IntLinear,
+    ReActBlock,
     TernaryConv2d,
     TernaryLinear,
     TTQConv2d,
@@ -307,6 +309,32 @@ class DenseTestNet(zoo.DenseStyleNet):
         return zoo.randomize_batchnorm(self.classifier, seed=5)
 
 
+class ReActTestNet(nn.Module):
+    """Two ReActNet blocks (RSign, RPReLU with per-channel shifts and slopes) on 8-bit integer
+    shortcuts behind a binary stem, global average pool, sign, binary classifier; 3×8×8."""
+
+    def __init__(self, channels: int = 8):
+        super().__init__()
+        self.stem = nn.Sequential(BinaryConv2d(3, channels, 3, padding=1), nn.BatchNorm2d(channels), FakeQuant())
+        self.blocks = nn.Sequential(ReActBlock(channels), ReActBlock(channels))
+        self.classifier = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), BinarySign(), BinaryLinear(channels, 10),
+                                        nn.BatchNorm1d(10))
+        g = torch.Generator().manual_seed(4)
+        with torch.no_grad():
+            for block in self.blocks:
+                block.sign.shift.copy_(torch.randn(1, channels, 1, 1, generator=g) * 0.3)
+                block.activation.shift_in.copy_(torch.randn(1, channels, 1, 1, generator=g) * 0.3)
+                block.activation.shift_out.copy_(torch.randn(1, channels, 1, 1, generator=g) * 0.3)
+                block.activation.prelu.weight.copy_(torch.rand(channels, generator=g) * 0.9 + 0.05)
+
+    def forward(self, x):
+        return self.classifier(self.blocks(self.stem(x / 255.0)))
+
+    def calibrate(self):
+        zoo.calibrate_on_random_frames(self, (3, 8, 8))
+        return zoo.randomize_batchnorm(self.classifier, seed=5)
+
+
 NETWORKS = {
     "small_cnn": (zoo.SmallCNN, (3, 12, 12)),
     "mlp": (MLP, (64,)),
@@ -324,6 +352,7 @@ NETWORKS = {
     "qkeras_softmax": (functools.partial(QKerasStyleMLP, "softmax"), (16,)),
     "bireal": (BiRealTestNet, (3, 8, 8)),
     "dense_concat": (DenseTestNet, (3, 8, 8)),
+    "reactnet": (ReActTestNet, (3, 8, 8)),
 }
 
 

@@ -23,13 +23,14 @@ from bnnfpga.frontend.common import check_input_options, node_attributes, unifor
 from bnnfpga.ir.graph import Graph, Node
 from bnnfpga.ir.head import Head
 from bnnfpga.ir.input_quantizer import InputQuantizer
-from bnnfpga.ir.ops import Add, Affine, Binarize, Clamp, Concat, Conv, Dense, MaxPool, Quantize, Reshape, SumPool
+from bnnfpga.ir.ops import Add, Affine, Binarize, Clamp, Concat, Conv, Dense, MaxPool, PReLU, Quantize, Reshape, SumPool
 from bnnfpga.ir.types import TensorType, uint
 from bnnfpga.names import UniqueNames
 
 SUPPORTED_DYNAMIC_OPS = (
     "Conv, Gemm, MatMul, BatchNormalization, Add/Sub/Mul/Div by per-channel constants, Neg, "
     "Add (or Sum) of two activations of one shape (a residual shortcut), Concat along channels, "
+    "PRelu with a per-channel slope (in front of a quantizer or sign), "
     "Where(GreaterOrEqual/Greater/LessOrEqual/Less(x, c), a, b), Sign, MaxPool, AveragePool, GlobalAveragePool, "
     "ReduceMean over H and W, "
     "Flatten, Reshape, Squeeze (to a vector), Not (of a comparison), "
@@ -763,6 +764,12 @@ class OnnxImporter:
         if np.all(scale == 1) and np.all(zeropt == 0):
             return levels.x
         return self._affine(node, levels.x, scale, -zeropt * scale)
+
+    def op_PRelu(self, node, ins):
+        x, slope = ins
+        if not isinstance(x, _Dyn) or not isinstance(slope, Const):
+            raise self.unsupported(node, "PRelu needs an activation and a constant slope")
+        return self.emit(node, PReLU(slope=self.per_channel(node, x, slope.value)), x)
 
     def op_Relu(self, node, ins):
         if not isinstance(ins[0], _Dyn):

@@ -21,6 +21,7 @@ from bnnfpga.ir.ops import (
     LevelQuantizer,
     MaxPool,
     OutputAffine,
+    PReLU,
     Reshape,
     SumPool,
     Threshold,
@@ -102,6 +103,9 @@ def _run_node(op, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:
         return x * op.scale + op.bias
     if isinstance(op, IntegerAffine):
         return x.astype(np.int64) * op.scale + op.offset
+    if isinstance(op, PReLU):
+        x = x.astype(np.float64)
+        return np.where(x >= 0, x, op.slope * x)
     if isinstance(op, Binarize):
         return np.where(x > 0 if op.strict else x >= 0, 1, -1).astype(np.int8)
     if isinstance(op, Threshold):

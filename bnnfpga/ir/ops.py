@@ -174,6 +174,18 @@ class IntegerAffine(Op):
 
 
 @dataclass(eq=False)
+class PReLU(Op):
+    """Per-channel y = x for x ≥ 0, slope[c]·x below, in float64 (ONNX PRelu; ReActNet's
+    RPReLU is one between two affines). Folded with the affines around it into the thresholds
+    of the quantizer behind it, where the whole step is monotone (docs/DESIGN.md 3.15)."""
+
+    slope: np.ndarray  # float64 (C,)
+
+    def output_type(self, inputs: list[TensorType]) -> TensorType:
+        return TensorType(inputs[0].shape, FLOAT)
+
+
+@dataclass(eq=False)
 class Binarize(Op):
     """Float → bipolar: +1 when x ≥ 0 (or x > 0 when ``strict``), else −1 (docs/DESIGN.md 3.2).
     ``onnx_sign`` records that the model said ``Sign``, which maps 0 to 0, not +1."""
@@ -466,6 +478,6 @@ class LabelSelect(Op):
 
 OP_TYPES: dict[str, type[Op]] = {
     cls.__name__: cls
-    for cls in (Conv, Dense, Affine, IntegerAffine, Binarize, Clamp, Quantize, FloatThresholds, Truncate, Threshold, MaxPool,
+    for cls in (Conv, Dense, Affine, IntegerAffine, PReLU, Binarize, Clamp, Quantize, FloatThresholds, Truncate, Threshold, MaxPool,
                 SumPool, Reshape, OutputAffine, LabelSelect, Add, Concat)
 }

@@ -28,6 +28,7 @@ from bnnfpga.ir.ops import (
     LevelQuantizer,
     MaxPool,
     OutputAffine,
+    PReLU,
     Quantize,
     Reshape,
     SumPool,
@@ -179,6 +180,9 @@ def _verify_node(node, in_type, out_type) -> None:
     elif isinstance(op, Truncate):
         if op.qmin >= op.qmax or op.rounding not in ROUNDING_MODES or not op.scale > 0:
             raise _fail(node, "truncation needs qmin < qmax, a positive scale and a known rounding mode")
+    elif isinstance(op, PReLU):
+        if op.slope.shape != (in_type.shape[0],) or not np.all(np.isfinite(op.slope)):
+            raise _fail(node, f"slope must be finite with shape ({in_type.shape[0]},)")
     elif isinstance(op, Clamp):
         c = in_type.shape[0]
         if op.lo.shape != (c,) or op.hi.shape != (c,) or np.any(op.lo > op.hi) or np.any(np.isnan(op.lo)) or np.any(np.isnan(op.hi)):

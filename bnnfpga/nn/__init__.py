@@ -13,7 +13,7 @@ from bnnfpga.nn.quantized import (
                                   ternarize,
                                   trained_ternarize,
 )
-from bnnfpga.nn.residual import BiRealBlock, DenseBlock, FakeQuant, RSign
+from bnnfpga.nn.residual import BiRealBlock, DenseBlock, FakeQuant, ReActBlock, RPReLU, RSign
 
-__all__ = ["PACT", "BiRealBlock", "BinaryConv2d", "DenseBlock", "FakeQuant", "RSign", "BinaryLinear", "BinarySign", "IntConv2d", "IntLinear", "TernaryConv2d", "TernaryLinear",
+__all__ = ["PACT", "BiRealBlock", "BinaryConv2d", "DenseBlock", "FakeQuant", "ReActBlock", "RPReLU", "RSign", "BinaryLinear", "BinarySign", "IntConv2d", "IntLinear", "TernaryConv2d", "TernaryLinear",
            "TTQConv2d", "TTQLinear", "binarize", "quantize_weights", "ternarize", "trained_ternarize"]

@@ -44,6 +44,39 @@ class RSign(nn.Module):
         return self.sign(x - self.shift)
 
 
+class RPReLU(nn.Module):
+    """ReActNet's RPReLU: y = PReLU(x − γ[c]) + ζ[c] with a learned per-channel slope; exported
+    as Sub → PRelu → Add, which bnnfpga folds into the thresholds of the quantizer or sign
+    behind it where every slope is positive."""
+
+    def __init__(self, channels: int, slope: float = 0.25):
+        super().__init__()
+        self.shift_in = nn.Parameter(torch.zeros(1, channels, 1, 1))
+        self.prelu = nn.PReLU(channels, init=slope)
+        self.shift_out = nn.Parameter(torch.zeros(1, channels, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.prelu(x - self.shift_in) + self.shift_out
+
+
+class ReActBlock(nn.Module):
+    """ReActNet's block on integer shortcuts: out = Q(RPReLU(Q(BN(conv(RSign(x)))) + x)), a
+    binary 3×3 conv at stride 1, Q the ``bits``-bit quantizer on the grid ``scale``."""
+
+    def __init__(self, channels: int, bits: int = 8, scale: float = 2.0**-4):
+        super().__init__()
+        self.sign = RSign(channels)
+        self.conv = BinaryConv2d(channels, channels, 3, padding=1)
+        self.bn = nn.BatchNorm2d(channels)
+        self.quantize_branch = FakeQuant(bits, scale)
+        self.activation = RPReLU(channels)
+        self.quantize_sum = FakeQuant(bits, scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch = self.quantize_branch(self.bn(self.conv(self.sign(x))))
+        return self.quantize_sum(self.activation(branch + x))
+
+
 class BiRealBlock(nn.Module):
     """Bi-Real Net's block on integer shortcuts: out = Q(Q(BN(conv(sign(x)))) + shortcut(x)),
     a binary 3×3 conv (stride 1 or 2), Q the block's ``bits``-bit quantizer. The shortcut is

@@ -15,6 +15,7 @@ from bnnfpga.passes.align_add_grids import AlignAddGrids
 from bnnfpga.passes.base import Pass, Sweep
 from bnnfpga.passes.bound_quantizers import BoundQuantizers
 from bnnfpga.passes.extract_integer_weights import ExtractIntegerWeights
+from bnnfpga.passes.fold_piecewise import FoldPiecewise
 from bnnfpga.passes.fold_thresholds import FoldThresholds
 from bnnfpga.passes.host_output_affine import HostOutputAffine
 from bnnfpga.passes.merge_affines import MergeAffines
@@ -41,6 +42,7 @@ def stages() -> list[Pass]:
         PoolAfterThreshold(),  # max-pool moves behind affine and binarisation (OR/AND)
         MergeAffines(),
         AccumulatorWidths(),  # prove per-row accumulator ranges
+        FoldPiecewise(),  # affines and PReLUs (RPReLU) + binarisation → thresholds, by evaluation
         FoldThresholds(),  # affine + binarisation → integer thresholds, flipped rows
         HostOutputAffine(),  # last layer's affine to the host
         NameTensorsAfterNodes(),  # tensor names follow their nodes again

@@ -3,26 +3,28 @@
 import dataclasses
 
 from bnnfpga.ir.graph import Graph, Node
-from bnnfpga.ir.ops import Affine
+from bnnfpga.ir.ops import Affine, PReLU
 from bnnfpga.passes.base import Pass
 
 
 class UnshareAffines(Pass):
-    """An Affine read by several nodes (a dequantised tensor feeding both a block's
-    binarisation and its shortcut) becomes one Affine per reader, each inserted right behind
+    """An Affine (or PReLU) read by several nodes (a dequantised tensor feeding both a block's
+    binarisation and its shortcut) becomes one copy per reader, each inserted right behind
     the original so the order stays topological. Each copy then merges and folds along its
     own branch: into the binarisation's thresholds on one side, behind the add on the other
-    (AlignAddGrids). The first reader, and the graph output, keep the original."""
+    (AlignAddGrids). The first reader, and the graph output, keep the original. Last nodes
+    first, so that a chain of them (ReActNet's RPReLU: affine, PReLU, affine) is copied whole."""
 
     def apply(self, graph: Graph) -> Graph:
         g = graph.copy()
-        for affine in [n for n in g.nodes if isinstance(n.op, Affine)]:
-            copy_for_each_reader(g, affine)
+        for node in reversed([n for n in g.nodes if isinstance(n.op, (Affine, PReLU))]):
+            copy_for_each_reader(g, node)
         return g
 
 
 def copy_for_each_reader(g: Graph, affine: Node) -> None:
-    """Give every reader of ``affine``'s output but the first (or the graph output) a copy."""
+    """Give every reader of ``affine``'s output (an elementwise node) but the first (or the
+    graph output) a copy."""
     readers = g.consumers(affine.output)
     keep = 0 if affine.output == g.output_name else 1
     at = g.nodes.index(affine)

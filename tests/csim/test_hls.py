@@ -355,7 +355,7 @@ def test_output_stage_closes_a_batch_with_one_tlast(tmp_path, frames_per_last):
     np.testing.assert_array_equal(got, accumulator_stream(expected).reshape(-1))
 
 
-@pytest.mark.parametrize("network, mode", [("bireal", "legacy"), ("dense_concat", "dynamo")])
+@pytest.mark.parametrize("network, mode", [("bireal", "legacy"), ("dense_concat", "dynamo"), ("reactnet", "dynamo")])
 def test_branching_networks_bit_exact(exported, network, mode):
     """Residual adds on 8-bit shortcuts (one on a 2x2 average-pool shortcut, shifted) and
     dense concats, with the forks in front of them (docs/DESIGN.md 3.15)."""

@@ -24,7 +24,7 @@ def _levels_compared(result) -> list:
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("network", ["bireal", "dense_concat"])
+@pytest.mark.parametrize("network", ["bireal", "dense_concat", "reactnet"])
 def test_every_layer_is_bit_exact_against_onnxruntime(exported, network, mode):
     path = exported(network, mode)
     graph = api.load(path)
@@ -114,3 +114,16 @@ def test_compile_reports_the_fifo_behind_every_fork(exported, tmp_path):
     assert report.count("predicted occupancy") == 8  # two branches per fork
     design = (out / "rtl" / "bnnfpga_top.sv").read_text()
     assert design.count("bnn_fork #(") == 4 and design.count("bnn_add #(") == 4
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_reactnet_rsign_and_rprelu_fold_into_thresholds(exported, mode):
+    """RSign's shift and RPReLU (Sub → PRelu → Add) behind each shortcut add become the
+    thresholds of the sign and of the requantisation that read the sum."""
+    graph = api.load(exported("reactnet", mode))
+    adds = [n for n in graph.nodes if isinstance(n.op, Add)]
+    assert len(adds) == 2 and not any(type(n.op).__name__ in ("PReLU", "Affine") for n in graph.nodes)
+    for add in adds:
+        (requantize,) = graph.consumers(add.output)
+        assert isinstance(requantize.op, Threshold) and requantize.op.levels == 255
+        assert "PRelu" in requantize.source or "prelu" in requantize.source.lower()

@@ -9,13 +9,14 @@ import pytest
 from bnnfpga.errors import ModelError
 from bnnfpga.golden import execute
 from bnnfpga.ir.graph import Graph, Node
-from bnnfpga.ir.ops import Add, Affine, Binarize, Concat, MaxPool, Quantize, SumPool, Threshold
+from bnnfpga.ir.ops import Add, Affine, Binarize, Concat, MaxPool, PReLU, Quantize, SumPool, Threshold
 from bnnfpga.ir.types import BIPOLAR, DType, TensorType, uint
 from bnnfpga.ir.verify import IRError, verify, verify_folded
 from bnnfpga.passes.affine_behind_shared_pool import AffineBehindSharedPool
 from bnnfpga.passes.affines_behind_concat import AffinesBehindConcat
 from bnnfpga.passes.align_add_grids import AlignAddGrids
 from bnnfpga.passes.base import Sweep
+from bnnfpga.passes.fold_piecewise import FoldPiecewise
 from bnnfpga.passes.pipeline import fold
 from bnnfpga.passes.unshare_affines import UnshareAffines
 from tests.graphs import BRANCHING, GRAPHS, random_input
@@ -199,3 +200,32 @@ def test_branching_graphs_fold_to_integer_joins(name):
     assert len(joins) == 3 and all(types[n.output].dtype.is_integer for n in joins)
     assert all(all(types[i].dtype.is_integer for i in n.inputs) for n in joins)
     assert sum(isinstance(n.op, Threshold) and n.op.levels == 255 for n in after.nodes) >= 4
+
+
+# -- PReLU (ReActNet's RPReLU) ------------------------------------------------------------
+
+
+def _prelu_chain(slope, quantizer) -> Graph:
+    nodes = [_levels("a", "x"), Node("j", Add(shifts=(1, 0)), ("a", "x"), "j"),
+             Node("shift", _affine(0.25, -0.3), ("j",), "shift"),
+             Node("prelu", PReLU(slope=np.array(slope, float)), ("shift",), "prelu", source="/act/PRelu"),
+             Node("shift_out", _affine(1.0, 0.1), ("prelu",), "shift_out"), Node("q", quantizer, ("shift_out",), "q")]
+    return _graph(nodes, "q")
+
+
+@pytest.mark.parametrize("quantizer", [Binarize(), Quantize(qmin=-8, qmax=7), Quantize(qmin=0, qmax=3, rounding="FLOOR")],
+                         ids=["sign", "int4", "uint2-floor"])
+def test_fold_piecewise_turns_rprelu_and_its_quantizer_into_thresholds(quantizer):
+    before = _prelu_chain([0.25, 0.5, 1.0, 0.05], quantizer)
+    after = FoldPiecewise().apply(before)
+    _same(before, after, seed=4)
+    (node,) = [n for n in after.nodes if isinstance(n.op, Threshold)]
+    assert node.inputs == ("j",) and not any(isinstance(n.op, (PReLU, Affine)) for n in after.nodes)
+    assert node.op.levels == (1 if isinstance(quantizer, Binarize) else quantizer.qmax - quantizer.qmin)
+
+
+def test_fold_piecewise_refuses_a_step_that_falls():
+    before = _prelu_chain([0.25, -0.5, 1.0, 0.05], Quantize(qmin=-8, qmax=7))
+    with pytest.raises(ModelError, match="do not rise with their input on channel 1") as err:
+        FoldPiecewise().apply(before)
+    assert "node '/act/PRelu'" in str(err.value)
