@@ -127,3 +127,21 @@ def test_reactnet_rsign_and_rprelu_fold_into_thresholds(exported, mode):
         (requantize,) = graph.consumers(add.output)
         assert isinstance(requantize.op, Threshold) and requantize.op.levels == 255
         assert "PRelu" in requantize.source or "prelu" in requantize.source.lower()
+
+
+@pytest.mark.parametrize("dynamo, opset", [(False, 13), (True, 18)], ids=["legacy-13", "dynamo-18"])
+def test_bireal_at_the_opsets_users_export_with(tmp_path, dynamo, opset):
+    """The torch exporters at the opsets the residual networks are published with."""
+    import torch
+
+    from tests.models import BiRealTestNet
+
+    model = zoo.build(BiRealTestNet, seed=3)
+    model.calibrate()
+    path = tmp_path / "bireal.onnx"
+    x = torch.randint(0, 256, (1, 3, 8, 8)).float()
+    torch.onnx.export(model, (x,), str(path), dynamo=dynamo, opset_version=opset, input_names=["x"])
+    graph = api.load(path)
+    result = verify_model(path, graph, api.random_inputs(graph.input_type, 32, seed=2))
+    assert result.ok, result.table()
+    assert sum(isinstance(n.op, Add) for n in graph.nodes) == 4
