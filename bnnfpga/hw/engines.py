@@ -1,6 +1,7 @@
-"""The streaming dataflow both hardware backends build (docs/DESIGN.md 4): the engines of the
-chain, what each streams, and the cycle and latency model. Backend-neutral; hw/lower.py
-builds the chain from the folded IR, codegen/hls.py and codegen/rtl.py render it.
+"""The streaming dataflow both hardware backends build (docs/DESIGN.md 4): the engines (a
+chain, or a DAG with forks and joins, docs/DESIGN.md 3.15), what each streams, and the cycle
+and latency model. Backend-neutral; hw/lower.py builds the dataflow from the folded IR,
+codegen/hls.py and codegen/rtl.py render it.
 
 Streams between engines carry whole pixels in the layout of bnnfpga/hw/streams.py (channel c
 of a pixel at bits [c·k, (c+1)·k)), except between a window/flatten engine and its MVU,

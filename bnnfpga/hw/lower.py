@@ -1,6 +1,7 @@
-"""Lowering of the folded IR to the engine chain (hw/engines.py) for a folding: each dot
-product becomes a window generator or flatten feeding an MVU (with the threshold behind it
-fused in), other ops their own engines; the output affine stays on the host.
+"""Lowering of the folded IR to the engines (hw/engines.py) for a folding: each dot product
+becomes a window generator or flatten feeding an MVU (with the threshold behind it fused
+in), other ops their own engines, a tensor read by several layers a fork, an add or concat
+a join; the output affine stays on the host.
 """
 
 from __future__ import annotations
