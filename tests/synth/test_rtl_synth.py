@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -96,24 +98,25 @@ def test_generated_top_synthesises(tmp_path):
     from bnnfpga.codegen import rtl
     from bnnfpga.hw.fold import choose_folding
     from bnnfpga.hw.folding import estimate
+    from bnnfpga.hw.lower import lower
+    from bnnfpga.synth import synthesise_engines
     from tests.graphs import conv_net
 
     graph = conv_net(1, 1, 0, 5, False, seed=0)
     out = tmp_path / "rtl"
     folding = choose_folding(graph)
     rtl.generate(graph, out, folding, 100.0)
-    r = resources(synthesise(rtl.TOP, rtl.sources(out), {"MEM_DIR": '""'}, tmp_path / "work",
-                             sorted((out / "params").iterdir())))
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the whole top and the engines, one yosys each
+        whole = pool.submit(synthesise, rtl.TOP, rtl.sources(out), {"MEM_DIR": '""'}, tmp_path / "work",
+                            sorted((out / "params").iterdir()))
+        engines = synthesise_engines(lower(graph, folding, "RTL"), tmp_path / "engines", workers=1)
+        r = resources(whole.result())
     assert r["lut"] > 200 and r["ff"] > 200, r
     # The estimate prices the same engines and FIFOs one module at a time.
     model = estimate(graph, folding, 100.0).totals
     print(f"generated top: yosys {r['lut']} LUT {r['ff']} FF; model {model['lut']:.0f} LUT {model['ff']:.0f} FF")
     assert model["lut"] == pytest.approx(r["lut"], rel=0.2) and model["ff"] == pytest.approx(r["ff"], rel=0.2)
     # `bnnfpga estimate --synth` and the CNV benchmark synthesise engine by engine: the sum is the whole top.
-    from bnnfpga.hw.lower import lower
-    from bnnfpga.synth import synthesise_engines
-
-    engines = synthesise_engines(lower(graph, folding, "RTL"), tmp_path / "engines")
     lut, ff = sum(e.lut for e in engines), sum(e.ff for e in engines)
     print(f"engine by engine: yosys {lut:.0f} LUT {ff:.0f} FF")
     assert lut == pytest.approx(r["lut"], rel=0.03) and ff == pytest.approx(r["ff"], rel=0.03)
@@ -150,8 +153,10 @@ def test_deep_weight_rom_goes_to_bram_as_the_compiler_asks(tmp_path):
     files = mvu_files(tmp_path, mh, mw, pe, simd)
     params = {"MW": mw, "MH": mh, "SIMD": simd, "PE": pe, "ACC_W": 11, "T_W": 12,
               "WEIGHTS_FILE": '"w.mem"', "THRESHOLDS_FILE": '"t.mem"', "CONSTANTS_FILE": '"c.mem"'}
-    block = resources(synthesise("bnn_mvu", library_sources(), {**params, "WEIGHTS_STYLE": '"block"'}, tmp_path / "b", files))
-    auto = resources(synthesise("bnn_mvu", library_sources(), params, tmp_path / "a", files))
+    with ThreadPoolExecutor(max_workers=2) as pool:  # two yosys processes
+        runs = [pool.submit(synthesise, "bnn_mvu", library_sources(), p, tmp_path / d, files)
+                for p, d in (({**params, "WEIGHTS_STYLE": '"block"'}, "b"), (params, "a"))]
+        block, auto = (resources(run.result()) for run in runs)
     assert block["bram36"] >= 4 and auto["bram36"] == 0, (block, auto)  # 256-bit words: 4 tiles of 72 bits
     assert block["lut"] < auto["lut"] - 500, (block, auto)
 
