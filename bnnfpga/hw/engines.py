@@ -372,11 +372,15 @@ class Dataflow:
             return self.inputs[i]
         return ((i - 1, 0),) if i > 0 else ()
 
+    @functools.cached_property
+    def readers(self) -> dict[Port, tuple[int, int]]:
+        """Every read stream → (the engine reading it, which of its inputs)."""
+        return {port: (j, slot) for j in range(len(self.engines)) for slot, port in enumerate(self.sources(j))}
+
     def reader(self, i: int, port: int = 0) -> Engine | None:
         """The engine reading port ``port`` of engine ``i`` (None for the last engine)."""
-        if not self.inputs:
-            return self.engines[i + 1] if i + 1 < len(self.engines) else None
-        return next((self.engines[j] for j, ins in enumerate(self.inputs) if (i, port) in ins), None)
+        j = self.readers.get((i, port))
+        return None if j is None else self.engines[j[0]]
 
     @property
     def in_words(self) -> int:

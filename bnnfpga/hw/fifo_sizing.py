@@ -106,7 +106,7 @@ def _pow2_at_least(n: int) -> int:
 def fork_fifos(flow: Dataflow) -> list[ForkFifos]:
     """The FIFOs behind every fork: at least what any FIFO before that reader gets
     (modules.fifo_depth), and what the branches need."""
-    readers = {port: (j, slot) for j, ins in enumerate(flow.inputs) for slot, port in enumerate(ins)}
+    readers = flow.readers
     result = []
     for f, e in enumerate(flow.engines):
         if not isinstance(e, ForkStage):
