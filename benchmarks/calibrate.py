@@ -57,20 +57,21 @@ from results import record  # noqa: E402
 
 
 def _mvu(mw, mh, pe, simd, bits=1, signed=False, out_bits=1, padded=False, bram=False, ternary=False, levels=1, base=0,
-         ternary_in=False, w_bits=None, gain_w=None) -> MvuParams:
+         ternary_in=False, w_bits=None, gain_w=None, pow2=False) -> MvuParams:
     """An MVU point; ``bram=True`` puts the weights in block RAM however shallow, else the
-    compiler's depth rule decides. ``ternary`` weights, or ``w_bits``-bit integer weights, or
+    compiler's depth rule decides. ``ternary`` weights, or ``w_bits``-bit integer weights
+    (``pow2``: power-of-two codes of ``w_bits`` bits), or
     asymmetric ternary rows with ``gain_w``-bit gains; ``levels`` thresholds per channel (k-bit
     outputs of ``out_bits`` bits, ``base`` + count); ``ternary_in``: 2-bit ternary inputs on
     the popcount datapath."""
     bipolar = bits == 1 and not signed
-    magnitude = 1 << (w_bits - 1) if w_bits else 1
+    magnitude = (1 << ((1 << (w_bits - 2)) - 1) if pow2 else 1 << (w_bits - 1)) if w_bits else 1
     acc_w = signed_width(-mw * (1 << bits) * magnitude, mw * (1 << bits) * magnitude).bits if not bipolar \
         else signed_width(-mw * magnitude, mw * magnitude).bits
     depth = (mh // pe) * (mw // simd)
     in_type = BIPOLAR if bipolar else TERNARY if ternary_in else DType("int" if signed else "uint", bits)
     params = MvuParams(mw, mh, simd, pe, in_type, acc_w, out_bits, acc_w + 1, padded, bram or depth >= BRAM_MIN_DEPTH,
-                       w_bits or (2 if ternary else 1), levels, base)
+                       w_bits or (2 if ternary else 1), levels, base, power_of_two=pow2)
     if gain_w:  # A·P − B·N: the plane sums have the ±1 accumulator's width
         params = dataclasses.replace(params, weight_bits=2, gained=True, plane_w=acc_w, gain_w=gain_w,
                                      acc_w=acc_w + gain_w + 1, threshold_w=acc_w + gain_w + 2)
@@ -177,6 +178,19 @@ POINTS = [
     *(_mvu(*p, w_bits=4, bits=8) for p in [(27, 64, 16, 3), (27, 64, 32, 9), (27, 32, 8, 27), (27, 64, 64, 3), (75, 32, 8, 25)]),
     _mvu(64, 32, 8, 8, w_bits=4, bits=4, signed=True), _mvu(144, 64, 16, 16, w_bits=4, bits=4),
     _mvu(48, 16, 16, 16, w_bits=3, bits=4, signed=True), _mvu(64, 10, 10, 16, w_bits=4, bits=2, out_bits=32),
+    # power-of-two weights (INQ): ±2^e on bipolar inputs, x << e on levels and pixels
+    *(_mvu(*p, w_bits=w, pow2=True) for p, w in [((576, 64, 8, 32), 5), ((576, 64, 16, 16), 5), ((256, 64, 16, 16), 5),
+                                                 ((64, 32, 32, 16), 5), ((576, 64, 8, 32), 4), ((576, 64, 16, 16), 3)]),
+    _mvu(288, 32, 8, 16, w_bits=5, pow2=True, padded=True), _mvu(576, 64, 4, 32, w_bits=5, pow2=True, bram=True),
+    *(_mvu(*p, w_bits=w, pow2=True, bits=2, levels=3, out_bits=2) for p, w in [((576, 64, 8, 32), 5), ((288, 32, 16, 16), 5),
+                                                                               ((576, 64, 16, 16), 4), ((1152, 128, 4, 32), 3)]),
+    *(_mvu(*p, w_bits=w, pow2=True, bits=8) for p, w in [((27, 64, 16, 3), 5), ((64, 48, 8, 16), 5), ((9, 16, 16, 9), 4),
+                                                         ((75, 32, 8, 25), 3)]),
+    _mvu(64, 10, 10, 16, w_bits=5, pow2=True, out_bits=32), _mvu(512, 10, 1, 16, w_bits=4, pow2=True, out_bits=32),
+    _mvu(64, 32, 8, 8, w_bits=4, pow2=True, bits=4, signed=True),
+    # … with one weight word (the shifts are constants)
+    _mvu(27, 16, 16, 27, w_bits=5, pow2=True, bits=8), _mvu(64, 10, 10, 64, w_bits=5, pow2=True, out_bits=32),
+    _mvu(32, 16, 16, 32, w_bits=4, pow2=True, bits=2, levels=3, out_bits=2), _mvu(48, 8, 8, 48, w_bits=3, pow2=True),
     # asymmetric ternary rows (TTQ): two plane sums per lane, A·P − B·N with per-row gains
     *(_mvu(*p, gain_w=g) for p, g in [((576, 64, 8, 32), 8), ((576, 64, 16, 16), 10), ((1152, 128, 8, 32), 12),
                                       ((256, 64, 16, 16), 6)]),
@@ -224,9 +238,13 @@ def _memory_text(params: ModuleParams, param: str, rng: np.random.Generator) -> 
     if mvu and param == "WEIGHTS_FILE":
         w_bits = params.weight_bits
         values = {1: [-1, 1], 2: [-1, 0, 1]}.get(w_bits, range(1 - (1 << (w_bits - 1)), 1 << (w_bits - 1)))
-        rows = rng.choice(np.array(values, np.int8), size=(params.mh, params.mw))
+        if params.power_of_two:
+            powers = [1 << e for e in range(1 << (w_bits - 2))]
+            values = [0] + powers + [-v for v in powers]
+        rows = rng.choice(np.array(values, np.int64), size=(params.mh, params.mw))
         digits = (params.pe * params.simd * w_bits + 3) // 4
-        return "".join(f"{v:0{digits}x}\n" for v in weight_words(rows, Fold(params.pe, params.simd), w_bits))
+        return "".join(f"{v:0{digits}x}\n"
+                       for v in weight_words(rows, Fold(params.pe, params.simd), w_bits, params.power_of_two))
     if param == "THRESHOLDS_FILE":
         width = params.threshold_w
         count = (params.mh if mvu else params.c) * params.levels

@@ -85,6 +85,7 @@ class EngineSynthesis:
     ff: float
     bram36: float
     seconds: float
+    dsp: float = 0.0
 
 
 def synthesise_engines(flow: Dataflow, workdir: Path, progress: Callable[[str], None] | None = None,
@@ -124,10 +125,11 @@ def synthesise_engines(flow: Dataflow, workdir: Path, progress: Callable[[str], 
         done = dict(zip(jobs, pool.map(run, jobs.values())))
     results = []
     for n, (inst, engine, keys) in enumerate(zip(design.instances, flow.engines, engine_keys)):
-        measured = {k: sum(done[key][0][k] for key in keys) for k in ("lut", "ff", "bram36")}
+        measured = {k: sum(done[key][0][k] for key in keys) for k in ("lut", "ff", "bram36", "dsp")}
         seconds = sum(done[key][1] for key in dict.fromkeys(keys))
         if progress:
             progress(f"yosys {inst['id']} ({n + 1}/{len(design.instances)}): {measured['lut']:,.0f} LUT, "
                      f"{measured['ff']:,.0f} FF, {measured['bram36']:g} BRAM36 ({seconds:.0f} s)")
-        results.append(EngineSynthesis(inst["id"], engine, measured["lut"], measured["ff"], measured["bram36"], seconds))
+        results.append(EngineSynthesis(inst["id"], engine, measured["lut"], measured["ff"], measured["bram36"], seconds,
+                                       measured["dsp"]))
     return results

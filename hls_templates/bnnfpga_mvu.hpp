@@ -19,16 +19,47 @@ ap_int<ACC_W> masked_xnor_dot(ap_uint<SIMD> agree, ap_uint<SIMD> valid) {
     return (ap_int<ACC_W>)(2 * (ap_int<CountBits<SIMD>::value + 3>)matches - (ap_int<CountBits<SIMD>::value + 3>)counted);
 }
 
-// Sum over the valid elements of +w or -w (sign 1: +w), for k-bit weights (W_BITS >= 3, two's
-// complement at bits [s*W_BITS, (s+1)*W_BITS)) on ±1 or ternary inputs: an adder per element
+// A k-bit weight code (W_BITS >= 3): two's complement, or with POW2 (power-of-two weights, INQ)
+// bit 0 the sign (1 = +), bits [1, W_BITS - 1) the exponent e of |w| = 2^e and bit W_BITS - 1
+// set for a non-zero weight (docs/DESIGN.md 3.11).
+//   W_BITS   bits per code
+//   POW2     power-of-two code rather than two's complement
+template <unsigned W_BITS, bool POW2>
+struct WeightCode {
+    // bits of the signed value: 2^(W_BITS-2) exponents reach 2^(2^(W_BITS-2) - 1)
+    static const unsigned VALUE_W = POW2 ? (1u << (W_BITS - 2)) + 1 : W_BITS;
+
+    static ap_int<VALUE_W> value(ap_uint<W_BITS> code) {
+        if (!POW2) return (ap_int<W_BITS>)code;
+        const ap_int<VALUE_W> magnitude = (ap_int<VALUE_W>)1 << (unsigned)code.range(W_BITS - 2, 1);
+        return !code[W_BITS - 1] ? (ap_int<VALUE_W>)0 : code[0] ? magnitude : (ap_int<VALUE_W>)(-magnitude);
+    }
+
+    // x * w: for power-of-two codes a shift of x by the exponent (no multiplier), for two's
+    // complement a product bound to fabric (LUTs, no DSP slice).
+    template <unsigned BITS>
+    static ap_int<BITS + VALUE_W + 1> times(ap_int<BITS + 1> x, ap_uint<W_BITS> code) {
+        if (POW2) {
+            const ap_int<BITS + VALUE_W + 1> shifted = (ap_int<BITS + VALUE_W + 1>)x << (unsigned)code.range(W_BITS - 2, 1);
+            return !code[W_BITS - 1] ? (ap_int<BITS + VALUE_W + 1>)0 : code[0] ? shifted : (ap_int<BITS + VALUE_W + 1>)(-shifted);
+        }
+        const ap_int<BITS + VALUE_W + 1> product = x * value(code);
+#pragma HLS BIND_OP variable = product op = mul impl = fabric
+        return product;
+    }
+};
+
+// Sum over the valid elements of +w or -w (sign 1: +w), for k-bit weight codes (W_BITS >= 3 at
+// bits [s*W_BITS, (s+1)*W_BITS), see WeightCode) on ±1 or ternary inputs: an adder per element
 // rather than W_BITS popcounts of weight planes.
-template <unsigned SIMD, unsigned W_BITS, unsigned ACC_W>
+template <unsigned SIMD, unsigned W_BITS, bool W_POW2, unsigned ACC_W>
 ap_int<ACC_W> signed_weight_sum(ap_uint<SIMD> sign, ap_uint<SIMD> valid, ap_uint<SIMD * W_BITS> w) {
+    typedef WeightCode<W_BITS, W_POW2> Code;
     ap_int<ACC_W> sum = 0;
     for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-        const ap_int<W_BITS + 1> weight = (ap_int<W_BITS>)w.range(s * W_BITS + W_BITS - 1, s * W_BITS);
-        if (valid[s]) sum += sign[s] ? weight : (ap_int<W_BITS + 1>)(-weight);
+        const ap_int<Code::VALUE_W + 1> weight = Code::value(w.range(s * W_BITS + W_BITS - 1, s * W_BITS));
+        if (valid[s]) sum += sign[s] ? weight : (ap_int<Code::VALUE_W + 1>)(-weight);
     }
     return sum;
 }
@@ -36,15 +67,16 @@ ap_int<ACC_W> signed_weight_sum(ap_uint<SIMD> sign, ap_uint<SIMD> valid, ap_uint
 // Dot product of one chunk with one weight chunk. Weight element s is at bits
 // [s*W_BITS, (s+1)*W_BITS): for ±1 and ternary weights (W_BITS 1, 2) bit 0 its sign (1 = +1,
 // 0 = -1), and for ternary weights bit 1 set when it is non-zero (a zero weight drops its
-// element); k-bit weights (W_BITS >= 3) are two's complement.
+// element); k-bit weights (W_BITS >= 3) are WeightCode<W_BITS, W_POW2> codes.
 //   SIMD      elements per chunk
 //   BITS      bits per input element
 //   SIGNED    integer inputs are two's complement (the output of an IntegerAffine, k-bit levels)
 //   BIPOLAR   inputs are bipolar (BITS = 1, bit 1 = +1, bit 0 = -1) rather than integers
 //   TERNARY   inputs are ternary levels (BITS = 2, two's complement -1, 0, +1): popcounts as bipolar
-//   W_BITS    bits per weight: 1 (±1), 2 (ternary) or 3 and more (two's complement)
+//   W_BITS    bits per weight: 1 (±1), 2 (ternary) or 3 and more (two's complement or powers of two)
+//   W_POW2    k-bit weights are power-of-two codes (INQ), not two's complement
 //   ACC_W     accumulator width
-template <unsigned SIMD, unsigned BITS, bool SIGNED, bool BIPOLAR, bool TERNARY, unsigned W_BITS, unsigned ACC_W>
+template <unsigned SIMD, unsigned BITS, bool SIGNED, bool BIPOLAR, bool TERNARY, unsigned W_BITS, bool W_POW2, unsigned ACC_W>
 struct ChunkDot {
     // Integers: sum of +x where w = +1, -x where w = -1, w·x for k-bit weights (padding is 0
     // and adds nothing).
@@ -59,10 +91,7 @@ struct ChunkDot {
                 x = (ap_uint<BITS>)in.data.range(s * BITS + BITS - 1, s * BITS);
             }
             if (W_BITS > 2) {
-                const ap_int<W_BITS> weight = (ap_int<W_BITS>)w.range(s * W_BITS + W_BITS - 1, s * W_BITS);
-                const ap_int<BITS + W_BITS + 1> product = x * weight;
-#pragma HLS BIND_OP variable = product op = mul impl = fabric
-                sum += product;
+                sum += WeightCode<W_BITS, W_POW2>::template times<BITS>(x, w.range(s * W_BITS + W_BITS - 1, s * W_BITS));
                 continue;
             }
             const bool nonzero = W_BITS == 1 || w[s * W_BITS + W_BITS - 1];
@@ -72,11 +101,11 @@ struct ChunkDot {
     }
 };
 
-template <unsigned SIMD, bool SIGNED, unsigned W_BITS, unsigned ACC_W>
-struct ChunkDot<SIMD, 1, SIGNED, true, false, W_BITS, ACC_W> {
+template <unsigned SIMD, bool SIGNED, unsigned W_BITS, bool W_POW2, unsigned ACC_W>
+struct ChunkDot<SIMD, 1, SIGNED, true, false, W_BITS, W_POW2, ACC_W> {
     // Bipolar: 2 * popcount(valid & XNOR(x, w)) - popcount(valid); a zero weight is not valid.
     static ap_int<ACC_W> apply(const Chunk<SIMD, 1> &in, ap_uint<SIMD * W_BITS> w) {
-        if (W_BITS > 2) return signed_weight_sum<SIMD, W_BITS, ACC_W>(in.data, in.valid, w);
+        if (W_BITS > 2) return signed_weight_sum<SIMD, W_BITS, W_POW2, ACC_W>(in.data, in.valid, w);
         ap_uint<SIMD> sign = (ap_uint<SIMD>)w, nonzero = ~ap_uint<SIMD>(0);
         if (W_BITS == 2) {
             for (unsigned s = 0; s < SIMD; s++) {
@@ -91,8 +120,8 @@ struct ChunkDot<SIMD, 1, SIGNED, true, false, W_BITS, ACC_W> {
     }
 };
 
-template <unsigned SIMD, bool SIGNED, unsigned W_BITS, unsigned ACC_W>
-struct ChunkDot<SIMD, 2, SIGNED, false, true, W_BITS, ACC_W> {
+template <unsigned SIMD, bool SIGNED, unsigned W_BITS, bool W_POW2, unsigned ACC_W>
+struct ChunkDot<SIMD, 2, SIGNED, false, true, W_BITS, W_POW2, ACC_W> {
     // Ternary inputs (01 = +1, 11 = -1, 00 = 0): 2 * popcount(valid & XNOR(sign_x, sign_w)) -
     // popcount(valid), valid where neither the input nor the weight is zero (nor padding).
     static ap_int<ACC_W> apply(const Chunk<SIMD, 2> &in, ap_uint<SIMD * W_BITS> w) {
@@ -104,7 +133,7 @@ struct ChunkDot<SIMD, 2, SIGNED, false, true, W_BITS, ACC_W> {
             const bool w_nonzero = W_BITS != 2 || w[s * W_BITS + 1];
             valid[s] = in.valid[s] && in.data[2 * s] && w_nonzero;
         }
-        if (W_BITS > 2) return signed_weight_sum<SIMD, W_BITS, ACC_W>(x_sign, valid, w);
+        if (W_BITS > 2) return signed_weight_sum<SIMD, W_BITS, W_POW2, ACC_W>(x_sign, valid, w);
         const ap_uint<SIMD> agree = ~(x_sign ^ w_sign) & valid;
         return masked_xnor_dot<SIMD, ACC_W>(agree, valid);
     }
@@ -261,13 +290,14 @@ struct AccumulatorOutput {
 };
 
 // Matrix-vector unit: for each of REPS input vectors of MW elements (read as MW/SIMD
-// chunks), computes MH dot products with ±1, ternary or k-bit weight rows, PE rows at a time and
+// chunks), computes MH dot products with ±1, ternary, k-bit or power-of-two weight rows, PE rows at a time and
 // SIMD elements per cycle, and writes one word of MH activations (ACT::OUT_BITS bits each).
 // Cycles per vector: (MH/PE) * (MW/SIMD) (docs/DESIGN.md 4).
 //   MW, MH        vector length and output channels
 //   SIMD, PE      input elements per cycle (divides MW), output lanes (divides MH)
 //   IN_BITS, IN_SIGNED, IN_BIPOLAR, IN_TERNARY  input element type (see ChunkDot)
-//   W_BITS        bits per weight: 1 (±1), 2 (ternary), 3+ (two's complement; see ChunkDot)
+//   W_BITS        bits per weight: 1 (±1), 2 (ternary), 3+ (k-bit codes; see ChunkDot)
+//   W_POW2        k-bit weights are power-of-two codes (INQ; see WeightCode)
 //   ACC_W         accumulator width, proven by the compiler (docs/DESIGN.md 3.8)
 //   REPS          vectors per frame (output positions of a convolution, 1 for a dense layer)
 //   ACT           ThresholdActivation, LevelActivation, BorderLevelActivation or AccumulatorOutput
@@ -276,7 +306,7 @@ struct AccumulatorOutput {
 //                 (see weight_chunk), deduced from the weights
 // weights[pe][nf * (MW/SIMD) + sf] holds elements sf*SIMD ... of row nf*PE + pe.
 template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned IN_BITS, bool IN_SIGNED, bool IN_BIPOLAR, bool IN_TERNARY,
-          unsigned W_BITS, unsigned ACC_W, unsigned REPS, typename ACT, typename GAINS, typename WORD, unsigned WORDS>
+          unsigned W_BITS, bool W_POW2, unsigned ACC_W, unsigned REPS, typename ACT, typename GAINS, typename WORD, unsigned WORDS>
 void mvu(hls::stream<Chunk<SIMD, IN_BITS> > &in, hls::stream<ap_uint<MH * ACT::OUT_BITS> > &out,
          const WORD weights[PE][(MH / PE) * (MW / SIMD)][WORDS], const ACT &act, const GAINS &gains) {
     const unsigned SF = MW / SIMD, NF = MH / PE;
@@ -309,7 +339,7 @@ void mvu(hls::stream<Chunk<SIMD, IN_BITS> > &in, hls::stream<ap_uint<MH * ACT::O
                     const ap_uint<SIMD * W_BITS> w = weight_chunk<SIMD * W_BITS, WORDS>(weights[pe][nf * SF + sf]);
                     for (unsigned p = 0; p < PLANES; p++) {
 #pragma HLS UNROLL
-                        acc[pe][p] += ChunkDot<SIMD, IN_BITS, IN_SIGNED, IN_BIPOLAR, IN_TERNARY, W_BITS, SUM_W>::apply(
+                        acc[pe][p] += ChunkDot<SIMD, IN_BITS, IN_SIGNED, IN_BIPOLAR, IN_TERNARY, W_BITS, W_POW2, SUM_W>::apply(
                             chunk, GAINS::template plane<SIMD * W_BITS>(w, p));
                     }
                 }

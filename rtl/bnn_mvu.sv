@@ -3,7 +3,8 @@
 // bnnfpga RTL library: matrix-vector unit with thresholds (docs/DESIGN.md 3.1-3.4, 4).
 //
 // For each input vector of MW elements, read as MW/SIMD chunks on s_axis, computes MH dot
-// products with ±1, ternary or k-bit weight rows, PE rows per cycle over SIMD elements per cycle,
+// products with ±1, ternary, k-bit or power-of-two (INQ) weight rows, PE rows per cycle over
+// SIMD elements per cycle,
 // (or, GAINED, A*P - B*N over the two planes of ternary rows: P and N the sums of the inputs
 // where the weight is +1 and -1, A and B the row's integer gains; asymmetric ternary weights),
 // and writes one word of MH activations on m_axis: per channel OUT_BITS bits of
@@ -44,9 +45,13 @@ module bnn_mvu #(
     // Inputs are ternary levels: IN_BITS = 2 (01 = +1, 11 = -1, 00 = 0), IN_SIGNED = 1,
     // not IN_BIPOLAR; popcounts, as bipolar
     parameter bit IN_TERNARY = 1'b0,
-    // Bits per weight, 1 to 4: 1 (bit 1 = +1, 0 = -1), 2 (ternary: bit 0 sign, bit 1
-    // non-zero), 3 or 4 (two's complement integers)
+    // Bits per weight, 1 to 8: 1 (bit 1 = +1, 0 = -1), 2 (ternary: bit 0 sign, bit 1
+    // non-zero), 3 to 8 (two's complement integers, or power-of-two codes with W_POW2)
     parameter int W_BITS = 1,
+    // Power-of-two weights (INQ), W_BITS = 3 to 7: bit 0 the sign (1 = +), bits [1, W_BITS-1)
+    // the exponent e of |w| = 2^e, bit W_BITS-1 set for a non-zero weight. The product is a
+    // shift of the input by e: no multiplier
+    parameter bit W_POW2 = 1'b0,
     // Accumulator width in bits (proven by the compiler), >= 1
     parameter int ACC_W = 8,
     // Bits per output channel, 1 to 32; 32: int32 accumulators (the last layer)
@@ -133,6 +138,9 @@ module bnn_mvu #(
         if (W_BITS < 1 || W_BITS > 8) begin : g_check_w_bits
             $error($sformatf("bnn_mvu: W_BITS (%0d) must be 1 (+-1), 2 (ternary) or 3 to 8 (integers)", W_BITS));
         end
+        if (W_POW2 && (W_BITS < 3 || W_BITS > 7)) begin : g_check_pow2
+            $error($sformatf("bnn_mvu: W_POW2 codes are 3 to 7 bits (1 to 5 exponent bits), W_BITS is %0d", W_BITS));
+        end
         if (GAINED && W_BITS != 2) begin : g_check_gained
             $error($sformatf("bnn_mvu: GAINED rows are ternary, W_BITS (%0d) must be 2", W_BITS));
         end
@@ -177,7 +185,8 @@ module bnn_mvu #(
     // k-bit integer weights: ±w (bipolar and ternary inputs) or w·x products (integer inputs)
     // rather than popcounts, as the popcount planes of a k-bit weight would need k counters.
     localparam bit W_INT = W_BITS > 2;
-    localparam bit POPCOUNT = (IN_BIPOLAR || IN_TERNARY) && !W_INT;
+    localparam int E_BITS = W_POW2 ? W_BITS - 2 : 1;  // exponent bits of a power-of-two code
+    localparam bit POPCOUNT = (IN_BIPOLAR || IN_TERNARY) && !W_INT;  // W_POW2 codes are W_INT
     localparam int PLANES = GAINED ? 2 : 1;  // dot products per lane and chunk
     localparam int CLASSES = ROW_CLASSES * COL_CLASSES;
     localparam bit BORDER = CLASSES > 1;
@@ -264,6 +273,8 @@ module bnn_mvu #(
         logic signed [IN_BITS+1:0] v;
         logic signed [WIDE-1:0] term;
         logic signed [IN_BITS+W_BITS+1:0] product;
+        logic [LW+W_BITS-1:0] w_ext;  // w with room to read an exponent field past any element
+        w_ext = (LW+W_BITS)'(w);
         sum = '0;
         term = '0;
         agree = '0;
@@ -274,14 +285,28 @@ module bnn_mvu #(
             if (g * G + k < SIMD) begin
                 logic sign, nonzero, x_sign, x_nonzero;
                 logic signed [W_BITS-1:0] weight;
+                logic [E_BITS-1:0] exponent;
                 sign = w[(g*G+k)*W_BITS];
                 nonzero = W_BITS == 1 ? 1'b1 : w[(g*G+k)*W_BITS+W_BITS-1];
                 weight = $signed(w[(g*G+k)*W_BITS+:W_BITS]);
+                exponent = w_ext[(g*G+k)*W_BITS+1+:E_BITS];
                 x_sign = IN_TERNARY ? !x[(g*G+k)*IN_BITS+IN_BITS-1] : x[(g*G+k)*IN_BITS];
                 x_nonzero = IN_TERNARY ? x[(g*G+k)*IN_BITS] : 1'b1;
                 if (IN_SIGNED) v = (IN_BITS+2)'($signed(x[(g*G+k)*IN_BITS+:IN_BITS]));
                 else v = (IN_BITS+2)'({1'b0, x[(g*G+k)*IN_BITS+:IN_BITS]});
-                if (W_INT && (IN_BIPOLAR || IN_TERNARY)) begin
+                if (W_POW2) begin
+                    // ±(x << e): the input (1 for a bipolar or ternary one) shifted by the
+                    // exponent, negated where the signs differ; a zero weight, a zero input and
+                    // padding add nothing. Modulo 2^WIDE, as the sum is.
+                    if (IN_BIPOLAR || IN_TERNARY) term = WIDE'(1);
+                    else term = {{(WIDE - IN_BITS - 2){v[IN_BITS+1]}}, v};  // sign extension
+                    term = term <<< exponent;
+                    if (IN_BIPOLAR || IN_TERNARY) begin
+                        if (m[g*G+k] & x_nonzero & nonzero) sum += (x_sign == sign) ? term : -term;
+                    end else if (nonzero) begin
+                        sum += sign ? term : -term;
+                    end
+                end else if (W_INT && (IN_BIPOLAR || IN_TERNARY)) begin
                     // the input is +1, -1 or 0 (padding, a zero level): +w, -w or nothing
                     term = WIDE'(weight);
                     if (m[g*G+k] & x_nonzero) sum += x_sign ? term : -term;

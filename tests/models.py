@@ -10,10 +10,13 @@ import torch
 from torch import nn
 
 from bnnfpga.nn import (
+    HWGQ,
     PACT,
     BinaryConv2d,
     BinaryLinear,
     BinarySign,
+    DoReFaActivation,
+    DoReFaConv2d,
     FakeQuant,
     IntConv2d,
     IntLinear,
@@ -22,8 +25,11 @@ from bnnfpga.nn import (
     TernaryLinear,
     TTQConv2d,
     TTQLinear,
+    XNORConv2d,
+    XNORLinear,
     zoo,
 )
+from bnnfpga.nn.inq import INQConv2d, INQLinear, quantize_fraction
 from bnnfpga.nn.train import calibrate_batchnorm
 
 
@@ -335,6 +341,76 @@ class ReActTestNet(nn.Module):
         return zoo.randomize_batchnorm(self.classifier, seed=5)
 
 
+def digits_frames(shape: tuple[int, ...] = (64,)) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 1,797 real 8×8 digits as uint8 frames of ``shape`` (values 0..16), and labels."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return digits.data.astype(np.uint8).reshape((-1,) + tuple(shape)), digits.target
+
+
+class INQMLP(nn.Module):
+    """INQ power-of-two weights (``bits``: 5 → 8 exponents, 4 → 4, 3 → 2) on all three input
+    kinds: digit pixels, ±1 activations and 2-bit PACT levels; batchnorm statistics from the
+    digits, so that the thresholds fall inside the live range."""
+
+    def __init__(self, bits: int = 5):
+        super().__init__()
+        self.net = nn.Sequential(
+            INQLinear(64, 48, bits=bits), nn.BatchNorm1d(48), BinarySign(),
+            INQLinear(48, 32, bits=bits), nn.BatchNorm1d(32), PACT(2, 2.0),
+            INQLinear(32, 10, bits=bits), nn.BatchNorm1d(10),
+        )
+
+    def forward(self, x):
+        return self.net(x / 16)
+
+    def calibrate(self):
+        quantize_fraction(self, 1.0)
+        calibrate_batchnorm(self, digits_frames(self.shape)[0][:512].astype(np.float32))
+
+    shape = (64,)
+
+
+class INQCNN(INQMLP):
+    """INQ convolutions (padded, on pixels and on 2-bit levels) and an INQ classifier on ±1."""
+
+    def __init__(self, bits: int = 5):
+        nn.Module.__init__(self)
+        self.net = nn.Sequential(
+            INQConv2d(1, 12, 3, padding=1, bits=bits), nn.BatchNorm2d(12), PACT(2, 2.0), nn.MaxPool2d(2),
+            INQConv2d(12, 16, 3, padding=1, bits=bits), nn.BatchNorm2d(16), BinarySign(), nn.MaxPool2d(2),
+            nn.Flatten(), INQLinear(16 * 2 * 2, 10, bits=bits), nn.BatchNorm1d(10),
+        )
+
+    shape = (1, 8, 8)
+
+
+class SchemesCNN(nn.Module):
+    """XNOR-Net (±α weights, sign activations), BWN (±α weights on 4-bit PACT levels),
+    DoReFa (2-bit weights and activations) and HWGQ (2-bit half-wave Gaussian levels) layers
+    in one network: every scheme exported as plain torch writes it."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            XNORConv2d(3, 12, 3, padding=1), nn.BatchNorm2d(12), PACT(4, 3.0),
+            XNORConv2d(12, 16, 3, padding=1), nn.BatchNorm2d(16), BinarySign(), nn.MaxPool2d(2),
+            XNORConv2d(16, 16, 3), nn.BatchNorm2d(16), HWGQ(2),
+            DoReFaConv2d(16, 16, 3, padding=1, bits=2), nn.BatchNorm2d(16), DoReFaActivation(2),
+            nn.Flatten(), XNORLinear(16 * 2 * 2, 10), nn.BatchNorm1d(10),
+        )
+
+    def forward(self, x):
+        return self.net(x / 255)
+
+    def calibrate(self):
+        zoo.calibrate_on_random_frames(self, (3, 8, 8))
+
+
+INQ_NETWORKS = {f"inq_{kind}{bits}": (functools.partial(cls, bits), cls.shape)
+                for kind, cls in (("mlp", INQMLP), ("cnn", INQCNN)) for bits in (5, 4, 3)}
+
 NETWORKS = {
     "small_cnn": (zoo.SmallCNN, (3, 12, 12)),
     "mlp": (MLP, (64,)),
@@ -353,6 +429,8 @@ NETWORKS = {
     "bireal": (BiRealTestNet, (3, 8, 8)),
     "dense_concat": (DenseTestNet, (3, 8, 8)),
     "reactnet": (ReActTestNet, (3, 8, 8)),
+    **INQ_NETWORKS,
+    "schemes": (SchemesCNN, (3, 8, 8)),
 }
 
 

@@ -87,6 +87,8 @@ def rtl_parameters(p: ModuleParams) -> dict[str, object]:
                   **_element(p.in_type, "IN_BIPOLAR", "IN_SIGNED", "IN_TERNARY"), "W_BITS": p.weight_bits,
                   "ACC_W": p.acc_w, "OUT_BITS": p.out_bits, "T_W": p.threshold_w, "LEVELS": p.levels, "BASE": p.base,
                   "PADDED": _bit(p.padded), "WEIGHTS_STYLE": '"block"' if p.weights_in_bram else '"auto"'}
+        if p.power_of_two:
+            params.update(W_POW2=_bit(True))
         if p.gained:
             params.update(GAINED=_bit(True), PLANE_W=p.plane_w, GAIN_W=p.gain_w)
         if p.classes > 1:
@@ -192,7 +194,7 @@ def _memory_files(e: engines.Engine, design: Instances) -> dict[str, str]:
     if isinstance(e, engines.Mvu):
         fold = e.fold
         files = {"WEIGHTS_FILE": design.memory(f"{e.name}_weights.mem",
-                                               _hex_lines(weight_words(e.rows, fold, e.weight_bits), fold.pe * fold.simd * e.weight_bits))}
+                                               _hex_lines(weight_words(e.rows, fold, e.weight_bits, e.power_of_two), fold.pe * fold.simd * e.weight_bits))}
         if e.thresholds is not None:
             files["THRESHOLDS_FILE"] = design.memory(f"{e.name}_thresholds.mem", _hex_lines(e.thresholds, e.threshold_w))
             files["CONSTANTS_FILE"] = design.memory(f"{e.name}_constants.mem", _hex_lines(e.constant, 2))

@@ -88,6 +88,8 @@ def block_ram_tiles(depth: int, width: int) -> float:
 def _mvu_features(p: MvuParams) -> dict[str, float]:
     if p.gained:
         return _gained_mvu_features(p)
+    if p.power_of_two:
+        return _power_of_two_mvu_features(p)
     return _multibit_mvu_features(p) if p.weight_bits > 2 else _binary_mvu_features(p)
 
 
@@ -152,6 +154,30 @@ def _multibit_mvu_features(p: MvuParams) -> dict[str, float]:
     }
 
 
+def _power_of_two_mvu_features(p: MvuParams) -> dict[str, float]:
+    """Power-of-two weight codes (INQ), priced on top of the same MVU with ±1 weights: per lane
+    a shifter of the input by the exponent (a one-hot 2^e for bipolar and ternary inputs, a
+    barrel shifter of E_BITS mux levels for integer ones) and a negation, terms as wide as
+    the input plus the largest shift in the adder tree, and a wider weight ROM. With a single
+    weight word the shifts are constants: wiring, and only the adder tree is left."""
+    base = _binary_mvu_features(binary_weight_params(p))
+    bits, w_bits = p.in_type.bits, p.weight_bits
+    exponent_bits = w_bits - 2
+    term = (1 if p.popcount_inputs else bits) + (1 << exponent_bits)  # value bits of x·2^e
+    lanes = p.pe * p.simd
+    fixed = p.tiles == 1
+    tree = float(lanes * term * math.log2(max(p.simd, 2)))
+    return {
+        "one": 1.0,
+        "decode_bits": float(lanes * term) if p.popcount_inputs and not fixed else 0.0,
+        "shift_bits": float(lanes * term * exponent_bits) if not p.popcount_inputs and not fixed else 0.0,
+        "term_depth": 0.0 if fixed else tree,
+        "fixed_term_depth": tree if fixed else 0.0,
+        "extra_rom_lut_bits": base["rom_lut_bits"] * (w_bits - 1),
+        "extra_rom_lut_width": base["rom_lut_width"] * (w_bits - 1),
+    }
+
+
 def _gained_mvu_features(p: MvuParams) -> dict[str, float]:
     """Asymmetric ternary rows (gained), priced on top of the same ternary MVU without gains
     (``ungained_params``): per lane the second plane's popcount bit (or adder), per PE two
@@ -178,7 +204,7 @@ def ungained_params(p: MvuParams) -> MvuParams:
 
 def binary_weight_params(p: MvuParams) -> MvuParams:
     """The parameters of the same MVU with ±1 weights."""
-    return dataclasses.replace(p, weight_bits=1)
+    return dataclasses.replace(p, weight_bits=1, power_of_two=False)
 
 
 def _mvu_bram(p: MvuParams) -> float:
@@ -328,6 +354,8 @@ def family(p: ModuleParams) -> str:
     if isinstance(p, MvuParams):
         if p.gained:
             return "bnn_mvu/gained"
+        if p.power_of_two:
+            return "bnn_mvu/pow2"
         if p.weight_bits > 2:
             return "bnn_mvu/multibit"
         if not p.popcount_inputs:
@@ -336,12 +364,14 @@ def family(p: ModuleParams) -> str:
     return p.module
 
 
-MVU_FAMILIES = ("bnn_mvu/bipolar", "bnn_mvu/bipolar_fixed", "bnn_mvu/integer", "bnn_mvu/multibit", "bnn_mvu/gained")
+MVU_FAMILIES = ("bnn_mvu/bipolar", "bnn_mvu/bipolar_fixed", "bnn_mvu/integer", "bnn_mvu/multibit", "bnn_mvu/pow2",
+                "bnn_mvu/gained")
 # Families priced as the estimate of a simpler configuration plus their own features, fitted
 # on what the simpler one leaves: a family → how to get the simpler parameters. (The
 # multibit MVU shares the ROM, buffer, accumulator and threshold logic of the ±1 MVU; the
 # gained one all of the ternary MVU's.) Fitted after the families they stand on.
-PRICED_ON_TOP = {"bnn_mvu/multibit": binary_weight_params, "bnn_mvu/gained": ungained_params}
+PRICED_ON_TOP = {"bnn_mvu/multibit": binary_weight_params, "bnn_mvu/pow2": binary_weight_params,
+                 "bnn_mvu/gained": ungained_params}
 FAMILIES = [f for t in FEATURES for f in (MVU_FAMILIES if t is MvuParams else (t.module,))]
 
 

@@ -196,6 +196,7 @@ class Mvu:
     plane_w: int = 0
     row_class: tuple[int, ...] = ()  # border class of each output row (empty: one class)
     col_class: tuple[int, ...] = ()  # border class of each output column
+    power_of_two: bool = False  # weight codes are powers of two (INQ, hw/layout.py)
 
     @property
     def row_classes(self) -> int:

@@ -30,7 +30,7 @@ from bnnfpga.hw.engines import (
 )
 from bnnfpga.hw.fold import Fold
 from bnnfpga.hw.host import accumulator_tensor, host_nodes
-from bnnfpga.hw.layout import weight_code_bits
+from bnnfpga.hw.layout import is_power_of_two_code, weight_code_bits
 from bnnfpga.ir.graph import Graph
 from bnnfpga.ir.ops import (
     JOINS,
@@ -234,7 +234,8 @@ def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: 
         gains, weight_bits = op.gains.astype(np.int64), weight_code_bits(TERNARY)  # ±1 codes too: the planes need the mask
         plane_w = signed_width(int(op.plane_min.min()), int(op.plane_max.max())).bits
     return Mvu(node.name, node.source, mw, mh, fold, cur.dtype, acc_w, oh, ow, np.asarray(rows), thresholds, constant,
-               threshold_w, flipped, padded, weight_bits, levels, base, out_dtype, gains, plane_w, row_class, col_class)
+               threshold_w, flipped, padded, weight_bits, levels, base, out_dtype, gains, plane_w, row_class, col_class,
+               is_power_of_two_code(op.weight_dtype) and op.gains is None)
 
 
 def _classes(slices: np.ndarray) -> tuple[tuple[int, ...], np.ndarray]:

@@ -170,6 +170,7 @@ class MvuParams:
     out_w: int = 1
     row_classes: int = 1  # border classes of output rows and columns: thresholds per class
     col_classes: int = 1
+    power_of_two: bool = False  # k-bit weight codes are powers of two (INQ): shifts, not products
 
     @property
     def classes(self) -> int:
@@ -321,7 +322,7 @@ def module_params(e: Engine) -> ModuleParams:
     if isinstance(e, Mvu):
         return MvuParams(e.mw, e.mh, e.fold.simd, e.fold.pe, e.in_dtype, e.acc_w, e.out_bits, e.threshold_w, e.padded,
                          e.weights_in_bram, e.weight_bits, e.levels, e.base, e.gains is not None, e.plane_w, e.gain_w,
-                         e.out_h, e.out_w, e.row_classes, e.col_classes)
+                         e.out_h, e.out_w, e.row_classes, e.col_classes, e.power_of_two)
     if isinstance(e, Pool) and e.summing:
         return SumPoolParams(WindowShape.of(e.inp, e.kernel, e.strides, e.pads), e.inp.dtype, e.out.dtype.bits)
     if isinstance(e, Pool):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bnnfpga.ir.types import BIPOLAR, FLOAT, DType, TensorType, integer_type, signed_width, uint
+from bnnfpga.ir.types import BIPOLAR, FLOAT, DType, TensorType, integer_type, power_of_two_type, signed_width, uint
 
 
 class Op:
@@ -21,15 +21,35 @@ class Op:
         raise NotImplementedError
 
 
+def is_integer_weight(weight: np.ndarray) -> bool:
+    """Weights already read as integers (ExtractIntegerWeights): int8, or int16 for power-of-two
+    rows whose largest magnitude exceeds 127."""
+    return weight.dtype in (np.int8, np.int16)
+
+
+def is_power_of_two_grid(weight: np.ndarray) -> bool:
+    """Every non-zero |w| a power of two (INQ)."""
+    magnitude = np.abs(weight.astype(np.int64))
+    return bool(np.all((magnitude & (magnitude - 1)) == 0))
+
+
 def weight_type(weight: np.ndarray) -> DType:
-    """FLOAT for float weights; for int8 weights the narrowest of bipolar (all ±1), ternary
-    ({−1, 0, +1}) and intK that holds them."""
-    if weight.dtype != np.int8:
+    """FLOAT for float weights; for integer weights the narrowest of bipolar (all ±1), ternary
+    ({−1, 0, +1}), and intK or a power-of-two code (docs/DESIGN.md 3.11), the power-of-two
+    code where every non-zero |w| is a power of two and it is no wider."""
+    if not is_integer_weight(weight):
         return FLOAT
     lo, hi = (int(weight.min()), int(weight.max())) if weight.size else (-1, 1)
     if np.all(np.abs(weight) == 1):
         return BIPOLAR
-    return integer_type(min(lo, -1), hi) if lo >= -1 and hi <= 1 else signed_width(lo, hi)
+    if lo >= -1 and hi <= 1:
+        return integer_type(min(lo, -1), hi)
+    grid = signed_width(lo, hi)
+    if is_power_of_two_grid(weight):
+        code = power_of_two_type(max(-lo, hi))
+        if code.bits <= grid.bits:
+            return code
+    return grid
 
 
 def _pool_out(size: int, kernel: int, stride: int, pad_lo: int, pad_hi: int) -> int:
@@ -40,9 +60,10 @@ def _pool_out(size: int, kernel: int, stride: int, pad_lo: int, pad_hi: int) -> 
 class DotProduct(Op):
     """Shared part of Conv and Dense: y = W·x (+ bias while still float).
 
-    ``weight`` is float64 as read from the model until ``ExtractIntegerWeights``; then int8:
-    ±1 (bipolar, docs/DESIGN.md 3.1), {−1, 0, +1} (ternary) or small two's complement integers
-    (k-bit weights, docs/DESIGN.md 5), whichever ``weight_dtype`` the values need. ``flipped[o]`` records that row o was negated by
+    ``weight`` is float64 as read from the model until ``ExtractIntegerWeights``; then int8
+    (int16 for power-of-two rows beyond 127): ±1 (bipolar, docs/DESIGN.md 3.1), {−1, 0, +1}
+    (ternary), small two's complement integers (k-bit weights, docs/DESIGN.md 5) or powers of
+    two (INQ), whichever ``weight_dtype`` the values need. ``flipped[o]`` records that row o was negated by
     threshold folding (docs/DESIGN.md 3.3, γ < 0). ``acc_min``/``acc_max`` are the proven per-row
     reachable accumulator ranges (docs/DESIGN.md 3.8), set by ``AccumulatorWidths``.
 

@@ -12,22 +12,31 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class DType:
     """Element type. ``kind`` is 'bipolar' ({-1,+1}), 'ternary' ({-1,0,+1} in two bits),
-    'uint', 'int' (two's complement) or 'float'."""
+    'uint', 'int' (two's complement), 'pow2' (weights only: 0 or ±2^e with 0 ≤ e < 2^(bits−2),
+    coded as a sign bit, bits − 2 exponent bits and a non-zero bit, docs/DESIGN.md 3.11) or
+    'float'."""
 
     kind: str
     bits: int
 
     def __post_init__(self) -> None:
-        if self.kind not in ("bipolar", "ternary", "uint", "int", "float"):
+        if self.kind not in ("bipolar", "ternary", "uint", "int", "pow2", "float"):
             raise ValueError(f"unknown dtype kind {self.kind!r}")
         if self.kind == "bipolar" and self.bits != 1:
             raise ValueError("bipolar values are 1 bit")
         if self.kind == "ternary" and self.bits != 2:
             raise ValueError("ternary values are 2 bits")
+        if self.kind == "pow2" and not 3 <= self.bits <= 7:
+            raise ValueError("power-of-two codes are 3 to 7 bits (1 to 5 exponent bits)")
 
     @property
     def is_integer(self) -> bool:
-        return self.kind in ("bipolar", "ternary", "uint", "int")
+        return self.kind in ("bipolar", "ternary", "uint", "int", "pow2")
+
+    @property
+    def exponents(self) -> int:
+        """Power-of-two codes: the number of exponents, 2^(bits − 2)."""
+        return 1 << (self.bits - 2) if self.kind == "pow2" else 0
 
     @property
     def signed(self) -> bool:
@@ -42,6 +51,8 @@ class DType:
             return 0
         if self.kind == "int":
             return -(1 << (self.bits - 1))
+        if self.kind == "pow2":
+            return -(1 << (self.exponents - 1))
         raise ValueError("float has no integer range")
 
     @property
@@ -52,9 +63,13 @@ class DType:
             return (1 << self.bits) - 1
         if self.kind == "int":
             return (1 << (self.bits - 1)) - 1
+        if self.kind == "pow2":
+            return 1 << (self.exponents - 1)
         raise ValueError("float has no integer range")
 
     def __str__(self) -> str:
+        if self.kind == "pow2":
+            return f"pow2_{self.bits}"
         return {"bipolar": "bipolar", "ternary": "ternary", "float": "float"}.get(self.kind, f"{self.kind}{self.bits}")
 
     @staticmethod
@@ -65,6 +80,8 @@ class DType:
             return FLOAT
         if text == "ternary":
             return TERNARY
+        if text.startswith("pow2_") and text[5:].isdigit():
+            return DType("pow2", int(text[5:]))
         for kind in ("uint", "int"):
             if text.startswith(kind) and text[len(kind):].isdigit():
                 return DType(kind, int(text[len(kind):]))
@@ -81,6 +98,12 @@ MAX_ENGINE_WEIGHT_BITS = 8
 # Up to this width an integer weight grid is cheaper than the two gained planes of asymmetric
 # ternary rows (docs/DESIGN.md 3.12), so a TTQ row whose ratio happens to fit is kept a grid.
 NARROW_WEIGHT_BITS = 4
+
+
+def power_of_two_type(magnitude: int) -> DType:
+    """The narrowest power-of-two code holding 0 and ±2^e for 2^e ≤ ``magnitude``."""
+    exponents = max(1, magnitude.bit_length())
+    return DType("pow2", 2 + max(1, (exponents - 1).bit_length()))
 
 
 def uint(bits: int) -> DType:

@@ -34,6 +34,7 @@ from bnnfpga.ir.ops import (
     SumPool,
     Threshold,
     Truncate,
+    is_integer_weight,
 )
 from bnnfpga.ir.types import signed_width
 
@@ -115,9 +116,10 @@ def _verify_node(node, in_type, out_type) -> None:
         fan_in_shape = in_type.shape[:1] if isinstance(op, Conv) else in_type.shape
         if op.weight.shape[1 : 1 + len(fan_in_shape)] != fan_in_shape:
             raise _fail(node, f"weight {op.weight.shape} does not match input {in_type}")
-        if op.weight.dtype == np.int8:
-            if np.any(op.weight == -128):
-                raise _fail(node, "integer weights must lie in [−127, 127] (a flipped row negates them)")
+        if is_integer_weight(op.weight):
+            limit = int(np.iinfo(op.weight.dtype).max)
+            if np.any(op.weight == -limit - 1):
+                raise _fail(node, f"integer weights must lie in [−{limit}, {limit}] (a flipped row negates them)")
             if op.bias is not None:
                 raise _fail(node, "integer dot products carry no bias (it belongs to the affine)")
         for field in ("flipped", "acc_min", "acc_max"):

@@ -1,19 +1,29 @@
 """Training layers (PyTorch) whose ONNX export bnnfpga reads. Needs torch (the dev extra)."""
 
-from bnnfpga.nn.layers import BinaryConv2d, BinaryLinear, BinarySign, binarize
+from bnnfpga.nn.inq import INQ_SCHEDULE, INQConv2d, INQLinear, quantize_fraction
+from bnnfpga.nn.layers import BinaryConv2d, BinaryLinear, BinarySign, XNORConv2d, XNORLinear, binarize, scaled_binarize
 from bnnfpga.nn.quantized import (
+                                  HWGQ,
                                   PACT,
+                                  DoReFaActivation,
+                                  DoReFaConv2d,
+                                  DoReFaLinear,
                                   IntConv2d,
                                   IntLinear,
                                   TernaryConv2d,
                                   TernaryLinear,
                                   TTQConv2d,
                                   TTQLinear,
+                                  UniformActivation,
+                                  dorefa_weights,
                                   quantize_weights,
                                   ternarize,
                                   trained_ternarize,
 )
 from bnnfpga.nn.residual import BiRealBlock, DenseBlock, FakeQuant, ReActBlock, RPReLU, RSign
 
-__all__ = ["PACT", "BiRealBlock", "BinaryConv2d", "DenseBlock", "FakeQuant", "ReActBlock", "RPReLU", "RSign", "BinaryLinear", "BinarySign", "IntConv2d", "IntLinear", "TernaryConv2d", "TernaryLinear",
-           "TTQConv2d", "TTQLinear", "binarize", "quantize_weights", "ternarize", "trained_ternarize"]
+__all__ = ["HWGQ", "INQ_SCHEDULE", "PACT", "BiRealBlock", "BinaryConv2d", "BinaryLinear", "BinarySign", "DenseBlock",
+           "DoReFaActivation", "DoReFaConv2d", "DoReFaLinear", "FakeQuant", "INQConv2d", "INQLinear", "IntConv2d",
+           "IntLinear", "ReActBlock", "RPReLU", "RSign", "TTQConv2d", "TTQLinear", "TernaryConv2d", "TernaryLinear",
+           "UniformActivation", "XNORConv2d", "XNORLinear", "binarize", "dorefa_weights", "quantize_fraction",
+           "quantize_weights", "scaled_binarize", "ternarize", "trained_ternarize"]

@@ -3,7 +3,7 @@
 import numpy as np
 
 from bnnfpga.ir.graph import Graph
-from bnnfpga.ir.ops import Conv, DotProduct, IntegerAffine, MaxPool, Reshape, Threshold
+from bnnfpga.ir.ops import Conv, DotProduct, IntegerAffine, MaxPool, Reshape, Threshold, is_integer_weight
 from bnnfpga.ir.patches import conv_weight_rows, im2col
 from bnnfpga.passes.base import Pass
 
@@ -73,7 +73,7 @@ class AccumulatorWidths(Pass):
         for node in g.nodes:
             op = node.op
             in_type = types[node.inputs[0]]
-            if not isinstance(op, DotProduct) or op.weight.dtype != np.int8 or not in_type.dtype.is_integer:
+            if not isinstance(op, DotProduct) or not is_integer_weight(op.weight) or not in_type.dtype.is_integer:
                 continue
             lo, hi = channel_bounds(g, node.inputs[0], types)
             if op.gains is not None:

@@ -6,7 +6,7 @@ import numpy as np
 
 from bnnfpga.errors import ModelError
 from bnnfpga.ir.graph import Graph, Node
-from bnnfpga.ir.ops import Add, Affine
+from bnnfpga.ir.ops import Add, Affine, DotProduct
 from bnnfpga.passes.base import NodeRewrite
 from bnnfpga.passes.unshare_affines import copy_for_each_reader
 
@@ -27,7 +27,16 @@ class AlignAddGrids(NodeRewrite):
         if None in sides:
             return
         (scale_a, bias_a, a), (scale_b, bias_b, b) = sides
-        k = self._exponent(add, scale_a, scale_b)
+        try:
+            k = self._exponent(add, scale_a, scale_b)
+        except ModelError:
+            if not self._dots_of_one_input(g, a, b):
+                raise
+            raise ModelError(
+                "adds dot products of the same input with weights whose scales are not powers of two apart "
+                "(ABC-Net's binary weight bases W ≈ Σ αᵢ·Bᵢ with arbitrary αᵢ) — not supported yet; supported: one "
+                "dot product per layer whose weights are, per output channel, ±s (binary), {−s, 0, +s} (ternary), "
+                "a k-bit grid, {−a, 0, +b} (TTQ) or {0, ±s·2^e} (INQ) (docs/DESIGN.md 5)", add.source, "Add") from None
         for tensor in set(add.inputs):
             producer = g.producer(tensor)
             if producer is not None and isinstance(producer.op, Affine):
@@ -59,6 +68,21 @@ class AlignAddGrids(NodeRewrite):
                 or tensor == g.output_name or not types[producer.inputs[0]].dtype.is_integer):
             return None
         return producer.op.scale.astype(np.float64), producer.op.offset().astype(np.float64), producer.inputs[0]
+
+    @staticmethod
+    def _dots_of_one_input(g: Graph, a: str, b: str) -> bool:
+        """Both integer inputs are dot products (or sums of them) of one tensor."""
+        def sources(tensor: str) -> set[str] | None:
+            producer = g.producer(tensor)
+            if producer is not None and isinstance(producer.op, DotProduct):
+                return {producer.inputs[0]}
+            if producer is not None and isinstance(producer.op, Add):
+                parts = [sources(t) for t in producer.inputs]
+                return None if None in parts else set().union(*parts)
+            return None
+
+        first, second = sources(a), sources(b)
+        return first is not None and first == second and len(first) == 1
 
     @staticmethod
     def _exponent(add: Node, scale_a: np.ndarray, scale_b: np.ndarray) -> int:

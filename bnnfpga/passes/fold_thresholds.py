@@ -323,7 +323,7 @@ class FoldThresholds(Pass):
         if dot is not None:
             op: DotProduct = dot.op
             sign = np.where(flipped, -1, 1)
-            weight = (op.weight * sign.reshape((-1,) + (1,) * (op.weight.ndim - 1))).astype(np.int8)
+            weight = (op.weight * sign.reshape((-1,) + (1,) * (op.weight.ndim - 1))).astype(op.weight.dtype)
             dot.op = type(op)(**{**vars(op), "weight": weight, "flipped": flipped,
                                  "acc_min": np.where(flipped, -op.acc_max, op.acc_min),
                                  "acc_max": np.where(flipped, -op.acc_min, op.acc_max)})

@@ -20,6 +20,7 @@ from bnnfpga.hw.streams import accumulator_stream, pack_stream
 from bnnfpga.ir.ops import Conv
 from bnnfpga.passes.pipeline import fold
 from tests.graphs import BORDER_CASES, CONV_CASES, Chain, binary_weight, border_net, conv_net, output_affine, random_input
+from tests.models import INQ_NETWORKS, NETWORKS, digits_frames
 
 ROOT = Path(__file__).resolve().parents[2]
 BOARD = load_board("pynq-z2")
@@ -353,6 +354,14 @@ def test_output_stage_closes_a_batch_with_one_tlast(tmp_path, frames_per_last):
     words = pack_stream(x, graph.input_type).reshape(len(x), -1)
     got = csim.run(binary, words, accumulator_stream(expected), frames_per_last=frames_per_last)
     np.testing.assert_array_equal(got, accumulator_stream(expected).reshape(-1))
+
+
+@pytest.mark.parametrize("network", sorted(INQ_NETWORKS))
+def test_inq_networks_bit_exact(exported, network):
+    """Power-of-two weight codes (INQ, 5/4/3 bits) on digit pixels, ±1 and 2-bit levels:
+    shifts of the input (WeightCode) rather than products, on real digits."""
+    graph = api.load(exported(network, "legacy"))
+    assert_hls_matches_golden(graph, digits_frames(NETWORKS[network][1])[0][::113])
 
 
 @pytest.mark.parametrize("network, mode", [("bireal", "legacy"), ("dense_concat", "dynamo"), ("reactnet", "dynamo")])

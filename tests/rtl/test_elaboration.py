@@ -21,6 +21,8 @@ ILLEGAL = [  # module, parameters, a parameter the message must name
     ("bnn_mvu", {"W_BITS": 9}, "W_BITS"),
     ("bnn_mvu", {"W_BITS": 0}, "W_BITS"),
     ("bnn_mvu", {"GAINED": 1}, "GAINED"),  # gains on ±1 weights
+    ("bnn_mvu", {"W_POW2": 1, "W_BITS": 2}, "W_POW2"),  # a power-of-two code without exponent bits
+    ("bnn_mvu", {"W_POW2": 1, "W_BITS": 8}, "W_POW2"),
     ("bnn_mvu", {"OUT_BITS": 33}, "OUT_BITS"),
     ("bnn_mvu", {"LEVELS": 0}, "LEVELS"),
     ("bnn_mvu", {"GROUP": 0}, "GROUP"),

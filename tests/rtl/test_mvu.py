@@ -39,6 +39,10 @@ def make_vectors(mw, mh, simd, pe, dtype, thresholds, reps, seed, tmp_path, padd
     rng = np.random.default_rng(seed)
     if weight_dtype == BIPOLAR:
         rows = rng.choice(np.array([-1, 1], np.int8), size=(mh, mw))
+    elif weight_dtype.kind == "pow2":  # 0 or ±2^e, every exponent of the code
+        exponents = rng.integers(0, weight_dtype.exponents, size=(mh, mw))
+        rows = (rng.choice([-1, 0, 1, 1], size=(mh, mw)) << exponents).astype(np.int32)
+        rows[0, : min(mw, 2)] = weight_dtype.min, weight_dtype.max  # both extremes, whatever the draw
     else:
         rows = rng.integers(weight_dtype.min, weight_dtype.max, size=(mh, mw), endpoint=True).astype(np.int8)
         rows[0, : min(mw, 2)] = weight_dtype.min, weight_dtype.max  # both extremes, whatever the draw
@@ -74,7 +78,8 @@ def make_vectors(mw, mh, simd, pe, dtype, thresholds, reps, seed, tmp_path, padd
     files = {"WEIGHTS_FILE": tmp_path / "weights.mem", "THRESHOLDS_FILE": tmp_path / "thresholds.mem",
              "CONSTANTS_FILE": tmp_path / "constants.mem"}
     w_bits = weight_code_bits(weight_dtype)
-    files["WEIGHTS_FILE"].write_text(hex_lines(weight_words(rows, Fold(pe, simd), w_bits), pe * simd * w_bits))
+    power_of_two = weight_dtype.kind == "pow2"
+    files["WEIGHTS_FILE"].write_text(hex_lines(weight_words(rows, Fold(pe, simd), w_bits, power_of_two), pe * simd * w_bits))
     out_bits = 32
     if thresholds and levels > 1 or base is not None:
         lo, hi = int(acc.min()), int(acc.max())
@@ -98,6 +103,8 @@ def make_vectors(mw, mh, simd, pe, dtype, thresholds, reps, seed, tmp_path, padd
     params = {"MW": mw, "MH": mh, "SIMD": simd, "PE": pe, "IN_BITS": bits, "IN_BIPOLAR": int(dtype.kind == "bipolar"),
               "IN_SIGNED": int(dtype.signed), "ACC_W": acc_w, "OUT_BITS": out_bits, "T_W": acc_w + 1, "PADDED": int(padded),
               "W_BITS": w_bits, "LEVELS": levels, "BASE": base or 0, "IN_TERNARY": int(dtype.kind == "ternary")}
+    if power_of_two:
+        params["W_POW2"] = 1
     if gain_w:
         files["GAINS_FILE"] = tmp_path / "gains.mem"
         files["GAINS_FILE"].write_text(hex_lines((int(b) << gain_w | int(a) for a, b in gains), 2 * gain_w))
@@ -152,6 +159,25 @@ def test_integer_weights(case, tmp_path):
     mw, mh, simd, pe, dtype, weight_dtype, levels, base = case
     params, inputs, expected = make_vectors(mw, mh, simd, pe, dtype, levels > 0, reps=12, seed=mw * mh + levels,
                                             tmp_path=tmp_path, weight_dtype=weight_dtype, levels=max(levels, 1), base=base)
+    run_stream_test("bnn_mvu", params, inputs, expected, tmp_path, seed=mw * mh)
+
+
+POWER_OF_TWO_CASES = [  # MW, MH, SIMD, PE, input dtype, weight code bits, thresholds per channel, base
+    (18, 4, 6, 2, BIPOLAR, 5, 1, None),  # INQ 5-bit (±2^0 … ±2^7) on sign activations with padding
+    (27, 6, 9, 3, DType("uint", 2), 4, 3, 0),  # 4-bit on 2-bit levels
+    (16, 4, 8, 4, TERNARY, 3, 2, -1),  # 3-bit on ternary levels
+    (12, 3, 4, 1, DType("uint", 8), 5, 15, 0),  # a uint8 first layer
+    (20, 4, 10, 2, DType("int", 4), 6, 0, None),  # 16 exponents on signed inputs; int32 out
+]
+
+
+@pytest.mark.parametrize("case", POWER_OF_TWO_CASES, ids=lambda c: f"mw{c[0]}mh{c[1]}simd{c[2]}pe{c[3]}{c[4]}pow2_{c[5]}L{c[6]}")
+def test_power_of_two_weights(case, tmp_path):
+    """W_POW2 codes (INQ): ±(x << e) per element, against the golden integer dot product."""
+    mw, mh, simd, pe, dtype, code_bits, levels, base = case
+    params, inputs, expected = make_vectors(mw, mh, simd, pe, dtype, levels > 0, reps=12, seed=mw * mh + code_bits,
+                                            tmp_path=tmp_path, weight_dtype=DType("pow2", code_bits),
+                                            levels=max(levels, 1), base=base)
     run_stream_test("bnn_mvu", params, inputs, expected, tmp_path, seed=mw * mh)
 
 

@@ -28,6 +28,7 @@ from bnnfpga.hw.fold import Fold, choose_folding
 from bnnfpga.hw.streams import accumulator_stream, pack_stream
 from bnnfpga.toolchain import verilator_environment
 from tests.graphs import BORDER_CASES, CONV_CASES, border_net, conv_net, random_input
+from tests.models import INQ_NETWORKS, NETWORKS, digits_frames
 
 ROOT = Path(__file__).resolve().parents[2]
 CYCLE_TOLERANCE = 0.01
@@ -106,6 +107,14 @@ def test_branching_networks_bit_exact_without_deadlock(exported, network, mode, 
         measured = result.occupancy[fifo["instance"]]
         print(f"{fifo['instance']}: depth {fifo['depth']}, predicted {fifo['predicted_occupancy']}, measured {measured}")
         assert fifo["predicted_occupancy"] < fifo["depth"] and measured <= fifo["depth"], fifo
+
+
+@pytest.mark.parametrize("network", sorted(INQ_NETWORKS))
+def test_inq_networks_bit_exact(exported, network, tmp_path):
+    """Power-of-two weight codes (W_POW2: shifts of the input, no products) at 5, 4 and 3
+    bits on digit pixels, ±1 and 2-bit levels, on real digits."""
+    graph = api.load(exported(network, "legacy"))
+    assert_rtl_matches_golden(graph, digits_frames(NETWORKS[network][1])[0][::225], tmp_path)
 
 
 def test_trained_digits_model_bit_exact_and_same_predictions(tmp_path):
