@@ -408,6 +408,30 @@ class SchemesCNN(nn.Module):
         zoo.calibrate_on_random_frames(self, (3, 8, 8))
 
 
+class SignSum(nn.Module):
+    """ABC-Net's activation: Σ_j β_j·sign(x + v_j), here β = (1, ½), v = (−½, ½), as written."""
+
+    def forward(self, x):
+        return 1.0 * torch.sign(x - 0.5) + 0.5 * torch.sign(x + 0.5)
+
+
+class ABCActivationsMLP(nn.Module):
+    """Binary dense layers on digits with ABC-Net activations (two shifted signs, β = 1 : ½)
+    between them: each activation is a 3-threshold quantizer on every backend."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(BinaryLinear(64, 32), nn.BatchNorm1d(32), SignSum(),
+                                 BinaryLinear(32, 24), nn.BatchNorm1d(24), SignSum(),
+                                 BinaryLinear(24, 10), nn.BatchNorm1d(10))
+
+    def forward(self, x):
+        return self.net(x)
+
+    def calibrate(self):
+        calibrate_batchnorm(self, digits_frames()[0][:512].astype(np.float32))
+
+
 INQ_NETWORKS = {f"inq_{kind}{bits}": (functools.partial(cls, bits), cls.shape)
                 for kind, cls in (("mlp", INQMLP), ("cnn", INQCNN)) for bits in (5, 4, 3)}
 
@@ -431,6 +455,7 @@ NETWORKS = {
     "reactnet": (ReActTestNet, (3, 8, 8)),
     **INQ_NETWORKS,
     "schemes": (SchemesCNN, (3, 8, 8)),
+    "abc_activations": (ABCActivationsMLP, (64,)),
 }
 
 

@@ -211,6 +211,10 @@ def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: 
             fc, fh, fw = flattened_from  # ONNX column c·H·W + y·W + x → stream column (y·W + x)·C + c
             rows = rows.reshape(mh, fc, fh, fw).transpose(0, 2, 3, 1).reshape(mh, -1)
         oh = ow = 1
+    if op.bases is not None and op.weight_dtype.bits > MAX_ENGINE_WEIGHT_BITS:
+        raise BnnfpgaError(f"layer {node.name}: {len(op.bases)} binary weight bases (ABC-Net) with {op.weight_dtype} "
+                           f"weights are not supported by the {backend} backend yet (the golden model runs them); "
+                           f"supported: bases whose summed integer weights fit {MAX_ENGINE_WEIGHT_BITS} bits")
     if op.weight_dtype not in (BIPOLAR, TERNARY) and op.weight_dtype.bits > MAX_ENGINE_WEIGHT_BITS:
         raise BnnfpgaError(f"layer {node.name}: {op.weight_dtype} weights are not supported by the {backend} backend "
                            f"(the golden model runs them); supported: ±1, ternary and 2- to {MAX_ENGINE_WEIGHT_BITS}-bit "

@@ -22,9 +22,9 @@ class Op:
 
 
 def is_integer_weight(weight: np.ndarray) -> bool:
-    """Weights already read as integers (ExtractIntegerWeights): int8, or int16 for power-of-two
-    rows whose largest magnitude exceeds 127."""
-    return weight.dtype in (np.int8, np.int16)
+    """Weights already read as integers (ExtractIntegerWeights): int8, int16 for power-of-two
+    rows whose largest magnitude exceeds 127, int16 to int64 for the sums of weight bases."""
+    return weight.dtype in (np.int8, np.int16, np.int32, np.int64)
 
 
 def is_power_of_two_grid(weight: np.ndarray) -> bool:
@@ -73,6 +73,12 @@ class DotProduct(Op):
     The gains are float (b, a) as read from the model until ``FoldThresholds`` replaces them
     by integers (A, B) that decide every reachable (P, N) as the float dot product does.
     ``plane_min``/``plane_max`` (O, 2) are the proven ranges of P and N.
+
+    ``bases`` (M, O, ...) ±1 and ``base_gains`` (O, M) factor the weights as M scaled binary
+    bases (ABC-Net: W = Σ_i base_gains[:, i]·bases[i]); ``weight`` is that sum, float as read
+    (gains α·s) until ``IntegerBaseGains`` makes the gains integers on one power-of-two grid.
+    The dot product is the plain one with ``weight``; the bases are how an engine may compute
+    it (M ±1 dot products and M constant products).
     """
 
     weight: np.ndarray
@@ -83,6 +89,8 @@ class DotProduct(Op):
     gains: np.ndarray | None = None
     plane_min: np.ndarray | None = None
     plane_max: np.ndarray | None = None
+    bases: np.ndarray | None = None
+    base_gains: np.ndarray | None = None
 
     @property
     def out_channels(self) -> int:

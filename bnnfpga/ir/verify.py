@@ -40,6 +40,9 @@ from bnnfpga.ir.types import signed_width
 
 # The accelerator streams the last layer's accumulators as int32 (docs/DESIGN.md 3.7).
 MAX_ACCUMULATOR_BITS = 32
+# A layer of weight bases (ABC-Net) whose accumulator stays inside its engine (a threshold
+# reads it) may be wider, so that float32 gains stay exact (docs/DESIGN.md 5.2).
+MAX_BASES_ACCUMULATOR_BITS = 48
 
 
 class IRError(AssertionError):
@@ -130,6 +133,14 @@ def _verify_node(node, in_type, out_type) -> None:
             value = getattr(op, field)
             if value is not None and value.shape != (op.out_channels, 2):
                 raise _fail(node, f"{field} has shape {value.shape}, expected ({op.out_channels}, 2)")
+        if op.bases is not None:
+            if op.base_gains is None or op.bases.shape[1:] != op.weight.shape or \
+                    op.base_gains.shape != (op.out_channels, op.bases.shape[0]) or np.any(np.abs(op.bases) != 1):
+                raise _fail(node, "weight bases must be ±1, one gain per row and base, and match the weights")
+            view = (op.out_channels,) + (1,) * (op.weight.ndim - 1)
+            total = sum(op.base_gains[:, i].reshape(view) * op.bases[i] for i in range(op.bases.shape[0]))
+            if not np.array_equal(total, op.weight):
+                raise _fail(node, "the weights are not the sum of their scaled bases")
         if op.gains is not None:
             if op.weight.dtype != np.int8 or np.any(np.abs(op.weight) > 1):
                 raise _fail(node, "gains go with ternary weight codes")
@@ -259,8 +270,10 @@ def verify_folded(graph: Graph) -> None:
             if op.acc_min is None:
                 raise IRError(f"{node.name}: accumulator range was not proven")
             width = signed_width(int(op.acc_min.min()), int(op.acc_max.max())).bits
-            if width > MAX_ACCUMULATOR_BITS:
-                raise ModelError(f"accumulator needs {width} bits, more than {MAX_ACCUMULATOR_BITS}", **where)
+            inside = op.bases is not None and all(isinstance(n.op, Threshold) for n in graph.consumers(node.output))
+            limit = MAX_BASES_ACCUMULATOR_BITS if inside else MAX_ACCUMULATOR_BITS
+            if width > limit:
+                raise ModelError(f"accumulator needs {width} bits, more than {limit}", **where)
         if isinstance(op, Threshold):
             dot = producers.get(node.inputs[0])
             if dot is not None and isinstance(dot.op, DotProduct):

@@ -6,7 +6,7 @@ import numpy as np
 
 from bnnfpga.errors import ModelError
 from bnnfpga.ir.graph import Graph, Node
-from bnnfpga.ir.ops import Add, Affine, DotProduct
+from bnnfpga.ir.ops import Add, Affine, Binarize, DotProduct
 from bnnfpga.passes.base import NodeRewrite
 from bnnfpga.passes.unshare_affines import copy_for_each_reader
 
@@ -27,16 +27,18 @@ class AlignAddGrids(NodeRewrite):
         if None in sides:
             return
         (scale_a, bias_a, a), (scale_b, bias_b, b) = sides
+        if self._dots_of_one_input(g, a, b):
+            return  # weight bases (ABC-Net): MergeWeightBases makes them one dot product
         try:
             k = self._exponent(add, scale_a, scale_b)
         except ModelError:
-            if not self._dots_of_one_input(g, a, b):
+            if not self._signs_of_one_input(g, a, b):
                 raise
             raise ModelError(
-                "adds dot products of the same input with weights whose scales are not powers of two apart "
-                "(ABC-Net's binary weight bases W ≈ Σ αᵢ·Bᵢ with arbitrary αᵢ) — not supported yet; supported: one "
-                "dot product per layer whose weights are, per output channel, ±s (binary), {−s, 0, +s} (ternary), "
-                "a k-bit grid, {−a, 0, +b} (TTQ) or {0, ±s·2^e} (INQ) (docs/DESIGN.md 5)", add.source, "Add") from None
+                "adds signs of one tensor with weights that are not integer multiples of one unit (ABC-Net's "
+                f"activation bases with β ratio {float(scale_a[0]):.6g} : {float(scale_b[0]):.6g}); supported: "
+                "Σ β_j·sign(x + v_j) with integer ratios of the β_j (e.g. 1 : ½), which is one multi-threshold "
+                "quantizer (docs/DESIGN.md 5)", add.source, "Add") from None
         for tensor in set(add.inputs):
             producer = g.producer(tensor)
             if producer is not None and isinstance(producer.op, Affine):
@@ -68,6 +70,18 @@ class AlignAddGrids(NodeRewrite):
                 or tensor == g.output_name or not types[producer.inputs[0]].dtype.is_integer):
             return None
         return producer.op.scale.astype(np.float64), producer.op.offset().astype(np.float64), producer.inputs[0]
+
+    @staticmethod
+    def _signs_of_one_input(g: Graph, a: str, b: str) -> bool:
+        """Both integer inputs are binarisations of (affines of) one tensor."""
+        def source(tensor: str) -> str | None:
+            producer = g.producer(tensor)
+            if producer is None or not isinstance(producer.op, Binarize):
+                return None
+            inner = g.producer(producer.inputs[0])
+            return inner.inputs[0] if inner is not None and isinstance(inner.op, Affine) else producer.inputs[0]
+
+        return source(a) is not None and source(a) == source(b)
 
     @staticmethod
     def _dots_of_one_input(g: Graph, a: str, b: str) -> bool:

@@ -18,16 +18,20 @@ from bnnfpga.passes.extract_integer_weights import ExtractIntegerWeights
 from bnnfpga.passes.fold_piecewise import FoldPiecewise
 from bnnfpga.passes.fold_thresholds import FoldThresholds
 from bnnfpga.passes.host_output_affine import HostOutputAffine
+from bnnfpga.passes.integer_base_gains import IntegerBaseGains
 from bnnfpga.passes.merge_affines import MergeAffines
+from bnnfpga.passes.merge_weight_bases import MergeWeightBases
 from bnnfpga.passes.name_tensors import NameTensorsAfterNodes
 from bnnfpga.passes.pool_after_threshold import PoolAfterThreshold
 from bnnfpga.passes.sink_reshape import SinkReshape
+from bnnfpga.passes.sum_of_signs import SumOfSignsAsThresholds
 from bnnfpga.passes.unshare_affines import UnshareAffines
 
 
 def stages() -> list[Pass]:
     """Frontend output (float-level IR) → folded IR (integer ops + host affine)."""
     return [
+        SumOfSignsAsThresholds(),  # Σ β_j·sign(x + v_j) (ABC-Net's activation bases): one multi-threshold
         ExtractIntegerWeights(),  # W = s·Q: ±1, ternary or k-bit weights, scale s into an affine
         UnshareAffines(),  # a dequantisation read by a block and its shortcut: one copy each
         AffineBehindSumPool(),  # average pools sum the integer levels; the dequantisation follows
@@ -40,6 +44,10 @@ def stages() -> list[Pass]:
         SinkReshape(),  # a flatten moves down to the dense layer it feeds
         AbsorbInputAffine(),  # affines in front of a dot product move behind it
         PoolAfterThreshold(),  # max-pool moves behind affine and binarisation (OR/AND)
+        MergeAffines(),
+        # scaled binary dot products of one input, summed (ABC-Net's weight bases): one dot product
+        Sweep("MergeWeightBases", MergeAffines(), MergeWeightBases()),
+        IntegerBaseGains(),  # the bases' gains on one integer grid per layer
         MergeAffines(),
         AccumulatorWidths(),  # prove per-row accumulator ranges
         FoldPiecewise(),  # affines and PReLUs (RPReLU) + binarisation → thresholds, by evaluation

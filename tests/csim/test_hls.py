@@ -356,6 +356,14 @@ def test_output_stage_closes_a_batch_with_one_tlast(tmp_path, frames_per_last):
     np.testing.assert_array_equal(got, accumulator_stream(expected).reshape(-1))
 
 
+@pytest.mark.parametrize("network, mode", [("abc_activations", "legacy"), ("schemes", "dynamo")])
+def test_scheme_networks_bit_exact(exported, network, mode):
+    """ABC-Net's activations (Σ β_j·sign(x + v_j) as one 3-threshold quantizer), XNOR-Net's α,
+    BWN, DoReFa and HWGQ layers as torch exports them."""
+    graph = api.load(exported(network, mode))
+    assert_hls_matches_golden(graph, api.random_inputs(graph.input_type, 8, seed=9))
+
+
 @pytest.mark.parametrize("network", sorted(INQ_NETWORKS))
 def test_inq_networks_bit_exact(exported, network):
     """Power-of-two weight codes (INQ, 5/4/3 bits) on digit pixels, ±1 and 2-bit levels:

@@ -1,6 +1,6 @@
 """The quantization schemes of bnnfpga.nn as plain torch exports (XNOR-Net α, BinaryConnect/BWN
 on k-bit activations, DoReFa, HWGQ), the scheme examples in examples/schemes/, and the
-schemes still out of reach (ABC-Net's weight bases), refused naming the node."""
+ABC-Net's activation and weight bases in the golden model, and what is still out of reach."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 import torch
 from torch import nn
@@ -17,8 +18,9 @@ from torch.nn import functional as F
 from bnnfpga import api
 from bnnfpga.errors import ModelError
 from bnnfpga.ir.ops import Affine, DotProduct, Threshold
-from bnnfpga.verify import verify_model
-from tests.models import export_module
+from bnnfpga.nn.train import calibrate_batchnorm
+from bnnfpga.verify import run_onnxruntime, verify_model
+from tests.models import digits_frames, export_module
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMES = ROOT / "examples" / "schemes"
@@ -45,9 +47,9 @@ def test_xnor_bwn_dorefa_hwgq_layers_are_bit_exact(exported, mode):
 
 class _ABCLinear(nn.Module):
     """ABC-Net's layer as published: A = Σⱼ βⱼ·sign(x + vⱼ), out = Σᵢ αᵢ·(A·Bᵢᵀ), Bᵢ the sign of
-    the centred weights shifted by uᵢ standard deviations, α by least squares."""
+    the centred weights shifted by uᵢ standard deviations, α by least squares; β = (1, ½) fixed."""
 
-    def __init__(self, inputs: int, outputs: int, bases: int = 3, first: bool = False):
+    def __init__(self, inputs: int, outputs: int, bases: int = 3, first: bool = False, betas=(1.0, 0.5)):
         super().__init__()
         torch.manual_seed(inputs + outputs)
         w = torch.randn(outputs, inputs)
@@ -55,22 +57,72 @@ class _ABCLinear(nn.Module):
         self.bases = [torch.sign(centred + u * spread) for u in torch.linspace(-1, 1, bases)]
         columns = torch.stack([b.flatten() for b in self.bases], 1)
         self.alpha = torch.linalg.lstsq(columns, w.flatten()[:, None]).solution.flatten().tolist()
-        self.first = first
+        self.first, self.betas = first, betas
 
     def forward(self, x):
-        a = x if self.first else 1.0 * torch.sign(x - 0.5) + 0.5 * torch.sign(x + 0.5)
+        a = x if self.first else self.betas[0] * torch.sign(x - 0.5) + self.betas[1] * torch.sign(x + 0.5)
         return sum(alpha * F.linear(a, b) for alpha, b in zip(self.alpha, self.bases))
 
 
-def test_abc_net_weight_bases_are_refused_naming_the_add(tmp_path):
-    model = nn.Sequential(_ABCLinear(16, 8, first=True), nn.BatchNorm1d(8), _ABCLinear(8, 4)).eval()
-    path = export_module(model, (16,), tmp_path / "abc.onnx")
+def _abc_mlp(directory: Path, betas=(1.0, 0.5)) -> Path:
+    model = nn.Sequential(_ABCLinear(64, 32, first=True), nn.BatchNorm1d(32), _ABCLinear(32, 10, betas=betas))
+    calibrate_batchnorm(model, digits_frames()[0][:500].astype(np.float32))
+    return export_module(model, (64,), directory / "abc.onnx")
+
+
+@pytest.mark.parametrize("mode", ["legacy", "dynamo"])
+def test_abc_activation_network_is_bit_exact_on_every_digit(exported, mode):
+    path = exported("abc_activations", mode)
+    graph = api.load(path)
+    assert [n.op.levels for n in graph.nodes if isinstance(n.op, Threshold)] == [3, 3]
+    result = verify_model(path, graph, digits_frames()[0])
+    assert result.ok, "\n" + result.table()
+
+
+def test_abc_net_activation_bases_become_one_multi_threshold(tmp_path):
+    """Σ βⱼ·sign(x + vⱼ) with β = (1, ½) is 2β_min·(#thresholds reached) − Σβ with −v₁ counted
+    twice: a 3-level quantizer folded into the thresholds of the layer in front; the weight
+    bases (M = 3, least-squares α) become one dot product with integer gains."""
+    graph = api.load(_abc_mlp(tmp_path))
+    (threshold,) = [n.op for n in graph.nodes if isinstance(n.op, Threshold)]
+    assert threshold.levels == 3 and np.all(threshold.thresholds[:, 1] == threshold.thresholds[:, 2])
+    dots = [n.op for n in graph.nodes if isinstance(n.op, DotProduct)]
+    assert [len(d.bases) for d in dots] == [3, 3]
+    assert sum("weight bases (ABC-Net)" in note for note in graph.notes) == 2
+
+
+def test_abc_net_golden_model_against_onnxruntime_on_every_digit(tmp_path):
+    """The hidden layer's α products are exact integers on a 48-bit accumulator; the last
+    layer's are rounded to 30 bits (a note says by how much, ~1e-7). Against onnxruntime's
+    float32 on all 1,797 digits: the logits agree to float32 rounding and the top-1 differs
+    only where float32 rounding ties two classes (docs/DESIGN.md 5.2)."""
+    path = _abc_mlp(tmp_path)
+    graph = api.load(path)
+    assert any("'/2/" in note and "gains rounded" in note for note in graph.notes)
+    assert not any("'/0/" in note and "gains rounded" in note for note in graph.notes)
+    x, _ = digits_frames()
+    result = verify_model(path, graph, x)
+    (logits,) = [r for r in result.rows if r.kind == "logits"]
+    assert logits.ok, result.table()
+    exported = onnx.load(str(path))
+    reference = run_onnxruntime(exported, x, [])[exported.graph.output[0].name]
+    ours = api.predict(graph, x)
+    np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-4 * np.abs(reference).max())
+    differ = np.flatnonzero(ours.argmax(1) != reference.argmax(1))
+    top2 = np.sort(reference[differ], axis=1)[:, -2:]
+    assert len(differ) <= 2 and np.all(top2[:, 1] - top2[:, 0] <= 1e-6 * np.abs(reference).max()), differ
+
+
+def test_abc_net_out_of_reach_is_refused_naming_the_node(tmp_path):
+    """β ratios that are not integers (1 : 0.3) are no multi-threshold; weight bases whose
+    integer weights are wider than the engines take are refused by the backends."""
     with pytest.raises(ModelError) as info:
-        api.load(path)
-    message = str(info.value)
-    assert "Add" in message and "ABC-Net" in message and "supported:" in message and "INQ" in message
-    run = subprocess.run([sys.executable, "-m", "bnnfpga.cli", "inspect", str(path)], capture_output=True, text=True)
-    assert run.returncode == 2 and "ABC-Net" in run.stderr and "Traceback" not in run.stderr
+        api.load(_abc_mlp(tmp_path, betas=(1.0, 0.3)))
+    assert "ABC-Net" in str(info.value) and "1 : 0.3" in str(info.value) and "supported:" in str(info.value)
+    run = subprocess.run([sys.executable, "-m", "bnnfpga.cli", "compile", str(_abc_mlp(tmp_path)), "-o",
+                          str(tmp_path / "out")], capture_output=True, text=True)
+    assert run.returncode == 2 and "weight bases (ABC-Net)" in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def _load_example(name: str):

@@ -109,6 +109,14 @@ def test_branching_networks_bit_exact_without_deadlock(exported, network, mode, 
         assert fifo["predicted_occupancy"] < fifo["depth"] and measured <= fifo["depth"], fifo
 
 
+@pytest.mark.parametrize("network, mode", [("abc_activations", "dynamo"), ("schemes", "legacy")])
+def test_scheme_networks_bit_exact(exported, network, mode, tmp_path):
+    """ABC-Net's activations (one 3-threshold quantizer each), XNOR-Net's α, BWN, DoReFa and
+    HWGQ layers as torch exports them."""
+    graph = api.load(exported(network, mode))
+    assert_rtl_matches_golden(graph, api.random_inputs(graph.input_type, 6, seed=9), tmp_path)
+
+
 @pytest.mark.parametrize("network", sorted(INQ_NETWORKS))
 def test_inq_networks_bit_exact(exported, network, tmp_path):
     """Power-of-two weight codes (W_POW2: shifts of the input, no products) at 5, 4 and 3

@@ -1,0 +1,112 @@
+"""ABC-Net's bases, one equivalence test per pass: SumOfSignsAsThresholds (activation bases →
+one multi-threshold), MergeWeightBases (scaled binary dot products of one input → one dot
+product with bases), IntegerBaseGains (float gains → integers on one 2^−K grid)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bnnfpga import golden
+from bnnfpga.ir.ops import Add, Affine, Binarize, Dense, FloatThresholds
+from bnnfpga.ir.types import DType
+from bnnfpga.ir.verify import verify
+from bnnfpga.passes.extract_integer_weights import ExtractIntegerWeights
+from bnnfpga.passes.integer_base_gains import IntegerBaseGains
+from bnnfpga.passes.merge_weight_bases import MergeWeightBases
+from bnnfpga.passes.sum_of_signs import SumOfSignsAsThresholds
+from tests.graphs import Chain, random_input
+
+RNG = np.random.default_rng(0)
+UINT4 = DType("uint", 4)
+
+
+def _signs_net(betas=(1.0, 0.5, 0.25)) -> Chain:
+    """uint8 (12,) → Dense (float) → Σ_j β_j·sign(h + v_j) → Dense."""
+    chain = Chain((12,))
+    chain.add("fc", Dense(weight=RNG.normal(size=(6, 12))))
+    h = chain.current
+    terms = []
+    for j, beta in enumerate(betas):
+        chain.current = h
+        chain.add("shift", Affine(scale=np.ones(6), bias=RNG.normal(size=6) * 50))
+        chain.add("sign", Binarize(onnx_sign=True))
+        chain.add("beta", Affine(scale=np.full(6, beta), bias=np.zeros(6)))
+        terms.append(chain.current)
+    total = terms[0]
+    for term in terms[1:]:
+        chain.join("sum", Add(), (total, term))
+        total = chain.current
+    chain.add("out", Dense(weight=RNG.normal(size=(3, 6))))
+    return chain
+
+
+def test_sum_of_signs_becomes_one_multi_threshold_with_the_same_outputs():
+    graph = _signs_net().graph()
+    folded = SumOfSignsAsThresholds().apply(graph)
+    verify(folded)
+    (levels,) = [n.op for n in folded.nodes if isinstance(n.op, FloatThresholds)]
+    assert levels.steps == 4 + 2 + 1  # β = 1, ½, ¼: the thresholds counted 4, 2 and 1 times
+    assert not any(isinstance(n.op, (Binarize, Add)) for n in folded.nodes)
+    x = random_input(graph.input_type, 200, seed=1)
+    np.testing.assert_array_equal(golden.execute(folded, x)[folded.output_name], golden.execute(graph, x)[graph.output_name])
+
+
+def test_sums_of_signs_with_other_ratios_are_left_alone():
+    graph = _signs_net(betas=(1.0, 0.3)).graph()
+    assert [type(n.op) for n in SumOfSignsAsThresholds().apply(graph).nodes] == [type(n.op) for n in graph.nodes]
+
+
+def _bases_net(alphas=(0.75, 0.3125, 0.0625), dtype=UINT4) -> Chain:
+    """uint4 (10,) → Σ_i α_i·(x·B_iᵀ) + b: three scaled ±1 dense layers of one input, summed."""
+    chain = Chain((10,), dtype)
+    terms = []
+    for alpha in alphas:
+        chain.current = chain.input_name
+        chain.add("base", Dense(weight=RNG.choice([-1.0, 1.0], size=(5, 10))))
+        chain.add("alpha", Affine(scale=np.full(5, alpha), bias=RNG.normal(size=5)))
+        terms.append(chain.current)
+    chain.join("sum", Add(), (terms[0], terms[1]))
+    chain.join("sum", Add(), (chain.current, terms[2]))
+    return chain
+
+
+def test_weight_bases_merge_into_one_dot_product_with_the_same_outputs():
+    graph = ExtractIntegerWeights().apply(_bases_net().graph())
+    merged = MergeWeightBases().apply(graph)
+    verify(merged)
+    (dot,) = [n.op for n in merged.nodes if isinstance(n.op, Dense)]
+    assert dot.bases.shape == (3, 5, 10) and dot.base_gains.shape == (5, 3)
+    x = random_input(graph.input_type, 200, seed=2)
+    np.testing.assert_allclose(golden.execute(merged, x)[merged.output_name], golden.execute(graph, x)[graph.output_name],
+                               rtol=1e-12)
+
+
+def test_dyadic_gains_become_exact_integers():
+    """α = ¾, 5/16, 1/16: the grid 2^−4 holds them exactly, C = (12, 5, 1)."""
+    merged = MergeWeightBases().apply(ExtractIntegerWeights().apply(_bases_net().graph()))
+    integer = IntegerBaseGains().apply(merged)
+    verify(integer)
+    (dot,) = [n.op for n in integer.nodes if isinstance(n.op, Dense)]
+    assert dot.base_gains.tolist() == [[12, 5, 1]] * 5 and dot.weight.dtype == np.int16
+    assert not any("rounded" in note for note in integer.notes)
+    x = random_input(merged.input_type, 200, seed=3)
+    np.testing.assert_array_equal(golden.execute(integer, x)[integer.output_name],
+                                  golden.execute(merged, x)[merged.output_name])
+
+
+def test_gains_too_fine_for_the_accumulator_are_rounded_with_a_note():
+    """Least-squares-like α with 24-bit significands on 8-bit inputs: the exact grid would
+    need more than 30 accumulator bits, so the gains round to the finest grid that fits."""
+    alphas = tuple(float(np.float32(v)) for v in (0.7310585, 0.2689414, 0.0474259))
+    merged = MergeWeightBases().apply(ExtractIntegerWeights().apply(_bases_net(alphas, DType("uint", 8)).graph()))
+    integer = IntegerBaseGains().apply(merged)
+    verify(integer)
+    (note,) = [n for n in integer.notes if "rounded" in n]
+    (dot,) = [n.op for n in integer.nodes if isinstance(n.op, Dense)]
+    bound = np.abs(dot.base_gains).sum(axis=1).max() * 255 * 10
+    assert bound < 2**30 and 2 * bound >= 2**30  # the finest grid that fits
+    (grid,) = [n.op.scale[0] for n in integer.nodes if n.name.endswith("_grid")]
+    x = random_input(merged.input_type, 200, seed=4)
+    # each of the 3 gains moved by at most half a grid step, on |x| ≤ 255 over 10 inputs
+    np.testing.assert_allclose(golden.execute(integer, x)[integer.output_name], golden.execute(merged, x)[merged.output_name],
+                               rtol=0, atol=3 * grid / 2 * 255 * 10)
