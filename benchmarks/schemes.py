@@ -94,6 +94,7 @@ def main() -> None:
         for i, (label, build, train) in enumerate(SCHEMES):
             start = time.perf_counter()
             print(f"[{i + 1}/{len(SCHEMES)}] {label}: training {args.epochs} epochs ...", file=sys.stderr, flush=True)
+            torch.manual_seed(0)  # as the example does: each row is what its script prints
             model = train(build(), args.epochs)
             rows.append(row(label, common.evaluate(f"s{i}", model, Path(tmp), args.board)))
             if label.startswith("INQ 5-bit"):
@@ -103,6 +104,7 @@ def main() -> None:
                     synthesised.append(synthesise(Path(tmp) / "inq5.onnx", args))
             print(f"    {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
         print("[twin] 8-bit weights, same network ...", file=sys.stderr, flush=True)
+        torch.manual_seed(0)
         twin = common.train(int8_twin(), args.epochs)
         twins.append(row(f"8-bit weights at {args.fps:,.0f} frames/s",
                          common.evaluate("int8", twin, Path(tmp), args.board, args.fps)))

@@ -109,6 +109,7 @@ def main(name: str, build, train_model=train, default_epochs: int = 15, argv: li
     parser.add_argument("-o", "--out", type=Path, help="keep the ONNX file in this directory")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    torch.manual_seed(0)  # the initial weights: the same result whatever ran before
     model = train_model(build(), args.epochs)
     with tempfile.TemporaryDirectory() as tmp:
         directory = args.out or Path(tmp)
