@@ -324,7 +324,9 @@ class FoldThresholds(Pass):
             op: DotProduct = dot.op
             sign = np.where(flipped, -1, 1)
             weight = (op.weight * sign.reshape((-1,) + (1,) * (op.weight.ndim - 1))).astype(op.weight.dtype)
-            dot.op = type(op)(**{**vars(op), "weight": weight, "flipped": flipped,
+            # a flipped row of weight bases negates its gains, not its bases: weight stays Σ gains·bases
+            base_gains = None if op.base_gains is None else (op.base_gains * sign[:, None]).astype(op.base_gains.dtype)
+            dot.op = type(op)(**{**vars(op), "weight": weight, "base_gains": base_gains, "flipped": flipped,
                                  "acc_min": np.where(flipped, -op.acc_max, op.acc_min),
                                  "acc_max": np.where(flipped, -op.acc_min, op.acc_max)})
         binarize.op = threshold

@@ -13,6 +13,7 @@ from bnnfpga.ir.verify import verify
 from bnnfpga.passes.extract_integer_weights import ExtractIntegerWeights
 from bnnfpga.passes.integer_base_gains import IntegerBaseGains
 from bnnfpga.passes.merge_weight_bases import MergeWeightBases
+from bnnfpga.passes.pipeline import fold
 from bnnfpga.passes.sum_of_signs import SumOfSignsAsThresholds
 from tests.graphs import Chain, random_input
 
@@ -57,7 +58,7 @@ def test_sums_of_signs_with_other_ratios_are_left_alone():
 
 
 def _bases_net(alphas=(0.75, 0.3125, 0.0625), dtype=UINT4) -> Chain:
-    """uint4 (10,) → Σ_i α_i·(x·B_iᵀ) + b: three scaled ±1 dense layers of one input, summed."""
+    """uint4 (10,) → Σ_i α_i·(x·B_iᵀ) + b: scaled ±1 dense layers of one input, summed."""
     chain = Chain((10,), dtype)
     terms = []
     for alpha in alphas:
@@ -66,7 +67,8 @@ def _bases_net(alphas=(0.75, 0.3125, 0.0625), dtype=UINT4) -> Chain:
         chain.add("alpha", Affine(scale=np.full(5, alpha), bias=RNG.normal(size=5)))
         terms.append(chain.current)
     chain.join("sum", Add(), (terms[0], terms[1]))
-    chain.join("sum", Add(), (chain.current, terms[2]))
+    for term in terms[2:]:
+        chain.join("sum", Add(), (chain.current, term))
     return chain
 
 
@@ -110,3 +112,19 @@ def test_gains_too_fine_for_the_accumulator_are_rounded_with_a_note():
     # each of the 3 gains moved by at most half a grid step, on |x| ≤ 255 over 10 inputs
     np.testing.assert_allclose(golden.execute(integer, x)[integer.output_name], golden.execute(merged, x)[merged.output_name],
                                rtol=0, atol=3 * grid / 2 * 255 * 10)
+
+
+def test_flipped_rows_of_weight_bases_negate_their_gains():
+    """A negative batchnorm scale behind a layer of bases flips its rows (3.3): the weights and
+    the gains are negated together, so the weights stay the sum of the scaled bases."""
+    chain = _bases_net(alphas=(0.75, 0.3125))
+    chain.add("bn", Affine(scale=np.array([1.0, -2.0, 0.5, -0.25, 3.0]), bias=RNG.normal(size=5)))
+    chain.add("sign", Binarize())
+    chain.add("out", Dense(weight=RNG.choice([-1.0, 1.0], size=(3, 5))))
+    graph = chain.graph()
+    folded = fold(graph)
+    (dot,) = [n.op for n in folded.nodes if isinstance(n.op, Dense) and n.op.bases is not None]
+    assert dot.flipped.tolist() == [False, True, False, True, False]
+    assert np.all(dot.base_gains[[1, 3]] < 0) and np.all(dot.base_gains[[0, 2, 4]] > 0)
+    x = random_input(graph.input_type, 200, seed=5)
+    np.testing.assert_array_equal(golden.execute(folded, x)[folded.output_name], golden.execute(graph, x)[graph.output_name])
