@@ -57,13 +57,14 @@ from results import record  # noqa: E402
 
 
 def _mvu(mw, mh, pe, simd, bits=1, signed=False, out_bits=1, padded=False, bram=False, ternary=False, levels=1, base=0,
-         ternary_in=False, w_bits=None, gain_w=None, pow2=False) -> MvuParams:
+         ternary_in=False, w_bits=None, gain_w=None, pow2=False, bases=0) -> MvuParams:
     """An MVU point; ``bram=True`` puts the weights in block RAM however shallow, else the
     compiler's depth rule decides. ``ternary`` weights, or ``w_bits``-bit integer weights
     (``pow2``: power-of-two codes of ``w_bits`` bits), or
     asymmetric ternary rows with ``gain_w``-bit gains; ``levels`` thresholds per channel (k-bit
     outputs of ``out_bits`` bits, ``base`` + count); ``ternary_in``: 2-bit ternary inputs on
-    the popcount datapath."""
+    the popcount datapath; ``bases`` M binary weight bases (ABC-Net) with ``gain_w``-bit signed
+    gains."""
     bipolar = bits == 1 and not signed
     magnitude = (1 << ((1 << (w_bits - 2)) - 1) if pow2 else 1 << (w_bits - 1)) if w_bits else 1
     acc_w = signed_width(-mw * (1 << bits) * magnitude, mw * (1 << bits) * magnitude).bits if not bipolar \
@@ -72,6 +73,10 @@ def _mvu(mw, mh, pe, simd, bits=1, signed=False, out_bits=1, padded=False, bram=
     in_type = BIPOLAR if bipolar else TERNARY if ternary_in else DType("int" if signed else "uint", bits)
     params = MvuParams(mw, mh, simd, pe, in_type, acc_w, out_bits, acc_w + 1, padded, bram or depth >= BRAM_MIN_DEPTH,
                        w_bits or (2 if ternary else 1), levels, base, power_of_two=pow2)
+    if bases:  # Σ C_i·P_i: the plane sums have the ±1 accumulator's width
+        acc = acc_w + gain_w + (bases - 1).bit_length()
+        return dataclasses.replace(params, weight_bits=bases, bases=bases, plane_w=acc_w, gain_w=gain_w, acc_w=acc,
+                                   threshold_w=acc + 1)
     if gain_w:  # A·P − B·N: the plane sums have the ±1 accumulator's width
         params = dataclasses.replace(params, weight_bits=2, gained=True, plane_w=acc_w, gain_w=gain_w,
                                      acc_w=acc_w + gain_w + 1, threshold_w=acc_w + gain_w + 2)
@@ -199,6 +204,16 @@ POINTS = [
                                                                      ((1152, 128, 4, 32), 10)]),
     *(_mvu(*p, bits=8, gain_w=g) for p, g in [((27, 16, 8, 9), 10), ((27, 32, 4, 27), 8), ((27, 12, 4, 9), 12)]),
     _mvu(108, 16, 4, 12, bits=2, levels=3, out_bits=2, gain_w=7), _mvu(144, 16, 8, 16, gain_w=7),  # small layers
+    # binary weight bases (ABC-Net): M ±1 planes per lane, Σ C_i·P_i with signed per-row gains
+    # (a few hundred lanes of planes with 20-30-bit gains take yosys half an hour and more, and
+    # 64 lanes on 2-bit inputs over 20 minutes: the points stay small)
+    *(_mvu(*p, bases=m, gain_w=g) for p, m, g in [((576, 64, 4, 16), 3, 16), ((256, 64, 16, 16), 2, 12),
+                                                  ((288, 32, 4, 16), 5, 10)]),
+    _mvu(288, 32, 8, 16, padded=True, bases=3, gain_w=20),
+    *(_mvu(*p, bits=2, levels=3, out_bits=2, bases=m, gain_w=g) for p, m, g in [
+        ((576, 64, 2, 16), 3, 24), ((288, 32, 4, 8), 3, 30), ((1152, 128, 2, 32), 4, 20), ((64, 32, 4, 16), 3, 25)]),
+    *(_mvu(*p, bits=b, bases=3, gain_w=g) for p, b, g in [((64, 32, 4, 16), 5, 20), ((27, 16, 4, 9), 8, 16)]),
+    _mvu(32, 10, 2, 16, bits=2, out_bits=32, bases=3, gain_w=20),
     # sum-pools (average pooling): 2x2 of 2-bit levels, global averages of ±1 and of levels
     _sum_pool(64, 16, 16, 2, 2, 4), _sum_pool(128, 8, 8, 2, 2, 4), _sum_pool(32, 16, 16, 3, 2, 5, stride=1, pad=1),
     _sum_pool(64, 4, 4, 4, 1, 6, bipolar=True), _sum_pool(256, 4, 4, 4, 1, 6, bipolar=True),
@@ -242,14 +257,19 @@ def _memory_text(params: ModuleParams, param: str, rng: np.random.Generator) -> 
             powers = [1 << e for e in range(1 << (w_bits - 2))]
             values = [0] + powers + [-v for v in powers]
         rows = rng.choice(np.array(values, np.int64), size=(params.mh, params.mw))
+        bases = rng.choice(np.array([-1, 1]), size=(params.bases, params.mh, params.mw)) if params.bases else None
         digits = (params.pe * params.simd * w_bits + 3) // 4
         return "".join(f"{v:0{digits}x}\n"
-                       for v in weight_words(rows, Fold(params.pe, params.simd), w_bits, params.power_of_two))
+                       for v in weight_words(rows, Fold(params.pe, params.simd), w_bits, params.power_of_two, bases))
     if param == "THRESHOLDS_FILE":
         width = params.threshold_w
         count = (params.mh if mvu else params.c) * params.levels
         span = params.mw // 4 if mvu else (1 << params.in_type.bits) - 1
         return "".join(f"{int(v) & ((1 << width) - 1):x}\n" for v in rng.integers(-span, span + 1, count))
+    if param == "GAINS_FILE" and mvu and params.bases:  # C_i at [i·GAIN_W +: GAIN_W], two's complement
+        gain_w, mask = params.gain_w, (1 << params.gain_w) - 1
+        gains = rng.integers(-(1 << (gain_w - 1)), 1 << (gain_w - 1), size=(params.mh, params.bases))
+        return "".join(f"{sum((int(c) & mask) << (i * gain_w) for i, c in enumerate(row)):x}\n" for row in gains)
     if param == "GAINS_FILE" and mvu and params.gained:  # {B, A}
         gain_w = params.gain_w
         gains = rng.integers(1, 1 << gain_w, size=(params.mh, 2))

@@ -35,6 +35,7 @@ from bnnfpga.report import format_table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "examples" / "schemes"))
+import abc_net  # noqa: E402
 import bnn  # noqa: E402
 import bwn  # noqa: E402
 import common  # noqa: E402
@@ -54,6 +55,7 @@ SCHEMES = [
     ("TTQ", ttq.build, common.train), ("DoReFa W2A2", dorefa.build, common.train),
     ("PACT W4A4", pact.build, common.train), ("HWGQ (2-bit)", hwgq.build, common.train),
     *((f"INQ {bits}-bit (4-bit act.)", functools.partial(inq.build, bits), common.train_inq) for bits in (5, 4, 3)),
+    ("ABC-Net M=3, N=2", abc_net.build, common.train),
 ]
 
 

@@ -62,7 +62,7 @@ def layers(graph: Graph) -> list[LayerRow]:
                 acc = f"{out_t.dtype} [{int(op.acc_min.min())}, {int(op.acc_max.max())}]"
             rows.append(
                 LayerRow(node.name, desc, "x".join(map(str, in_t.shape)), "x".join(map(str, out_t.shape)),
-                         "ternary A·P−B·N" if op.gains is not None else str(op.weight_dtype), str(in_t.dtype),
+                         _weight_kind(op), str(in_t.dtype),
                          positions * op.out_channels * op.fan_in, acc, "-",
                          int(op.flipped.sum()) if op.flipped is not None else 0, 0)
             )
@@ -117,13 +117,24 @@ def format_table(headers, rows, markdown: bool = False) -> str:
     return "\n".join(lines)
 
 
+def _weight_kind(op: DotProduct) -> str:
+    if op.bases is not None:
+        return f"{len(op.bases)}x±1 bases"
+    return "ternary A·P−B·N" if op.gains is not None else str(op.weight_dtype)
+
+
+def _stored_weight_bits(op: DotProduct) -> int:
+    """Weight bits as the engines store them: a bit per base and weight for weight bases."""
+    return op.bases.size if op.bases is not None else op.weight.size * op.weight_dtype.bits
+
+
 def inspect_table(graph: Graph, markdown: bool = False) -> str:
     return format_table(HEADERS, [_cells(r) for r in layers(graph)], markdown)
 
 
 def totals(graph: Graph) -> dict[str, int]:
     rows = layers(graph)
-    weight_bits = sum(n.op.weight.size * n.op.weight_dtype.bits for n in graph.nodes if isinstance(n.op, DotProduct))
+    weight_bits = sum(_stored_weight_bits(n.op) for n in graph.nodes if isinstance(n.op, DotProduct))
     threshold_count = sum(int((n.op.constant == 0).sum()) * n.op.levels for n in graph.nodes if isinstance(n.op, Threshold))
     return {
         "layers": len(rows),

@@ -153,14 +153,19 @@ ap_uint<BITS> weight_chunk(const WORD words[WORDS]) {
     return all.range(BITS - 1, 0);
 }
 
+// Gains policies say how many dot products (planes) a lane computes per chunk, with which
+// weights (plane<LW, PLW>(w, p): the PLANE_W_BITS-bit weights of plane p from a weight chunk w;
+// PLANE_W_BITS = 0: the weight codes themselves), and how combine() makes them one accumulator.
+
 // Gains policy of an MVU without gains: one dot product per lane and chunk, the accumulator
 // itself.
 struct NoGains {
     static const unsigned PLANES = 1;
     static const unsigned PLANE_W = 0;  // the sums are the accumulators (ACC_W)
+    static const unsigned PLANE_W_BITS = 0;
 
-    template <unsigned LW>
-    static ap_uint<LW> plane(ap_uint<LW> w, unsigned) {
+    template <unsigned LW, unsigned PLW>
+    static ap_uint<PLW> plane(ap_uint<LW> w, unsigned) {
         return w;
     }
 
@@ -180,13 +185,14 @@ template <unsigned PE, unsigned NF, unsigned SUMS_W, unsigned GAIN_W>
 struct PlaneGains {
     static const unsigned PLANES = 2;
     static const unsigned PLANE_W = SUMS_W;
+    static const unsigned PLANE_W_BITS = 0;
     ap_uint<GAIN_W> positive[PE][NF];  // A
     ap_uint<GAIN_W> negative[PE][NF];  // B
 
     // The ternary weights (2 bits each: sign, non-zero) of plane p: +1 where the weight is +1
     // (p = 0) or -1 (p = 1), else 0.
-    template <unsigned LW>
-    static ap_uint<LW> plane(ap_uint<LW> w, unsigned p) {
+    template <unsigned LW, unsigned PLW>
+    static ap_uint<PLW> plane(ap_uint<LW> w, unsigned p) {
         ap_uint<LW> codes = 0;
         for (unsigned s = 0; s < LW / 2; s++) {
 #pragma HLS UNROLL
@@ -204,6 +210,45 @@ struct PlaneGains {
         const ap_int<ACC_W> b = negative[pe][nf] * sums[1];
 #pragma HLS BIND_OP variable = b op = mul impl = fabric
         return a - b;
+    }
+};
+
+// Gains policy of binary weight bases (ABC-Net, docs/DESIGN.md 5.2): weight element s holds the
+// signs of its M bases (bit i = base i, 1 = +1); plane i is the ±1 dot product P_i with base i,
+// and the accumulator of a row is sum_i C_i * P_i with its signed integer gains C_i.
+//   PE, NF    output lanes and neuron folds (channel = nf * PE + pe)
+//   M         weight bases, 2 to 8
+//   SUMS_W    width of the plane sums P_i
+//   GAIN_W    bits per two's complement gain
+template <unsigned PE, unsigned NF, unsigned M, unsigned SUMS_W, unsigned GAIN_W>
+struct BaseGains {
+    static const unsigned PLANES = M;
+    static const unsigned PLANE_W = SUMS_W;
+    static const unsigned PLANE_W_BITS = 1;
+    ap_int<GAIN_W> gain[PE][NF][M];  // C_i
+
+    // The ±1 weights of base p: bit p of each M-bit element.
+    template <unsigned LW, unsigned PLW>
+    static ap_uint<PLW> plane(ap_uint<LW> w, unsigned p) {
+        ap_uint<PLW> signs = 0;
+        for (unsigned s = 0; s < PLW; s++) {
+#pragma HLS UNROLL
+            signs[s] = w[s * M + p];
+        }
+        return signs;
+    }
+
+    template <unsigned ACC_W, unsigned SUM_W>
+    ap_int<ACC_W> combine(unsigned pe, unsigned nf, const ap_int<SUM_W> sums[PLANES]) const {
+        ap_int<ACC_W> acc = 0;
+        for (unsigned p = 0; p < M; p++) {
+#pragma HLS UNROLL
+            // gains come from a per-channel table: LUT multipliers, as the rest of the MVU
+            const ap_int<ACC_W> term = gain[pe][nf][p] * sums[p];
+#pragma HLS BIND_OP variable = term op = mul impl = fabric
+            acc += term;
+        }
+        return acc;
     }
 };
 
@@ -301,7 +346,8 @@ struct AccumulatorOutput {
 //   ACC_W         accumulator width, proven by the compiler (docs/DESIGN.md 3.8)
 //   REPS          vectors per frame (output positions of a convolution, 1 for a dense layer)
 //   ACT           ThresholdActivation, LevelActivation, BorderLevelActivation or AccumulatorOutput
-//   GAINS         NoGains, or PlaneGains for asymmetric ternary rows (W_BITS = 2)
+//   GAINS         NoGains, PlaneGains for asymmetric ternary rows (W_BITS = 2), or BaseGains
+//                 for binary weight bases (W_BITS = M)
 //   WORD, WORDS   the weight memory's word type (an unsigned integer) and words per chunk
 //                 (see weight_chunk), deduced from the weights
 // weights[pe][nf * (MW/SIMD) + sf] holds elements sf*SIMD ... of row nf*PE + pe.
@@ -312,6 +358,8 @@ void mvu(hls::stream<Chunk<SIMD, IN_BITS> > &in, hls::stream<ap_uint<MH * ACT::O
     const unsigned SF = MW / SIMD, NF = MH / PE;
     const unsigned PLANES = GAINS::PLANES;
     static const unsigned SUM_W = GAINS::PLANE_W ? GAINS::PLANE_W : ACC_W;
+    // bits per element of the weights one plane reads
+    static const unsigned PW_BITS = GAINS::PLANE_W_BITS ? GAINS::PLANE_W_BITS : W_BITS;
     Chunk<SIMD, IN_BITS> buffer[SF];
     for (unsigned rep = 0; rep < REPS; rep++) {
         ap_uint<MH * ACT::OUT_BITS> result = 0;
@@ -339,8 +387,8 @@ void mvu(hls::stream<Chunk<SIMD, IN_BITS> > &in, hls::stream<ap_uint<MH * ACT::O
                     const ap_uint<SIMD * W_BITS> w = weight_chunk<SIMD * W_BITS, WORDS>(weights[pe][nf * SF + sf]);
                     for (unsigned p = 0; p < PLANES; p++) {
 #pragma HLS UNROLL
-                        acc[pe][p] += ChunkDot<SIMD, IN_BITS, IN_SIGNED, IN_BIPOLAR, IN_TERNARY, W_BITS, W_POW2, SUM_W>::apply(
-                            chunk, GAINS::template plane<SIMD * W_BITS>(w, p));
+                        acc[pe][p] += ChunkDot<SIMD, IN_BITS, IN_SIGNED, IN_BIPOLAR, IN_TERNARY, PW_BITS, W_POW2, SUM_W>::apply(
+                            chunk, GAINS::template plane<SIMD * W_BITS, SIMD * PW_BITS>(w, p));
                     }
                 }
             }

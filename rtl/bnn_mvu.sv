@@ -7,6 +7,8 @@
 // SIMD elements per cycle,
 // (or, GAINED, A*P - B*N over the two planes of ternary rows: P and N the sums of the inputs
 // where the weight is +1 and -1, A and B the row's integer gains; asymmetric ternary weights),
+// (or, BASES = M, sum_i C_i*P_i over M binary weight bases: P_i the dot product with base i's
+// +-1 weights, C_i the row's signed integer gains; ABC-Net, docs/DESIGN.md 5.2)
 // and writes one word of MH activations on m_axis: per channel OUT_BITS bits of
 // BASE + (number of its LEVELS thresholds reached) (one threshold: bit 1 = +1), or the int32
 // accumulator (THRESHOLDED = 0, the last layer). The input vector is kept in a buffer
@@ -70,9 +72,12 @@ module bnn_mvu #(
     parameter bit PADDED = 1'b1,
     // Two weight planes with gains (W_BITS = 2): the accumulator is A*P - B*N
     parameter bit GAINED = 1'b0,
-    // Width in bits of the plane sums P and N (GAINED), >= 1
+    // Binary weight bases (ABC-Net), 0 (none) or 2 to 8: W_BITS = BASES, weight bit i of an
+    // element the sign of its base i (1 = +1), and the accumulator sum_i C_i*P_i
+    parameter int BASES = 0,
+    // Width in bits of the plane sums (P and N with GAINED, P_i with BASES), >= 1
     parameter int PLANE_W = ACC_W,
-    // Bits per unsigned gain (GAINED), >= 1
+    // Bits per gain (GAINED: unsigned; BASES: two's complement), >= 1
     parameter int GAIN_W = 1,
     // Output rows and columns of a convolution (vectors per frame: OUT_H * OUT_W), >= 1
     parameter int OUT_H = 1,
@@ -93,7 +98,8 @@ module bnn_mvu #(
     parameter THRESHOLDS_FILE = "",
     // $readmemh: MH 2-bit codes: 0 threshold, 1 constant +1, 3 constant -1 (LEVELS = 1)
     parameter CONSTANTS_FILE = "",
-    // $readmemh (GAINED): MH words of 2*GAIN_W bits, {B, A}
+    // $readmemh (GAINED): MH words of 2*GAIN_W bits, {B, A}; (BASES): MH words of BASES*GAIN_W
+    // bits, gain C_i at [i*GAIN_W +: GAIN_W]
     parameter GAINS_FILE = "",
     // $readmemh (CLASSES > 1): the class of each of the OUT_H rows and of the OUT_W columns
     parameter ROW_CLASS_FILE = "",
@@ -144,7 +150,16 @@ module bnn_mvu #(
         if (GAINED && W_BITS != 2) begin : g_check_gained
             $error($sformatf("bnn_mvu: GAINED rows are ternary, W_BITS (%0d) must be 2", W_BITS));
         end
-        if (GAINED && (PLANE_W < 1 || GAIN_W < 1)) begin : g_check_gain_w
+        if (BASES != 0 && (BASES < 2 || BASES > 8)) begin : g_check_bases
+            $error($sformatf("bnn_mvu: BASES (%0d) must be 0 (no weight bases) or 2 to 8", BASES));
+        end
+        if (BASES != 0 && W_BITS != BASES) begin : g_check_bases_w_bits
+            $error($sformatf("bnn_mvu: weight bases take a bit each, W_BITS (%0d) must equal BASES (%0d)", W_BITS, BASES));
+        end
+        if (BASES != 0 && (GAINED || W_POW2)) begin : g_check_bases_alone
+            $error("bnn_mvu: BASES excludes GAINED and W_POW2");
+        end
+        if ((GAINED || BASES != 0) && (PLANE_W < 1 || GAIN_W < 1)) begin : g_check_gain_w
             $error($sformatf("bnn_mvu: PLANE_W (%0d) and GAIN_W (%0d) must be >= 1", PLANE_W, GAIN_W));
         end
         if (OUT_BITS < 1 || OUT_BITS > 32) begin : g_check_out_bits
@@ -180,14 +195,21 @@ module bnn_mvu #(
     localparam int G = SIMD < GROUP ? SIMD : GROUP;
     localparam int GROUPS = (SIMD + G - 1) / G;
     localparam int CW = $clog2(G + 1) + 1;  // a signed count of up to G elements
-    localparam int WIDE = ACC_W + CW + 2;   // intermediate width: no overflow before truncation
+    localparam int PLANES = GAINED ? 2 : BASES != 0 ? BASES : 1;  // dot products per lane and chunk
+    // Width of a partial dot product: the plane sum's when there are planes (the gains widen
+    // them to ACC_W afterwards), else the accumulator's
+    localparam int DOT_W = PLANES > 1 ? PLANE_W : ACC_W;
+    localparam int WIDE = DOT_W + CW + 2;   // intermediate width: no overflow before truncation
     localparam int LW = SIMD * W_BITS;      // weight bits per lane and chunk
+    // Bits per element of the weights one dot product reads: a base's sign with BASES
+    localparam int PW_BITS = BASES != 0 ? 1 : W_BITS;
+    localparam int PLW = SIMD * PW_BITS;
     // k-bit integer weights: ±w (bipolar and ternary inputs) or w·x products (integer inputs)
     // rather than popcounts, as the popcount planes of a k-bit weight would need k counters.
-    localparam bit W_INT = W_BITS > 2;
+    localparam bit W_INT = PW_BITS > 2;
     localparam int E_BITS = W_POW2 ? W_BITS - 2 : 1;  // exponent bits of a power-of-two code
     localparam bit POPCOUNT = (IN_BIPOLAR || IN_TERNARY) && !W_INT;  // W_POW2 codes are W_INT
-    localparam int PLANES = GAINED ? 2 : 1;  // dot products per lane and chunk
+    localparam int GAIN_WORD = (BASES != 0 ? BASES : 2) * GAIN_W;  // gains of one row
     localparam int CLASSES = ROW_CLASSES * COL_CLASSES;
     localparam bit BORDER = CLASSES > 1;
     localparam int ROW_W = OUT_H > 1 ? $clog2(OUT_H) : 1;
@@ -197,7 +219,7 @@ module bnn_mvu #(
     (* rom_style = WEIGHTS_STYLE *) logic [PE*LW-1:0] weights[TILES];
     logic signed [T_W-1:0] thresholds[CLASSES*MH*LEVELS];
     logic [1:0] constants[MH];
-    logic [2*GAIN_W-1:0] gains[MH];
+    logic [GAIN_WORD-1:0] gains[MH];
     logic [CLASS_W-1:0] row_class[OUT_H];
     logic [CLASS_W-1:0] col_class[OUT_W];
     initial begin
@@ -206,7 +228,7 @@ module bnn_mvu #(
             $readmemh(THRESHOLDS_FILE, thresholds);
             $readmemh(CONSTANTS_FILE, constants);
         end
-        if (GAINED) $readmemh(GAINS_FILE, gains);
+        if (GAINED || BASES != 0) $readmemh(GAINS_FILE, gains);
         if (BORDER) begin
             $readmemh(ROW_CLASS_FILE, row_class);
             $readmemh(COL_CLASS_FILE, col_class);
@@ -234,10 +256,10 @@ module bnn_mvu #(
     // ---- partial ----
     logic p_valid;
     ctl_t p_ctl;
-    logic signed [ACC_W-1:0] p_part[PE][PLANES][GROUPS];
+    logic signed [DOT_W-1:0] p_part[PE][PLANES][GROUPS];
     // ---- accumulate ----
     logic signed [ACC_W-1:0] acc[PE];
-    logic signed [PLANE_W-1:0] plane[PE][PLANES];  // GAINED: P and N
+    logic signed [PLANE_W-1:0] plane[PE][PLANES];  // GAINED: P and N; BASES: P_i
     logic [MH*OUT_BITS-1:0] result;
     // Output position of the vector in the accumulate stage, and its border class (registered
     // when the position advances, so the class is no longer path in front of the comparators)
@@ -264,17 +286,18 @@ module bnn_mvu #(
     wire last_nf = (nf == NF_W'(NF - 1));
     wire [T_AW-1:0] tile = T_AW'(int'(nf) * SF + int'(sf));
 
-    // Partial dot product of elements [g*G, (g+1)*G) of a chunk with weights w. A ternary
-    // zero weight takes its element out like padding does; so does a zero ternary input.
-    function automatic logic signed [ACC_W-1:0] group_dot(input logic [SIMD*IN_BITS-1:0] x, input logic [SIMD-1:0] m,
-                                                          input logic [LW-1:0] w, input int g);
+    // Partial dot product of elements [g*G, (g+1)*G) of a chunk with weights w (PW_BITS per
+    // element). A ternary zero weight takes its element out like padding does; so does a zero
+    // ternary input.
+    function automatic logic signed [DOT_W-1:0] group_dot(input logic [SIMD*IN_BITS-1:0] x, input logic [SIMD-1:0] m,
+                                                          input logic [PLW-1:0] w, input int g);
         logic signed [WIDE-1:0] sum;
         logic [CW-1:0] agree, valid;
         logic signed [IN_BITS+1:0] v;
         logic signed [WIDE-1:0] term;
-        logic signed [IN_BITS+W_BITS+1:0] product;
-        logic [LW+W_BITS-1:0] w_ext;  // w with room to read an exponent field past any element
-        w_ext = (LW+W_BITS)'(w);
+        logic signed [IN_BITS+PW_BITS+1:0] product;
+        logic [PLW+PW_BITS-1:0] w_ext;  // w with room to read an exponent field past any element
+        w_ext = (PLW+PW_BITS)'(w);
         sum = '0;
         term = '0;
         agree = '0;
@@ -284,12 +307,12 @@ module bnn_mvu #(
         for (int k = 0; k < G; k++) begin
             if (g * G + k < SIMD) begin
                 logic sign, nonzero, x_sign, x_nonzero;
-                logic signed [W_BITS-1:0] weight;
+                logic signed [PW_BITS-1:0] weight;
                 logic [E_BITS-1:0] exponent;
-                sign = w[(g*G+k)*W_BITS];
-                nonzero = W_BITS == 1 ? 1'b1 : w[(g*G+k)*W_BITS+W_BITS-1];
-                weight = $signed(w[(g*G+k)*W_BITS+:W_BITS]);
-                exponent = w_ext[(g*G+k)*W_BITS+1+:E_BITS];
+                sign = w[(g*G+k)*PW_BITS];
+                nonzero = PW_BITS == 1 ? 1'b1 : w[(g*G+k)*PW_BITS+PW_BITS-1];
+                weight = $signed(w[(g*G+k)*PW_BITS+:PW_BITS]);
+                exponent = w_ext[(g*G+k)*PW_BITS+1+:E_BITS];
                 x_sign = IN_TERNARY ? !x[(g*G+k)*IN_BITS+IN_BITS-1] : x[(g*G+k)*IN_BITS];
                 x_nonzero = IN_TERNARY ? x[(g*G+k)*IN_BITS] : 1'b1;
                 if (IN_SIGNED) v = (IN_BITS+2)'($signed(x[(g*G+k)*IN_BITS+:IN_BITS]));
@@ -315,8 +338,8 @@ module bnn_mvu #(
                     // (docs/DESIGN.md 5), not a multiplier: synthesis keeps it in LUTs rather than
                     // DSP slices. Padding is 0.
                     product = '0;
-                    for (int j = 0; j < W_BITS; j++)
-                        if (weight[j]) product += (j == W_BITS - 1) ? -((IN_BITS+W_BITS+2)'(v) <<< j) : (IN_BITS+W_BITS+2)'(v) <<< j;
+                    for (int j = 0; j < PW_BITS; j++)
+                        if (weight[j]) product += (j == PW_BITS - 1) ? -((IN_BITS+PW_BITS+2)'(v) <<< j) : (IN_BITS+PW_BITS+2)'(v) <<< j;
                     sum += WIDE'(product);
                 end else if (POPCOUNT) begin
                     // 2 * popcount(valid & XNOR) - popcount(valid): padding, zero weights and
@@ -330,25 +353,41 @@ module bnn_mvu #(
             end
         end
         if (POPCOUNT) sum = 2 * WIDE'($signed({1'b0, agree})) - WIDE'($signed({1'b0, valid}));
-        group_dot = ACC_W'(sum);
+        group_dot = DOT_W'(sum);
     endfunction
 
-    // The weights of one plane as ternary codes: +1 where the weight is +1 (positive) or -1
-    // (!positive), else 0. The plane sum is then the dot product with them.
-    function automatic logic [LW-1:0] plane_weights(input logic [LW-1:0] w, input logic positive);
+    // The weights that plane pl reads (PW_BITS per element). GAINED: ternary codes, +1 where
+    // the weight is +1 (pl = 0) or -1 (pl = 1), else 0; BASES: bit pl of each element, the
+    // signs of base pl; else the weights themselves. The plane sum is the dot product with them.
+    function automatic logic [PLW-1:0] plane_weights(input logic [LW-1:0] w, input int pl);
         plane_weights = '0;
         for (int s = 0; s < SIMD; s++) begin
-            plane_weights[s*W_BITS] = 1'b1;
-            plane_weights[s*W_BITS+W_BITS-1] = w[s*W_BITS+W_BITS-1] && (w[s*W_BITS] == positive);
+            if (GAINED) begin
+                plane_weights[s*PW_BITS] = 1'b1;
+                plane_weights[s*PW_BITS+PW_BITS-1] = w[s*W_BITS+W_BITS-1] && (w[s*W_BITS] == (pl == 0));
+            end else if (BASES != 0) begin
+                plane_weights[s] = w[s*W_BITS+pl];
+            end
         end
+        if (!GAINED && BASES == 0) plane_weights = PLW'(w);
     endfunction
 
-    // gain * value as shifted adds over the gain's bits: LUTs, not a DSP slice (the gain is
-    // read from a per-channel memory). Modulo 2^ACC_W, where the result is proven to fit.
-    function automatic logic signed [ACC_W-1:0] times(input logic [GAIN_W-1:0] gain, input logic signed [PLANE_W-1:0] value);
+    // gain * value as shifted adds over the bits of the narrower operand (the top bit of a two's
+    // complement operand negative): LUTs, not a DSP slice (the gain is read from a per-channel
+    // memory). The exact grid of weight-base gains makes them wider than the plane sums, so
+    // their products run over the plane's bits. Modulo 2^ACC_W, where the result is proven to fit.
+    function automatic logic signed [ACC_W-1:0] times(input logic [GAIN_W-1:0] gain, input logic signed [PLANE_W-1:0] value,
+                                                      input logic signed_gain);
+        logic signed [ACC_W-1:0] wide_gain;
+        wide_gain = signed_gain ? ACC_W'($signed(gain)) : ACC_W'(gain);
         times = '0;
-        for (int j = 0; j < GAIN_W; j++)
-            if (gain[j]) times += ACC_W'(value) <<< j;
+        if (PLANE_W < GAIN_W) begin
+            for (int j = 0; j < PLANE_W; j++)
+                if (value[j]) times += (j == PLANE_W - 1) ? -(wide_gain <<< j) : wide_gain <<< j;
+        end else begin
+            for (int j = 0; j < GAIN_W; j++)
+                if (gain[j]) times += (signed_gain && j == GAIN_W - 1) ? -(ACC_W'(value) <<< j) : ACC_W'(value) <<< j;
+        end
     endfunction
 
     logic signed [ACC_W-1:0] acc_next[PE];
@@ -361,14 +400,19 @@ module bnn_mvu #(
             int channel;
             channel = int'(p_ctl.nf) * PE + pe;
             acc_next[pe] = p_ctl.first ? '0 : acc[pe];
-            for (int g = 0; g < GROUPS; g++) acc_next[pe] += p_part[pe][0][g];
+            for (int g = 0; g < GROUPS; g++) acc_next[pe] += ACC_W'(p_part[pe][0][g]);
             for (int pl = 0; pl < PLANES; pl++) begin
                 plane_next[pe][pl] = p_ctl.first ? '0 : plane[pe][pl];
                 for (int g = 0; g < GROUPS; g++) plane_next[pe][pl] += PLANE_W'(p_part[pe][pl][g]);
             end
             if (GAINED)
-                acc_next[pe] = times(gains[channel][GAIN_W-1:0], plane_next[pe][0])
-                             - times(gains[channel][2*GAIN_W-1:GAIN_W], plane_next[pe][PLANES-1]);
+                acc_next[pe] = times(gains[channel][GAIN_W-1:0], plane_next[pe][0], 1'b0)
+                             - times(gains[channel][2*GAIN_W-1:GAIN_W], plane_next[pe][PLANES-1], 1'b0);
+            if (BASES != 0) begin
+                acc_next[pe] = '0;
+                for (int pl = 0; pl < PLANES; pl++)
+                    acc_next[pe] += times(gains[channel][pl*GAIN_W+:GAIN_W], plane_next[pe][pl], 1'b1);
+            end
             level = OUT_BITS'(BASE);
             for (int j = 0; j < LEVELS; j++)
                 level += OUT_BITS'(T_W'(acc_next[pe]) >= thresholds[(int'(threshold_class)*MH+channel)*LEVELS+j]);
@@ -414,8 +458,7 @@ module bnn_mvu #(
                 for (int pe = 0; pe < PE; pe++)
                     for (int pl = 0; pl < PLANES; pl++)
                         for (int g = 0; g < GROUPS; g++)
-                            p_part[pe][pl][g] <= group_dot(f_data, f_mask, GAINED ? plane_weights(f_weights[pe*LW+:LW], pl == 0)
-                                                                                  : f_weights[pe*LW+:LW], g);
+                            p_part[pe][pl][g] <= group_dot(f_data, f_mask, plane_weights(f_weights[pe*LW+:LW], pl), g);
                 // accumulate
                 if (p_valid) begin
                     for (int pe = 0; pe < PE; pe++) begin

@@ -29,6 +29,7 @@ from bnnfpga.nn import (
     XNORLinear,
     zoo,
 )
+from bnnfpga.nn.abc import ABCActivation, ABCConv2d, ABCLinear
 from bnnfpga.nn.inq import INQConv2d, INQLinear, quantize_fraction
 from bnnfpga.nn.train import calibrate_batchnorm
 
@@ -432,6 +433,41 @@ class ABCActivationsMLP(nn.Module):
         calibrate_batchnorm(self, digits_frames()[0][:512].astype(np.float32))
 
 
+class ABCMLP(nn.Module):
+    """ABC-Net with bnnfpga.nn's layers on digit pixels: M = 3 weight bases (least-squares α
+    per layer), N = 2 activation bases (β = 1 : ½); batchnorm statistics from the digits."""
+
+    shape = (64,)
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(ABCLinear(64, 32, bases=3), nn.BatchNorm1d(32), ABCActivation((1.0, 0.5)),
+                                 ABCLinear(32, 24, bases=3), nn.BatchNorm1d(24), ABCActivation((1.0, 0.5)),
+                                 ABCLinear(24, 10, bases=3))
+
+    def forward(self, x):
+        return self.net(x)
+
+    def calibrate(self):
+        calibrate_batchnorm(self, digits_frames(self.shape)[0][:512].astype(np.float32))
+
+
+class ABCCNN(ABCMLP):
+    """ABC-Net convolutions with α per output channel (two bases, padded, on pixels; three
+    bases on 3-level activations) and an ABC classifier with four bases."""
+
+    shape = (1, 8, 8)
+
+    def __init__(self):
+        nn.Module.__init__(self)
+        self.net = nn.Sequential(
+            ABCConv2d(1, 8, 3, padding=1, bases=2, per_channel=True), nn.BatchNorm2d(8), ABCActivation((1.0, 0.5)),
+            nn.MaxPool2d(2),
+            ABCConv2d(8, 12, 3, bases=3, per_channel=True), nn.BatchNorm2d(12), ABCActivation((1.0, 0.5)),
+            nn.Flatten(), ABCLinear(12 * 2 * 2, 10, bases=4),
+        )
+
+
 INQ_NETWORKS = {f"inq_{kind}{bits}": (functools.partial(cls, bits), cls.shape)
                 for kind, cls in (("mlp", INQMLP), ("cnn", INQCNN)) for bits in (5, 4, 3)}
 
@@ -456,6 +492,8 @@ NETWORKS = {
     **INQ_NETWORKS,
     "schemes": (SchemesCNN, (3, 8, 8)),
     "abc_activations": (ABCActivationsMLP, (64,)),
+    "abc_mlp": (ABCMLP, ABCMLP.shape),
+    "abc_cnn": (ABCCNN, ABCCNN.shape),
 }
 
 

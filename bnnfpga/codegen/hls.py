@@ -73,7 +73,8 @@ def weight_word(chunk_bits: int) -> tuple[str, int]:
     return "unsigned long long", -(-chunk_bits // 64)
 
 
-def _weight_literals(rows: np.ndarray, fold: Fold, weight_bits: int, power_of_two: bool) -> list[list[str]]:
+def _weight_literals(rows: np.ndarray, fold: Fold, weight_bits: int, power_of_two: bool,
+                     bases: np.ndarray | None) -> list[list[str]]:
     """Weight chunks as C++ initialisers of their memory words, the low word first."""
     _, words = weight_word(fold.simd * weight_bits)
     mask = (1 << 64) - 1
@@ -81,7 +82,7 @@ def _weight_literals(rows: np.ndarray, fold: Fold, weight_bits: int, power_of_tw
     def initialiser(value: int) -> str:
         return "{" + ", ".join(f"0x{(value >> (64 * i)) & mask:x}ULL" for i in range(words)) + "}"
 
-    return [[initialiser(v) for v in lane] for lane in weight_chunks(rows, fold, weight_bits, power_of_two)]
+    return [[initialiser(v) for v in lane] for lane in weight_chunks(rows, fold, weight_bits, power_of_two, bases)]
 
 
 def _by_lane(values, pe: int) -> list[list[str]]:
@@ -159,7 +160,7 @@ def template_arguments(p: ModuleParams) -> dict[str, object]:
     if isinstance(p, MvuParams):
         return {"mw": p.mw, "mh": p.mh, "simd": p.simd, "pe": p.pe, **_element(p.in_type), "weight_bits": p.weight_bits,
                 "w_pow2": _bool(p.power_of_two),
-                "acc_w": p.acc_w, "gained": p.gained, "memory": "bram" if p.weights_in_bram else "lutram"}
+                "acc_w": p.acc_w, "gained": p.gained, "bases": p.bases, "memory": "bram" if p.weights_in_bram else "lutram"}
     if isinstance(p, SumPoolParams):
         return {**_window(p.window), **_element(p.in_type), "out_bits": p.out_bits}
     if isinstance(p, MaxPoolParams):
@@ -243,7 +244,8 @@ def _mvu(e: engines.Mvu, args: dict, layers: dict[str, dict]) -> dict:
         activation = "threshold" if e.out_dtype.kind == "bipolar" else "levels"
     layer = {"kind": "mvu", "name": e.name, "source": e.source, "mh": e.mh, "mw": e.mw, "pe": fold.pe,
              "simd": fold.simd, "nf": nf, "tiles": nf * (e.mw // fold.simd), "weight_bits": e.weight_bits,
-             "weights": _weight_literals(e.rows, fold, e.weight_bits, e.power_of_two), "power_of_two": e.power_of_two, "activation": activation, "gains": None}
+             "weights": _weight_literals(e.rows, fold, e.weight_bits, e.power_of_two, e.bases),
+             "power_of_two": e.power_of_two, "activation": activation, "gains": None, "bases": e.base_count}
     layer["word_type"], layer["words"] = weight_word(fold.simd * e.weight_bits)
     if activation == "threshold":
         layer.update(threshold_w=e.threshold_w, thresholds=_by_lane(e.thresholds, fold.pe),
@@ -260,7 +262,11 @@ def _mvu(e: engines.Mvu, args: dict, layers: dict[str, dict]) -> dict:
                      row_class=list(e.row_class), col_class=list(e.col_class),
                      thresholds=[[[[str(v) for v in per_class[k, n, pe]] for n in range(nf)] for k in range(e.classes)]
                                  for pe in range(fold.pe)])
-    if e.gains is not None:
+    if e.bases is not None:  # [pe][nf][i] for channel nf·PE + pe
+        per_lane = np.asarray(e.gains).reshape(nf, fold.pe, e.base_count).transpose(1, 0, 2)
+        layer.update(plane_w=e.plane_w, gain_w=e.gain_w, base_gains=[[[str(v) for v in row] for row in lane]
+                                                                     for lane in per_lane])
+    elif e.gains is not None:
         layer.update(plane_w=e.plane_w, gain_w=e.gain_w,
                      gains={"positive": _by_lane(e.gains[:, 0], fold.pe), "negative": _by_lane(e.gains[:, 1], fold.pe)})
     layers[e.name] = layer

@@ -91,6 +91,8 @@ def rtl_parameters(p: ModuleParams) -> dict[str, object]:
             params.update(W_POW2=_bit(True))
         if p.gained:
             params.update(GAINED=_bit(True), PLANE_W=p.plane_w, GAIN_W=p.gain_w)
+        if p.bases:
+            params.update(BASES=p.bases, PLANE_W=p.plane_w, GAIN_W=p.gain_w)
         if p.classes > 1:
             params.update(OUT_H=p.out_h, OUT_W=p.out_w, ROW_CLASSES=p.row_classes, COL_CLASSES=p.col_classes)
         return params
@@ -194,7 +196,8 @@ def _memory_files(e: engines.Engine, design: Instances) -> dict[str, str]:
     if isinstance(e, engines.Mvu):
         fold = e.fold
         files = {"WEIGHTS_FILE": design.memory(f"{e.name}_weights.mem",
-                                               _hex_lines(weight_words(e.rows, fold, e.weight_bits, e.power_of_two), fold.pe * fold.simd * e.weight_bits))}
+                                               _hex_lines(weight_words(e.rows, fold, e.weight_bits, e.power_of_two, e.bases),
+                                                          fold.pe * fold.simd * e.weight_bits))}
         if e.thresholds is not None:
             files["THRESHOLDS_FILE"] = design.memory(f"{e.name}_thresholds.mem", _hex_lines(e.thresholds, e.threshold_w))
             files["CONSTANTS_FILE"] = design.memory(f"{e.name}_constants.mem", _hex_lines(e.constant, 2))
@@ -202,7 +205,11 @@ def _memory_files(e: engines.Engine, design: Instances) -> dict[str, str]:
             class_w = (e.classes - 1).bit_length()
             files["ROW_CLASS_FILE"] = design.memory(f"{e.name}_row_class.mem", _hex_lines(e.row_class, class_w))
             files["COL_CLASS_FILE"] = design.memory(f"{e.name}_col_class.mem", _hex_lines(e.col_class, class_w))
-        if e.gains is not None:  # {B, A}
+        if e.bases is not None:  # gain i at [i·GAIN_W +: GAIN_W], two's complement
+            mask = (1 << e.gain_w) - 1
+            words = (sum((int(c) & mask) << (i * e.gain_w) for i, c in enumerate(row)) for row in e.gains)
+            files["GAINS_FILE"] = design.memory(f"{e.name}_gains.mem", _hex_lines(words, e.base_count * e.gain_w))
+        elif e.gains is not None:  # {B, A}
             words = (int(b) << e.gain_w | int(a) for a, b in e.gains)
             files["GAINS_FILE"] = design.memory(f"{e.name}_gains.mem", _hex_lines(words, 2 * e.gain_w))
         return files

@@ -86,6 +86,8 @@ def block_ram_tiles(depth: int, width: int) -> float:
 # ---- features per module: name → value; LUT and FF are fitted over the same features ----
 
 def _mvu_features(p: MvuParams) -> dict[str, float]:
+    if p.bases:
+        return _based_mvu_features(p)
     if p.gained:
         return _gained_mvu_features(p)
     if p.power_of_two:
@@ -191,10 +193,39 @@ def _gained_mvu_features(p: MvuParams) -> dict[str, float]:
         "plane_lanes_depth": float(lanes * math.log2(max(p.simd, 2))) if p.popcount_inputs else 0.0,
         "plane_mac_bits": 0.0 if p.popcount_inputs else float(lanes * (bits + 2)),
         "plane_acc": float(2 * pe * p.plane_w),
-        "multiplier": float(2 * pe * p.acc_w * p.gain_w),  # gain_w adds of acc_w bits each
+        # an add of acc_w bits per bit of the narrower of gain and plane sum
+        "multiplier": float(2 * pe * p.acc_w * min(p.gain_w, p.plane_w)),
         # a 2·gain_w-bit ROM per PE, read by the row fold: a LUT per bit and 64 words
         "gains_rom": float(2 * p.gain_w * pe * math.ceil(mh // pe / 64)) if mh > pe else 0.0,
     }
+
+
+def _based_mvu_features(p: MvuParams) -> dict[str, float]:
+    """Binary weight bases (ABC-Net), priced on top of the same MVU with one ±1 base
+    (``unbased_params``): per lane M − 1 more popcount bits (or ±x adders), per PE M plane
+    accumulators and M shift-add multipliers of a plane sum by a signed gain, the gains table
+    and M − 1 more bits per weight in the ROM."""
+    base = _binary_mvu_features(unbased_params(p))
+    bits, pe, mh, extra = p.in_type.bits, p.pe, p.mh, p.bases - 1
+    lanes = pe * p.simd
+    return {
+        "one": 1.0,
+        "plane_lanes": float(extra * lanes) if p.popcount_inputs else 0.0,
+        "plane_lanes_depth": float(extra * lanes * math.log2(max(p.simd, 2))) if p.popcount_inputs else 0.0,
+        "plane_mac_bits": 0.0 if p.popcount_inputs else float(extra * lanes * (bits + 2)),
+        "plane_acc": float(p.bases * pe * p.plane_w),
+        # an add of acc_w bits per bit of the narrower of gain and plane sum
+        "multiplier": float(p.bases * pe * p.acc_w * min(p.gain_w, p.plane_w)),
+        # an M·gain_w-bit ROM per PE, read by the row fold: a LUT per bit and 64 words
+        "gains_rom": float(p.bases * p.gain_w * pe * math.ceil(mh // pe / 64)) if mh > pe else 0.0,
+        "extra_rom_lut_bits": base["rom_lut_bits"] * extra,
+        "extra_rom_lut_width": base["rom_lut_width"] * extra,
+    }
+
+
+def unbased_params(p: MvuParams) -> MvuParams:
+    """The parameters of the same MVU with a single ±1 base and no gains."""
+    return dataclasses.replace(p, weight_bits=1, bases=0, plane_w=0, gain_w=1)
 
 
 def ungained_params(p: MvuParams) -> MvuParams:
@@ -352,6 +383,8 @@ def family(p: ModuleParams) -> str:
     MVUs of a single weight word apart: synthesis folds their constant weights away. Ternary
     weights share their datapath's coefficients through features of their own."""
     if isinstance(p, MvuParams):
+        if p.bases:
+            return "bnn_mvu/bases"
         if p.gained:
             return "bnn_mvu/gained"
         if p.power_of_two:
@@ -365,13 +398,13 @@ def family(p: ModuleParams) -> str:
 
 
 MVU_FAMILIES = ("bnn_mvu/bipolar", "bnn_mvu/bipolar_fixed", "bnn_mvu/integer", "bnn_mvu/multibit", "bnn_mvu/pow2",
-                "bnn_mvu/gained")
+                "bnn_mvu/gained", "bnn_mvu/bases")
 # Families priced as the estimate of a simpler configuration plus their own features, fitted
 # on what the simpler one leaves: a family → how to get the simpler parameters. (The
 # multibit MVU shares the ROM, buffer, accumulator and threshold logic of the ±1 MVU; the
 # gained one all of the ternary MVU's.) Fitted after the families they stand on.
 PRICED_ON_TOP = {"bnn_mvu/multibit": binary_weight_params, "bnn_mvu/pow2": binary_weight_params,
-                 "bnn_mvu/gained": ungained_params}
+                 "bnn_mvu/gained": ungained_params, "bnn_mvu/bases": unbased_params}
 FAMILIES = [f for t in FEATURES for f in (MVU_FAMILIES if t is MvuParams else (t.module,))]
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bnnfpga.hw.fold import BRAM_MIN_DEPTH, Fold, WeightMemory
-from bnnfpga.ir.types import BIPOLAR, DType
+from bnnfpga.ir.types import BIPOLAR, DType, signed_width
 
 WORD_BITS = 64  # input stream beat
 OUTPUT_BITS = 32  # output stream beat: one int32 accumulator
@@ -169,6 +169,9 @@ class Mvu:
     ``weight_bits`` per weight as hw/layout.py codes them (docs/DESIGN.md 5). With ``gains``
     (MH, 2) the rows are ternary codes and the accumulator is A·P − B·N over the rows' two
     planes (asymmetric ternary weights; ir.ops.DotProduct), P and N ``plane_w`` bits wide.
+    With ``bases`` (M, MH, MW) ±1 (ABC-Net's weight bases, columns in stream order) the weight
+    codes are the bases' signs (``weight_bits`` = M) and the accumulator is Σ_i C_i·P_i,
+    ``gains`` (MH, M) the signed C_i and P_i the dot product with base i, ``plane_w`` bits wide.
     With ``row_class``/``col_class`` (one entry per output row/column) the thresholds differ
     by border class: output position (r, c) reads class row_class[r]·col_classes +
     col_class[c] (docs/DESIGN.md 3.4)."""
@@ -192,11 +195,12 @@ class Mvu:
     levels: int = 1
     base: int = 0
     out_dtype: DType = BIPOLAR  # of the thresholded output
-    gains: np.ndarray | None = None  # (MH, 2) integer gains (A, B) per row
+    gains: np.ndarray | None = None  # (MH, 2) integer gains (A, B) per row, or (MH, M) with bases
     plane_w: int = 0
     row_class: tuple[int, ...] = ()  # border class of each output row (empty: one class)
     col_class: tuple[int, ...] = ()  # border class of each output column
     power_of_two: bool = False  # weight codes are powers of two (INQ, hw/layout.py)
+    bases: np.ndarray | None = None  # (M, MH, MW) ±1 weight bases (ABC-Net), columns in stream order
 
     @property
     def row_classes(self) -> int:
@@ -212,9 +216,18 @@ class Mvu:
         return self.row_classes * self.col_classes
 
     @property
+    def base_count(self) -> int:
+        """M, the weight bases (0 without)."""
+        return 0 if self.bases is None else len(self.bases)
+
+    @property
     def gain_w(self) -> int:
-        """Bits per unsigned gain (1 without gains)."""
-        return max(1, int(self.gains.max()).bit_length()) if self.gains is not None else 1
+        """Bits per gain: unsigned (A, B), two's complement with bases; 1 without gains."""
+        if self.gains is None:
+            return 1
+        if self.bases is not None:
+            return signed_width(int(self.gains.min()), int(self.gains.max())).bits
+        return max(1, int(self.gains.max()).bit_length())
 
     @property
     def reps(self) -> int:

@@ -9,6 +9,8 @@ element s at bits [s·B, (s+1)·B). B is ``weight_code_bits(weight dtype)``:
 - B ≥ 3, power-of-two weights (``pow2``, INQ): bit 0 the sign (1 = +), bits [1, B − 1) the
   exponent e of |w| = 2^e, bit B − 1 set for a non-zero weight: the ternary code with the
   exponent between its two bits.
+- B = M, M binary weight bases (ABC-Net, ``bases`` (M, MH, MW) ±1): bit i the sign of base
+  i (1 = +1); the integer weights are then not coded, the per-row gains combine the bases.
 
 Per-channel values go to lane channel % PE."""
 
@@ -34,8 +36,12 @@ def is_power_of_two_code(dtype: DType) -> bool:
     return dtype.kind == "pow2"
 
 
-def _element_bits(rows: np.ndarray, weight_bits: int, power_of_two: bool) -> np.ndarray:
-    """(MH, MW) weights → (MH, MW, B) bits, bit b of element at [..., b]."""
+def _element_bits(rows: np.ndarray, weight_bits: int, power_of_two: bool, bases: np.ndarray | None) -> np.ndarray:
+    """(MH, MW) weights (or (M, MH, MW) bases) → (MH, MW, B) bits, bit b of element at [..., b]."""
+    if bases is not None:
+        if weight_bits != len(bases):
+            raise ValueError(f"{len(bases)} weight bases take {len(bases)} bits per weight, not {weight_bits}")
+        return np.moveaxis(np.asarray(bases) > 0, 0, -1)
     if weight_bits == 1:
         return (rows > 0)[..., None]
     if weight_bits == 2:
@@ -49,11 +55,13 @@ def _element_bits(rows: np.ndarray, weight_bits: int, power_of_two: bool) -> np.
     return ((codes[..., None] >> np.arange(weight_bits)) & 1).astype(bool)
 
 
-def weight_chunks(rows: np.ndarray, fold: Fold, weight_bits: int, power_of_two: bool = False) -> list[list[int]]:
-    """Integer rows (MH, MW) → [pe][nf * SF + sf] chunk values (Python ints of SIMD·B bits)."""
+def weight_chunks(rows: np.ndarray, fold: Fold, weight_bits: int, power_of_two: bool = False,
+                  bases: np.ndarray | None = None) -> list[list[int]]:
+    """Integer rows (MH, MW), or their ``bases`` (M, MH, MW), → [pe][nf * SF + sf] chunk
+    values (Python ints of SIMD·B bits)."""
     mh, mw = rows.shape
     nf, sf = mh // fold.pe, mw // fold.simd
-    words = pack_bits(_element_bits(rows, weight_bits, power_of_two).reshape(mh, sf, -1))  # (MH, SF, words) uint64
+    words = pack_bits(_element_bits(rows, weight_bits, power_of_two, bases).reshape(mh, sf, -1))  # (MH, SF, words) uint64
     by_lane = words.reshape(nf, fold.pe, sf, -1).transpose(1, 0, 2, 3).reshape(fold.pe, nf * sf, -1)
     return [[sum(int(w) << (64 * i) for i, w in enumerate(chunk)) for chunk in lane] for lane in by_lane]
 
@@ -63,9 +71,11 @@ def by_lane(values: np.ndarray, pe: int) -> list[list[int]]:
     return [[int(v) for v in lane] for lane in np.asarray(values).reshape(-1, pe).T]
 
 
-def weight_words(rows: np.ndarray, fold: Fold, weight_bits: int, power_of_two: bool = False) -> list[int]:
-    """Rows (MH, MW) → one word of PE·SIMD·B bits per tile nf·SF + sf, lane pe at bits
-    [pe·SIMD·B, (pe+1)·SIMD·B): the RTL MVU reads all lanes' chunks with one memory read."""
-    lanes = weight_chunks(rows, fold, weight_bits, power_of_two)
+def weight_words(rows: np.ndarray, fold: Fold, weight_bits: int, power_of_two: bool = False,
+                 bases: np.ndarray | None = None) -> list[int]:
+    """Rows (MH, MW) (or their ``bases``) → one word of PE·SIMD·B bits per tile nf·SF + sf, lane
+    pe at bits [pe·SIMD·B, (pe+1)·SIMD·B): the RTL MVU reads all lanes' chunks with one memory
+    read."""
+    lanes = weight_chunks(rows, fold, weight_bits, power_of_two, bases)
     lane_bits = fold.simd * weight_bits
     return [sum(lane[t] << (pe * lane_bits) for pe, lane in enumerate(lanes)) for t in range(len(lanes[0]))]

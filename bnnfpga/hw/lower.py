@@ -50,6 +50,9 @@ from bnnfpga.ir.ops import (
 from bnnfpga.ir.patches import conv_weight_rows
 from bnnfpga.ir.types import BIPOLAR, MAX_ENGINE_WEIGHT_BITS, TERNARY, TensorType, signed_width
 
+# Weight bases (ABC-Net) an MVU takes: a weight code bit each (rtl/bnn_mvu.sv BASES)
+MIN_BASES, MAX_BASES = 2, 8
+
 
 @dataclass
 class _Stream:
@@ -202,20 +205,12 @@ def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: 
          flattened_from: tuple[int, int, int] | None, backend: str) -> Mvu:
     out_t = types[node.output]
     mh, mw = op.out_channels, op.fan_in
-    if isinstance(op, Conv):
-        rows = conv_weight_rows(op.weight)
-        oh, ow = out_t.shape[1], out_t.shape[2]
-    else:
-        rows = op.weight
-        if flattened_from is not None and cur.count > 1:
-            fc, fh, fw = flattened_from  # ONNX column c·H·W + y·W + x → stream column (y·W + x)·C + c
-            rows = rows.reshape(mh, fc, fh, fw).transpose(0, 2, 3, 1).reshape(mh, -1)
-        oh = ow = 1
-    if op.bases is not None and op.weight_dtype.bits > MAX_ENGINE_WEIGHT_BITS:
-        raise BnnfpgaError(f"layer {node.name}: {len(op.bases)} binary weight bases (ABC-Net) with {op.weight_dtype} "
-                           f"weights are not supported by the {backend} backend yet (the golden model runs them); "
-                           f"supported: bases whose summed integer weights fit {MAX_ENGINE_WEIGHT_BITS} bits")
-    if op.weight_dtype not in (BIPOLAR, TERNARY) and op.weight_dtype.bits > MAX_ENGINE_WEIGHT_BITS:
+    rows = _stream_rows(op, op.weight, cur, flattened_from)
+    oh, ow = (out_t.shape[1], out_t.shape[2]) if isinstance(op, Conv) else (1, 1)
+    if op.bases is not None and not MIN_BASES <= len(op.bases) <= MAX_BASES:
+        raise BnnfpgaError(f"layer {node.name}: {len(op.bases)} binary weight bases (ABC-Net) are not supported by the "
+                           f"{backend} backend; supported: {MIN_BASES} to {MAX_BASES} bases")
+    if op.bases is None and op.weight_dtype not in (BIPOLAR, TERNARY) and op.weight_dtype.bits > MAX_ENGINE_WEIGHT_BITS:
         raise BnnfpgaError(f"layer {node.name}: {op.weight_dtype} weights are not supported by the {backend} backend "
                            f"(the golden model runs them); supported: ±1, ternary and 2- to {MAX_ENGINE_WEIGHT_BITS}-bit "
                            "integer weights")
@@ -233,13 +228,38 @@ def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: 
         out_dtype = activation.output_type([out_t]).dtype
     flipped = int(op.flipped.sum()) if op.flipped is not None else 0
     padded = isinstance(op, Conv) and any(op.pads)
-    gains, plane_w, weight_bits = None, 0, weight_code_bits(op.weight_dtype)
+    gains, plane_w, weight_bits, bases = None, 0, weight_code_bits(op.weight_dtype), None
     if op.gains is not None:
         gains, weight_bits = op.gains.astype(np.int64), weight_code_bits(TERNARY)  # ±1 codes too: the planes need the mask
         plane_w = signed_width(int(op.plane_min.min()), int(op.plane_max.max())).bits
+    if op.bases is not None:
+        bases = np.stack([_stream_rows(op, b, cur, flattened_from) for b in op.bases]).astype(np.int8)
+        gains, weight_bits, plane_w = op.base_gains.astype(np.int64), len(bases), _base_plane_width(bases, cur.dtype)
     return Mvu(node.name, node.source, mw, mh, fold, cur.dtype, acc_w, oh, ow, np.asarray(rows), thresholds, constant,
                threshold_w, flipped, padded, weight_bits, levels, base, out_dtype, gains, plane_w, row_class, col_class,
-               is_power_of_two_code(op.weight_dtype) and op.gains is None)
+               is_power_of_two_code(op.weight_dtype) and op.gains is None and op.bases is None, bases)
+
+
+def _stream_rows(op: DotProduct, weight: np.ndarray, cur: Pixels, flattened_from: tuple[int, int, int] | None) -> np.ndarray:
+    """A weight tensor of ``op`` as (MH, MW) rows with the columns in stream order."""
+    if isinstance(op, Conv):
+        return conv_weight_rows(weight)
+    mh = op.out_channels
+    if flattened_from is not None and cur.count > 1:
+        fc, fh, fw = flattened_from  # ONNX column c·H·W + y·W + x → stream column (y·W + x)·C + c
+        return weight.reshape(mh, fc, fh, fw).transpose(0, 2, 3, 1).reshape(mh, -1)
+    return weight
+
+
+def _base_plane_width(bases: np.ndarray, dtype) -> int:
+    """Width of the dot products P_i of inputs of ``dtype`` (or zero padding) with ±1 bases
+    (M, MH, MW): per row, the +1 weights take the largest input and the −1 weights the smallest
+    at the top, and the other way round at the bottom."""
+    lo, hi = min(dtype.min, 0), max(dtype.max, 0)
+    positive = (bases > 0).sum(axis=-1)
+    negative = bases.shape[-1] - positive
+    top, bottom = positive * hi - negative * lo, positive * lo - negative * hi
+    return signed_width(int(bottom.min()), int(top.max())).bits
 
 
 def _classes(slices: np.ndarray) -> tuple[tuple[int, ...], np.ndarray]:

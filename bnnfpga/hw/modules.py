@@ -164,13 +164,14 @@ class MvuParams:
     levels: int = 1  # thresholds per channel
     base: int = 0  # output value when no threshold is reached
     gained: bool = False  # asymmetric ternary rows: the accumulator is A·P − B·N
-    plane_w: int = 0  # width of the plane sums P and N (gained)
-    gain_w: int = 1  # bits per unsigned gain (gained)
+    plane_w: int = 0  # width of the plane sums: P and N (gained), P_i (bases)
+    gain_w: int = 1  # bits per gain: unsigned (gained), two's complement (bases)
     out_h: int = 1  # output positions per column and row (vectors per frame = out_h·out_w)
     out_w: int = 1
     row_classes: int = 1  # border classes of output rows and columns: thresholds per class
     col_classes: int = 1
     power_of_two: bool = False  # k-bit weight codes are powers of two (INQ): shifts, not products
+    bases: int = 0  # M binary weight bases (ABC-Net): M ±1 planes per lane, Σ C_i·P_i
 
     @property
     def classes(self) -> int:
@@ -321,8 +322,9 @@ def module_params(e: Engine) -> ModuleParams:
         return WidthConverterParams(e.inp.c, e.inp.dtype.bits, e.simd)
     if isinstance(e, Mvu):
         return MvuParams(e.mw, e.mh, e.fold.simd, e.fold.pe, e.in_dtype, e.acc_w, e.out_bits, e.threshold_w, e.padded,
-                         e.weights_in_bram, e.weight_bits, e.levels, e.base, e.gains is not None, e.plane_w, e.gain_w,
-                         e.out_h, e.out_w, e.row_classes, e.col_classes, e.power_of_two)
+                         e.weights_in_bram, e.weight_bits, e.levels, e.base, e.gains is not None and e.bases is None,
+                         e.plane_w, e.gain_w, e.out_h, e.out_w, e.row_classes, e.col_classes, e.power_of_two,
+                         e.base_count)
     if isinstance(e, Pool) and e.summing:
         return SumPoolParams(WindowShape.of(e.inp, e.kernel, e.strides, e.pads), e.inp.dtype, e.out.dtype.bits)
     if isinstance(e, Pool):

@@ -12,6 +12,7 @@ from bnnfpga.ir.ops import Affine, Conv, DotProduct, IntegerAffine, MaxPool, Res
 from bnnfpga.ir.patches import float_conv
 from bnnfpga.ir.verify import MAX_ACCUMULATOR_BITS
 from bnnfpga.passes.base import LocalRewrite
+from bnnfpga.passes.unshare_affines import copy_for_each_reader
 
 # Bits of the integer gains g_c of a per-channel input scale a_c ≈ g_c·a_max/2^G (fewer where
 # the first layer's accumulator would pass 32 bits, never fewer than MIN_INPUT_GAIN_BITS).
@@ -45,10 +46,13 @@ class AbsorbInputAffine(LocalRewrite):
             if dot is not None and g.types()[node.inputs[0]].dtype.is_integer:
                 self._gains_in_front(g, node, dot)
         if isinstance(nxt.op, Reshape):
-            reader = g.only_consumer(nxt.output)
-            if reader is None or not isinstance(reader.op, (DotProduct, Reshape)):
-                return False  # only on the way into a dense layer (SinkReshape moves the other way)
+            readers = g.consumers(nxt.output)
+            if not readers or nxt.output == g.output_name or not all(isinstance(r.op, (DotProduct, Reshape))
+                                                                     for r in readers):
+                return False  # only on the way into dense layers (SinkReshape moves the other way)
             self._swap_with_reshape(g, node, nxt, g.types())
+            # dense layers reading one flatten (ABC-Net's weight bases): an affine in front of each
+            copy_for_each_reader(g, nxt)
         elif isinstance(nxt.op, MaxPool):
             if node.op.position_bias is not None:
                 return False  # max(y + b[p]) over a window is no affine of max(y)

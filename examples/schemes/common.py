@@ -96,10 +96,16 @@ def evaluate(name: str, model: nn.Module, directory: Path, board: str = "pynq-z2
     dots = [n for n in graph.nodes if hasattr(n.op, "weight_dtype")]
     types = graph.types()
     totals = design.totals
-    return Outcome(name, "/".join(str(n.op.weight_dtype) + ("+gains" if n.op.gains is not None else "") for n in dots),
+    return Outcome(name, "/".join(_weight_kind(n.op) for n in dots),
                    "/".join(str(types[n.inputs[0]].dtype) for n in dots[1:]),
                    accuracy(reference, y_test), bool(np.array_equal(ours.argmax(1), reference.argmax(1))),
                    design.fps, totals["lut"], totals["ff"], totals["bram36"], totals["dsp"])
+
+
+def _weight_kind(op) -> str:
+    if op.bases is not None:
+        return f"{len(op.bases)} bases"
+    return str(op.weight_dtype) + ("+gains" if op.gains is not None else "")
 
 
 def main(name: str, build, train_model=train, default_epochs: int = 15, argv: list[str] | None = None) -> Outcome:

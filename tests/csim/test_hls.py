@@ -17,7 +17,7 @@ from bnnfpga.boards import load_board
 from bnnfpga.codegen import hls
 from bnnfpga.hw.fold import Fold, choose_folding
 from bnnfpga.hw.streams import accumulator_stream, pack_stream
-from bnnfpga.ir.ops import Conv
+from bnnfpga.ir.ops import Conv, DotProduct
 from bnnfpga.passes.pipeline import fold
 from tests.graphs import BORDER_CASES, CONV_CASES, Chain, binary_weight, border_net, conv_net, output_affine, random_input
 from tests.models import INQ_NETWORKS, NETWORKS, digits_frames
@@ -362,6 +362,16 @@ def test_scheme_networks_bit_exact(exported, network, mode):
     BWN, DoReFa and HWGQ layers as torch exports them."""
     graph = api.load(exported(network, mode))
     assert_hls_matches_golden(graph, api.random_inputs(graph.input_type, 8, seed=9))
+
+
+@pytest.mark.parametrize("network, mode", [("abc_mlp", "legacy"), ("abc_cnn", "dynamo")])
+def test_abc_networks_bit_exact(exported, network, mode):
+    """ABC-Net's weight bases (BaseGains: M ±1 plane sums per lane, Σ C_i·P_i with signed
+    gains of 20-30 bits on the exact grid, 48-bit accumulators; per layer and per channel α,
+    a padded convolution) and activation bases, on real digits."""
+    graph = api.load(exported(network, mode))
+    assert all(n.op.bases is not None for n in graph.nodes if isinstance(n.op, DotProduct))
+    assert_hls_matches_golden(graph, digits_frames(NETWORKS[network][1])[0][::113])
 
 
 @pytest.mark.parametrize("network", sorted(INQ_NETWORKS))

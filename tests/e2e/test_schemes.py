@@ -19,6 +19,7 @@ from bnnfpga import api
 from bnnfpga.errors import ModelError
 from bnnfpga.ir.ops import Affine, DotProduct, Threshold
 from bnnfpga.nn.train import calibrate_batchnorm
+from bnnfpga.report import inspect_table
 from bnnfpga.verify import run_onnxruntime, verify_model
 from tests.models import digits_frames, export_module
 
@@ -113,16 +114,47 @@ def test_abc_net_golden_model_against_onnxruntime_on_every_digit(tmp_path):
     assert len(differ) <= 2 and np.all(top2[:, 1] - top2[:, 0] <= 1e-6 * np.abs(reference).max()), differ
 
 
+@pytest.mark.parametrize("mode", ["legacy", "dynamo"])
+def test_trained_abc_net_golden_model_against_onnxruntime_on_every_digit(mode, tmp_path):
+    """bnnfpga.nn's ABC-Net MLP (M = 3 weight bases with least-squares α, N = 2 activation bases
+    with fixed β = 1 : ½), trained for 3 epochs on digits: golden and onnxruntime pick the same
+    class for all 1,797 digits, and the logits agree within 1e-4 of the largest."""
+    example, common = _load_example("abc_net"), _load_example("common")
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    model = common.train(example.build(), 3).eval()
+    path = tmp_path / "abc.onnx"
+    if mode == "legacy":
+        torch.onnx.export(model, (torch.zeros(1, 64),), str(path), dynamo=False, opset_version=13, input_names=["x"],
+                          dynamic_axes={"x": {0: "n"}})
+    else:
+        torch.onnx.export(model, (torch.zeros(1, 64),), str(path), dynamo=True)
+    graph = api.load(path)
+    assert [len(n.op.bases) for n in graph.nodes if isinstance(n.op, DotProduct)] == [3, 3, 3]
+    assert [n.op.levels for n in graph.nodes if isinstance(n.op, Threshold)] == [3, 3]
+    assert inspect_table(graph).count("3x±1 bases") == 3
+    x = np.concatenate(common.digits()[:2]).astype(np.float32)
+    exported = onnx.load(str(path))
+    reference = run_onnxruntime(exported, x, [])[exported.graph.output[0].name]
+    ours = api.predict(graph, x)
+    assert np.array_equal(ours.argmax(1), reference.argmax(1))
+    np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-4 * np.abs(reference).max())
+    assert common.accuracy(reference[-len(common.digits()[3]):], common.digits()[3]) > 0.85
+
+
 def test_abc_net_out_of_reach_is_refused_naming_the_node(tmp_path):
-    """β ratios that are not integers (1 : 0.3) are no multi-threshold; weight bases whose
-    integer weights are wider than the engines take are refused by the backends."""
+    """β ratios that are not integers (1 : 0.3) are no multi-threshold; more weight bases than
+    the MVU has weight bits for are refused by the backends."""
     with pytest.raises(ModelError) as info:
         api.load(_abc_mlp(tmp_path, betas=(1.0, 0.3)))
     assert "ABC-Net" in str(info.value) and "1 : 0.3" in str(info.value) and "supported:" in str(info.value)
-    run = subprocess.run([sys.executable, "-m", "bnnfpga.cli", "compile", str(_abc_mlp(tmp_path)), "-o",
-                          str(tmp_path / "out")], capture_output=True, text=True)
-    assert run.returncode == 2 and "weight bases (ABC-Net)" in run.stderr and "Traceback" not in run.stderr
-    assert not (tmp_path / "out").exists()
+    model = nn.Sequential(_ABCLinear(64, 32, bases=9, first=True), nn.BatchNorm1d(32), _ABCLinear(32, 10))
+    calibrate_batchnorm(model, digits_frames()[0][:500].astype(np.float32))
+    path = export_module(model, (64,), tmp_path / "abc9.onnx")
+    run = subprocess.run([sys.executable, "-m", "bnnfpga.cli", "compile", str(path), "-o", str(tmp_path / "out")],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and "9 binary weight bases (ABC-Net)" in run.stderr and "2 to 8" in run.stderr
+    assert "Traceback" not in run.stderr and not (tmp_path / "out").exists()
 
 
 def _load_example(name: str):
@@ -133,7 +165,7 @@ def _load_example(name: str):
         sys.path.remove(str(SCHEMES))
 
 
-@pytest.mark.parametrize("scheme", ["bnn", "xnor", "bwn", "twn", "ttq", "dorefa", "pact", "hwgq", "inq"])
+@pytest.mark.parametrize("scheme", ["bnn", "xnor", "bwn", "twn", "ttq", "dorefa", "pact", "hwgq", "inq", "abc_net"])
 def test_scheme_examples_train_export_and_compile(scheme, tmp_path):
     """Each example, one epoch: its export reads into the IR and the golden model predicts
     every held-out digit as onnxruntime does (the examples' own check)."""
@@ -145,4 +177,6 @@ def test_scheme_examples_train_export_and_compile(scheme, tmp_path):
     assert outcome.accuracy > 0.5 and outcome.fps > 0 and outcome.lut > 0 and outcome.dsp == 0
     if scheme == "inq":
         assert outcome.weights == "pow2_5/pow2_5/pow2_5"
+    if scheme == "abc_net":
+        assert outcome.weights == "3 bases/3 bases/3 bases"
     assert np.isfinite(outcome.lut)

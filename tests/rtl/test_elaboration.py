@@ -23,6 +23,10 @@ ILLEGAL = [  # module, parameters, a parameter the message must name
     ("bnn_mvu", {"GAINED": 1}, "GAINED"),  # gains on ±1 weights
     ("bnn_mvu", {"W_POW2": 1, "W_BITS": 2}, "W_POW2"),  # a power-of-two code without exponent bits
     ("bnn_mvu", {"W_POW2": 1, "W_BITS": 8}, "W_POW2"),
+    ("bnn_mvu", {"BASES": 1}, "BASES"),  # one base is a ±1 layer
+    ("bnn_mvu", {"BASES": 9, "W_BITS": 9}, "BASES"),
+    ("bnn_mvu", {"BASES": 3, "W_BITS": 2}, "BASES"),  # a weight bit per base
+    ("bnn_mvu", {"BASES": 2, "W_BITS": 2, "GAINED": 1}, "GAINED"),
     ("bnn_mvu", {"OUT_BITS": 33}, "OUT_BITS"),
     ("bnn_mvu", {"LEVELS": 0}, "LEVELS"),
     ("bnn_mvu", {"GROUP": 0}, "GROUP"),

@@ -32,12 +32,16 @@ def hex_lines(values, bits: int) -> str:
 
 
 def make_vectors(mw, mh, simd, pe, dtype, thresholds, reps, seed, tmp_path, padded=True, weight_dtype=BIPOLAR, levels=1,
-                 base=None, gain_w=0):
+                 base=None, gain_w=0, bases=0):
     """Parameters, input chunks and expected output words of one MVU test: random weights of
     ``weight_dtype`` (bipolar, ternary or intK); ``levels`` thresholds per channel give base + count;
-    ``gain_w`` > 0: ternary rows with random gains (A, B) of up to ``gain_w`` bits, A·P − B·N."""
+    ``gain_w`` > 0: ternary rows with random gains (A, B) of up to ``gain_w`` bits, A·P − B·N;
+    with ``bases`` M > 0 as well: M random ±1 bases with signed gains of ``gain_w`` bits, Σ C_i·P_i."""
     rng = np.random.default_rng(seed)
-    if weight_dtype == BIPOLAR:
+    if bases:
+        base_rows = rng.choice(np.array([-1, 1], np.int8), size=(bases, mh, mw))
+        rows = base_rows[0]
+    elif weight_dtype == BIPOLAR:
         rows = rng.choice(np.array([-1, 1], np.int8), size=(mh, mw))
     elif weight_dtype.kind == "pow2":  # 0 or ±2^e, every exponent of the code
         exponents = rng.integers(0, weight_dtype.exponents, size=(mh, mw))
@@ -57,7 +61,14 @@ def make_vectors(mw, mh, simd, pe, dtype, thresholds, reps, seed, tmp_path, padd
         x = rng.integers(dtype.min, dtype.max, size=(reps, mw), endpoint=True)
         valid = np.ones((reps, mw), bool)
     acc = dot_packed(x, valid, rows, dtype)  # golden (reps, MH)
-    if gain_w:
+    if bases:
+        limit = 1 << (gain_w - 1)
+        gains = rng.integers(-limit, limit, size=(mh, bases))
+        gains[0] = -limit, *([limit - 1] * (bases - 1))  # the widest gains of both signs, whatever the draw
+        planes = [dot_packed(x, valid, b, dtype) for b in base_rows]
+        acc = sum(gains[:, i] * planes[i] for i in range(bases))
+        plane_w = signed_width(int(min(p.min() for p in planes)), int(max(p.max() for p in planes))).bits
+    elif gain_w:
         gains = rng.integers(1, 1 << gain_w, size=(mh, 2))
         gains[0] = (1 << gain_w) - 1  # the widest gains, whatever the draw
         planes = [dot_packed(x, valid, (rows == sign).astype(np.int8), dtype) for sign in (1, -1)]
@@ -79,7 +90,10 @@ def make_vectors(mw, mh, simd, pe, dtype, thresholds, reps, seed, tmp_path, padd
              "CONSTANTS_FILE": tmp_path / "constants.mem"}
     w_bits = weight_code_bits(weight_dtype)
     power_of_two = weight_dtype.kind == "pow2"
-    files["WEIGHTS_FILE"].write_text(hex_lines(weight_words(rows, Fold(pe, simd), w_bits, power_of_two), pe * simd * w_bits))
+    if bases:
+        w_bits = bases
+    files["WEIGHTS_FILE"].write_text(hex_lines(weight_words(rows, Fold(pe, simd), w_bits, power_of_two,
+                                                            base_rows if bases else None), pe * simd * w_bits))
     out_bits = 32
     if thresholds and levels > 1 or base is not None:
         lo, hi = int(acc.min()), int(acc.max())
@@ -105,7 +119,12 @@ def make_vectors(mw, mh, simd, pe, dtype, thresholds, reps, seed, tmp_path, padd
               "W_BITS": w_bits, "LEVELS": levels, "BASE": base or 0, "IN_TERNARY": int(dtype.kind == "ternary")}
     if power_of_two:
         params["W_POW2"] = 1
-    if gain_w:
+    if bases:
+        files["GAINS_FILE"] = tmp_path / "gains.mem"
+        files["GAINS_FILE"].write_text(hex_lines((sum((int(c) & ((1 << gain_w) - 1)) << (i * gain_w) for i, c in enumerate(row))
+                                                  for row in gains), bases * gain_w))
+        params.update(BASES=bases, PLANE_W=plane_w, GAIN_W=gain_w)
+    elif gain_w:
         files["GAINS_FILE"] = tmp_path / "gains.mem"
         files["GAINS_FILE"].write_text(hex_lines((int(b) << gain_w | int(a) for a, b in gains), 2 * gain_w))
         params.update(GAINED=1, PLANE_W=plane_w, GAIN_W=gain_w)
@@ -196,4 +215,23 @@ def test_asymmetric_ternary_rows_with_gains(case, tmp_path):
     params, inputs, expected = make_vectors(mw, mh, simd, pe, dtype, levels > 0, reps=12, seed=mw * mh + gain_w,
                                             tmp_path=tmp_path, weight_dtype=TERNARY, levels=max(levels, 1), base=base,
                                             gain_w=gain_w)
+    run_stream_test("bnn_mvu", params, inputs, expected, tmp_path, seed=mw * mh)
+
+
+BASES_CASES = [  # MW, MH, SIMD, PE, input dtype, thresholds per channel, base, bases, gain bits
+    (18, 4, 6, 2, BIPOLAR, 1, None, 3, 7),  # sign activations with padding, three bases
+    (27, 6, 9, 3, DType("uint", 2), 3, 0, 3, 36),  # ABC-Net's hidden layer: 2-bit levels, a 40-bit accumulator
+    (16, 4, 8, 4, TERNARY, 2, -1, 2, 5),  # two bases on ternary levels
+    (12, 3, 4, 1, DType("uint", 5), 15, 0, 5, 20),  # a first layer on pixels, five bases
+    (20, 4, 10, 2, DType("int", 4), 0, None, 4, 18),  # int32 out: the combined accumulator itself
+]
+
+
+@pytest.mark.parametrize("case", BASES_CASES, ids=lambda c: f"mw{c[0]}mh{c[1]}simd{c[2]}pe{c[3]}{c[4]}L{c[5]}m{c[7]}g{c[8]}")
+def test_weight_bases_with_signed_gains(case, tmp_path):
+    """BASES (ABC-Net): M ±1 planes per lane, Σ C_i·P_i with signed per-row gains."""
+    mw, mh, simd, pe, dtype, levels, base, bases, gain_w = case
+    params, inputs, expected = make_vectors(mw, mh, simd, pe, dtype, levels > 0, reps=12, seed=mw * mh + gain_w,
+                                            tmp_path=tmp_path, levels=max(levels, 1), base=base, gain_w=gain_w,
+                                            bases=bases)
     run_stream_test("bnn_mvu", params, inputs, expected, tmp_path, seed=mw * mh)

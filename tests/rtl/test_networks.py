@@ -25,6 +25,7 @@ import pytest
 from bnnfpga import api, rtlsim
 from bnnfpga.codegen import rtl
 from bnnfpga.hw.fold import Fold, choose_folding
+from bnnfpga.ir.ops import DotProduct
 from bnnfpga.hw.streams import accumulator_stream, pack_stream
 from bnnfpga.toolchain import verilator_environment
 from tests.graphs import BORDER_CASES, CONV_CASES, border_net, conv_net, random_input
@@ -115,6 +116,15 @@ def test_scheme_networks_bit_exact(exported, network, mode, tmp_path):
     HWGQ layers as torch exports them."""
     graph = api.load(exported(network, mode))
     assert_rtl_matches_golden(graph, api.random_inputs(graph.input_type, 6, seed=9), tmp_path)
+
+
+@pytest.mark.parametrize("network, mode", [("abc_mlp", "dynamo"), ("abc_cnn", "legacy")])
+def test_abc_networks_bit_exact(exported, network, mode, tmp_path):
+    """ABC-Net's weight bases (BASES: M ±1 planes per lane, signed per-row gains, accumulators
+    up to 48 bits) and activation bases, on real digits."""
+    graph = api.load(exported(network, mode))
+    assert all(n.op.bases is not None for n in graph.nodes if isinstance(n.op, DotProduct))
+    assert_rtl_matches_golden(graph, digits_frames(NETWORKS[network][1])[0][::225], tmp_path)
 
 
 @pytest.mark.parametrize("network", sorted(INQ_NETWORKS))

@@ -1,15 +1,19 @@
 """ABC-Net's bases, one equivalence test per pass: SumOfSignsAsThresholds (activation bases →
 one multi-threshold), MergeWeightBases (scaled binary dot products of one input → one dot
-product with bases), IntegerBaseGains (float gains → integers on one 2^−K grid)."""
+product with bases), IntegerBaseGains (float gains → integers on one 2^−K grid); and the
+ABC-Net layers of bnnfpga.nn."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
+import torch
 
 from bnnfpga import golden
 from bnnfpga.ir.ops import Add, Affine, Binarize, Dense, FloatThresholds
 from bnnfpga.ir.types import DType
 from bnnfpga.ir.verify import verify
+from bnnfpga.nn.abc import ABCActivation, ABCConv2d, ABCLinear, least_squares_gains, weight_bases
 from bnnfpga.passes.extract_integer_weights import ExtractIntegerWeights
 from bnnfpga.passes.integer_base_gains import IntegerBaseGains
 from bnnfpga.passes.merge_weight_bases import MergeWeightBases
@@ -128,3 +132,62 @@ def test_flipped_rows_of_weight_bases_negate_their_gains():
     assert np.all(dot.base_gains[[1, 3]] < 0) and np.all(dot.base_gains[[0, 2, 4]] > 0)
     x = random_input(graph.input_type, 200, seed=5)
     np.testing.assert_array_equal(golden.execute(folded, x)[folded.output_name], golden.execute(graph, x)[graph.output_name])
+
+
+# -- bnnfpga.nn's ABC-Net layers ------------------------------------------------------------------
+
+def test_weight_bases_are_signs_of_the_centred_weights_shifted_by_standard_deviations():
+    torch.manual_seed(0)
+    w = torch.randn(6, 10)
+    bases = weight_bases(w, 3)
+    assert bases.shape == (3, 6, 10) and set(bases.unique().tolist()) == {-1.0, 1.0}
+    centred, spread = w - w.mean(), w.std()
+    for base, u in zip(bases, (-1.0, 0.0, 1.0)):
+        assert torch.equal(base, torch.where(centred + u * spread >= 0, 1.0, -1.0))
+
+
+def test_least_squares_gains_per_layer_and_per_channel_match_numpy():
+    torch.manual_seed(1)
+    w = torch.randn(4, 3, 3, 3)
+    bases = weight_bases(w, 3)
+    per_layer = least_squares_gains(w, bases, per_channel=False)
+    design = bases.reshape(3, -1).T.double().numpy()
+    np.testing.assert_allclose(per_layer.numpy(), np.linalg.lstsq(design, w.reshape(-1).double().numpy(), rcond=None)[0],
+                               rtol=1e-6)
+    per_channel = least_squares_gains(w, bases, per_channel=True)
+    assert per_channel.shape == (4, 3)
+    for o in range(4):
+        rows = bases[:, o].reshape(3, -1).T.double().numpy()
+        np.testing.assert_allclose(per_channel[o].numpy(), np.linalg.lstsq(rows, w[o].reshape(-1).double().numpy(),
+                                                                           rcond=None)[0], rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_abc_layers_compute_the_same_in_training_and_as_exported_branches(per_channel):
+    """Training multiplies by Σ α_i·B_i; eval mode (what the export writes) sums the branches
+    α_i·(x ∗ B_i) with the bases and α frozen when the layer entered eval mode."""
+    torch.manual_seed(2)
+    for layer, x in ((ABCLinear(12, 5, bases=3, per_channel=per_channel), torch.randn(7, 12)),
+                     (ABCConv2d(2, 4, 3, padding=1, bases=2, per_channel=per_channel), torch.randn(3, 2, 5, 5))):
+        with torch.no_grad():
+            trained = layer.train()(x)
+            exported = layer.eval()(x)
+        torch.testing.assert_close(exported, trained, rtol=1e-5, atol=1e-5)
+        assert len(layer.frozen_bases) == layer.base_count
+
+
+def test_abc_activation_is_a_sum_of_shifted_signs_with_a_straight_through_gradient():
+    torch.manual_seed(3)
+    act = ABCActivation((1.0, 0.5))
+    x = torch.linspace(-2, 2, 41, requires_grad=True)
+    y = act.train()(x)
+    assert set(y.detach().unique().tolist()) <= {-1.5, -0.5, 0.5, 1.5}
+    y.sum().backward()
+    assert x.grad.abs().sum() > 0 and act.shifts.grad.abs().sum() > 0
+    with torch.no_grad():  # eval: +β_j where x + v_j ≥ ½, thresholds at ½ − v_j = ½ and −½
+        assert act.eval()(torch.tensor([-1.0, 0.0, 0.49, 0.5])).tolist() == [-1.5, -0.5, -0.5, 1.5]
+
+
+def test_abc_activation_refuses_scales_without_integer_ratios():
+    with pytest.raises(ValueError, match="integer ratios"):
+        ABCActivation((1.0, 0.3))

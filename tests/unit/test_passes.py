@@ -14,7 +14,19 @@ import pytest
 from bnnfpga.errors import ModelError
 from bnnfpga.golden import execute
 from bnnfpga.ir.graph import Graph
-from bnnfpga.ir.ops import Affine, Binarize, Conv, Dense, DotProduct, IntegerAffine, MaxPool, OutputAffine, Reshape, Threshold
+from bnnfpga.ir.ops import (
+    Add,
+    Affine,
+    Binarize,
+    Conv,
+    Dense,
+    DotProduct,
+    IntegerAffine,
+    MaxPool,
+    OutputAffine,
+    Reshape,
+    Threshold,
+)
 from bnnfpga.ir.types import BIPOLAR, DType, TensorType, signed_width, uint
 from bnnfpga.ir.verify import verify, verify_folded
 from bnnfpga.passes.absorb_input_affine import AbsorbInputAffine
@@ -234,6 +246,32 @@ def test_absorb_input_affine_moves_affine_through_flatten():
     verify(after)
     assert [type(n.op) for n in after.nodes] == [Reshape, Dense, Affine]
     assert after.nodes[0].inputs == (before.input_name,)
+    assert_same_outputs(before, after, frames(before))
+
+
+def test_absorb_input_affine_gives_each_dense_layer_behind_one_flatten_a_copy():
+    """Affine → flatten read by several dense layers (ABC-Net's weight bases, each a matmul of
+    the same flattened activation): every dense layer absorbs its own copy and reads the one
+    flatten of the raw input."""
+    rng = np.random.default_rng(4)
+    c, h, w = 3, 2, 2
+    chain = Chain((c, h, w), UINT8)
+    chain.add("levels", Affine(scale=np.full(c, 0.5), bias=np.array([-1.0, 0.25, 2.0])))
+    chain.add("flatten", Reshape(shape=(c * h * w,)))
+    flat = chain.current
+    terms = []
+    for _ in range(3):
+        chain.current = flat
+        chain.add("fc", Dense(weight=rng.choice([-1, 1], size=(5, c * h * w)).astype(np.int8)))
+        terms.append(chain.current)
+    chain.join("sum", Add(), (terms[0], terms[1]))
+    chain.join("sum", Add(), (chain.current, terms[2]))
+    before = chain.graph()
+    after = AbsorbInputAffine().apply(before)
+    verify(after)
+    (flatten,) = [n for n in after.nodes if isinstance(n.op, Reshape)]
+    assert flatten.inputs == (before.input_name,)
+    assert [n.inputs for n in after.nodes if isinstance(n.op, Dense)] == [(flatten.output,)] * 3
     assert_same_outputs(before, after, frames(before))
 
 
