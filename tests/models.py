@@ -25,11 +25,13 @@ from bnnfpga.nn import (
     TernaryLinear,
     TTQConv2d,
     TTQLinear,
+    UniformActivation,
     XNORConv2d,
     XNORLinear,
     zoo,
 )
 from bnnfpga.nn.abc import ABCActivation, ABCConv2d, ABCLinear
+from bnnfpga.nn.horq import HORQConv2d, HORQLinear, ScaledInputXNORConv2d, ScaledInputXNORLinear
 from bnnfpga.nn.inq import INQConv2d, INQLinear, quantize_fraction
 from bnnfpga.nn.train import calibrate_batchnorm
 
@@ -468,6 +470,62 @@ class ABCCNN(ABCMLP):
         )
 
 
+class HORQMLP(nn.Module):
+    """HORQ of ``order`` (docs/DESIGN.md 5.3) on signed 2-bit activations {−2, −1, 0, 1}·½:
+    pixels → 64 (XNOR weights) → 2-bit → HORQ 64 → 32 → 2-bit → HORQ 32 → 10. Vectors of a
+    power of two values, so that float32 evaluation takes the same signs (DESIGN 5.3)."""
+
+    shape = (64,)
+
+    def __init__(self, order: int):
+        super().__init__()
+        self.net = nn.Sequential(XNORLinear(64, 64), nn.BatchNorm1d(64), FakeQuant(2, 0.5),
+                                 HORQLinear(64, 32, order=order), nn.BatchNorm1d(32), FakeQuant(2, 0.5),
+                                 HORQLinear(32, 10, order=order))
+
+    def forward(self, x):
+        return self.net(x)
+
+    def calibrate(self):
+        calibrate_batchnorm(self, digits_frames(self.shape)[0][:512].astype(np.float32))
+
+
+class HORQCNN(HORQMLP):
+    """A HORQ convolution of order 2 on unsigned 2-bit levels (2×2 windows of 8 channels,
+    stride 2: 32 values per field) and a HORQ classifier of order 3."""
+
+    shape = (1, 8, 8)
+
+    def __init__(self):
+        nn.Module.__init__(self)
+        self.net = nn.Sequential(
+            XNORConv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), UniformActivation(2, 3.0), nn.MaxPool2d(2),
+            HORQConv2d(8, 16, 2, stride=2, order=2), nn.BatchNorm2d(16), UniformActivation(2, 3.0),
+            nn.Flatten(), HORQLinear(16 * 2 * 2, 10, order=3),
+        )
+
+
+class ScaledInputXNORCNN(HORQMLP):
+    """XNOR-Net with input scaling (K = A ∗ k) in every layer: zero-padded 3×3 convolutions
+    on pixels and on unsigned 2-bit levels, and a fully connected classifier."""
+
+    shape = (1, 8, 8)
+
+    def __init__(self):
+        nn.Module.__init__(self)
+        self.net = nn.Sequential(
+            ScaledInputXNORConv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), UniformActivation(2, 3.0), nn.MaxPool2d(2),
+            ScaledInputXNORConv2d(8, 12, 3, padding=1), nn.BatchNorm2d(12), UniformActivation(2, 3.0), nn.MaxPool2d(2),
+            nn.Flatten(), ScaledInputXNORLinear(12 * 2 * 2, 10),
+        )
+
+
+HORQ_NETWORKS = {
+    **{f"horq_mlp{order}": (functools.partial(HORQMLP, order), HORQMLP.shape) for order in (1, 2, 3)},
+    "horq_cnn": (HORQCNN, HORQCNN.shape),
+    "xnor_scaled_cnn": (ScaledInputXNORCNN, ScaledInputXNORCNN.shape),
+}
+
 INQ_NETWORKS = {f"inq_{kind}{bits}": (functools.partial(cls, bits), cls.shape)
                 for kind, cls in (("mlp", INQMLP), ("cnn", INQCNN)) for bits in (5, 4, 3)}
 
@@ -494,6 +552,7 @@ NETWORKS = {
     "abc_activations": (ABCActivationsMLP, (64,)),
     "abc_mlp": (ABCMLP, ABCMLP.shape),
     "abc_cnn": (ABCCNN, ABCCNN.shape),
+    **HORQ_NETWORKS,
 }
 
 

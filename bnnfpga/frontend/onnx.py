@@ -20,6 +20,25 @@ from onnx import helper, numpy_helper
 
 from bnnfpga.errors import ModelError
 from bnnfpga.frontend.common import check_input_options, node_attributes, uniform_values
+from bnnfpga.frontend.residual import (
+    RESIDUAL_IDIOMS,
+    AbsResidual,
+    Beta,
+    ChannelMeanAbs,
+    Fields,
+    Patches,
+    Residual,
+    SignDot,
+    SignOf,
+    Signs,
+    Terms,
+    Window,
+    box_value,
+    patch_taps,
+    residual_dot_op,
+    unit_scale,
+)
+from bnnfpga.frontend.values import Const, Dynamic
 from bnnfpga.ir.graph import Graph, Node
 from bnnfpga.ir.head import Head
 from bnnfpga.ir.input_quantizer import InputQuantizer
@@ -33,6 +52,8 @@ SUPPORTED_DYNAMIC_OPS = (
     "PRelu with a per-channel slope (in front of a quantizer or sign), "
     "Where(GreaterOrEqual/Greater/LessOrEqual/Less(x, c), a, b), Sign, MaxPool, AveragePool, GlobalAveragePool, "
     "ReduceMean over H and W, "
+    "Abs/ReduceMean/Sign/Mul/Add/Sub chains of a residual binarization (HORQ of order K, XNOR-Net's input scaling) "
+    "into a MatMul/Gemm or Conv, "
     "Flatten, Reshape, Squeeze (to a vector), Not (of a comparison), "
     "Identity, Dropout, QuantizeLinear [→ Clip] → DequantizeLinear (QCDQ), Clip/Relu → [Mul/Div/Add] → Round (PACT, DoReFa); "
     "at the end: Softmax, LogSoftmax, ArgMax, TopK (indices) over the classes"
@@ -44,28 +65,10 @@ UNBOUNDED_LEVELS = (-(1 << 31), (1 << 31) - 1)
 
 
 @dataclass
-class Const:
-    value: np.ndarray
-
-
-@dataclass
-class _Dyn:
-    tensor: str  # IR tensor name
-    type: TensorType
-    # The ONNX shape (batch left out) where it differs from the IR type's: a vector of C
-    # values seen as (C, 1) or (C, 1, 1) between two Squeeze/Unsqueeze/Reshape steps.
-    view: tuple[int, ...] | None = None
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.view or self.type.shape
-
-
-@dataclass
 class _Compare:
     """x <cmp> c for a dynamic x, waiting for the Where that turns it into binarisation."""
 
-    x: _Dyn
+    x: Dynamic
     cmp: str  # 'ge' | 'gt' | 'le' | 'lt'
     c: np.ndarray  # per-channel
 
@@ -75,7 +78,7 @@ class _Headed:
     """Class scores ``x`` (the ONNX tensor ``scores``) behind a classifier head: the end of
     the graph."""
 
-    x: _Dyn
+    x: Dynamic
     scores: str
     head: Head
     node: str  # the head's ONNX node and op, for errors
@@ -97,7 +100,7 @@ class _Levels:
     which a Clip may still narrow; ``quantize`` None: the levels of the model's float input,
     quantized on the host (the importer's input quantizer)."""
 
-    x: _Dyn
+    x: Dynamic
     quantize: Node | None
     quantized: TensorType | None
 
@@ -117,6 +120,7 @@ _WAITING = {
     _Levels: ("the integers of a QuantizeLinear", ("Clip", "DequantizeLinear")),
     _FloatInput: ("the model's float input (--float-input), which the host quantizes with the model's own quantizer,",
                   ("Quant", "IntQuant", "BipolarQuant", "QuantizeLinear")),
+    **RESIDUAL_IDIOMS,
 }
 # Values that end the graph: any consumer is refused, naming the node that made them.
 _FINAL = {
@@ -124,7 +128,7 @@ _FINAL = {
     _TopKValues: "TopK's values are not supported (its indices are, as the model's output)",
 }
 _PASS_THROUGH = ("Identity", "Dropout")
-# The ops that read a _Dyn's view (its ONNX shape) rather than its IR type.
+# The ops that read a Dynamic's view (its ONNX shape) rather than its IR type.
 _VIEW_OPS = ("Squeeze", "Unsqueeze", "Reshape", "Flatten", "Shape") + _PASS_THROUGH
 _COMPARE_OPS = {"GreaterOrEqual": "ge", "Greater": "gt", "LessOrEqual": "le", "Less": "lt"}
 # x <cmp> c written as c <cmp'> x when the constant comes first.
@@ -147,7 +151,7 @@ class OnnxImporter:
         self.float_input = float_input
         self.input_quantizer: InputQuantizer | None = None
         self.opsets = {imp.domain or "": imp.version for imp in model.opset_import}
-        self.env: dict[str, Const | _Dyn | _Compare | _Levels] = {}
+        self.env: dict[str, Const | Dynamic | _Compare | _Levels] = {}
         self.nodes: list[Node] = []
         self.names = UniqueNames()
         self.onnx_tensors: dict[str, str] = {}
@@ -155,15 +159,15 @@ class OnnxImporter:
         self.notes: list[str] = []
 
     # -- helpers ---------------------------------------------------------------------------
-    def emit(self, onnx_node, op, x: _Dyn, suffix: str = "") -> _Dyn:
+    def emit(self, onnx_node, op, x: Dynamic, suffix: str = "") -> Dynamic:
         base = (onnx_node.name or f"{onnx_node.op_type}_{len(self.nodes)}") + suffix
         name = self.names.take(base)
         node = Node(name, op, (x.tensor,), name, source=onnx_node.name or onnx_node.op_type)
         self.nodes.append(node)
         out_type = op.output_type([x.type])
-        return _Dyn(name, out_type)
+        return Dynamic(name, out_type)
 
-    def per_channel(self, onnx_node, x: _Dyn, c: np.ndarray) -> np.ndarray:
+    def per_channel(self, onnx_node, x: Dynamic, c: np.ndarray) -> np.ndarray:
         """A constant that broadcasts against x (N, C, ...) and is uniform except along C,
         as a float64 vector of length C."""
         rank = len(x.type.shape) + 1
@@ -245,7 +249,7 @@ class OnnxImporter:
             if self.input_quantizer is None:
                 raise ModelError(f"--float-input: the model's input {inputs[0].name!r} is not read by a quantizer "
                                  "(QONNX Quant/BipolarQuant or QuantizeLinear) whose levels the accelerator could take")
-            graph_input = _Dyn(graph_input.tensor, TensorType(graph_input.type.shape, self.input_quantizer.dtype))
+            graph_input = Dynamic(graph_input.tensor, TensorType(graph_input.type.shape, self.input_quantizer.dtype))
         if len(g.output) != 1:
             raise ModelError(f"the model must have exactly one output, found {len(g.output)}")
         out = self.env.get(g.output[0].name)
@@ -255,10 +259,13 @@ class OnnxImporter:
         if isinstance(out, _TopKValues):
             raise ModelError(f"the model's output {g.output[0].name!r} is TopK's values; supported are TopK's indices "
                              "(the classes), or the scores themselves", out.node, out.op, self.opsets.get(""))
-        if not isinstance(out, _Dyn):
+        if not isinstance(out, Dynamic):
             raise ModelError(f"output {g.output[0].name!r} does not depend on the input")
         self.onnx_tensors[out.tensor] = scores
         self.prune_unused(out.tensor)
+        self.notes.extend(
+            f"node {node.source!r} (Sign): read as binarisation x >= 0 → +1, x < 0 → −1 (ONNX Sign maps 0 to 0)"
+            for node in self.nodes if isinstance(node.op, Binarize) and node.op.onnx_sign)
         return Graph(
             input_name=graph_input.tensor,
             input_type=graph_input.type,
@@ -273,16 +280,16 @@ class OnnxImporter:
             input_quantizer=self.input_quantizer,
         )
 
-    def tag_levels(self, levels: _Dyn, onnx_name: str, scale: np.ndarray, zeropt: np.ndarray) -> None:
+    def tag_levels(self, levels: Dynamic, onnx_name: str, scale: np.ndarray, zeropt: np.ndarray) -> None:
         """The ONNX tensor ``onnx_name`` holds scale·(levels − zeropt) per channel."""
         self.onnx_tensors[levels.tensor] = onnx_name
         self.onnx_scales[onnx_name] = ([float(v) for v in scale], [float(v) for v in zeropt])
 
-    def emit_input_scale(self, x: _Dyn) -> _Dyn:
+    def emit_input_scale(self, x: Dynamic) -> Dynamic:
         name = self.names.take("input_scale")
         op = Affine(scale=np.full(x.type.shape[0], self.input_scale), bias=np.zeros(x.type.shape[0]))
         self.nodes.append(Node(name, op, (x.tensor,), name, source="input scale"))
-        return _Dyn(name, op.output_type([x.type]))
+        return Dynamic(name, op.output_type([x.type]))
 
     def prune_unused(self, output: str) -> None:
         """Drop nodes the output does not depend on (dead branches of the ONNX graph)."""
@@ -309,7 +316,7 @@ class OnnxImporter:
             raise ModelError(f"unsupported operation on activations{also}; supported on activations: {self.SUPPORTED}",
                              first.name, first.op_type, self.opset(first))
 
-    def read_input(self, vi) -> _Dyn:
+    def read_input(self, vi) -> Dynamic:
         dims = vi.type.tensor_type.shape.dim
         shape = []
         for i, d in enumerate(dims):
@@ -325,7 +332,7 @@ class OnnxImporter:
         if len(shape) < 2:
             raise ModelError(f"input {vi.name!r} has rank {len(shape)}; expected (N, C, H, W) or (N, F)")
         name = self.names.take("input")
-        return _Dyn(name, TensorType(tuple(shape[1:]), uint(self.input_bits)))
+        return Dynamic(name, TensorType(tuple(shape[1:]), uint(self.input_bits)))
 
     def visit(self, node) -> None:
         try:
@@ -356,7 +363,7 @@ class OnnxImporter:
             if type(value) in _FINAL and node.op_type not in _PASS_THROUGH:
                 raise ModelError(f"{_FINAL[type(value)]}; here it feeds {node.op_type} {node.name!r}", value.node, value.op,
                                  self.opset(node))
-            if isinstance(value, _Dyn) and value.view is not None and node.op_type not in _VIEW_OPS:
+            if isinstance(value, Dynamic) and value.view is not None and node.op_type not in _VIEW_OPS:
                 raise self.unsupported(node, f"{node.op_type} on a vector seen as (N, {', '.join(map(str, value.view))}): "
                                              "supported are vectors (N, F) and images (N, C, H, W)")
             waiting = _WAITING.get(type(value))
@@ -365,17 +372,17 @@ class OnnxImporter:
                 raise self.unsupported(node, f"{what} must feed {' or '.join(consumers)} directly, not {node.op_type}")
         result = handler(node, ins)
         self.env[node.output[0]] = result
-        if isinstance(result, _Dyn) and result.type.dtype.kind == "bipolar":
+        if isinstance(result, Dynamic) and result.type.dtype.kind == "bipolar":
             self.onnx_tensors.setdefault(result.tensor, node.output[0])
 
     # -- dynamic ops -----------------------------------------------------------------------
     def _dyn_and_const(self, node, ins):
         a, b = ins[0], ins[1]
-        if isinstance(a, _Dyn) and isinstance(b, Const):
+        if isinstance(a, Dynamic) and isinstance(b, Const):
             return a, b.value, False
-        if isinstance(a, Const) and isinstance(b, _Dyn):
+        if isinstance(a, Const) and isinstance(b, Dynamic):
             return b, a.value, True
-        if node.op_type == "Add" or not all(isinstance(v, _Dyn) for v in (a, b)):
+        if node.op_type == "Add" or not all(isinstance(v, Dynamic) for v in (a, b)):
             raise self.unsupported(node, "needs one activation and one constant operand")
         raise self.unsupported(node, f"{node.op_type} of two activations (a multiply merge such as squeeze-excitation, or a "
                                      "difference of branches) is not supported; two branches join by Add (a residual "
@@ -401,7 +408,9 @@ class OnnxImporter:
 
     def op_Conv(self, node, ins):
         x, w = ins[0], ins[1]
-        if not isinstance(x, _Dyn) or not isinstance(w, Const) or (len(ins) > 2 and ins[2] is not None and not isinstance(ins[2], Const)):
+        if isinstance(x, (ChannelMeanAbs, Terms)):
+            return self._residual_conv(node, ins)
+        if not isinstance(x, Dynamic) or not isinstance(w, Const) or (len(ins) > 2 and ins[2] is not None and not isinstance(ins[2], Const)):
             raise self.unsupported(node, "Conv needs constant weights and bias")
         if len(x.type.shape) != 3:
             raise self.unsupported(node, "Conv needs an (N, C, H, W) input")
@@ -418,7 +427,51 @@ class OnnxImporter:
         strides = tuple(int(s) for s in attrs.get("strides", [1, 1]))
         pads = self._pads(node, attrs, x.type.shape[1:], weight.shape[2:], strides)
         bias = np.asarray(ins[2].value, dtype=np.float64) if len(ins) > 2 and ins[2] is not None else None
-        return self.emit(node, Conv(weight=weight, bias=bias, strides=strides, pads=pads), x)
+        op = Conv(weight=weight, bias=bias, strides=strides, pads=pads)
+        y = self.emit(node, op, x)
+        if isinstance(x, SignOf):
+            return SignDot(y.tensor, y.type, source=x.source, op=op)
+        taps = patch_taps(weight) if bias is None or not np.any(bias) else None
+        if taps is not None:
+            return Patches(y.tensor, y.type, fields=Fields(x, Window(op.kernel, strides, pads), taps))
+        return y
+
+    def _conv_geometry(self, node, ins, channels: int):
+        """The constant weight, bias, strides and pads of a Conv on ``channels`` channels."""
+        w = ins[1]
+        if not isinstance(w, Const) or (len(ins) > 2 and ins[2] is not None and not isinstance(ins[2], Const)):
+            raise self.unsupported(node, "Conv needs constant weights and bias")
+        attrs = node_attributes(node)
+        weight = np.asarray(w.value, dtype=np.float64)
+        if weight.ndim != 4 or attrs.get("group", 1) != 1 or any(d != 1 for d in attrs.get("dilations", [1, 1])):
+            raise self.unsupported(node, "only 2-D convolution without groups or dilation is supported")
+        if weight.shape[1] != channels:
+            raise ModelError(f"weight has {weight.shape[1]} input channels, activation has {channels}", node.name, node.op_type)
+        strides = tuple(int(s) for s in attrs.get("strides", [1, 1]))
+        bias = np.asarray(ins[2].value, dtype=np.float64) if len(ins) > 2 and ins[2] is not None else None
+        return weight, bias, strides, attrs
+
+    def _residual_conv(self, node, ins):
+        """XNOR-Net's box filter of the channel mean of |x| (its β per window), or the 1×1
+        conv that reads x̂ of laid-out receptive fields (HORQ)."""
+        x = ins[0]
+        if isinstance(x, ChannelMeanAbs):
+            weight, bias, strides, attrs = self._conv_geometry(node, ins, 1)
+            v = box_value(weight)
+            if v is None or (bias is not None and np.any(bias)):
+                raise self.unsupported(node, "the channel mean of |x| is read by a box filter (a Conv with one constant "
+                                             "weight and no bias) as XNOR-Net's K = A ∗ k")
+            kernel = (int(weight.shape[2]), int(weight.shape[3]))
+            pads = self._pads(node, attrs, x.source.type.shape[1:], kernel, strides)
+            return Beta(Fields(x.source, Window(kernel, strides, pads)), 1, x.scale * v * kernel[0] * kernel[1])
+        if x.fields.window is None:
+            raise self.unsupported(node, "the terms of a vector's residual binarization are read by MatMul or Gemm")
+        weight, bias, strides, attrs = self._conv_geometry(node, ins, x.fields.size)
+        pads = self._pads(node, attrs, (1, 1), weight.shape[2:], strides)
+        if weight.shape[2:] != (1, 1) or strides != (1, 1) or any(pads):
+            raise self.unsupported(node, "the terms of laid-out receptive fields are read by a 1×1 Conv without "
+                                         "stride or padding")
+        return self._residual_read(node, x, weight[:, :, 0, 0], bias)
 
     def _pads(self, node, attrs, spatial, kernel, strides) -> tuple[int, int, int, int]:
         auto_pad = attrs.get("auto_pad", b"NOTSET")
@@ -439,7 +492,7 @@ class OnnxImporter:
     def op_Gemm(self, node, ins):
         x, b = ins[0], ins[1]
         attrs = node_attributes(node)
-        if not isinstance(x, _Dyn) or not isinstance(b, Const) or attrs.get("transA", 0):
+        if not isinstance(x, (Dynamic, Terms)) or not isinstance(b, Const) or attrs.get("transA", 0):
             raise self.unsupported(node, "Gemm needs the activation as A (transA=0) and constant B, C")
         w = np.asarray(b.value, dtype=np.float64) * float(attrs.get("alpha", 1.0))
         weight = w if attrs.get("transB", 0) else w.T
@@ -455,20 +508,100 @@ class OnnxImporter:
 
     def op_MatMul(self, node, ins):
         x, w = ins[0], ins[1]
-        if not isinstance(x, _Dyn) or not isinstance(w, Const) or np.ndim(w.value) != 2:
+        if not isinstance(x, (Dynamic, Terms)) or not isinstance(w, Const) or np.ndim(w.value) != 2:
             raise self.unsupported(node, "MatMul needs the activation first and a constant 2-D weight")
         return self._dense(node, x, np.asarray(w.value, dtype=np.float64).T, None)
 
-    def _dense(self, node, x: _Dyn, weight: np.ndarray, bias):
+    def _dense(self, node, x: Dynamic | Terms, weight: np.ndarray, bias):
+        if isinstance(x, Terms):
+            if x.fields.window is not None:
+                raise self.unsupported(node, "the terms of laid-out receptive fields are read by a 1×1 Conv")
+            return self._residual_read(node, x, weight, bias)
         if len(x.type.shape) != 1:
             raise self.unsupported(node, f"fully connected layer needs a flat (N, F) input, got {x.type}; add Flatten")
         if weight.shape[1] != x.type.shape[0]:
             raise ModelError(f"weight expects {weight.shape[1]} inputs, activation has {x.type.shape[0]}", node.name, node.op_type)
-        return self.emit(node, Dense(weight=weight, bias=bias), x)
+        op = Dense(weight=weight, bias=bias)
+        y = self.emit(node, op, x)
+        return SignDot(y.tensor, y.type, source=x.source, op=op) if isinstance(x, SignOf) else y
+
+    # -- residual binarization (frontend/residual.py) -------------------------------------------
+    def _residual_read(self, node, terms: Terms, weight: np.ndarray, bias) -> Dynamic:
+        """A dot product of x̂ = Σ_{k ≤ K} β_k·H_k: Dot(residual_order K) → Affine(scale/n^K, bias)."""
+        order, fields = terms.complete_order, terms.fields
+        if order is None:
+            raise self.unsupported(node, f"it reads the residual binarization terms {sorted(terms.orders)}; x̂ of order K "
+                                         "sums the terms of orders 1 … K")
+        if weight.shape[1] != fields.size:
+            raise ModelError(f"weight expects {weight.shape[1]} inputs, the binarized vectors have {fields.size}",
+                             node.name, node.op_type)
+        return self._residual_dot(node, fields, weight, order, terms.scale, bias)
+
+    def _residual_dot(self, node, fields: Fields, weight: np.ndarray, order: int, scale: float, bias) -> Dynamic:
+        y = self.emit(node, residual_dot_op(fields, weight, order), fields.source)
+        return self._affine(node, y, scale / float(fields.size) ** order, 0.0 if bias is None else bias)
+
+    @staticmethod
+    def _reads_vectors(fields: Fields, x) -> bool:
+        """x is R_0 of ``fields``: the activation itself, or its laid-out receptive fields."""
+        if fields.taps is not None:
+            return isinstance(x, Patches) and x.fields.same(fields)
+        return fields.window is None and isinstance(x, Dynamic) and not isinstance(x, Patches) and x.tensor == fields.source.tensor
+
+    def _residual_product(self, node, a, b):
+        for p, q in ((a, b), (b, a)):
+            if isinstance(q, Const) and isinstance(p, (Beta, ChannelMeanAbs, Terms)):
+                c = np.asarray(q.value, np.float64)
+                if c.size != 1:
+                    break
+                return type(p)(**{**vars(p), "scale": p.scale * float(c.reshape(-1)[0])})
+            if not isinstance(p, Beta):
+                continue
+            if isinstance(q, Signs) and q.order == p.order and q.fields.same(p.fields):
+                return Terms(p.fields, frozenset({p.order}), p.scale)
+            if isinstance(q, SignOf) and p.order == 1 and self._reads_vectors(p.fields, q.source):
+                return Terms(p.fields, frozenset({1}), p.scale)
+            if isinstance(q, SignDot) and p.order == 1:
+                return self._scaled_sign_dot(node, p, q)
+        raise self.unsupported(node, "Mul in a residual binarization multiplies β_k with H_k of the same vectors "
+                                     "(or XNOR-Net's K with the dot product of sign(x)), or a scale by one constant")
+
+    def _scaled_sign_dot(self, node, beta: Beta, dot: SignDot) -> Dynamic:
+        """XNOR-Net: (sign(x) · W)·β over the same vectors is a dot product of order 1."""
+        op = dot.op
+        window = Window(op.kernel, op.strides, op.pads) if isinstance(op, Conv) else None
+        if beta.fields.source.tensor != dot.source.tensor or beta.fields.window != window:
+            raise self.unsupported(node, "XNOR-Net's scale K must be the mean |x| over the same vectors (the same "
+                                         "kernel, strides and padding) as the dot product of sign(x) it multiplies")
+        if op.bias is not None and np.any(op.bias):
+            raise self.unsupported(node, "the dot product of sign(x) has a bias in front of XNOR-Net's scale K; "
+                                         "supported: the bias behind the scale")
+        return self._residual_dot(node, Fields(dot.source, window), op.weight, 1, beta.scale, None)
+
+    def _residual_sum(self, node, a, b):
+        for p, q in ((a, b), (b, a)):
+            if isinstance(p, Terms) and isinstance(q, Const) and not np.any(q.value):
+                return p
+        if (isinstance(a, Terms) and isinstance(b, Terms) and a.fields.same(b.fields) and not (a.orders & b.orders)
+                and abs(a.scale - b.scale) <= 1e-6 * abs(a.scale)):
+            return Terms(a.fields, a.orders | b.orders, a.scale)
+        raise self.unsupported(node, "Add in a residual binarization sums terms β_k·H_k of different orders k of the "
+                                     "same vectors")
+
+    def _residual_step(self, node, x, terms):
+        """R_k = R_{k−1} − β_k·H_k, or x − Σ_{j ≤ k} β_j·H_j."""
+        if isinstance(terms, Terms) and unit_scale(terms.scale):
+            k = max(terms.orders)
+            if terms.orders == frozenset({k}) and isinstance(x, Residual) and x.order == k - 1 and x.fields.same(terms.fields):
+                return Residual(terms.fields, k)
+            if terms.complete_order == k and self._reads_vectors(terms.fields, x):
+                return Residual(terms.fields, k)
+        raise self.unsupported(node, "Sub in a residual binarization is R_k = R_(k−1) − β_k·H_k (or x − Σ_(j≤k) β_j·H_j) "
+                                     "with β_k = mean |R_(k−1)| unscaled")
 
     def op_BatchNormalization(self, node, ins):
         x = ins[0]
-        if not isinstance(x, _Dyn) or not all(isinstance(v, Const) for v in ins[1:5]):
+        if not isinstance(x, Dynamic) or not all(isinstance(v, Const) for v in ins[1:5]):
             raise self.unsupported(node, "BatchNormalization needs constant parameters")
         if len([o for o in node.output if o]) > 1:
             raise self.unsupported(node, "BatchNormalization in training mode is not supported")
@@ -477,19 +610,21 @@ class OnnxImporter:
         scale = gamma / np.sqrt(var + np.float64(np.float32(eps)))
         return self.emit(node, Affine(scale=scale, bias=beta - mean * scale), x)
 
-    def _affine(self, node, x: _Dyn, scale, bias) -> _Dyn:
+    def _affine(self, node, x: Dynamic, scale, bias) -> Dynamic:
         c = x.type.shape[0]
         scale = np.broadcast_to(np.asarray(scale, np.float64), (c,)).copy()
         bias = np.broadcast_to(np.asarray(bias, np.float64), (c,)).copy()
         return self.emit(node, Affine(scale=scale, bias=bias), x)
 
-    def emit_join(self, onnx_node, op, xs: list[_Dyn]) -> _Dyn:
+    def emit_join(self, onnx_node, op, xs: list[Dynamic]) -> Dynamic:
         name = self.names.take(onnx_node.name or f"{onnx_node.op_type}_{len(self.nodes)}")
         self.nodes.append(Node(name, op, tuple(x.tensor for x in xs), name, source=onnx_node.name or onnx_node.op_type))
-        return _Dyn(name, op.output_type([x.type for x in xs]))
+        return Dynamic(name, op.output_type([x.type for x in xs]))
 
     def op_Add(self, node, ins):
-        if len(ins) == 2 and all(isinstance(v, _Dyn) for v in ins):  # a residual shortcut joins its block
+        if any(type(v) in RESIDUAL_IDIOMS for v in ins):
+            return self._residual_sum(node, *ins)
+        if len(ins) == 2 and all(isinstance(v, Dynamic) for v in ins):  # a residual shortcut joins its block
             a, b = ins
             if a.type.shape != b.type.shape:
                 raise self.unsupported(node, f"Add of activations of shapes {a.type.shape} and {b.type.shape}: "
@@ -507,7 +642,7 @@ class OnnxImporter:
 
     def op_Concat(self, node, ins):
         xs = [v for v in ins if v is not None]
-        if not all(isinstance(v, _Dyn) for v in xs):
+        if not all(isinstance(v, Dynamic) for v in xs):
             raise self.unsupported(node, "Concat of activations with constants is not supported")
         rank = len(xs[0].type.shape) + 1
         axis = int(node_attributes(node).get("axis", 1))
@@ -518,11 +653,15 @@ class OnnxImporter:
         return xs[0] if len(xs) == 1 else self.emit_join(node, Concat(), xs)
 
     def op_Sub(self, node, ins):
+        if any(type(v) in RESIDUAL_IDIOMS for v in ins):
+            return self._residual_step(node, *ins)
         x, c, const_first = self._dyn_and_const(node, ins)
         c = self.per_channel(node, x, c)
         return self._affine(node, x, -1.0, c) if const_first else self._affine(node, x, 1.0, -c)
 
     def op_Mul(self, node, ins):
+        if any(type(v) in RESIDUAL_IDIOMS for v in ins):
+            return self._residual_product(node, *ins)
         x, c, _ = self._dyn_and_const(node, ins)
         return self._affine(node, x, self.per_channel(node, x, c), 0.0)
 
@@ -572,12 +711,25 @@ class OnnxImporter:
         # Where(x, a, b) = (a + b)/2 + (a − b)/2 · sign
         return self._affine(node, v, (hi - lo) / 2, (hi + lo) / 2)
 
+    def op_Abs(self, node, ins):
+        """|R_k| in a residual binarization (frontend/residual.py)."""
+        x = ins[0]
+        if isinstance(x, Residual):
+            return AbsResidual(x.fields, x.order)
+        if isinstance(x, Patches):
+            return AbsResidual(x.fields, 0)
+        if isinstance(x, Dynamic) and x.view is None and len(x.type.shape) in (1, 3):
+            return AbsResidual(Fields(x), 0)
+        raise self.unsupported(node, "Abs is supported at the start of a residual binarization (HORQ, XNOR-Net's "
+                                     "input scaling) over a vector (N, F) or a feature map (N, C, H, W)")
+
     def op_Sign(self, node, ins):
-        self.notes.append(
-            f"node {node.name or 'Sign'!r} (Sign): read as binarisation x >= 0 → +1, x < 0 → −1 "
-            "(ONNX Sign maps 0 to 0)"
-        )
-        return self.emit(node, Binarize(strict=False, onnx_sign=True), ins[0])
+        """A binarisation, unless a residual binarization's chain reads it (frontend/residual.py)."""
+        x = ins[0]
+        if isinstance(x, Residual):
+            return Signs(x.fields, x.order + 1)
+        y = self.emit(node, Binarize(strict=False, onnx_sign=True), x)
+        return SignOf(y.tensor, y.type, source=x)
 
     def op_MaxPool(self, node, ins):
         (x,) = ins
@@ -632,7 +784,8 @@ class OnnxImporter:
         return self._average(node, x, kernel, kernel, (0, 0, 0, 0))
 
     def op_ReduceMean(self, node, ins):
-        """The mean over both spatial axes (how the dynamo exporter writes a global average pool)."""
+        """The mean over both spatial axes (how the dynamo exporter writes a global average pool),
+        or β = mean |R| in a residual binarization."""
         x = ins[0]
         attrs = node_attributes(node)
         axes = attrs.get("axes")
@@ -640,6 +793,8 @@ class OnnxImporter:
             if not isinstance(ins[1], Const):
                 raise self.unsupported(node, "ReduceMean needs constant axes")
             axes = np.asarray(ins[1].value).reshape(-1).tolist()
+        if isinstance(x, AbsResidual):
+            return self._residual_mean(node, x, axes, bool(attrs.get("keepdims", 1)))
         if len(x.type.shape) != 3 or axes is None or sorted(int(a) % 4 for a in axes) != [2, 3]:
             raise self.unsupported(node, "ReduceMean is supported over the two spatial axes of an (N, C, H, W) input "
                                          "(a global average pool)")
@@ -647,13 +802,26 @@ class OnnxImporter:
         mean = self._average(node, x, kernel, kernel, (0, 0, 0, 0))
         return mean if attrs.get("keepdims", 1) else self._reshape(node, mean, (x.type.shape[0],))
 
-    def _average(self, node, x: _Dyn, kernel, strides, pads) -> _Dyn:
+    def _residual_mean(self, node, x: AbsResidual, axes, keepdims: bool):
+        fields = x.fields
+        rank = 4 if fields.window is not None else len(fields.source.type.shape) + 1
+        axes = None if axes is None else sorted(int(a) % rank for a in axes)
+        if keepdims and axes == [1]:
+            if fields.window is not None or rank == 2:
+                return Beta(fields, x.order + 1)
+            if rank == 4 and x.order == 0:
+                return ChannelMeanAbs(fields.source, 1.0)
+        raise self.unsupported(node, "ReduceMean of |x| in a residual binarization is over axis 1 with keepdims=1: the "
+                                     "features of a vector (N, F), the laid-out receptive fields (N, C·KH·KW, OH, OW), "
+                                     "or the channels of a feature map (XNOR-Net's A)")
+
+    def _average(self, node, x: Dynamic, kernel, strides, pads) -> Dynamic:
         pool = SumPool(kernel=kernel, strides=strides, pads=tuple(pads))
         total = self.emit(node, pool, x, suffix="_sum")
         return self._affine(node, total, 1.0 / pool.taps, 0.0)
 
     # -- QCDQ: QuantizeLinear → [Clip] → DequantizeLinear ------------------------------------
-    def _linear_quant_params(self, node, ins, x: _Dyn) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def _linear_quant_params(self, node, ins, x: Dynamic) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Per-channel scale and zero point of a QuantizeLinear/DequantizeLinear, and the
         zero point's array (its dtype is the integer type), if given."""
         if not all(isinstance(v, Const) for v in ins[1:] if v is not None):
@@ -677,27 +845,27 @@ class OnnxImporter:
             raise ModelError(f"{node.op_type} needs a positive scale", node.name, node.op_type)
         return scale, zeropt, None if zp is None else np.asarray(zp)
 
-    def float_input_view(self, value) -> _Dyn | None:
+    def float_input_view(self, value) -> Dynamic | None:
         """The model's float input as a value of its shape (for per-channel constants), or
         None when ``value`` is not the float input."""
         if not isinstance(value, _FloatInput):
             return None
-        return _Dyn(self.graph_input.tensor, TensorType(value.shape, self.graph_input.type.dtype))
+        return Dynamic(self.graph_input.tensor, TensorType(value.shape, self.graph_input.type.dtype))
 
-    def quantize_input(self, node, quantizer: InputQuantizer) -> _Dyn:
+    def quantize_input(self, node, quantizer: InputQuantizer) -> Dynamic:
         """The model's float input read by its first quantizer: the IR input holds the
         quantizer's levels from now on (the host computes them, ``quantizer``)."""
         if self.input_quantizer is not None:
             raise self.unsupported(node, "the float input is quantized twice; supported: one quantizer reading it")
         self.input_quantizer = quantizer
         x = self.graph_input
-        return _Dyn(x.tensor, TensorType(x.type.shape, quantizer.dtype))
+        return Dynamic(x.tensor, TensorType(x.type.shape, quantizer.dtype))
 
     def op_QuantizeLinear(self, node, ins):
         x = ins[0]
         if self.float_input_view(x) is not None:
             return self._quantize_float_input(node, ins, self.float_input_view(x))
-        if not isinstance(x, _Dyn):
+        if not isinstance(x, Dynamic):
             raise self.unsupported(node, "QuantizeLinear needs a float activation")
         scale, zeropt, zp = self._linear_quant_params(node, ins, x)
         dtype = np.dtype(zp.dtype) if zp is not None else np.dtype(np.uint8)
@@ -710,7 +878,7 @@ class OnnxImporter:
         q = self.emit(node, Quantize(qmin=int(info.min), qmax=int(info.max), rounding="ROUND"), y, suffix="_levels")
         return _Levels(q, self.nodes[-1], y.type)
 
-    def _quantize_float_input(self, node, ins, holder: _Dyn) -> _Levels:
+    def _quantize_float_input(self, node, ins, holder: Dynamic) -> _Levels:
         """QuantizeLinear on the float input: the host quantizes (ONNX order: round x/scale
         half to even, add the zero point, saturate), the IR input holds the levels."""
         scale, zeropt, zp = self._linear_quant_params(node, ins, holder)
@@ -731,7 +899,7 @@ class OnnxImporter:
                 if not isinstance(ins[i + 1], Const) or np.size(ins[i + 1].value) != 1:
                     raise self.unsupported(node, "Clip needs constant scalar bounds")
                 bounds[i] = float(np.asarray(ins[i + 1].value).reshape(-1)[0])
-        if isinstance(levels, _Dyn):  # a float clamp, e.g. PACT's clamp(x, 0, α) before a Round
+        if isinstance(levels, Dynamic):  # a float clamp, e.g. PACT's clamp(x, 0, α) before a Round
             c = levels.type.shape[0]
             lo = np.full(c, -np.inf if bounds[0] is None else bounds[0])
             hi = np.full(c, np.inf if bounds[1] is None else bounds[1])
@@ -750,9 +918,9 @@ class OnnxImporter:
             raise ModelError(f"Clip to [{bounds[0]}, {bounds[1]}] leaves fewer than two levels", node.name, node.op_type)
         if levels.quantize is None:
             self.input_quantizer = dataclasses.replace(op, qmin=lo, qmax=hi)
-            return _Levels(_Dyn(levels.x.tensor, TensorType(levels.x.type.shape, self.input_quantizer.dtype)), None, None)
+            return _Levels(Dynamic(levels.x.tensor, TensorType(levels.x.type.shape, self.input_quantizer.dtype)), None, None)
         levels.quantize.op = Quantize(qmin=lo, qmax=hi, rounding=op.rounding)
-        return _Levels(_Dyn(levels.x.tensor, levels.quantize.op.output_type([levels.quantized])), levels.quantize,
+        return _Levels(Dynamic(levels.x.tensor, levels.quantize.op.output_type([levels.quantized])), levels.quantize,
                        levels.quantized)
 
     def op_DequantizeLinear(self, node, ins):
@@ -767,18 +935,18 @@ class OnnxImporter:
 
     def op_PRelu(self, node, ins):
         x, slope = ins
-        if not isinstance(x, _Dyn) or not isinstance(slope, Const):
+        if not isinstance(x, Dynamic) or not isinstance(slope, Const):
             raise self.unsupported(node, "PRelu needs an activation and a constant slope")
         return self.emit(node, PReLU(slope=self.per_channel(node, x, slope.value)), x)
 
     def op_Relu(self, node, ins):
-        if not isinstance(ins[0], _Dyn):
+        if not isinstance(ins[0], Dynamic):
             raise self.unsupported(node, "Relu is supported on activations in front of a Round (PACT/DoReFa)")
         c = ins[0].type.shape[0]
         return self.emit(node, Clamp(lo=np.zeros(c), hi=np.full(c, np.inf)), ins[0])
 
     def op_Round(self, node, ins):
-        if not isinstance(ins[0], _Dyn):
+        if not isinstance(ins[0], Dynamic):
             raise self.unsupported(node, "Round is supported on activations behind a Clip (PACT/DoReFa)")
         # Unbounded for now: BoundQuantizers takes the levels from the Clip in front.
         levels = self.emit(node, Quantize(qmin=UNBOUNDED_LEVELS[0], qmax=UNBOUNDED_LEVELS[1], rounding="ROUND"), ins[0])
@@ -786,9 +954,9 @@ class OnnxImporter:
         return levels
 
     # -- classifier heads: the end of the graph, computed on the host (ir/head.py) --------------
-    def _class_scores(self, node, x, axis: int) -> _Dyn:
-        if not isinstance(x, _Dyn) or x.view is not None or len(x.type.shape) != 1:
-            shape = x.shape if isinstance(x, _Dyn) else "?"
+    def _class_scores(self, node, x, axis: int) -> Dynamic:
+        if not isinstance(x, Dynamic) or x.view is not None or len(x.type.shape) != 1:
+            shape = x.shape if isinstance(x, Dynamic) else "?"
             raise self.unsupported(node, f"{node.op_type} is supported over the classes of a vector (N, C), "
                                          f"not over an input of shape (N, {', '.join(map(str, shape))})")
         if axis not in (1, -1):
@@ -868,16 +1036,16 @@ class OnnxImporter:
             shape.insert(a - 1, 1)
         return self._reshape_to(node, x, tuple(shape))
 
-    def _reshape_to(self, node, x: _Dyn, shape: tuple[int, ...]) -> _Dyn:
+    def _reshape_to(self, node, x: Dynamic, shape: tuple[int, ...]) -> Dynamic:
         """A reshape the IR has (the identity, or a flatten to (N, F)), or a vector seen as
         (C, 1, ...) for the next Squeeze/Unsqueeze/Reshape (no data moves: ONNX order is kept)."""
         if shape == x.type.shape:
-            return _Dyn(x.tensor, x.type)
+            return Dynamic(x.tensor, x.type)
         if len(shape) == 1:
-            return self._reshape(node, _Dyn(x.tensor, x.type), shape)
+            return self._reshape(node, Dynamic(x.tensor, x.type), shape)
         vector = x.type.shape[0] == x.type.size
         if vector and shape[0] == x.type.size and all(d == 1 for d in shape[1:]):
-            return _Dyn(x.tensor, x.type, view=tuple(shape))
+            return Dynamic(x.tensor, x.type, view=tuple(shape))
         raise self.unsupported(node, f"{node.op_type} from (N, {', '.join(map(str, x.type.shape))}) to "
                                      f"(N, {', '.join(map(str, shape))}): only flattening to (N, F) is supported")
 
@@ -902,7 +1070,7 @@ class OnnxImporter:
             raise ModelError(f"cannot reshape {x.type} to {target}", node.name, node.op_type)
         return self._reshape_to(node, x, tuple(rest))
 
-    def _reshape(self, node, x: _Dyn, shape):
+    def _reshape(self, node, x: Dynamic, shape):
         if tuple(shape) == x.type.shape:
             return x
         return self.emit(node, Reshape(shape=tuple(shape)), x)

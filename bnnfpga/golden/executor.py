@@ -87,7 +87,21 @@ def _gained_dot(op: DotProduct, x: np.ndarray, in_type: TensorType, route: str) 
     return op.gains[:, 0].astype(np.int64) * positive - op.gains[:, 1].astype(np.int64) * negative
 
 
+def _residual_dot(op: DotProduct, x: np.ndarray, route: str) -> np.ndarray:
+    """n^K·W·x̂ (DotProduct.residual_order): exact int64 on integers, float64 before folding."""
+    if isinstance(op, Conv):
+        return kernels.residual_conv(x, op.weight, op.strides, op.pads, op.residual_order, route)
+    if np.issubdtype(x.dtype, np.floating) or op.weight_dtype.kind == "float":
+        return op.fan_in**op.residual_order * (kernels.residual_approximation(x, op.residual_order) @ op.weight.T)
+    return kernels.residual_dot(x.astype(np.int64), op.weight, op.residual_order, route)
+
+
 def _run_node(op, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:
+    if isinstance(op, DotProduct) and op.residual_order:
+        if op.weight_dtype.kind == "float" or not in_type.dtype.is_integer:
+            x = x.astype(np.float64)
+        y = _residual_dot(op, x, route)
+        return y if op.bias is None else y + op.bias
     if isinstance(op, DotProduct):
         if op.weight_dtype.kind == "float" or not in_type.dtype.is_integer:
             if isinstance(op, Conv):

@@ -16,7 +16,7 @@ import numpy as np
 
 from bnnfpga.ir.bits import pack_bits, popcount
 from bnnfpga.ir.patches import conv_weight_rows, im2col, pad_spatial, sliding_windows
-from bnnfpga.ir.types import DType
+from bnnfpga.ir.types import TERNARY, DType
 
 # uint64 words (rows × output channels × words) the packed route handles at once.
 _PACKED_CHUNK_WORDS = 1 << 21
@@ -193,3 +193,62 @@ def _pool(x, kernel, strides, pads, reduce) -> np.ndarray:
         fill = info.min if reduce is np.maximum else info.max
     win = sliding_windows(pad_spatial(x, pads, fill), kernel, strides)
     return reduce.reduce(reduce.reduce(win, axis=5), axis=4)
+
+
+def residual_binarize(vectors: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Order-K residual binarization of integer vectors (R, n), exactly (docs/DESIGN.md 5.3):
+    the sign planes H_k (K, R, n) int8 in {−1, 0, +1} and the gains (R, K) int64 with
+    n^K·x̂ = Σ_k gains[:, k]·H_k. The residual is carried as S_k = n^k·R_k, so that
+    A_k = Σ|S_{k−1}| = n^k·β_k and the gain of H_k is A_k·n^(K−k)."""
+    n = vectors.shape[1]
+    scaled = vectors.astype(np.int64)
+    signs, gains = [], []
+    for k in range(1, order + 1):
+        total = np.abs(scaled).sum(axis=1)
+        sign = np.sign(scaled).astype(np.int8)
+        signs.append(sign)
+        gains.append(total * n ** (order - k))
+        if k < order:
+            scaled = n * scaled - total[:, None] * sign
+    return np.stack(signs), np.stack(gains, axis=1)
+
+
+def residual_approximation(vectors: np.ndarray, order: int) -> np.ndarray:
+    """x̂ = Σ_k β_k·H_k of float vectors (R, n) in float64 (graphs before folding)."""
+    residual = vectors.astype(np.float64)
+    approximation = np.zeros_like(residual)
+    for _ in range(order):
+        term = np.abs(residual).mean(axis=1, keepdims=True) * np.sign(residual)
+        approximation += term
+        residual = residual - term
+    return approximation
+
+
+def residual_dot(vectors: np.ndarray, weight_rows: np.ndarray, order: int, route: str) -> np.ndarray:
+    """n^K·W·x̂ of integer vectors (R, n) and integer weight rows (O, n) as int64 (R, O): K dot
+    products of the sign planes, each exact (|H_k·w| ≤ n·|w|max), combined with the gains."""
+    signs, gains = residual_binarize(vectors, order)
+    bound = vectors.shape[1] * int(np.abs(weight_rows).max(initial=0))
+    out = np.zeros((vectors.shape[0], weight_rows.shape[0]), np.int64)
+    for k in range(order):
+        if route == "gemm":
+            plane = dot_gemm(signs[k], weight_rows, bound).astype(np.int64)
+        else:
+            plane = dot_planes(signs[k], None, weight_rows, TERNARY)
+        out += gains[:, k : k + 1] * plane
+    return out
+
+
+def residual_conv(x: np.ndarray, weight: np.ndarray, strides, pads, order: int, route: str) -> np.ndarray:
+    """``residual_dot`` over the zero-padded receptive fields of x (N, H, W, C) → (N, OH, OW, O);
+    integer x gives int64, float x (graphs before folding) n^K·W·x̂ in float64."""
+    n = x.shape[0]
+    patches, _ = im2col(x, weight.shape[2:], strides, pads)
+    oh = (x.shape[1] + pads[0] + pads[2] - weight.shape[2]) // strides[0] + 1
+    rows = conv_weight_rows(weight)
+    flat = patches.reshape(-1, rows.shape[1])
+    if np.issubdtype(x.dtype, np.floating) or np.issubdtype(rows.dtype, np.floating):
+        y = rows.shape[1] ** order * (residual_approximation(flat, order) @ rows.astype(np.float64).T)
+    else:
+        y = residual_dot(flat, rows, order, route)
+    return y.reshape(n, oh, -1, rows.shape[0])

@@ -207,6 +207,10 @@ def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: 
     mh, mw = op.out_channels, op.fan_in
     rows = _stream_rows(op, op.weight, cur, flattened_from)
     oh, ow = (out_t.shape[1], out_t.shape[2]) if isinstance(op, Conv) else (1, 1)
+    if op.residual_order:
+        raise BnnfpgaError(f"layer {node.name}: residual binarization of order {op.residual_order} (HORQ, XNOR-Net's "
+                           f"input scaling) has no {backend} engine yet; the golden model runs it (bnnfpga verify, "
+                           "predict)")
     if op.bases is not None and not MIN_BASES <= len(op.bases) <= MAX_BASES:
         raise BnnfpgaError(f"layer {node.name}: {len(op.bases)} binary weight bases (ABC-Net) are not supported by the "
                            f"{backend} backend; supported: {MIN_BASES} to {MAX_BASES} bases")

@@ -79,6 +79,12 @@ class DotProduct(Op):
     (gains α·s) until ``IntegerBaseGains`` makes the gains integers on one power-of-two grid.
     The dot product is the plain one with ``weight``; the bases are how an engine may compute
     it (M ±1 dot products and M constant products).
+
+    ``residual_order`` K ≥ 1 binarizes each input vector (the whole input of a Dense, the
+    zero-padded receptive field of each output position of a Conv) at run time before the
+    dot product (HORQ, XNOR-Net's input scaling; docs/DESIGN.md 5.3): the output is
+    n^K·W·x̂ with x̂ = Σ_k β_k·H_k the order-K residual binarization of the n values, an
+    integer on integer inputs. The frontend puts the 1/n^K into the affine behind.
     """
 
     weight: np.ndarray
@@ -91,6 +97,7 @@ class DotProduct(Op):
     plane_max: np.ndarray | None = None
     bases: np.ndarray | None = None
     base_gains: np.ndarray | None = None
+    residual_order: int = 0
 
     @property
     def out_channels(self) -> int:
@@ -123,13 +130,22 @@ class DotProduct(Op):
         pos, neg = self.gains[:, 0].reshape(view), self.gains[:, 1].reshape(view)
         return np.where(self.weight > 0, pos, np.where(self.weight < 0, -neg, 0.0)).astype(np.float64)
 
+    def residual_magnitude(self, largest_input: int) -> int:
+        """A bound on |n^K·x̂_i| for inputs |x| ≤ ``largest_input`` (docs/DESIGN.md 5.3): n·|x|max
+        at order 1, 2·n^K·|x|max above (every residual stays within ±|x|max)."""
+        order, n = self.residual_order, self.fan_in
+        return min(order, 2) * n**order * largest_input
+
     def accumulator_type(self, input_dtype: DType) -> DType:
         if self.weight_dtype == FLOAT or not input_dtype.is_integer or self.has_float_gains:
             return FLOAT
         if self.acc_min is not None and self.acc_max is not None:
             return signed_width(int(self.acc_min.min()), int(self.acc_max.max()))
         gain = int(np.abs(self.gains).max()) if self.gains is not None and self.gains.size else 1
-        magnitude = max(abs(input_dtype.min), abs(input_dtype.max)) * self.fan_in * self.weight_magnitude * gain
+        largest = max(abs(input_dtype.min), abs(input_dtype.max))
+        if self.residual_order:
+            largest = self.residual_magnitude(largest)
+        magnitude = largest * self.fan_in * self.weight_magnitude * gain
         return signed_width(-magnitude, magnitude)
 
 

@@ -41,7 +41,8 @@ from bnnfpga.ir.types import signed_width
 # The accelerator streams the last layer's accumulators as int32 (docs/DESIGN.md 3.7).
 MAX_ACCUMULATOR_BITS = 32
 # A layer of weight bases (ABC-Net) whose accumulator stays inside its engine (a threshold
-# reads it) may be wider, so that float32 gains stay exact (docs/DESIGN.md 5.2).
+# reads it) may be wider, so that float32 gains stay exact (docs/DESIGN.md 5.2); so may a
+# layer with residual binarization, whose n^K·W·x̂ grows by log2(n) bits per order (5.3).
 MAX_BASES_ACCUMULATOR_BITS = 48
 
 
@@ -270,8 +271,14 @@ def verify_folded(graph: Graph) -> None:
             if op.acc_min is None:
                 raise IRError(f"{node.name}: accumulator range was not proven")
             width = signed_width(int(op.acc_min.min()), int(op.acc_max.max())).bits
-            inside = op.bases is not None and all(isinstance(n.op, Threshold) for n in graph.consumers(node.output))
+            inside = (op.bases is not None or op.residual_order > 0) and all(isinstance(n.op, Threshold) for n in graph.consumers(node.output))
             limit = MAX_BASES_ACCUMULATOR_BITS if inside else MAX_ACCUMULATOR_BITS
+            if width > limit and op.residual_order:
+                raise ModelError(
+                    f"residual binarization of order {op.residual_order} over vectors of {op.fan_in} values needs a "
+                    f"{width}-bit accumulator (n^K·W·x̂ grows by log2 n bits per order, docs/DESIGN.md 5.3), more than "
+                    f"{limit}; supported: a lower order, shorter vectors, or a binarisation or quantizer behind the layer",
+                    **where)
             if width > limit:
                 raise ModelError(f"accumulator needs {width} bits, more than {limit}", **where)
         if isinstance(op, Threshold):

@@ -23,6 +23,9 @@ MIN_INPUT_GAIN_BITS = 8
 class AbsorbInputAffine(LocalRewrite):
     """Affine(a, b) → Dot(W) becomes Dot(W) → Affine(a, W·b).
 
+    In front of a residual binarization (``residual_order``) only a scale moves: x̂(a·x) =
+    a·x̂(x) for one a ≠ 0 (docs/DESIGN.md 5.3); an offset is refused.
+
     The scale must be one number for all input channels (else the weights would stop being
     binary). For a zero-padded convolution with b ≠ 0 the offset term W·b depends on the
     output position (padding is zero *after* the offset, docs/DESIGN.md 3.5): a border
@@ -151,6 +154,12 @@ class AbsorbInputAffine(LocalRewrite):
             )
         if a[0] == 0:
             raise ModelError("input scale is zero", affine.source, "Mul")
+        if op.residual_order and np.any(b):
+            raise ModelError(
+                f"an offset in front of a residual binarization (HORQ, XNOR-Net's input scaling) changes the signs and "
+                f"scales it takes, so it cannot move behind {dot.source!r}; supported: integer levels times one scale "
+                "(a quantizer without zero point) in front of it",
+                affine.source, "Add/Sub")
         weight = op.effective_weight
         position_offset = None
         if isinstance(op, Conv):

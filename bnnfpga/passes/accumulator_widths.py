@@ -56,6 +56,15 @@ def reachable_range(op: DotProduct, in_shape: tuple[int, ...], lo, hi, weight: n
     return acc_min, acc_max
 
 
+def residual_range(op: DotProduct, lo, hi) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row ±Σ|w|·max |n^K·x̂| of a dot product with residual binarization (docs/DESIGN.md
+    5.3): a proven bound, not the reachable range (x̂ depends on the whole vector)."""
+    largest = int(max(np.abs(np.asarray(lo)).max(), np.abs(np.asarray(hi)).max()))
+    rows = conv_weight_rows(op.weight) if isinstance(op, Conv) else op.weight
+    bound = np.abs(rows.astype(np.int64)).sum(axis=1) * op.residual_magnitude(largest)
+    return -bound, bound
+
+
 def gained_range(gains: np.ndarray, plane_min: np.ndarray, plane_max: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-row [min, max] of A·P − B·N with integer gains (A, B) ≥ 0 over the plane ranges."""
     a, b = gains[:, 0].astype(np.int64), gains[:, 1].astype(np.int64)
@@ -76,7 +85,10 @@ class AccumulatorWidths(Pass):
             if not isinstance(op, DotProduct) or not is_integer_weight(op.weight) or not in_type.dtype.is_integer:
                 continue
             lo, hi = channel_bounds(g, node.inputs[0], types)
-            if op.gains is not None:
+            if op.residual_order:
+                acc_min, acc_max = residual_range(op, lo, hi)
+                node.op = type(op)(**{**vars(op), "acc_min": acc_min, "acc_max": acc_max})
+            elif op.gains is not None:
                 planes = [reachable_range(op, in_type.shape, lo, hi, (op.weight == sign).astype(np.int8)) for sign in (1, -1)]
                 plane_min = np.stack([planes[0][0], planes[1][0]], axis=1)
                 plane_max = np.stack([planes[0][1], planes[1][1]], axis=1)

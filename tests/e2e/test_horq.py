@@ -1,0 +1,55 @@
+"""HORQ of orders 1–3 and XNOR-Net's input scaling (docs/DESIGN.md 5.3) on real digits: nets
+built with bnnfpga.nn (batchnorm calibrated on the digits), exported by both torch exporters,
+the golden model against onnxruntime layer by layer on all 1,797 digits; what is out of reach
+is refused with exit 2, naming the node."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from torch import nn
+
+from bnnfpga import api
+from bnnfpga.ir.ops import DotProduct
+from bnnfpga.nn.horq import HORQLinear
+from bnnfpga.nn.residual import FakeQuant
+from bnnfpga.nn.train import calibrate_batchnorm
+from bnnfpga.verify import verify_model
+from tests.models import HORQ_NETWORKS, NETWORKS, digits_frames, export_module
+
+ORDERS = {"horq_mlp1": [0, 1, 1], "horq_mlp2": [0, 2, 2], "horq_mlp3": [0, 3, 3], "horq_cnn": [0, 2, 3],
+          "xnor_scaled_cnn": [1, 1, 1]}
+
+
+@pytest.mark.parametrize("mode", ["legacy", "dynamo"])
+@pytest.mark.parametrize("network", sorted(HORQ_NETWORKS))
+def test_residual_binarization_golden_model_against_onnxruntime_on_every_digit(exported, network, mode):
+    path = exported(network, mode)
+    graph = api.load(path)
+    assert [n.op.residual_order for n in graph.nodes if isinstance(n.op, DotProduct)] == ORDERS[network]
+    x, _ = digits_frames(NETWORKS[network][1])
+    result = verify_model(path, graph, x)
+    assert result.ok, "\n" + result.table()
+    assert sum(r.kind == "activation" for r in result.rows) >= 2, result.table()
+
+
+def test_order_out_of_reach_is_refused_naming_the_node(tmp_path):
+    """Order 6 over 64 pixels of 8 bits: n^K·W·x̂ needs more than 48 bits."""
+    model = nn.Sequential(HORQLinear(64, 16, order=6), nn.BatchNorm1d(16), FakeQuant(2, 0.5), HORQLinear(16, 10, order=1))
+    calibrate_batchnorm(model, digits_frames()[0][:200].astype(np.float32))
+    path = export_module(model, (64,), tmp_path / "horq6.onnx")
+    run = subprocess.run([sys.executable, "-m", "bnnfpga.cli", "compile", str(path), "-o", str(tmp_path / "out")],
+                         capture_output=True, text=True)
+    assert run.returncode == 2, run.stderr
+    assert "residual binarization of order 6 over vectors of 64 values" in run.stderr and "supported:" in run.stderr
+    assert "node" in run.stderr and "Traceback" not in run.stderr and not (tmp_path / "out").exists()
+
+
+def test_backends_refuse_residual_binarization_until_they_have_its_engine(exported, tmp_path):
+    run = subprocess.run([sys.executable, "-m", "bnnfpga.cli", "compile", str(exported("horq_mlp2", "legacy")),
+                          "-o", str(tmp_path / "out")], capture_output=True, text=True)
+    assert run.returncode == 2 and "residual binarization of order 2" in run.stderr and "no" in run.stderr
+    assert "Traceback" not in run.stderr and not (tmp_path / "out").exists()
