@@ -9,6 +9,9 @@
 // where the weight is +1 and -1, A and B the row's integer gains; asymmetric ternary weights),
 // (or, BASES = M, sum_i C_i*P_i over M binary weight bases: P_i the dot product with base i's
 // +-1 weights, C_i the row's signed integer gains; ABC-Net, docs/DESIGN.md 5.2)
+// (or, RESIDUAL = K, sum_k G_k*P_k over K ternary input planes: each element is K 2-bit sign
+// codes from bnn_residual_binarizer, P_k the dot product with plane k, G_k the vector's
+// unsigned gains carried by its chunks; HORQ, docs/DESIGN.md 5.3)
 // and writes one word of MH activations on m_axis: per channel OUT_BITS bits of
 // BASE + (number of its LEVELS thresholds reached) (one threshold: bit 1 = +1), or the int32
 // accumulator (THRESHOLDED = 0, the last layer). The input vector is kept in a buffer
@@ -21,6 +24,8 @@
 //
 // s_axis_tdata = {mask, data}: data holds SIMD elements of IN_BITS bits (element s at bits
 // [s*IN_BITS +: IN_BITS]); mask bit s is 0 where element s is zero padding (docs/DESIGN.md 3.5).
+// With RESIDUAL = K: {gains, mask, data}, gain k at [k*GAIN_W +: GAIN_W] of the top K*GAIN_W
+// bits, the same in every chunk of a vector (the first chunk's are used).
 //
 // Three pipeline stages, all stalled together by output back-pressure:
 //   fetch       take a chunk (from s_axis in the first pass, else from the buffer) and
@@ -75,6 +80,9 @@ module bnn_mvu #(
     // Binary weight bases (ABC-Net), 0 (none) or 2 to 8: W_BITS = BASES, weight bit i of an
     // element the sign of its base i (1 = +1), and the accumulator sum_i C_i*P_i
     parameter int BASES = 0,
+    // K ternary input planes per element (residual binarization, docs/DESIGN.md 5.3): 0 (none)
+    // or 1 to 8; IN_BITS = 2K, the planes' sums combined with the vector's gains
+    parameter int RESIDUAL = 0,
     // Width in bits of the plane sums (P and N with GAINED, P_i with BASES), >= 1
     parameter int PLANE_W = ACC_W,
     // Bits per gain (GAINED: unsigned; BASES: two's complement), >= 1
@@ -107,7 +115,7 @@ module bnn_mvu #(
 ) (
     input  wire                          clk,
     input  wire                          rst_n,
-    input  wire  [SIMD*IN_BITS+SIMD-1:0] s_axis_tdata,
+    input  wire  [SIMD*IN_BITS+SIMD+RESIDUAL*GAIN_W-1:0] s_axis_tdata,
     input  wire                          s_axis_tvalid,
     output logic                         s_axis_tready,
     output logic [MH*OUT_BITS-1:0]       m_axis_tdata,
@@ -159,7 +167,17 @@ module bnn_mvu #(
         if (BASES != 0 && (GAINED || W_POW2)) begin : g_check_bases_alone
             $error("bnn_mvu: BASES excludes GAINED and W_POW2");
         end
-        if ((GAINED || BASES != 0) && (PLANE_W < 1 || GAIN_W < 1)) begin : g_check_gain_w
+        if (RESIDUAL < 0 || RESIDUAL > 8) begin : g_check_residual
+            $error($sformatf("bnn_mvu: RESIDUAL (%0d) must be 0 (no residual planes) or 1 to 8", RESIDUAL));
+        end
+        if (RESIDUAL != 0 && (IN_BITS != 2 * RESIDUAL || IN_BIPOLAR || IN_TERNARY)) begin : g_check_residual_inputs
+            $error($sformatf("bnn_mvu: RESIDUAL = %0d planes are 2-bit sign codes each: IN_BITS (%0d) must be %0d, IN_BIPOLAR and IN_TERNARY 0",
+                             RESIDUAL, IN_BITS, 2 * RESIDUAL));
+        end
+        if (RESIDUAL != 0 && (GAINED || BASES != 0)) begin : g_check_residual_alone
+            $error("bnn_mvu: RESIDUAL excludes GAINED and BASES");
+        end
+        if ((GAINED || BASES != 0 || RESIDUAL != 0) && (PLANE_W < 1 || GAIN_W < 1)) begin : g_check_gain_w
             $error($sformatf("bnn_mvu: PLANE_W (%0d) and GAIN_W (%0d) must be >= 1", PLANE_W, GAIN_W));
         end
         if (OUT_BITS < 1 || OUT_BITS > 32) begin : g_check_out_bits
@@ -195,10 +213,18 @@ module bnn_mvu #(
     localparam int G = SIMD < GROUP ? SIMD : GROUP;
     localparam int GROUPS = (SIMD + G - 1) / G;
     localparam int CW = $clog2(G + 1) + 1;  // a signed count of up to G elements
-    localparam int PLANES = GAINED ? 2 : BASES != 0 ? BASES : 1;  // dot products per lane and chunk
+    // dot products per lane and chunk
+    localparam int PLANES = RESIDUAL != 0 ? RESIDUAL : GAINED ? 2 : BASES != 0 ? BASES : 1;
+    localparam bit COMBINED = GAINED || BASES != 0 || RESIDUAL != 0;  // plane sums times gains
     // Width of a partial dot product: the plane sum's when there are planes (the gains widen
     // them to ACC_W afterwards), else the accumulator's
-    localparam int DOT_W = PLANES > 1 ? PLANE_W : ACC_W;
+    localparam int DOT_W = COMBINED ? PLANE_W : ACC_W;
+    // Bits per element that one plane's dot product reads: a 2-bit sign code per residual plane
+    localparam int X_BITS = RESIDUAL != 0 ? 2 : IN_BITS;
+    localparam bit X_TERNARY = IN_TERNARY || RESIDUAL != 0;
+    localparam bit X_SIGNED = IN_SIGNED || RESIDUAL != 0;
+    // A vector's residual gains (as wide as PLANES gains without RESIDUAL, where they are 0)
+    localparam int RG_W = PLANES * GAIN_W;
     localparam int WIDE = DOT_W + CW + 2;   // intermediate width: no overflow before truncation
     localparam int LW = SIMD * W_BITS;      // weight bits per lane and chunk
     // Bits per element of the weights one dot product reads: a base's sign with BASES
@@ -208,7 +234,7 @@ module bnn_mvu #(
     // rather than popcounts, as the popcount planes of a k-bit weight would need k counters.
     localparam bit W_INT = PW_BITS > 2;
     localparam int E_BITS = W_POW2 ? W_BITS - 2 : 1;  // exponent bits of a power-of-two code
-    localparam bit POPCOUNT = (IN_BIPOLAR || IN_TERNARY) && !W_INT;  // W_POW2 codes are W_INT
+    localparam bit POPCOUNT = (IN_BIPOLAR || X_TERNARY) && !W_INT;  // W_POW2 codes are W_INT
     localparam int GAIN_WORD = (BASES != 0 ? BASES : 2) * GAIN_W;  // gains of one row
     localparam int CLASSES = ROW_CLASSES * COL_CLASSES;
     localparam bit BORDER = CLASSES > 1;
@@ -253,9 +279,11 @@ module bnn_mvu #(
     logic [SIMD*IN_BITS-1:0] f_data;
     logic [SIMD-1:0] f_mask;
     logic [PE*LW-1:0] f_weights;
+    logic [RG_W-1:0] vec_gains, f_gains;  // RESIDUAL: the gains of the vector being read
     // ---- partial ----
     logic p_valid;
     ctl_t p_ctl;
+    logic [RG_W-1:0] p_gains;
     logic signed [DOT_W-1:0] p_part[PE][PLANES][GROUPS];
     // ---- accumulate ----
     logic signed [ACC_W-1:0] acc[PE];
@@ -282,6 +310,15 @@ module bnn_mvu #(
     wire [SIMD*IN_BITS-1:0] in_data = first_pass ? s_axis_tdata[SIMD*IN_BITS-1:0] : buf_data[sf];
     // Without padding the mask is all ones: dropping it saves a LUT input per popcount bit.
     wire [SIMD-1:0] in_mask = !PADDED ? '1 : first_pass ? s_axis_tdata[SIMD*IN_BITS+:SIMD] : buf_mask[sf];
+    wire [RG_W-1:0] beat_gains;
+    generate
+        if (RESIDUAL != 0) begin : g_residual_gains
+            assign beat_gains = s_axis_tdata[SIMD*IN_BITS+SIMD+:RG_W];
+        end else begin : g_no_residual_gains
+            assign beat_gains = '0;
+        end
+    endgenerate
+    wire [RG_W-1:0] in_gains = first_pass ? beat_gains : vec_gains;
     wire last_sf = (sf == SF_W'(SF - 1));
     wire last_nf = (nf == NF_W'(NF - 1));
     wire [T_AW-1:0] tile = T_AW'(int'(nf) * SF + int'(sf));
@@ -289,13 +326,13 @@ module bnn_mvu #(
     // Partial dot product of elements [g*G, (g+1)*G) of a chunk with weights w (PW_BITS per
     // element). A ternary zero weight takes its element out like padding does; so does a zero
     // ternary input.
-    function automatic logic signed [DOT_W-1:0] group_dot(input logic [SIMD*IN_BITS-1:0] x, input logic [SIMD-1:0] m,
+    function automatic logic signed [DOT_W-1:0] group_dot(input logic [SIMD*X_BITS-1:0] x, input logic [SIMD-1:0] m,
                                                           input logic [PLW-1:0] w, input int g);
         logic signed [WIDE-1:0] sum;
         logic [CW-1:0] agree, valid;
-        logic signed [IN_BITS+1:0] v;
+        logic signed [X_BITS+1:0] v;
         logic signed [WIDE-1:0] term;
-        logic signed [IN_BITS+PW_BITS+1:0] product;
+        logic signed [X_BITS+PW_BITS+1:0] product;
         logic [PLW+PW_BITS-1:0] w_ext;  // w with room to read an exponent field past any element
         w_ext = (PLW+PW_BITS)'(w);
         sum = '0;
@@ -313,23 +350,23 @@ module bnn_mvu #(
                 nonzero = PW_BITS == 1 ? 1'b1 : w[(g*G+k)*PW_BITS+PW_BITS-1];
                 weight = $signed(w[(g*G+k)*PW_BITS+:PW_BITS]);
                 exponent = w_ext[(g*G+k)*PW_BITS+1+:E_BITS];
-                x_sign = IN_TERNARY ? !x[(g*G+k)*IN_BITS+IN_BITS-1] : x[(g*G+k)*IN_BITS];
-                x_nonzero = IN_TERNARY ? x[(g*G+k)*IN_BITS] : 1'b1;
-                if (IN_SIGNED) v = (IN_BITS+2)'($signed(x[(g*G+k)*IN_BITS+:IN_BITS]));
-                else v = (IN_BITS+2)'({1'b0, x[(g*G+k)*IN_BITS+:IN_BITS]});
+                x_sign = X_TERNARY ? !x[(g*G+k)*X_BITS+X_BITS-1] : x[(g*G+k)*X_BITS];
+                x_nonzero = X_TERNARY ? x[(g*G+k)*X_BITS] : 1'b1;
+                if (X_SIGNED) v = (X_BITS+2)'($signed(x[(g*G+k)*X_BITS+:X_BITS]));
+                else v = (X_BITS+2)'({1'b0, x[(g*G+k)*X_BITS+:X_BITS]});
                 if (W_POW2) begin
                     // ±(x << e): the input (1 for a bipolar or ternary one) shifted by the
                     // exponent, negated where the signs differ; a zero weight, a zero input and
                     // padding add nothing. Modulo 2^WIDE, as the sum is.
-                    if (IN_BIPOLAR || IN_TERNARY) term = WIDE'(1);
-                    else term = {{(WIDE - IN_BITS - 2){v[IN_BITS+1]}}, v};  // sign extension
+                    if (IN_BIPOLAR || X_TERNARY) term = WIDE'(1);
+                    else term = {{(WIDE - X_BITS - 2){v[X_BITS+1]}}, v};  // sign extension
                     term = term <<< exponent;
-                    if (IN_BIPOLAR || IN_TERNARY) begin
+                    if (IN_BIPOLAR || X_TERNARY) begin
                         if (m[g*G+k] & x_nonzero & nonzero) sum += (x_sign == sign) ? term : -term;
                     end else if (nonzero) begin
                         sum += sign ? term : -term;
                     end
-                end else if (W_INT && (IN_BIPOLAR || IN_TERNARY)) begin
+                end else if (W_INT && (IN_BIPOLAR || X_TERNARY)) begin
                     // the input is +1, -1 or 0 (padding, a zero level): +w, -w or nothing
                     term = WIDE'(weight);
                     if (m[g*G+k] & x_nonzero) sum += x_sign ? term : -term;
@@ -339,7 +376,7 @@ module bnn_mvu #(
                     // DSP slices. Padding is 0.
                     product = '0;
                     for (int j = 0; j < PW_BITS; j++)
-                        if (weight[j]) product += (j == PW_BITS - 1) ? -((IN_BITS+PW_BITS+2)'(v) <<< j) : (IN_BITS+PW_BITS+2)'(v) <<< j;
+                        if (weight[j]) product += (j == PW_BITS - 1) ? -((X_BITS+PW_BITS+2)'(v) <<< j) : (X_BITS+PW_BITS+2)'(v) <<< j;
                     sum += WIDE'(product);
                 end else if (POPCOUNT) begin
                     // 2 * popcount(valid & XNOR) - popcount(valid): padding, zero weights and
@@ -347,13 +384,23 @@ module bnn_mvu #(
                     agree += CW'({m[g*G+k] & nonzero & x_nonzero & (x_sign ~^ sign)});
                     valid += CW'({m[g*G+k] & nonzero & x_nonzero});
                 end else begin
-                    term = {{(WIDE - IN_BITS - 2){v[IN_BITS+1]}}, v};  // sign extension
+                    term = {{(WIDE - X_BITS - 2){v[X_BITS+1]}}, v};  // sign extension
                     if (nonzero) sum += sign ? term : -term;
                 end
             end
         end
         if (POPCOUNT) sum = 2 * WIDE'($signed({1'b0, agree})) - WIDE'($signed({1'b0, valid}));
         group_dot = DOT_W'(sum);
+    endfunction
+
+    // The input codes that plane pl reads (X_BITS per element): plane pl's sign code of each
+    // element with RESIDUAL, else the inputs themselves.
+    function automatic logic [SIMD*X_BITS-1:0] plane_inputs(input logic [SIMD*IN_BITS-1:0] x, input int pl);
+        plane_inputs = '0;
+        for (int s = 0; s < SIMD; s++) begin
+            if (RESIDUAL != 0) plane_inputs[s*X_BITS+:X_BITS] = x[s*IN_BITS+2*pl+:X_BITS];
+            else plane_inputs[s*X_BITS+:X_BITS] = x[s*IN_BITS+:X_BITS];
+        end
     endfunction
 
     // The weights that plane pl reads (PW_BITS per element). GAINED: ternary codes, +1 where
@@ -413,6 +460,11 @@ module bnn_mvu #(
                 for (int pl = 0; pl < PLANES; pl++)
                     acc_next[pe] += times(gains[channel][pl*GAIN_W+:GAIN_W], plane_next[pe][pl], 1'b1);
             end
+            if (RESIDUAL != 0) begin
+                acc_next[pe] = '0;
+                for (int pl = 0; pl < PLANES; pl++)
+                    acc_next[pe] += times(p_gains[pl*GAIN_W+:GAIN_W], plane_next[pe][pl], 1'b0);
+            end
             level = OUT_BITS'(BASE);
             for (int j = 0; j < LEVELS; j++)
                 level += OUT_BITS'(T_W'(acc_next[pe]) >= thresholds[(int'(threshold_class)*MH+channel)*LEVELS+j]);
@@ -444,6 +496,8 @@ module bnn_mvu #(
                     end
                     f_data <= in_data;
                     f_mask <= in_mask;
+                    f_gains <= in_gains;
+                    if (first_pass) vec_gains <= in_gains;
                     f_weights <= weights[tile];
                     f_ctl.first <= (sf == '0);
                     f_ctl.last <= last_sf;
@@ -455,10 +509,12 @@ module bnn_mvu #(
                 // partial
                 p_valid <= f_valid;
                 p_ctl <= f_ctl;
+                p_gains <= f_gains;
                 for (int pe = 0; pe < PE; pe++)
                     for (int pl = 0; pl < PLANES; pl++)
                         for (int g = 0; g < GROUPS; g++)
-                            p_part[pe][pl][g] <= group_dot(f_data, f_mask, plane_weights(f_weights[pe*LW+:LW], pl), g);
+                            p_part[pe][pl][g] <= group_dot(plane_inputs(f_data, pl), f_mask,
+                                                           plane_weights(f_weights[pe*LW+:LW], pl), g);
                 // accumulate
                 if (p_valid) begin
                     for (int pe = 0; pe < PE; pe++) begin
