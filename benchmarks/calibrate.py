@@ -28,6 +28,7 @@ import numpy as np
 
 from bnnfpga.codegen.rtl import rtl_parameters
 from bnnfpga.hw import cost_model
+from bnnfpga.hw.engines import residual_widths
 from bnnfpga.hw.fold import BRAM_MIN_DEPTH, Fold
 from bnnfpga.hw.layout import weight_words
 from bnnfpga.hw.modules import (
@@ -42,6 +43,7 @@ from bnnfpga.hw.modules import (
     ModuleParams,
     MvuParams,
     OutputParams,
+    ResidualBinarizerParams,
     SumPoolParams,
     SwgParams,
     ThresholdParams,
@@ -57,14 +59,14 @@ from results import record  # noqa: E402
 
 
 def _mvu(mw, mh, pe, simd, bits=1, signed=False, out_bits=1, padded=False, bram=False, ternary=False, levels=1, base=0,
-         ternary_in=False, w_bits=None, gain_w=None, pow2=False, bases=0) -> MvuParams:
+         ternary_in=False, w_bits=None, gain_w=None, pow2=False, bases=0, residual=0, largest=3) -> MvuParams:
     """An MVU point; ``bram=True`` puts the weights in block RAM however shallow, else the
     compiler's depth rule decides. ``ternary`` weights, or ``w_bits``-bit integer weights
     (``pow2``: power-of-two codes of ``w_bits`` bits), or
     asymmetric ternary rows with ``gain_w``-bit gains; ``levels`` thresholds per channel (k-bit
     outputs of ``out_bits`` bits, ``base`` + count); ``ternary_in``: 2-bit ternary inputs on
     the popcount datapath; ``bases`` M binary weight bases (ABC-Net) with ``gain_w``-bit signed
-    gains."""
+    gains; ``residual`` K sign planes of a residual binarizer (HORQ) of inputs |x| ≤ ``largest``."""
     bipolar = bits == 1 and not signed
     magnitude = (1 << ((1 << (w_bits - 2)) - 1) if pow2 else 1 << (w_bits - 1)) if w_bits else 1
     acc_w = signed_width(-mw * (1 << bits) * magnitude, mw * (1 << bits) * magnitude).bits if not bipolar \
@@ -73,6 +75,11 @@ def _mvu(mw, mh, pe, simd, bits=1, signed=False, out_bits=1, padded=False, bram=
     in_type = BIPOLAR if bipolar else TERNARY if ternary_in else DType("int" if signed else "uint", bits)
     params = MvuParams(mw, mh, simd, pe, in_type, acc_w, out_bits, acc_w + 1, padded, bram or depth >= BRAM_MIN_DEPTH,
                        w_bits or (2 if ternary else 1), levels, base, power_of_two=pow2)
+    if residual:  # Σ_k G_k·P_k over ternary planes, |n^K·x̂| ≤ 2·n^K·max|x| (docs/DESIGN.md 5.3)
+        gain = residual_widths(mw, residual, largest)[1]
+        acc = signed_width(-2 * mw ** (residual + 1) * largest, 2 * mw ** (residual + 1) * largest).bits
+        return dataclasses.replace(params, in_type=TERNARY, residual=residual, plane_w=signed_width(-mw, mw).bits,
+                                   gain_w=gain, acc_w=acc, threshold_w=acc + 1, padded=False)
     if bases:  # Σ C_i·P_i: the plane sums have the ±1 accumulator's width
         acc = acc_w + gain_w + (bases - 1).bit_length()
         return dataclasses.replace(params, weight_bits=bases, bases=bases, plane_w=acc_w, gain_w=gain_w, acc_w=acc,
@@ -81,6 +88,11 @@ def _mvu(mw, mh, pe, simd, bits=1, signed=False, out_bits=1, padded=False, bram=
         params = dataclasses.replace(params, weight_bits=2, gained=True, plane_w=acc_w, gain_w=gain_w,
                                      acc_w=acc_w + gain_w + 1, threshold_w=acc_w + gain_w + 2)
     return params
+
+
+def _binarizer(n, simd, in_type, order, padded=False) -> ResidualBinarizerParams:
+    largest = max(abs(in_type.min), abs(in_type.max))
+    return ResidualBinarizerParams(n, simd, in_type, padded, order, *residual_widths(n, order, largest))
 
 
 def _shape(c, h, w, k, stride, pad) -> WindowShape:
@@ -214,6 +226,17 @@ POINTS = [
         ((576, 64, 2, 16), 3, 24), ((288, 32, 4, 8), 3, 30), ((1152, 128, 2, 32), 4, 20), ((64, 32, 4, 16), 3, 25)]),
     *(_mvu(*p, bits=b, bases=3, gain_w=g) for p, b, g in [((64, 32, 4, 16), 5, 20), ((27, 16, 4, 9), 8, 16)]),
     _mvu(32, 10, 2, 16, bits=2, out_bits=32, bases=3, gain_w=20),
+    # residual binarization (HORQ): K ternary planes per lane with the vector's gains, and the
+    # binarizer (a histogram of 2-bit levels, K steps over the values)
+    *(_mvu(64, 32, 4, 16, bits=2, levels=3, out_bits=2, residual=k) for k in (1, 2, 3, 4)),
+    _mvu(288, 32, 8, 16, bits=2, levels=3, out_bits=2, residual=2), _mvu(576, 64, 4, 16, residual=2),
+    _mvu(27, 16, 4, 9, residual=2, largest=1), _mvu(32, 10, 2, 16, bits=2, out_bits=32, residual=3, largest=2),
+    _mvu(64, 32, 8, 16, bits=2, levels=3, out_bits=2, residual=2), _mvu(144, 16, 4, 16, residual=3, largest=1),
+    _mvu(128, 64, 8, 32, bits=2, levels=3, out_bits=2, residual=2),  # (16 lanes of 34-bit combines: 20+ min in yosys)
+    _mvu(256, 32, 4, 32, bits=2, levels=3, out_bits=2, residual=1),
+    *(_binarizer(64, 16, uint(2), k) for k in (1, 2, 3, 4)),
+    _binarizer(288, 16, uint(2), 2), _binarizer(27, 9, BIPOLAR, 2, padded=True), _binarizer(576, 32, DType("int", 2), 3),
+    _binarizer(32, 16, uint(4), 2), _binarizer(144, 16, uint(2), 3, padded=True), _binarizer(64, 64, uint(2), 2),
     # sum-pools (average pooling): 2x2 of 2-bit levels, global averages of ±1 and of levels
     _sum_pool(64, 16, 16, 2, 2, 4), _sum_pool(128, 8, 8, 2, 2, 4), _sum_pool(32, 16, 16, 3, 2, 5, stride=1, pad=1),
     _sum_pool(64, 4, 4, 4, 1, 6, bipolar=True), _sum_pool(256, 4, 4, 4, 1, 6, bipolar=True),

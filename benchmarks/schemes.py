@@ -40,6 +40,7 @@ import bnn  # noqa: E402
 import bwn  # noqa: E402
 import common  # noqa: E402
 import dorefa  # noqa: E402
+import horq  # noqa: E402
 import hwgq  # noqa: E402
 import inq  # noqa: E402
 import pact  # noqa: E402
@@ -56,6 +57,7 @@ SCHEMES = [
     ("PACT W4A4", pact.build, common.train), ("HWGQ (2-bit)", hwgq.build, common.train),
     *((f"INQ {bits}-bit (4-bit act.)", functools.partial(inq.build, bits), common.train_inq) for bits in (5, 4, 3)),
     ("ABC-Net M=3, N=2", abc_net.build, common.train),
+    ("HORQ order 2 (2-bit act.)", horq.build, common.train),
 ]
 
 

@@ -120,6 +120,8 @@ def format_table(headers, rows, markdown: bool = False) -> str:
 def _weight_kind(op: DotProduct) -> str:
     if op.bases is not None:
         return f"{len(op.bases)}x±1 bases"
+    if op.residual_order:
+        return f"{op.weight_dtype}, HORQ order {op.residual_order}"
     return "ternary A·P−B·N" if op.gains is not None else str(op.weight_dtype)
 
 
@@ -149,7 +151,9 @@ def accumulator_summary(graph: Graph) -> list[str]:
     for n in graph.nodes:
         if isinstance(n.op, DotProduct) and n.op.acc_min is not None:
             lo, hi = int(n.op.acc_min.min()), int(n.op.acc_max.max())
-            out.append(f"- `{n.name}`: reachable [{lo}, {hi}] → {signed_width(lo, hi)} (proven per row, padding included)")
+            how = ("a bound on n^K·W·x̂ (docs/DESIGN.md 5.3)" if n.op.residual_order
+                   else "proven per row, padding included")
+            out.append(f"- `{n.name}`: reachable [{lo}, {hi}] → {signed_width(lo, hi)} ({how})")
     return out
 
 

@@ -155,7 +155,9 @@ ap_uint<BITS> weight_chunk(const WORD words[WORDS]) {
 
 // Gains policies say how many dot products (planes) a lane computes per chunk, with which
 // weights (plane<LW, PLW>(w, p): the PLANE_W_BITS-bit weights of plane p from a weight chunk w;
-// PLANE_W_BITS = 0: the weight codes themselves), and how combine() makes them one accumulator.
+// PLANE_W_BITS = 0: the weight codes themselves) and which inputs (input(chunk, p): the chunk
+// itself, but for residual planes), and how combine() makes them one accumulator (given the
+// vector's first chunk, which carries per-vector gains where there are any).
 
 // Gains policy of an MVU without gains: one dot product per lane and chunk, the accumulator
 // itself.
@@ -169,8 +171,13 @@ struct NoGains {
         return w;
     }
 
-    template <unsigned ACC_W, unsigned SUM_W>
-    ap_int<ACC_W> combine(unsigned, unsigned, const ap_int<SUM_W> sums[PLANES]) const {
+    template <typename C>
+    static const C &input(const C &chunk, unsigned) {
+        return chunk;
+    }
+
+    template <unsigned ACC_W, unsigned SUM_W, typename C>
+    ap_int<ACC_W> combine(unsigned, unsigned, const ap_int<SUM_W> sums[PLANES], const C &) const {
         return sums[0];
     }
 };
@@ -202,8 +209,13 @@ struct PlaneGains {
         return codes;
     }
 
-    template <unsigned ACC_W, unsigned SUM_W>
-    ap_int<ACC_W> combine(unsigned pe, unsigned nf, const ap_int<SUM_W> sums[PLANES]) const {
+    template <typename C>
+    static const C &input(const C &chunk, unsigned) {
+        return chunk;
+    }
+
+    template <unsigned ACC_W, unsigned SUM_W, typename C>
+    ap_int<ACC_W> combine(unsigned pe, unsigned nf, const ap_int<SUM_W> sums[PLANES], const C &) const {
         // gains come from a per-channel table: LUT multipliers, as the rest of the MVU
         const ap_int<ACC_W> a = positive[pe][nf] * sums[0];
 #pragma HLS BIND_OP variable = a op = mul impl = fabric
@@ -238,13 +250,64 @@ struct BaseGains {
         return signs;
     }
 
-    template <unsigned ACC_W, unsigned SUM_W>
-    ap_int<ACC_W> combine(unsigned pe, unsigned nf, const ap_int<SUM_W> sums[PLANES]) const {
+    template <typename C>
+    static const C &input(const C &chunk, unsigned) {
+        return chunk;
+    }
+
+    template <unsigned ACC_W, unsigned SUM_W, typename C>
+    ap_int<ACC_W> combine(unsigned pe, unsigned nf, const ap_int<SUM_W> sums[PLANES], const C &) const {
         ap_int<ACC_W> acc = 0;
         for (unsigned p = 0; p < M; p++) {
 #pragma HLS UNROLL
             // gains come from a per-channel table: LUT multipliers, as the rest of the MVU
             const ap_int<ACC_W> term = gain[pe][nf][p] * sums[p];
+#pragma HLS BIND_OP variable = term op = mul impl = fabric
+            acc += term;
+        }
+        return acc;
+    }
+};
+
+// Gains policy of residual planes (HORQ, docs/DESIGN.md 5.3): the input chunks are
+// ResidualChunk<SIMD, K, GAIN_W> (the output of residual_binarizer); plane p is the dot product
+// P_p of the weights with the elements' sign codes of plane p (ternary inputs), and the
+// accumulator of a row is sum_p G_p * P_p with the vector's unsigned gains G_p.
+//   K         planes (the binarization's order), 1 to 8
+//   SUMS_W    width of the plane sums P_p
+//   GAIN_W    bits per gain
+template <unsigned K, unsigned SUMS_W, unsigned GAIN_W>
+struct ResidualGains {
+    static const unsigned PLANES = K;
+    static const unsigned PLANE_W = SUMS_W;
+    static const unsigned PLANE_W_BITS = 0;
+
+    template <unsigned LW, unsigned PLW>
+    static ap_uint<PLW> plane(ap_uint<LW> w, unsigned) {
+        return w;
+    }
+
+    // The 2-bit sign codes of plane p, as a chunk of ternary inputs.
+    template <unsigned SIMD>
+    static Chunk<SIMD, 2> input(const ResidualChunk<SIMD, K, GAIN_W> &chunk, unsigned p) {
+        Chunk<SIMD, 2> codes;
+        codes.valid = chunk.valid;
+        for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+            codes.data.range(2 * s + 1, 2 * s) = chunk.data.range(s * 2 * K + 2 * p + 1, s * 2 * K + 2 * p);
+        }
+        return codes;
+    }
+
+    template <unsigned ACC_W, unsigned SUM_W, unsigned SIMD>
+    ap_int<ACC_W> combine(unsigned, unsigned, const ap_int<SUM_W> sums[PLANES],
+                          const ResidualChunk<SIMD, K, GAIN_W> &first) const {
+        ap_int<ACC_W> acc = 0;
+        for (unsigned p = 0; p < K; p++) {
+            // one multiplier shared by the planes, a plane per cycle (the RTL's combine stage);
+            // the gains are data: a LUT multiplier, as the rest of the MVU
+            const ap_int<GAIN_W + 1> gain = (ap_uint<GAIN_W>)first.gains.range(p * GAIN_W + GAIN_W - 1, p * GAIN_W);
+            const ap_int<ACC_W> term = gain * sums[p];
 #pragma HLS BIND_OP variable = term op = mul impl = fabric
             acc += term;
         }
@@ -346,21 +409,24 @@ struct AccumulatorOutput {
 //   ACC_W         accumulator width, proven by the compiler (docs/DESIGN.md 3.8)
 //   REPS          vectors per frame (output positions of a convolution, 1 for a dense layer)
 //   ACT           ThresholdActivation, LevelActivation, BorderLevelActivation or AccumulatorOutput
-//   GAINS         NoGains, PlaneGains for asymmetric ternary rows (W_BITS = 2), or BaseGains
-//                 for binary weight bases (W_BITS = M)
+//   GAINS         NoGains, PlaneGains for asymmetric ternary rows (W_BITS = 2), BaseGains
+//                 for binary weight bases (W_BITS = M), or ResidualGains for the planes of a
+//                 residual binarizer (IN_BITS = 2, IN_TERNARY: the type of one plane)
 //   WORD, WORDS   the weight memory's word type (an unsigned integer) and words per chunk
 //                 (see weight_chunk), deduced from the weights
+//   IN            the input chunk type, deduced: Chunk<SIMD, IN_BITS>, or ResidualChunk
 // weights[pe][nf * (MW/SIMD) + sf] holds elements sf*SIMD ... of row nf*PE + pe.
 template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned IN_BITS, bool IN_SIGNED, bool IN_BIPOLAR, bool IN_TERNARY,
-          unsigned W_BITS, bool W_POW2, unsigned ACC_W, unsigned REPS, typename ACT, typename GAINS, typename WORD, unsigned WORDS>
-void mvu(hls::stream<Chunk<SIMD, IN_BITS> > &in, hls::stream<ap_uint<MH * ACT::OUT_BITS> > &out,
+          unsigned W_BITS, bool W_POW2, unsigned ACC_W, unsigned REPS, typename ACT, typename GAINS, typename WORD, unsigned WORDS,
+          typename IN>
+void mvu(hls::stream<IN> &in, hls::stream<ap_uint<MH * ACT::OUT_BITS> > &out,
          const WORD weights[PE][(MH / PE) * (MW / SIMD)][WORDS], const ACT &act, const GAINS &gains) {
     const unsigned SF = MW / SIMD, NF = MH / PE;
     const unsigned PLANES = GAINS::PLANES;
     static const unsigned SUM_W = GAINS::PLANE_W ? GAINS::PLANE_W : ACC_W;
     // bits per element of the weights one plane reads
     static const unsigned PW_BITS = GAINS::PLANE_W_BITS ? GAINS::PLANE_W_BITS : W_BITS;
-    Chunk<SIMD, IN_BITS> buffer[SF];
+    IN buffer[SF];
     for (unsigned rep = 0; rep < REPS; rep++) {
         ap_uint<MH * ACT::OUT_BITS> result = 0;
         for (unsigned nf = 0; nf < NF; nf++) {
@@ -375,7 +441,7 @@ void mvu(hls::stream<Chunk<SIMD, IN_BITS> > &in, hls::stream<ap_uint<MH * ACT::O
             }
             for (unsigned sf = 0; sf < SF; sf++) {
 #pragma HLS PIPELINE II = 1
-                Chunk<SIMD, IN_BITS> chunk;
+                IN chunk;
                 if (nf == 0) {
                     chunk = in.read();
                     buffer[sf] = chunk;
@@ -388,7 +454,7 @@ void mvu(hls::stream<Chunk<SIMD, IN_BITS> > &in, hls::stream<ap_uint<MH * ACT::O
                     for (unsigned p = 0; p < PLANES; p++) {
 #pragma HLS UNROLL
                         acc[pe][p] += ChunkDot<SIMD, IN_BITS, IN_SIGNED, IN_BIPOLAR, IN_TERNARY, PW_BITS, W_POW2, SUM_W>::apply(
-                            chunk, GAINS::template plane<SIMD * W_BITS, SIMD * PW_BITS>(w, p));
+                            GAINS::input(chunk, p), GAINS::template plane<SIMD * W_BITS, SIMD * PW_BITS>(w, p));
                     }
                 }
             }
@@ -396,7 +462,7 @@ void mvu(hls::stream<Chunk<SIMD, IN_BITS> > &in, hls::stream<ap_uint<MH * ACT::O
 #pragma HLS UNROLL
                 const unsigned channel = nf * PE + pe;
                 result.range((channel + 1) * ACT::OUT_BITS - 1, channel * ACT::OUT_BITS) =
-                    act.template activate<ACC_W>(pe, nf, rep, gains.template combine<ACC_W, SUM_W>(pe, nf, acc[pe]));
+                    act.template activate<ACC_W>(pe, nf, rep, gains.template combine<ACC_W, SUM_W>(pe, nf, acc[pe], buffer[0]));
             }
         }
         out.write(result);

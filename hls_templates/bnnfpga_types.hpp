@@ -41,6 +41,17 @@ struct Chunk {
     ap_uint<SIMD> valid;
 };
 
+// A chunk of a residual binarization's output (docs/DESIGN.md 5.3): SIMD elements of K 2-bit
+// sign codes each (plane p of element s at bits [s*2K + 2p, s*2K + 2p + 2): 01 = +1, 11 = -1,
+// 00 = 0), which of them are real, and the vector's K gains (gain p at bits
+// [p*GAIN_W, (p+1)*GAIN_W)), the same in every chunk of the vector.
+template <unsigned SIMD, unsigned K, unsigned GAIN_W>
+struct ResidualChunk {
+    ap_uint<SIMD * 2 * K> data;
+    ap_uint<SIMD> valid;
+    ap_uint<K * GAIN_W> gains;
+};
+
 // Bits needed to count up to N (N >= 1).
 template <unsigned N>
 struct CountBits {

@@ -11,7 +11,8 @@
 // +-1 weights, C_i the row's signed integer gains; ABC-Net, docs/DESIGN.md 5.2)
 // (or, RESIDUAL = K, sum_k G_k*P_k over K ternary input planes: each element is K 2-bit sign
 // codes from bnn_residual_binarizer, P_k the dot product with plane k, G_k the vector's
-// unsigned gains carried by its chunks; HORQ, docs/DESIGN.md 5.3)
+// unsigned gains carried by its chunks; HORQ, docs/DESIGN.md 5.3; one multiplier per lane
+// adds a plane per cycle after the row, so rows take max(MW/SIMD, K) cycles)
 // and writes one word of MH activations on m_axis: per channel OUT_BITS bits of
 // BASE + (number of its LEVELS thresholds reached) (one threshold: bit 1 = +1), or the int32
 // accumulator (THRESHOLDED = 0, the last layer). The input vector is kept in a buffer
@@ -24,8 +25,9 @@
 //
 // s_axis_tdata = {mask, data}: data holds SIMD elements of IN_BITS bits (element s at bits
 // [s*IN_BITS +: IN_BITS]); mask bit s is 0 where element s is zero padding (docs/DESIGN.md 3.5).
-// With RESIDUAL = K: {gains, mask, data}, gain k at [k*GAIN_W +: GAIN_W] of the top K*GAIN_W
-// bits, the same in every chunk of a vector (the first chunk's are used).
+// With RESIDUAL = K: {gains, mask, data}, each element K ternary codes of IN_BITS = 2 bits
+// (plane k at [s*2K + 2k +: 2]), gain k at [k*GAIN_W +: GAIN_W] of the top K*GAIN_W bits, the
+// same in every chunk of a vector (the first chunk's are used).
 //
 // Three pipeline stages, all stalled together by output back-pressure:
 //   fetch       take a chunk (from s_axis in the first pass, else from the buffer) and
@@ -34,6 +36,9 @@
 //               inputs): the first level of the adder tree
 //   accumulate  sum the partials into the accumulator; at the end of a row apply the
 //               threshold, and at the end of the vector load the output register
+//   combine     (RESIDUAL only) the row's K plane sums times the vector's gains, one plane
+//               per cycle, then the threshold and the output register; a row ending while
+//               the previous one is still combined stalls the stages above
 module bnn_mvu #(
     // Elements per input vector (the matrix width); a multiple of SIMD
     parameter int MW = 9,
@@ -81,7 +86,8 @@ module bnn_mvu #(
     // element the sign of its base i (1 = +1), and the accumulator sum_i C_i*P_i
     parameter int BASES = 0,
     // K ternary input planes per element (residual binarization, docs/DESIGN.md 5.3): 0 (none)
-    // or 1 to 8; IN_BITS = 2K, the planes' sums combined with the vector's gains
+    // or 1 to 8; the input type (IN_TERNARY) is a plane's, an element holds K of them, and the
+    // planes' sums are combined with the vector's gains
     parameter int RESIDUAL = 0,
     // Width in bits of the plane sums (P and N with GAINED, P_i with BASES), >= 1
     parameter int PLANE_W = ACC_W,
@@ -115,7 +121,7 @@ module bnn_mvu #(
 ) (
     input  wire                          clk,
     input  wire                          rst_n,
-    input  wire  [SIMD*IN_BITS+SIMD+RESIDUAL*GAIN_W-1:0] s_axis_tdata,
+    input  wire  [SIMD*IN_BITS*(RESIDUAL != 0 ? RESIDUAL : 1)+SIMD+RESIDUAL*GAIN_W-1:0] s_axis_tdata,
     input  wire                          s_axis_tvalid,
     output logic                         s_axis_tready,
     output logic [MH*OUT_BITS-1:0]       m_axis_tdata,
@@ -170,12 +176,14 @@ module bnn_mvu #(
         if (RESIDUAL < 0 || RESIDUAL > 8) begin : g_check_residual
             $error($sformatf("bnn_mvu: RESIDUAL (%0d) must be 0 (no residual planes) or 1 to 8", RESIDUAL));
         end
-        if (RESIDUAL != 0 && (IN_BITS != 2 * RESIDUAL || IN_BIPOLAR || IN_TERNARY)) begin : g_check_residual_inputs
-            $error($sformatf("bnn_mvu: RESIDUAL = %0d planes are 2-bit sign codes each: IN_BITS (%0d) must be %0d, IN_BIPOLAR and IN_TERNARY 0",
-                             RESIDUAL, IN_BITS, 2 * RESIDUAL));
+        if (RESIDUAL != 0 && !IN_TERNARY) begin : g_check_residual_inputs
+            $error($sformatf("bnn_mvu: RESIDUAL = %0d planes are ternary sign codes: IN_TERNARY must be 1", RESIDUAL));
         end
         if (RESIDUAL != 0 && (GAINED || BASES != 0)) begin : g_check_residual_alone
             $error("bnn_mvu: RESIDUAL excludes GAINED and BASES");
+        end
+        if (RESIDUAL != 0 && ROW_CLASSES * COL_CLASSES > 1) begin : g_check_residual_classes
+            $error("bnn_mvu: RESIDUAL excludes border classes (ROW_CLASSES, COL_CLASSES): its input has no offset");
         end
         if ((GAINED || BASES != 0 || RESIDUAL != 0) && (PLANE_W < 1 || GAIN_W < 1)) begin : g_check_gain_w
             $error($sformatf("bnn_mvu: PLANE_W (%0d) and GAIN_W (%0d) must be >= 1", PLANE_W, GAIN_W));
@@ -220,11 +228,13 @@ module bnn_mvu #(
     // them to ACC_W afterwards), else the accumulator's
     localparam int DOT_W = COMBINED ? PLANE_W : ACC_W;
     // Bits per element that one plane's dot product reads: a 2-bit sign code per residual plane
-    localparam int X_BITS = RESIDUAL != 0 ? 2 : IN_BITS;
-    localparam bit X_TERNARY = IN_TERNARY || RESIDUAL != 0;
-    localparam bit X_SIGNED = IN_SIGNED || RESIDUAL != 0;
+    localparam int X_BITS = IN_BITS;
+    localparam bit X_TERNARY = IN_TERNARY;
+    localparam bit X_SIGNED = IN_SIGNED;
+    localparam int EL_BITS = IN_BITS * (RESIDUAL != 0 ? RESIDUAL : 1);  // bits of a stream element
     // A vector's residual gains (as wide as PLANES gains without RESIDUAL, where they are 0)
     localparam int RG_W = PLANES * GAIN_W;
+    localparam int K_W = PLANES > 1 ? $clog2(PLANES) : 1;  // a plane index
     localparam int WIDE = DOT_W + CW + 2;   // intermediate width: no overflow before truncation
     localparam int LW = SIMD * W_BITS;      // weight bits per lane and chunk
     // Bits per element of the weights one dot product reads: a base's sign with BASES
@@ -272,11 +282,11 @@ module bnn_mvu #(
     // ---- fetch ----
     logic [SF_W-1:0] sf;
     logic [NF_W-1:0] nf;
-    logic [SIMD*IN_BITS-1:0] buf_data[SF];
+    logic [SIMD*EL_BITS-1:0] buf_data[SF];
     logic [SIMD-1:0] buf_mask[SF];
     logic f_valid;
     ctl_t f_ctl;
-    logic [SIMD*IN_BITS-1:0] f_data;
+    logic [SIMD*EL_BITS-1:0] f_data;
     logic [SIMD-1:0] f_mask;
     logic [PE*LW-1:0] f_weights;
     logic [RG_W-1:0] vec_gains, f_gains;  // RESIDUAL: the gains of the vector being read
@@ -301,19 +311,33 @@ module bnn_mvu #(
     // Without border classes the class tables are never loaded: class 0, not an unknown value.
     wire [CLASS_W-1:0] threshold_class = BORDER ? position_class : '0;
 
-    // The accumulate stage cannot finish a vector while the output register is occupied.
-    wire advance = !(p_valid && p_ctl.last_step && m_axis_tvalid && !m_axis_tready);
+    // ---- combine (RESIDUAL): a finished row's plane sums, one plane per cycle ----
+    logic comb_busy;
+    logic [K_W-1:0] comb_k;  // the plane added this cycle
+    logic comb_last_step;    // the row completes the vector: load the output register
+    logic [NF_W-1:0] comb_nf;
+    logic signed [PLANE_W-1:0] comb_planes[PE][PLANES];
+    logic [RG_W-1:0] comb_gains;
+    logic signed [ACC_W-1:0] comb_acc[PE];
+    wire comb_final = comb_busy && comb_k == K_W'(PLANES - 1);
+    wire comb_blocked = comb_final && comb_last_step && m_axis_tvalid && !m_axis_tready;
+    wire comb_free = !comb_busy || (comb_final && !comb_blocked);
+
+    // The accumulate stage cannot finish a vector while the output register is occupied
+    // (RESIDUAL: cannot hand a row over while the combine stage is busy with another).
+    wire advance = RESIDUAL != 0 ? !(p_valid && p_ctl.last && !comb_free)
+                                 : !(p_valid && p_ctl.last_step && m_axis_tvalid && !m_axis_tready);
     wire first_pass = (nf == 0);
     wire fire = advance && (first_pass ? s_axis_tvalid : 1'b1);
     assign s_axis_tready = first_pass && advance;
 
-    wire [SIMD*IN_BITS-1:0] in_data = first_pass ? s_axis_tdata[SIMD*IN_BITS-1:0] : buf_data[sf];
+    wire [SIMD*EL_BITS-1:0] in_data = first_pass ? s_axis_tdata[SIMD*EL_BITS-1:0] : buf_data[sf];
     // Without padding the mask is all ones: dropping it saves a LUT input per popcount bit.
-    wire [SIMD-1:0] in_mask = !PADDED ? '1 : first_pass ? s_axis_tdata[SIMD*IN_BITS+:SIMD] : buf_mask[sf];
+    wire [SIMD-1:0] in_mask = !PADDED ? '1 : first_pass ? s_axis_tdata[SIMD*EL_BITS+:SIMD] : buf_mask[sf];
     wire [RG_W-1:0] beat_gains;
     generate
         if (RESIDUAL != 0) begin : g_residual_gains
-            assign beat_gains = s_axis_tdata[SIMD*IN_BITS+SIMD+:RG_W];
+            assign beat_gains = s_axis_tdata[SIMD*EL_BITS+SIMD+:RG_W];
         end else begin : g_no_residual_gains
             assign beat_gains = '0;
         end
@@ -395,11 +419,11 @@ module bnn_mvu #(
 
     // The input codes that plane pl reads (X_BITS per element): plane pl's sign code of each
     // element with RESIDUAL, else the inputs themselves.
-    function automatic logic [SIMD*X_BITS-1:0] plane_inputs(input logic [SIMD*IN_BITS-1:0] x, input int pl);
+    function automatic logic [SIMD*X_BITS-1:0] plane_inputs(input logic [SIMD*EL_BITS-1:0] x, input int pl);
         plane_inputs = '0;
         for (int s = 0; s < SIMD; s++) begin
-            if (RESIDUAL != 0) plane_inputs[s*X_BITS+:X_BITS] = x[s*IN_BITS+2*pl+:X_BITS];
-            else plane_inputs[s*X_BITS+:X_BITS] = x[s*IN_BITS+:X_BITS];
+            if (RESIDUAL != 0) plane_inputs[s*X_BITS+:X_BITS] = x[s*EL_BITS+X_BITS*pl+:X_BITS];
+            else plane_inputs[s*X_BITS+:X_BITS] = x[s*EL_BITS+:X_BITS];
         end
     endfunction
 
@@ -437,13 +461,25 @@ module bnn_mvu #(
         end
     endfunction
 
+    // Channel's output for accumulator a: BASE + the number of thresholds reached (a constant
+    // channel's constant), or the accumulator itself (THRESHOLDED = 0).
+    function automatic logic [OUT_BITS-1:0] activate(input logic signed [ACC_W-1:0] a, input int channel,
+                                                     input logic [CLASS_W-1:0] cls);
+        logic [OUT_BITS-1:0] level;
+        level = OUT_BITS'(BASE);
+        for (int j = 0; j < LEVELS; j++)
+            level += OUT_BITS'(T_W'(a) >= thresholds[(int'(cls)*MH+channel)*LEVELS+j]);
+        if (LEVELS == 1 && constants[channel] == 2'd1) level = OUT_BITS'(BASE + 1);
+        if (LEVELS == 1 && constants[channel] == 2'd3) level = OUT_BITS'(BASE);
+        activate = THRESHOLDED ? level : OUT_BITS'(a);
+    endfunction
+
     logic signed [ACC_W-1:0] acc_next[PE];
     logic signed [PLANE_W-1:0] plane_next[PE][PLANES];
     logic [MH*OUT_BITS-1:0] result_next;
     always_comb begin
         result_next = result;
         for (int pe = 0; pe < PE; pe++) begin
-            logic [OUT_BITS-1:0] level;  // BASE + the number of thresholds reached
             int channel;
             channel = int'(p_ctl.nf) * PE + pe;
             acc_next[pe] = p_ctl.first ? '0 : acc[pe];
@@ -460,17 +496,20 @@ module bnn_mvu #(
                 for (int pl = 0; pl < PLANES; pl++)
                     acc_next[pe] += times(gains[channel][pl*GAIN_W+:GAIN_W], plane_next[pe][pl], 1'b1);
             end
-            if (RESIDUAL != 0) begin
-                acc_next[pe] = '0;
-                for (int pl = 0; pl < PLANES; pl++)
-                    acc_next[pe] += times(p_gains[pl*GAIN_W+:GAIN_W], plane_next[pe][pl], 1'b0);
-            end
-            level = OUT_BITS'(BASE);
-            for (int j = 0; j < LEVELS; j++)
-                level += OUT_BITS'(T_W'(acc_next[pe]) >= thresholds[(int'(threshold_class)*MH+channel)*LEVELS+j]);
-            if (LEVELS == 1 && constants[channel] == 2'd1) level = OUT_BITS'(BASE + 1);
-            if (LEVELS == 1 && constants[channel] == 2'd3) level = OUT_BITS'(BASE);
-            if (p_ctl.last) result_next[channel*OUT_BITS+:OUT_BITS] = THRESHOLDED ? level : OUT_BITS'(acc_next[pe]);
+            if (p_ctl.last && RESIDUAL == 0)
+                result_next[channel*OUT_BITS+:OUT_BITS] = activate(acc_next[pe], channel, threshold_class);
+        end
+    end
+
+    // RESIDUAL: this cycle's partial sum sum_(j <= comb_k) G_j*P_j of each lane, and the result
+    // word with the lanes' outputs when it is the last plane.
+    logic signed [ACC_W-1:0] comb_sum[PE];
+    logic [MH*OUT_BITS-1:0] comb_result;
+    always_comb begin
+        comb_result = result;
+        for (int pe = 0; pe < PE; pe++) begin
+            comb_sum[pe] = comb_acc[pe] + times(comb_gains[int'(comb_k)*GAIN_W+:GAIN_W], comb_planes[pe][comb_k], 1'b0);
+            comb_result[(int'(comb_nf)*PE+pe)*OUT_BITS+:OUT_BITS] = activate(comb_sum[pe], int'(comb_nf) * PE + pe, '0);
         end
     end
 
@@ -481,6 +520,7 @@ module bnn_mvu #(
             f_valid <= 1'b0;
             p_valid <= 1'b0;
             m_axis_tvalid <= 1'b0;
+            comb_busy <= 1'b0;
             out_row <= '0;
             out_col <= '0;
             position_class <= BORDER ? CLASS_W'(int'(row_class[0]) * COL_CLASSES + int'(col_class[0])) : '0;
@@ -521,15 +561,44 @@ module bnn_mvu #(
                         acc[pe] <= acc_next[pe];
                         for (int pl = 0; pl < PLANES; pl++) plane[pe][pl] <= plane_next[pe][pl];
                     end
-                    result <= result_next;
-                    if (p_ctl.last_step) begin
-                        m_axis_tdata <= result_next;
-                        m_axis_tvalid <= 1'b1;
-                        if (BORDER) begin
-                            out_row <= next_row;
-                            out_col <= next_col;
-                            position_class <= CLASS_W'(int'(row_class[next_row]) * COL_CLASSES + int'(col_class[next_col]));
+                    if (RESIDUAL == 0) begin
+                        result <= result_next;
+                        if (p_ctl.last_step) begin
+                            m_axis_tdata <= result_next;
+                            m_axis_tvalid <= 1'b1;
+                            if (BORDER) begin
+                                out_row <= next_row;
+                                out_col <= next_col;
+                                position_class <= CLASS_W'(int'(row_class[next_row]) * COL_CLASSES + int'(col_class[next_col]));
+                            end
                         end
+                    end
+                end
+            end
+            // combine (RESIDUAL): add a plane; after the last, the activations; a finished
+            // row hands its planes over (after this cycle's last plane, if any)
+            if (RESIDUAL != 0) begin
+                if (comb_busy && !comb_blocked) begin
+                    for (int pe = 0; pe < PE; pe++) comb_acc[pe] <= comb_sum[pe];
+                    comb_k <= comb_k + 1'b1;
+                    if (comb_final) begin
+                        comb_busy <= 1'b0;
+                        result <= comb_result;
+                        if (comb_last_step) begin
+                            m_axis_tdata <= comb_result;
+                            m_axis_tvalid <= 1'b1;
+                        end
+                    end
+                end
+                if (advance && p_valid && p_ctl.last) begin
+                    comb_busy <= 1'b1;
+                    comb_k <= '0;
+                    comb_nf <= p_ctl.nf;
+                    comb_last_step <= p_ctl.last_step;
+                    comb_gains <= p_gains;
+                    for (int pe = 0; pe < PE; pe++) begin
+                        comb_acc[pe] <= '0;
+                        for (int pl = 0; pl < PLANES; pl++) comb_planes[pe][pl] <= plane_next[pe][pl];
                     end
                 end
             end

@@ -506,15 +506,16 @@ class HORQCNN(HORQMLP):
 
 
 class ScaledInputXNORCNN(HORQMLP):
-    """XNOR-Net with input scaling (K = A ∗ k) in every layer: zero-padded 3×3 convolutions
-    on pixels and on unsigned 2-bit levels, and a fully connected classifier."""
+    """XNOR-Net with input scaling (K = A ∗ k) behind the first layer (which XNOR-Net keeps
+    without, here ±α weights on the pixels): a zero-padded 3×3 convolution on unsigned 2-bit
+    levels and a fully connected classifier."""
 
     shape = (1, 8, 8)
 
     def __init__(self):
         nn.Module.__init__(self)
         self.net = nn.Sequential(
-            ScaledInputXNORConv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), UniformActivation(2, 3.0), nn.MaxPool2d(2),
+            XNORConv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), UniformActivation(2, 3.0), nn.MaxPool2d(2),
             ScaledInputXNORConv2d(8, 12, 3, padding=1), nn.BatchNorm2d(12), UniformActivation(2, 3.0), nn.MaxPool2d(2),
             nn.Flatten(), ScaledInputXNORLinear(12 * 2 * 2, 10),
         )

@@ -35,6 +35,7 @@ from bnnfpga.hw.modules import (
     ModuleParams,
     MvuParams,
     OutputParams,
+    ResidualBinarizerParams,
     SumPoolParams,
     SwgParams,
     ThresholdParams,
@@ -47,7 +48,7 @@ from bnnfpga.ir.types import BIPOLAR, TERNARY, DType
 from bnnfpga.names import sanitize
 
 LIBRARY = ("bnnfpga_types.hpp", "bnnfpga_linebuffer.hpp", "bnnfpga_swg.hpp", "bnnfpga_mvu.hpp", "bnnfpga_pool.hpp", "bnnfpga_io.hpp",
-           "bnnfpga_label_select.hpp", "bnnfpga_joins.hpp")
+           "bnnfpga_label_select.hpp", "bnnfpga_joins.hpp", "bnnfpga_residual.hpp")
 
 
 # Widest ap_uint the generated code uses (a whole pixel or output vector); AP_INT_MAX_W.
@@ -101,12 +102,16 @@ def _stream_name(index: int, engine: engines.Engine) -> str:
         return "s0_input"
     if isinstance(engine, (engines.Window, engines.Flatten)):
         return f"s{index}_{engine.layer}_chunks"
+    if isinstance(engine, engines.ResidualBinarizer):
+        return f"s{index}_{engine.layer}_planes"
     return f"s{index}_{engine.name}"
 
 
 def _stream_type(engine: engines.Engine) -> str:
     if isinstance(engine, (engines.Window, engines.Flatten)):
         return f"Chunk<{engine.simd}, {engine.inp.dtype.bits}>"
+    if isinstance(engine, engines.ResidualBinarizer):
+        return f"ResidualChunk<{engine.simd}, {engine.order}, {engine.widths[1]}>"
     if isinstance(engine, engines.Mvu):
         return _pixel(engine.mh * engine.out_bits)
     return _pixel(engine.out.bits)
@@ -157,6 +162,8 @@ def template_arguments(p: ModuleParams) -> dict[str, object]:
         return {**_window(p.window), "in_bits": p.in_bits, "simd": p.simd}
     if isinstance(p, WidthConverterParams):
         return {"c": p.c, "in_bits": p.in_bits, "simd": p.simd}
+    if isinstance(p, ResidualBinarizerParams):
+        return {"n": p.n, "simd": p.simd, **_element(p.in_type), "order": p.order, "s_w": p.s_w, "gain_w": p.gain_w}
     if isinstance(p, MvuParams):
         return {"mw": p.mw, "mh": p.mh, "simd": p.simd, "pe": p.pe, **_element(p.in_type), "weight_bits": p.weight_bits,
                 "w_pow2": _bool(p.power_of_two),
@@ -206,6 +213,9 @@ def _engine(e: engines.Engine, layers: dict[str, dict]) -> dict:
         return {"kind": "window", "comment": f"{e.layer}: sliding window {kh}x{kw}/s{sh}", **args}
     if isinstance(e, engines.Flatten):
         return {"kind": "flatten", "comment": f"{e.layer}: pixels → chunks", **args, "pixels": e.inp.count}
+    if isinstance(e, engines.ResidualBinarizer):
+        return {"kind": "residual", "comment": f"{e.layer}: residual binarization of order {e.order} of every "
+                f"{e.n}-element vector", **args, "reps": e.reps}
     if isinstance(e, engines.Mvu):
         return _mvu(e, args, layers)
     if isinstance(e, engines.Pool) and e.summing:
@@ -245,7 +255,8 @@ def _mvu(e: engines.Mvu, args: dict, layers: dict[str, dict]) -> dict:
     layer = {"kind": "mvu", "name": e.name, "source": e.source, "mh": e.mh, "mw": e.mw, "pe": fold.pe,
              "simd": fold.simd, "nf": nf, "tiles": nf * (e.mw // fold.simd), "weight_bits": e.weight_bits,
              "weights": _weight_literals(e.rows, fold, e.weight_bits, e.power_of_two, e.bases),
-             "power_of_two": e.power_of_two, "activation": activation, "gains": None, "bases": e.base_count}
+             "power_of_two": e.power_of_two, "activation": activation, "gains": None, "bases": e.base_count,
+             "residual": e.residual_order}
     layer["word_type"], layer["words"] = weight_word(fold.simd * e.weight_bits)
     if activation == "threshold":
         layer.update(threshold_w=e.threshold_w, thresholds=_by_lane(e.thresholds, fold.pe),
@@ -262,6 +273,8 @@ def _mvu(e: engines.Mvu, args: dict, layers: dict[str, dict]) -> dict:
                      row_class=list(e.row_class), col_class=list(e.col_class),
                      thresholds=[[[[str(v) for v in per_class[k, n, pe]] for n in range(nf)] for k in range(e.classes)]
                                  for pe in range(fold.pe)])
+    if e.residual_order:
+        layer.update(plane_w=e.plane_w, gain_w=e.gain_w)
     if e.bases is not None:  # [pe][nf][i] for channel nf·PE + pe
         per_lane = np.asarray(e.gains).reshape(nf, fold.pe, e.base_count).transpose(1, 0, 2)
         layer.update(plane_w=e.plane_w, gain_w=e.gain_w, base_gains=[[[str(v) for v in row] for row in lane]

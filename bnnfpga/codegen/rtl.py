@@ -31,6 +31,7 @@ from bnnfpga.hw.modules import (
     ModuleParams,
     MvuParams,
     OutputParams,
+    ResidualBinarizerParams,
     SumPoolParams,
     SwgParams,
     ThresholdParams,
@@ -82,6 +83,9 @@ def rtl_parameters(p: ModuleParams) -> dict[str, object]:
         return {**_window(p.window), "IN_BITS": p.in_bits, "SIMD": p.simd}
     if isinstance(p, WidthConverterParams):
         return {"IN_W": p.in_w, "OUT_W": p.out_w}
+    if isinstance(p, ResidualBinarizerParams):
+        return {"N": p.n, "SIMD": p.simd, **_element(p.in_type, "IN_BIPOLAR", "IN_SIGNED"), "PADDED": _bit(p.padded),
+                "ORDER": p.order, "S_W": p.s_w, "GAIN_W": p.gain_w}
     if isinstance(p, MvuParams):
         params = {"MW": p.mw, "MH": p.mh, "SIMD": p.simd, "PE": p.pe,
                   **_element(p.in_type, "IN_BIPOLAR", "IN_SIGNED", "IN_TERNARY"), "W_BITS": p.weight_bits,
@@ -93,6 +97,8 @@ def rtl_parameters(p: ModuleParams) -> dict[str, object]:
             params.update(GAINED=_bit(True), PLANE_W=p.plane_w, GAIN_W=p.gain_w)
         if p.bases:
             params.update(BASES=p.bases, PLANE_W=p.plane_w, GAIN_W=p.gain_w)
+        if p.residual:
+            params.update(RESIDUAL=p.residual, PLANE_W=p.plane_w, GAIN_W=p.gain_w)
         if p.classes > 1:
             params.update(OUT_H=p.out_h, OUT_W=p.out_w, ROW_CLASSES=p.row_classes, COL_CLASSES=p.col_classes)
         return params
@@ -130,6 +136,8 @@ def _comment(e: engines.Engine) -> str:
         return f"{e.layer}: sliding window {e.kernel[0]}x{e.kernel[1]}/s{e.strides[0]}, pads {','.join(map(str, e.pads))}"
     if isinstance(e, engines.Flatten):
         return f"{e.layer}: flattened pixels -> chunks of {e.simd}"
+    if isinstance(e, engines.ResidualBinarizer):
+        return f"{e.layer}: residual binarization of order {e.order} (HORQ) of every {e.n}-element vector"
     if isinstance(e, engines.Mvu):
         return f"{e.name}: {e.mh}x{e.mw} MVU, PE={e.fold.pe}, SIMD={e.fold.simd}"
     if isinstance(e, engines.Pool) and e.summing:
@@ -171,7 +179,7 @@ class Instances:
         self.modules.add(instance.module)
         if isinstance(instance.params, (MaxPoolParams, SumPoolParams)):
             self.modules.add(SwgParams.module)  # the pool's window
-        if isinstance(engine, (engines.Window, engines.Flatten)):
+        if isinstance(engine, (engines.Window, engines.Flatten, engines.ResidualBinarizer)):
             base = f"{engine.layer}_{type(engine).__name__.lower()}"
         else:
             base = getattr(engine, "name", None) or instance.module.removeprefix("bnn_")

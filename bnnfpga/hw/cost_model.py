@@ -34,6 +34,7 @@ from bnnfpga.hw.modules import (
     ModuleParams,
     MvuParams,
     OutputParams,
+    ResidualBinarizerParams,
     SumPoolParams,
     SwgParams,
     ThresholdParams,
@@ -42,7 +43,7 @@ from bnnfpga.hw.modules import (
     params_from_json,
     params_to_json,
 )
-from bnnfpga.ir.types import TERNARY
+from bnnfpga.ir.types import BIPOLAR, TERNARY
 
 CALIBRATION = Path(__file__).with_name("cost_model.json")
 METRICS = ("lut", "ff")
@@ -86,6 +87,8 @@ def block_ram_tiles(depth: int, width: int) -> float:
 # ---- features per module: name → value; LUT and FF are fitted over the same features ----
 
 def _mvu_features(p: MvuParams) -> dict[str, float]:
+    if p.residual:
+        return _residual_mvu_features(p)
     if p.bases:
         return _based_mvu_features(p)
     if p.gained:
@@ -221,6 +224,53 @@ def _based_mvu_features(p: MvuParams) -> dict[str, float]:
         "extra_rom_lut_bits": base["rom_lut_bits"] * extra,
         "extra_rom_lut_width": base["rom_lut_width"] * extra,
     }
+
+
+def _residual_mvu_features(p: MvuParams) -> dict[str, float]:
+    """Residual planes (HORQ), priced on top of the same MVU with one ternary input plane
+    (``unresidual_params``): per lane K − 1 more popcount bits, per PE K plane accumulators and
+    the combine stage (the row's K plane sums held, one shift-add multiplier of a plane sum by
+    a gain, a plane a cycle, and its accumulator), the gains carried down the pipeline with a
+    K-way choice, and K − 1 more code pairs per element in the input buffer."""
+    pe, extra = p.pe, p.residual - 1
+    lanes = pe * p.simd
+    sf = p.mw // p.simd
+    return {
+        "one": 1.0,
+        "plane_lanes": float(extra * lanes),
+        "plane_lanes_depth": float(extra * lanes * math.log2(max(p.simd, 2))),
+        "plane_acc": float(2 * p.residual * pe * p.plane_w),  # accumulating, and held for the combine
+        "plane_select": float(extra * pe * p.plane_w),  # the combine's K-way choice of a plane sum
+        # an add of acc_w bits per bit of the narrower of gain and plane sum
+        "multiplier": float(pe * p.acc_w * min(p.gain_w, p.plane_w)),
+        "combine_acc": float(pe * p.acc_w),
+        "gain_regs": float(4 * p.residual * p.gain_w),  # the vector's, in fetch, partial and combine
+        "extra_buffer": float(2 * extra * p.simd * sf) if sf > 1 else 0.0,
+    }
+
+
+def _residual_binarizer_features(p: ResidualBinarizerParams) -> dict[str, float]:
+    """The histogram (a count per value, fed by a comparison per element and value), the K
+    steps over the values (a product count·|S| and an update N·S − A·h per value), the two
+    vector buffers and code tables, and the output lookup of each element's codes."""
+    bins, sf = p.bins, p.n // p.simd
+    count_w = (p.n + 1).bit_length()
+    bin_bits = 2 if p.in_type == BIPOLAR else p.in_type.bits
+    return {
+        "one": 1.0,
+        "histogram": float(bins * p.simd),
+        "counters": float(bins * count_w),
+        "products": float(bins * count_w * p.s_w),
+        "updates": float(bins * p.gain_w),
+        "buffer_bits": float(2 * sf * p.simd * bin_bits),
+        "tables": float(2 * bins * 2 * p.order + 2 * p.order * p.gain_w),
+        "lookup": float(p.simd * 2 * p.order * bins),
+    }
+
+
+def unresidual_params(p: MvuParams) -> MvuParams:
+    """The parameters of the same MVU reading one ternary plane, without gains."""
+    return dataclasses.replace(p, residual=0, plane_w=0, gain_w=1)
 
 
 def unbased_params(p: MvuParams) -> MvuParams:
@@ -367,6 +417,7 @@ FEATURES: dict[type, Callable[..., dict[str, float]]] = {
     OutputParams: _output_features,
     LabelSelectParams: _label_select_features,
     WidthConverterParams: _width_converter_features,
+    ResidualBinarizerParams: _residual_binarizer_features,
     ThresholdParams: _threshold_features,
     IntegerAffineParams: _affine_features,
     ForkParams: _fork_features,
@@ -383,6 +434,8 @@ def family(p: ModuleParams) -> str:
     MVUs of a single weight word apart: synthesis folds their constant weights away. Ternary
     weights share their datapath's coefficients through features of their own."""
     if isinstance(p, MvuParams):
+        if p.residual:
+            return "bnn_mvu/residual"
         if p.bases:
             return "bnn_mvu/bases"
         if p.gained:
@@ -398,13 +451,14 @@ def family(p: ModuleParams) -> str:
 
 
 MVU_FAMILIES = ("bnn_mvu/bipolar", "bnn_mvu/bipolar_fixed", "bnn_mvu/integer", "bnn_mvu/multibit", "bnn_mvu/pow2",
-                "bnn_mvu/gained", "bnn_mvu/bases")
+                "bnn_mvu/gained", "bnn_mvu/bases", "bnn_mvu/residual")
 # Families priced as the estimate of a simpler configuration plus their own features, fitted
 # on what the simpler one leaves: a family → how to get the simpler parameters. (The
 # multibit MVU shares the ROM, buffer, accumulator and threshold logic of the ±1 MVU; the
 # gained one all of the ternary MVU's.) Fitted after the families they stand on.
 PRICED_ON_TOP = {"bnn_mvu/multibit": binary_weight_params, "bnn_mvu/pow2": binary_weight_params,
-                 "bnn_mvu/gained": ungained_params, "bnn_mvu/bases": unbased_params}
+                 "bnn_mvu/gained": ungained_params, "bnn_mvu/bases": unbased_params,
+                 "bnn_mvu/residual": unresidual_params}
 FAMILIES = [f for t in FEATURES for f in (MVU_FAMILIES if t is MvuParams else (t.module,))]
 
 

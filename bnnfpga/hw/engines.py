@@ -161,6 +161,53 @@ class Flatten:
         return max(self.inp.count, self.chunks)
 
 
+def residual_widths(n: int, order: int, largest: int) -> tuple[int, int]:
+    """(S_W, GAIN_W) of an order-K residual binarization of n values |x| ≤ ``largest``
+    (docs/DESIGN.md 5.3): the scaled residuals S_k (k < K, |S_k| ≤ n^k·max|x|, two's
+    complement) and the sums A_k and gains G_k = A_k·n^(K−k) (≤ n^K·max|x|, unsigned)."""
+    s = n ** (order - 1) * largest
+    return signed_width(-s, s).bits, max(1, (n**order * largest).bit_length())
+
+
+@dataclass(frozen=True)
+class ResidualBinarizer:
+    """Run-time residual binarization of order K of every vector (docs/DESIGN.md 5.3): {mask,
+    data} chunks of ``simd`` elements in; out, each element's K sign codes and the vector's K
+    gains (rtl/bnn_residual_binarizer.sv). ``out_h`` x ``out_w`` vectors per frame (a conv's
+    output positions); ``largest`` = max |x| of the inputs."""
+
+    layer: str
+    n: int
+    simd: int
+    in_dtype: DType
+    order: int
+    padded: bool
+    largest: int
+    out_h: int = 1
+    out_w: int = 1
+
+    @property
+    def reps(self) -> int:
+        return self.out_h * self.out_w
+
+    @property
+    def chunks(self) -> int:
+        return self.n // self.simd
+
+    @property
+    def widths(self) -> tuple[int, int]:
+        return residual_widths(self.n, self.order, self.largest)
+
+    @property
+    def steps(self) -> int:
+        """Cycles between a vector's last chunk in and the next one: 2K steps and the gains."""
+        return 2 * self.order + 1
+
+    @property
+    def cycles(self) -> int:
+        return self.reps * (self.chunks + self.steps)
+
+
 @dataclass(frozen=True, eq=False)
 class Mvu:
     """Matrix-vector unit: ``reps`` vectors of MW elements per frame, MH dot products each,
@@ -172,6 +219,10 @@ class Mvu:
     With ``bases`` (M, MH, MW) ±1 (ABC-Net's weight bases, columns in stream order) the weight
     codes are the bases' signs (``weight_bits`` = M) and the accumulator is Σ_i C_i·P_i,
     ``gains`` (MH, M) the signed C_i and P_i the dot product with base i, ``plane_w`` bits wide.
+    With ``residual_order`` K the inputs are the K ternary sign planes of a ResidualBinarizer
+    in front and the accumulator is Σ_k G_k·P_k with the vector's gains (``residual_gain_w``
+    bits) and P_k the dot product with plane k, ``plane_w`` bits wide (``in_dtype`` stays the
+    layer's input type).
     With ``row_class``/``col_class`` (one entry per output row/column) the thresholds differ
     by border class: output position (r, c) reads class row_class[r]·col_classes +
     col_class[c] (docs/DESIGN.md 3.4)."""
@@ -201,6 +252,8 @@ class Mvu:
     col_class: tuple[int, ...] = ()  # border class of each output column
     power_of_two: bool = False  # weight codes are powers of two (INQ, hw/layout.py)
     bases: np.ndarray | None = None  # (M, MH, MW) ±1 weight bases (ABC-Net), columns in stream order
+    residual_order: int = 0  # K ternary input planes from a ResidualBinarizer, Σ_k G_k·P_k (HORQ)
+    residual_gain_w: int = 0  # bits of the vector gains G_k that come with the planes
 
     @property
     def row_classes(self) -> int:
@@ -222,7 +275,10 @@ class Mvu:
 
     @property
     def gain_w(self) -> int:
-        """Bits per gain: unsigned (A, B), two's complement with bases; 1 without gains."""
+        """Bits per gain: unsigned (A, B) and residual G_k, two's complement with bases; 1
+        without gains."""
+        if self.residual_order:
+            return self.residual_gain_w
         if self.gains is None:
             return 1
         if self.bases is not None:
@@ -260,8 +316,14 @@ class Mvu:
         return self.fold.weights is WeightMemory.BRAM
 
     @property
+    def row_cycles(self) -> int:
+        """Cycles per row of PEs: its chunks, or with residual planes at least the K cycles of
+        their combination (one plane a cycle)."""
+        return max(self.mw // self.fold.simd, self.residual_order)
+
+    @property
     def cycles(self) -> int:
-        return self.reps * self.tiles
+        return self.reps * (self.mh // self.fold.pe) * self.row_cycles
 
 
 @dataclass(frozen=True)
@@ -360,8 +422,8 @@ class JoinStage:
         return self.out.count
 
 
-Engine = (InputStage | IntegerAffineStage | ThresholdStage | Window | Flatten | Mvu | Pool | LabelSelectStage | OutputStage
-          | ForkStage | JoinStage)
+Engine = (InputStage | IntegerAffineStage | ThresholdStage | Window | Flatten | ResidualBinarizer | Mvu | Pool
+          | LabelSelectStage | OutputStage | ForkStage | JoinStage)
 
 # A stream: the engine driving it and the port (1 only for a fork's second output).
 Port = tuple[int, int]
@@ -485,9 +547,12 @@ def _fill_and_drain(e: Engine) -> tuple[int, int]:
         return (kh - 1) * wp + kw, bottom * wp + right + taps
     if isinstance(e, Flatten):
         return 1, max(1, e.inp.c // e.simd)
-    if isinstance(e, Mvu):
+    if isinstance(e, ResidualBinarizer):  # a whole vector and the steps before its first chunk leaves
+        return e.chunks + e.steps + 1, e.chunks + e.steps + 1
+    if isinstance(e, Mvu):  # residual planes: a combine stage of K cycles behind the pipeline
         nf, sf = e.mh // e.fold.pe, e.mw // e.fold.simd
-        return nf * sf + MVU_PIPELINE, (nf - 1) * sf + MVU_PIPELINE
+        combine = e.residual_order
+        return (nf - 1) * e.row_cycles + sf + MVU_PIPELINE + combine, (nf - 1) * e.row_cycles + MVU_PIPELINE + combine
     if isinstance(e, OutputStage):
         return 1, e.values
     if isinstance(e, LabelSelectStage):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from bnnfpga.errors import BnnfpgaError
 from bnnfpga.hw.cost_model import CostModel, Resources, default_model
-from bnnfpga.hw.engines import Dataflow, Engine, Flatten, InputStage, Mvu, OutputStage, Window
+from bnnfpga.hw.engines import Dataflow, Engine, Flatten, InputStage, Mvu, OutputStage, ResidualBinarizer, Window
 from bnnfpga.hw.fifo_sizing import fifo_depths
 from bnnfpga.hw.fold import BRAM_MIN_DEPTH, Fold, WeightMemory, check_overrides, choose_folding, divisors
 from bnnfpga.hw.lower import lower
@@ -173,7 +173,7 @@ def _weight_memory(group: list[EngineEstimate]) -> str:
 
 
 def layer_of(engine) -> str:
-    if isinstance(engine, (Window, Flatten)):
+    if isinstance(engine, (Window, Flatten, ResidualBinarizer)):
         return engine.layer
     if isinstance(engine, InputStage):
         return "input"

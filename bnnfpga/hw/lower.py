@@ -25,8 +25,10 @@ from bnnfpga.hw.engines import (
     Pixels,
     Pool,
     Port,
+    ResidualBinarizer,
     ThresholdStage,
     Window,
+    residual_widths,
 )
 from bnnfpga.hw.fold import Fold
 from bnnfpga.hw.host import accumulator_tensor, host_nodes
@@ -52,6 +54,10 @@ from bnnfpga.ir.types import BIPOLAR, MAX_ENGINE_WEIGHT_BITS, TERNARY, TensorTyp
 
 # Weight bases (ABC-Net) an MVU takes: a weight code bit each (rtl/bnn_mvu.sv BASES)
 MIN_BASES, MAX_BASES = 2, 8
+# Residual binarization (HORQ): sign planes per element (rtl/bnn_mvu.sv RESIDUAL), and the
+# widest input levels the binarizer's histogram takes a bin per value of
+MAX_RESIDUAL_ORDER = 8
+MAX_RESIDUAL_INPUT_BITS = 4
 
 
 @dataclass
@@ -125,7 +131,10 @@ def lower(graph: Graph, folding: dict[str, Fold], backend: str = "hardware") -> 
                 mvu = _mvu(node, op, activation, cur.pixels, folding[node.name], types, cur.flattened_from, backend)
                 feeder = _window(node, op, cur.pixels, mvu) if isinstance(op, Conv) else Flatten(node.name, cur.pixels,
                                                                                                mvu.fold.simd)
-                out = b.add(mvu, b.add(feeder, cur))
+                chunks = b.add(feeder, cur)
+                if op.residual_order:
+                    chunks = b.add(_residual_binarizer(node, op, cur.pixels, mvu), chunks)
+                out = b.add(mvu, chunks)
                 if activation is not None:
                     fused.add(after.name)
                     b.publish(after.output, out)
@@ -208,9 +217,7 @@ def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: 
     rows = _stream_rows(op, op.weight, cur, flattened_from)
     oh, ow = (out_t.shape[1], out_t.shape[2]) if isinstance(op, Conv) else (1, 1)
     if op.residual_order:
-        raise BnnfpgaError(f"layer {node.name}: residual binarization of order {op.residual_order} (HORQ, XNOR-Net's "
-                           f"input scaling) has no {backend} engine yet; the golden model runs it (bnnfpga verify, "
-                           "predict)")
+        _check_residual(node, op, cur.dtype, backend)
     if op.bases is not None and not MIN_BASES <= len(op.bases) <= MAX_BASES:
         raise BnnfpgaError(f"layer {node.name}: {len(op.bases)} binary weight bases (ABC-Net) are not supported by the "
                            f"{backend} backend; supported: {MIN_BASES} to {MAX_BASES} bases")
@@ -239,9 +246,39 @@ def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: 
     if op.bases is not None:
         bases = np.stack([_stream_rows(op, b, cur, flattened_from) for b in op.bases]).astype(np.int8)
         gains, weight_bits, plane_w = op.base_gains.astype(np.int64), len(bases), _base_plane_width(bases, cur.dtype)
+    residual_gain_w = 0
+    if op.residual_order:  # ±1 weights on ternary planes: |P_k| ≤ MW; the binarizer in front sends the gains
+        plane_w, padded = signed_width(-mw, mw).bits, False
+        residual_gain_w = residual_widths(mw, op.residual_order, _largest(cur.dtype))[1]
     return Mvu(node.name, node.source, mw, mh, fold, cur.dtype, acc_w, oh, ow, np.asarray(rows), thresholds, constant,
                threshold_w, flipped, padded, weight_bits, levels, base, out_dtype, gains, plane_w, row_class, col_class,
-               is_power_of_two_code(op.weight_dtype) and op.gains is None and op.bases is None, bases)
+               is_power_of_two_code(op.weight_dtype) and op.gains is None and op.bases is None, bases,
+               op.residual_order, residual_gain_w)
+
+
+def _largest(dtype) -> int:
+    return max(abs(dtype.min), abs(dtype.max))
+
+
+def _check_residual(node, op: DotProduct, dtype, backend: str) -> None:
+    """What the residual binarizer and its MVU take (docs/DESIGN.md 5.3)."""
+    if op.weight_dtype != BIPOLAR or op.gains is not None or op.bases is not None:
+        raise BnnfpgaError(f"layer {node.name}: residual binarization (HORQ) with {op.weight_dtype} weights is not "
+                           f"supported by the {backend} backend (the golden model runs it); supported: ±1 weights "
+                           "(±α per row)")
+    if op.residual_order > MAX_RESIDUAL_ORDER:
+        raise BnnfpgaError(f"layer {node.name}: residual binarization of order {op.residual_order} is not supported by "
+                           f"the {backend} backend (the golden model runs it); supported: orders 1 to {MAX_RESIDUAL_ORDER}")
+    if dtype != BIPOLAR and not (dtype.is_integer and dtype.bits <= MAX_RESIDUAL_INPUT_BITS):
+        raise BnnfpgaError(f"layer {node.name}: the {backend} backend's residual binarizer reads ±1 or 1- to "
+                           f"{MAX_RESIDUAL_INPUT_BITS}-bit levels (a histogram bin per value), not {dtype} inputs; the "
+                           "golden model runs it")
+
+
+def _residual_binarizer(node, op: DotProduct, cur: Pixels, mvu: Mvu) -> ResidualBinarizer:
+    padded = isinstance(op, Conv) and any(op.pads)
+    return ResidualBinarizer(node.name, mvu.mw, mvu.fold.simd, cur.dtype, op.residual_order, padded, _largest(cur.dtype),
+                             mvu.out_h, mvu.out_w)
 
 
 def _stream_rows(op: DotProduct, weight: np.ndarray, cur: Pixels, flattened_from: tuple[int, int, int] | None) -> np.ndarray:

@@ -30,10 +30,11 @@ from bnnfpga.hw.engines import (
     OutputStage,
     Pixels,
     Pool,
+    ResidualBinarizer,
     ThresholdStage,
     Window,
 )
-from bnnfpga.ir.types import BIPOLAR, DType
+from bnnfpga.ir.types import BIPOLAR, TERNARY, DType
 
 CHUNK_FIFO_DEPTH = 2  # window → MVU: the MVU takes chunks at a steady rate
 
@@ -172,6 +173,7 @@ class MvuParams:
     col_classes: int = 1
     power_of_two: bool = False  # k-bit weight codes are powers of two (INQ): shifts, not products
     bases: int = 0  # M binary weight bases (ABC-Net): M ±1 planes per lane, Σ C_i·P_i
+    residual: int = 0  # K ternary input planes per element (in_type ternary), Σ_k G_k·P_k (HORQ)
 
     @property
     def classes(self) -> int:
@@ -190,6 +192,31 @@ class MvuParams:
     def popcount_inputs(self) -> bool:
         """Bipolar and ternary inputs go through the XNOR-popcount datapath."""
         return self.in_type.kind in ("bipolar", "ternary")
+
+
+@dataclass(frozen=True)
+class ResidualBinarizerParams:
+    """bnn_residual_binarizer: order-K residual binarization of vectors of n elements of
+    ``in_type`` read as chunks of ``simd``; S_W and GAIN_W from hw/engines.residual_widths."""
+
+    module: ClassVar[str] = "bnn_residual_binarizer"
+    n: int
+    simd: int
+    in_type: DType
+    padded: bool
+    order: int
+    s_w: int
+    gain_w: int
+
+    @property
+    def bins(self) -> int:
+        """Histogram bins: one per value (bipolar: −1, +1 and padding)."""
+        return 4 if self.in_type == BIPOLAR else 1 << self.in_type.bits
+
+    @property
+    def out_width(self) -> int:
+        """{gains, mask, codes}: K 2-bit codes per element, the mask, K gains."""
+        return self.simd * 2 * self.order + self.simd + self.order * self.gain_w
 
 
 @dataclass(frozen=True)
@@ -259,8 +286,8 @@ class ConcatParams:
 
 
 ModuleParams = (InputParams | IntegerAffineParams | ThresholdParams | SwgParams | MaxPoolParams | SumPoolParams
-                | WidthConverterParams | MvuParams | FifoParams | LabelSelectParams | OutputParams | ForkParams | AddParams
-                | ConcatParams)
+                | WidthConverterParams | ResidualBinarizerParams | MvuParams | FifoParams | LabelSelectParams | OutputParams
+                | ForkParams | AddParams | ConcatParams)
 MODULE_TYPES: tuple[type, ...] = get_args(ModuleParams)
 BY_MODULE = {t.module: t for t in MODULE_TYPES}
 
@@ -295,10 +322,14 @@ def fifo_depth(engine: Engine, consumer: Engine | None = None) -> int:
     An MVU with more than one row of PEs per vector (NF > 1) takes its SF chunks in a burst,
     then works on them alone for (NF-1)*SF cycles; a width converter, which may need several
     pixels for a chunk, cannot keep up with the burst, so the FIFO after it holds a whole
-    vector, filled while the MVU is busy. A power of two."""
+    vector, filled while the MVU is busy. A residual binarizer pauses its input for its steps
+    after every vector; the FIFO in front holds a vector and those steps. A power of two."""
     if isinstance(engine, Flatten) and isinstance(consumer, Mvu) and consumer.mh > consumer.fold.pe:
         return max(CHUNK_FIFO_DEPTH, 1 << (consumer.mw // consumer.fold.simd).bit_length())
-    if isinstance(engine, (Window, Flatten)):
+    if isinstance(engine, (Window, Flatten)) and isinstance(consumer, ResidualBinarizer):
+        # it takes a vector, then works on it for its steps: a vector and the steps keep the feeder going
+        return max(CHUNK_FIFO_DEPTH, 1 << (consumer.chunks + consumer.steps).bit_length())
+    if isinstance(engine, (Window, Flatten, ResidualBinarizer)):
         return CHUNK_FIFO_DEPTH
     width = engine.out.w if hasattr(engine, "out") else 1
     pixels = width + 1
@@ -320,11 +351,14 @@ def module_params(e: Engine) -> ModuleParams:
         return SwgParams(WindowShape.of(e.inp, e.kernel, e.strides, e.pads), e.inp.dtype.bits, e.simd)
     if isinstance(e, Flatten):
         return WidthConverterParams(e.inp.c, e.inp.dtype.bits, e.simd)
+    if isinstance(e, ResidualBinarizer):
+        return ResidualBinarizerParams(e.n, e.simd, e.in_dtype, e.padded, e.order, *e.widths)
     if isinstance(e, Mvu):
-        return MvuParams(e.mw, e.mh, e.fold.simd, e.fold.pe, e.in_dtype, e.acc_w, e.out_bits, e.threshold_w, e.padded,
+        in_type = TERNARY if e.residual_order else e.in_dtype  # the binarizer's sign planes
+        return MvuParams(e.mw, e.mh, e.fold.simd, e.fold.pe, in_type, e.acc_w, e.out_bits, e.threshold_w, e.padded,
                          e.weights_in_bram, e.weight_bits, e.levels, e.base, e.gains is not None and e.bases is None,
                          e.plane_w, e.gain_w, e.out_h, e.out_w, e.row_classes, e.col_classes, e.power_of_two,
-                         e.base_count)
+                         e.base_count, e.residual_order)
     if isinstance(e, Pool) and e.summing:
         return SumPoolParams(WindowShape.of(e.inp, e.kernel, e.strides, e.pads), e.inp.dtype, e.out.dtype.bits)
     if isinstance(e, Pool):
@@ -347,6 +381,8 @@ def stream_width(e: Engine) -> int:
     of MH outputs, or an int32 accumulator."""
     if isinstance(e, (Window, Flatten)):
         return e.simd * e.inp.dtype.bits + e.simd
+    if isinstance(e, ResidualBinarizer):
+        return module_params(e).out_width
     if isinstance(e, Mvu):
         return e.mh * e.out_bits
     if isinstance(e, OutputStage):

@@ -105,6 +105,8 @@ def evaluate(name: str, model: nn.Module, directory: Path, board: str = "pynq-z2
 def _weight_kind(op) -> str:
     if op.bases is not None:
         return f"{len(op.bases)} bases"
+    if op.residual_order:
+        return f"{op.weight_dtype} HORQ{op.residual_order}"
     return str(op.weight_dtype) + ("+gains" if op.gains is not None else "")
 
 

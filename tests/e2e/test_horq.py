@@ -14,14 +14,15 @@ from torch import nn
 
 from bnnfpga import api
 from bnnfpga.ir.ops import DotProduct
-from bnnfpga.nn.horq import HORQLinear
+from bnnfpga.nn.horq import HORQLinear, ScaledInputXNORLinear
+from bnnfpga.nn.layers import XNORLinear
 from bnnfpga.nn.residual import FakeQuant
 from bnnfpga.nn.train import calibrate_batchnorm
 from bnnfpga.verify import verify_model
 from tests.models import HORQ_NETWORKS, NETWORKS, digits_frames, export_module
 
 ORDERS = {"horq_mlp1": [0, 1, 1], "horq_mlp2": [0, 2, 2], "horq_mlp3": [0, 3, 3], "horq_cnn": [0, 2, 3],
-          "xnor_scaled_cnn": [1, 1, 1]}
+          "xnor_scaled_cnn": [0, 1, 1]}
 
 
 @pytest.mark.parametrize("mode", ["legacy", "dynamo"])
@@ -48,8 +49,25 @@ def test_order_out_of_reach_is_refused_naming_the_node(tmp_path):
     assert "node" in run.stderr and "Traceback" not in run.stderr and not (tmp_path / "out").exists()
 
 
-def test_backends_refuse_residual_binarization_until_they_have_its_engine(exported, tmp_path):
-    run = subprocess.run([sys.executable, "-m", "bnnfpga.cli", "compile", str(exported("horq_mlp2", "legacy")),
-                          "-o", str(tmp_path / "out")], capture_output=True, text=True)
-    assert run.returncode == 2 and "residual binarization of order 2" in run.stderr and "no" in run.stderr
+def test_compile_builds_both_backends_of_a_horq_network(exported, tmp_path):
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "bnnfpga.cli", "compile", str(exported("horq_mlp2", "legacy")), "-o",
+                          str(out)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "bnn_residual_binarizer #(" in (out / "rtl" / "bnnfpga_top.sv").read_text()
+    assert "residual_binarizer<" in (out / "hls" / "top.cpp").read_text()
+    assert "HORQ order 2" in (out / "report.md").read_text()
+
+
+def test_backends_refuse_residual_binarization_of_wide_levels(tmp_path):
+    """XNOR-Net's input scaling on 8-bit pixels: the golden model runs it, the binarizer's
+    histogram takes a bin per value of at most 4 bits."""
+    model = nn.Sequential(ScaledInputXNORLinear(64, 16), nn.BatchNorm1d(16), FakeQuant(2, 0.5), XNORLinear(16, 10))
+    calibrate_batchnorm(model, digits_frames()[0][:200].astype(np.float32))
+    path = export_module(model, (64,), tmp_path / "xnor_pixels.onnx")
+    assert any(n.op.residual_order for n in api.load(path).nodes if isinstance(n.op, DotProduct))
+    run = subprocess.run([sys.executable, "-m", "bnnfpga.cli", "compile", str(path), "-o", str(tmp_path / "out")],
+                         capture_output=True, text=True)
+    assert run.returncode == 2, run.stderr
+    assert "1- to 4-bit levels" in run.stderr and "uint8" in run.stderr and "layer" in run.stderr
     assert "Traceback" not in run.stderr and not (tmp_path / "out").exists()

@@ -165,7 +165,7 @@ def _load_example(name: str):
         sys.path.remove(str(SCHEMES))
 
 
-@pytest.mark.parametrize("scheme", ["bnn", "xnor", "bwn", "twn", "ttq", "dorefa", "pact", "hwgq", "inq", "abc_net"])
+@pytest.mark.parametrize("scheme", ["bnn", "xnor", "bwn", "twn", "ttq", "dorefa", "pact", "hwgq", "inq", "abc_net", "horq"])
 def test_scheme_examples_train_export_and_compile(scheme, tmp_path):
     """Each example, one epoch: its export reads into the IR and the golden model predicts
     every held-out digit as onnxruntime does (the examples' own check)."""

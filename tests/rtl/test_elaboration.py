@@ -27,9 +27,10 @@ ILLEGAL = [  # module, parameters, a parameter the message must name
     ("bnn_mvu", {"BASES": 9, "W_BITS": 9}, "BASES"),
     ("bnn_mvu", {"BASES": 3, "W_BITS": 2}, "BASES"),  # a weight bit per base
     ("bnn_mvu", {"BASES": 2, "W_BITS": 2, "GAINED": 1}, "GAINED"),
-    ("bnn_mvu", {"RESIDUAL": 9, "IN_BITS": 18, "IN_BIPOLAR": 0}, "RESIDUAL"),
-    ("bnn_mvu", {"RESIDUAL": 2, "IN_BITS": 2, "IN_BIPOLAR": 0}, "IN_BITS"),  # a 2-bit code per plane
-    ("bnn_mvu", {"RESIDUAL": 1, "IN_BITS": 2, "IN_BIPOLAR": 0, "W_BITS": 2, "GAINED": 1}, "GAINED"),
+    ("bnn_mvu", {"RESIDUAL": 9, "IN_BITS": 2, "IN_BIPOLAR": 0, "IN_SIGNED": 1, "IN_TERNARY": 1}, "RESIDUAL"),
+    ("bnn_mvu", {"RESIDUAL": 2, "IN_BITS": 2, "IN_BIPOLAR": 0}, "IN_TERNARY"),  # the planes are ternary codes
+    ("bnn_mvu", {"RESIDUAL": 1, "IN_BITS": 2, "IN_BIPOLAR": 0, "IN_SIGNED": 1, "IN_TERNARY": 1, "W_BITS": 2,
+                 "GAINED": 1}, "GAINED"),
     ("bnn_residual_binarizer", {"N": 10, "SIMD": 4}, "SIMD"),
     ("bnn_residual_binarizer", {"IN_BITS": 5}, "IN_BITS"),  # a histogram bin per value: at most 16
     ("bnn_residual_binarizer", {"ORDER": 0}, "ORDER"),
