@@ -20,5 +20,5 @@ def record(section: str, body: str) -> None:
         text = text.rstrip("\n") + "\n\n" + block
     else:
         end = text.find("\n## ", start + 1)
-        text = text[:start] + block + ("" if end < 0 else text[end + 1 :])
+        text = text[:start] + block + ("" if end < 0 else "\n" + text[end + 1 :])
     RESULTS.write_text(text)
