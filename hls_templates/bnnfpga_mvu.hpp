@@ -304,6 +304,7 @@ struct ResidualGains {
                           const ResidualChunk<SIMD, K, GAIN_W> &first) const {
         ap_int<ACC_W> acc = 0;
         for (unsigned p = 0; p < K; p++) {
+#pragma HLS PIPELINE II = 1
             // one multiplier shared by the planes, a plane per cycle (the RTL's combine stage);
             // the gains are data: a LUT multiplier, as the rest of the MVU
             const ap_int<GAIN_W + 1> gain = (ap_uint<GAIN_W>)first.gains.range(p * GAIN_W + GAIN_W - 1, p * GAIN_W);

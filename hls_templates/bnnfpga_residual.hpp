@@ -71,14 +71,16 @@ void residual_binarizer(hls::stream<Chunk<SIMD, IN_BITS> > &in, hls::stream<Resi
             for (unsigned v = 0; v < V; v++) {
 #pragma HLS UNROLL
                 const ap_uint<S_W> magnitude = residual[v] < 0 ? (ap_uint<S_W>)(-residual[v]) : (ap_uint<S_W>)residual[v];
-                sum += (ap_uint<GAIN_W>)count[v] * magnitude;
+                const ap_uint<GAIN_W> product = (ap_uint<GAIN_W>)count[v] * magnitude;
+#pragma HLS BIND_OP variable = product op = mul impl = fabric
+                sum += product;
             }
             sums[k] = sum;
             for (unsigned v = 0; v < V; v++) {
 #pragma HLS UNROLL
                 const int sign = residual[v] > 0 ? 1 : residual[v] < 0 ? -1 : 0;
                 codes[v].range(2 * k + 1, 2 * k) = sign > 0 ? 1 : sign < 0 ? 3 : 0;
-                wide_t next = (wide_t)N * (wide_t)residual[v];
+                wide_t next = (wide_t)N * (wide_t)residual[v];  // a constant: shift-adds
                 if (sign > 0) next -= (wide_t)sum;
                 if (sign < 0) next += (wide_t)sum;
                 residual[v] = (ap_int<S_W>)next;  // fits: |S_k| <= N^k*max|x| (unused after k = K - 1)
@@ -87,7 +89,10 @@ void residual_binarizer(hls::stream<Chunk<SIMD, IN_BITS> > &in, hls::stream<Resi
         ap_uint<ORDER * GAIN_W> gains = 0;
         ap_uint<GAIN_W> power = 1;  // N^(K-1-k), from the last plane down
         for (int k = ORDER - 1; k >= 0; k--) {
-            gains.range(k * GAIN_W + GAIN_W - 1, k * GAIN_W) = (ap_uint<GAIN_W>)(sums[k] * power);
+#pragma HLS UNROLL
+            const ap_uint<GAIN_W> gain = sums[k] * power;
+#pragma HLS BIND_OP variable = gain op = mul impl = fabric
+            gains.range(k * GAIN_W + GAIN_W - 1, k * GAIN_W) = gain;
             power = (ap_uint<GAIN_W>)(power * N);
         }
         for (unsigned sf = 0; sf < SF; sf++) {

@@ -122,16 +122,25 @@ module bnn_residual_binarizer #(
     int plane;  // k - 1 during the steps of plane k
     assign plane = int'(step) / 2;
 
-    // A_k over the bins (0 contributes 0)
+    // A_k over the bins (0 contributes 0): count * |S| as shift-adds over the count's bits, so
+    // that the products stay in LUTs (the library uses no DSP slice)
     logic [GAIN_W-1:0] sum_now;
     always_comb begin
         sum_now = '0;
         for (int v = 0; v < V; v++) begin
             logic [S_W-1:0] magnitude;
             magnitude = residual[v][S_W-1] ? S_W'(-residual[v]) : S_W'(residual[v]);
-            sum_now += GAIN_W'(count[v]) * GAIN_W'(magnitude);
+            for (int j = 0; j < CNT_W; j++)
+                if (count[v][j]) sum_now += GAIN_W'(magnitude) << j;
         end
     end
+
+    // value * constant as shift-adds over the constant's set bits (adders, not a DSP slice)
+    function automatic logic signed [WIDE-1:0] times_constant(input logic signed [WIDE-1:0] value, input longint constant);
+        times_constant = '0;
+        for (int j = 0; j < WIDE; j++)
+            if (constant[j]) times_constant += value <<< j;
+    endfunction
 
     always_ff @(posedge clk) begin
         if (!rst_n) begin
@@ -163,7 +172,8 @@ module bnn_residual_binarizer #(
             if (computing) begin
                 if (step == STEP_W'(2 * ORDER)) begin
                     // G_k = A_k * N^(K-k); the tables belong to the buffer now
-                    for (int k = 0; k < ORDER; k++) gains[wsel][k*GAIN_W+:GAIN_W] <= sums[k] * power_of_n(ORDER - 1 - k);
+                    for (int k = 0; k < ORDER; k++)
+                        gains[wsel][k*GAIN_W+:GAIN_W] <= GAIN_W'(times_constant(WIDE'(sums[k]), longint'(power_of_n(ORDER - 1 - k))));
                     for (int v = 0; v < V; v++) codes[wsel][v] <= table_codes[v];
                     full[wsel] <= 1'b1;
                     wsel <= !wsel;
@@ -176,7 +186,7 @@ module bnn_residual_binarizer #(
                         logic signed [1:0] sign;
                         sign = residual[v] > 0 ? 2'sb01 : residual[v] < 0 ? 2'sb11 : 2'sb00;
                         table_codes[v][2*plane+:2] <= sign;
-                        next = WIDE'(N) * WIDE'(residual[v]);
+                        next = times_constant(WIDE'(residual[v]), longint'(N));
                         if (sign == 2'sb01) next -= WIDE'(sums[plane]);
                         if (sign == 2'sb11) next += WIDE'(sums[plane]);
                         residual[v] <= S_W'(next);  // fits: |S_k| <= N^k*max|x| (unused after k = K - 1)

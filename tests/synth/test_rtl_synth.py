@@ -71,6 +71,8 @@ OTHERS = {
     "bnn_fork": {"WIDTH": 64},
     "bnn_add": {"C": 8, "A_BITS": 8, "B_BITS": 10, "SHIFT_A": 2, "OUT_BITS": 11},
     "bnn_concat": {"C_A": 8, "C_B": 4, "A_BITS": 8, "B_BITS": 4, "OUT_BITS": 8},
+    # a histogram of 2-bit levels over 27 values (not a power of two: N·S is a real constant product)
+    "bnn_residual_binarizer": {"N": 27, "SIMD": 9, "IN_BITS": 2, "ORDER": 3, "S_W": 14, "GAIN_W": 18},
 }
 
 
