@@ -91,9 +91,7 @@ def _residual_dot(op: DotProduct, x: np.ndarray, route: str) -> np.ndarray:
     """n^K·W·x̂ (DotProduct.residual_order): exact int64 on integers, float64 before folding."""
     if isinstance(op, Conv):
         return kernels.residual_conv(x, op.weight, op.strides, op.pads, op.residual_order, route)
-    if np.issubdtype(x.dtype, np.floating) or op.weight_dtype.kind == "float":
-        return op.fan_in**op.residual_order * (kernels.residual_approximation(x, op.residual_order) @ op.weight.T)
-    return kernels.residual_dot(x.astype(np.int64), op.weight, op.residual_order, route)
+    return kernels.residual_rows(x, op.weight, op.residual_order, route)
 
 
 def _run_node(op, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:

@@ -239,16 +239,19 @@ def residual_dot(vectors: np.ndarray, weight_rows: np.ndarray, order: int, route
     return out
 
 
+def residual_rows(vectors: np.ndarray, weight_rows: np.ndarray, order: int, route: str) -> np.ndarray:
+    """n^K·W·x̂ of vectors (R, n) and weight rows (O, n): int64 on integers (``residual_dot``),
+    float64 when either is float (graphs before folding)."""
+    if np.issubdtype(vectors.dtype, np.floating) or np.issubdtype(weight_rows.dtype, np.floating):
+        return vectors.shape[1] ** order * (residual_approximation(vectors, order) @ weight_rows.astype(np.float64).T)
+    return residual_dot(vectors.astype(np.int64), weight_rows, order, route)
+
+
 def residual_conv(x: np.ndarray, weight: np.ndarray, strides, pads, order: int, route: str) -> np.ndarray:
-    """``residual_dot`` over the zero-padded receptive fields of x (N, H, W, C) → (N, OH, OW, O);
-    integer x gives int64, float x (graphs before folding) n^K·W·x̂ in float64."""
+    """``residual_rows`` over the zero-padded receptive fields of x (N, H, W, C) → (N, OH, OW, O)."""
     n = x.shape[0]
     patches, _ = im2col(x, weight.shape[2:], strides, pads)
     oh = (x.shape[1] + pads[0] + pads[2] - weight.shape[2]) // strides[0] + 1
     rows = conv_weight_rows(weight)
-    flat = patches.reshape(-1, rows.shape[1])
-    if np.issubdtype(x.dtype, np.floating) or np.issubdtype(rows.dtype, np.floating):
-        y = rows.shape[1] ** order * (residual_approximation(flat, order) @ rows.astype(np.float64).T)
-    else:
-        y = residual_dot(flat, rows, order, route)
+    y = residual_rows(patches.reshape(-1, rows.shape[1]), rows, order, route)
     return y.reshape(n, oh, -1, rows.shape[0])

@@ -8,18 +8,13 @@ import numpy as np
 import pytest
 
 from bnnfpga.golden.kernels import residual_binarize, residual_dot
+from bnnfpga.hw.engines import residual_widths
 from bnnfpga.hw.fold import Fold
 from bnnfpga.hw.layout import weight_words
 from bnnfpga.ir.types import BIPOLAR, DType, signed_width
 from tests.rtl.streams import run_stream_test
 
 TERNARY_CODE = {1: 0b01, -1: 0b11, 0: 0b00}
-
-
-def _widths(n: int, order: int, largest: int) -> tuple[int, int]:
-    """(S_W, GAIN_W): the scaled residuals S_k (k < K) and the sums and gains (≤ n^K·max|x|)."""
-    s = n ** (order - 1) * largest
-    return signed_width(-s, s).bits, max(1, (n**order * largest).bit_length())
 
 
 def _vectors(rng, reps: int, n: int, dtype: DType, padded: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -78,7 +73,7 @@ def test_binarizer_streams_the_golden_sign_planes_and_gains(case, tmp_path):
     rng = np.random.default_rng(n * order)
     values, valid = _vectors(rng, 10, n, dtype, padded)
     largest = max(abs(dtype.min), abs(dtype.max))
-    s_w, gain_w = _widths(n, order, largest)
+    s_w, gain_w = residual_widths(n, order, largest)
     params = {"N": n, "SIMD": simd, "IN_BITS": dtype.bits, "IN_BIPOLAR": int(dtype == BIPOLAR),
               "IN_SIGNED": int(dtype.signed), "PADDED": int(padded), "ORDER": order, "S_W": s_w, "GAIN_W": gain_w}
     run_stream_test("bnn_residual_binarizer", params, _input_chunks(values, valid, simd, dtype),
@@ -100,7 +95,7 @@ def test_mvu_combines_residual_planes_with_the_vector_gains(case, tmp_path):
     rows = rng.choice(np.array([-1, 1], np.int8), size=(mh, mw))
     acc = residual_dot(values, rows, order, "packed")  # (reps, MH)
     largest = max(abs(dtype.min), abs(dtype.max))
-    _, gain_w = _widths(mw, order, largest)
+    _, gain_w = residual_widths(mw, order, largest)
     acc_w = signed_width(-int(np.abs(acc).max()) - 1, int(np.abs(acc).max()) + 1).bits
     weights = tmp_path / "weights.mem"
     weights.write_text("".join(f"{w:x}\n" for w in weight_words(rows, Fold(pe, simd), 1, False, None)))
