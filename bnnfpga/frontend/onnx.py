@@ -407,26 +407,15 @@ class OnnxImporter:
         return Const(np.array(shape[start:end], dtype=np.int64))
 
     def op_Conv(self, node, ins):
-        x, w = ins[0], ins[1]
+        x = ins[0]
         if isinstance(x, (ChannelMeanAbs, Terms)):
             return self._residual_conv(node, ins)
-        if not isinstance(x, Dynamic) or not isinstance(w, Const) or (len(ins) > 2 and ins[2] is not None and not isinstance(ins[2], Const)):
+        if not isinstance(x, Dynamic) or not self._constant_parameters(ins):
             raise self.unsupported(node, "Conv needs constant weights and bias")
         if len(x.type.shape) != 3:
             raise self.unsupported(node, "Conv needs an (N, C, H, W) input")
-        attrs = node_attributes(node)
-        weight = np.asarray(w.value, dtype=np.float64)
-        if weight.ndim != 4:
-            raise self.unsupported(node, "only 2-D convolution is supported")
-        if attrs.get("group", 1) != 1:
-            raise self.unsupported(node, f"grouped convolution (group={attrs['group']}) is not supported")
-        if any(d != 1 for d in attrs.get("dilations", [1, 1])):
-            raise self.unsupported(node, "dilated convolution is not supported")
-        if weight.shape[1] != x.type.shape[0]:
-            raise ModelError(f"weight has {weight.shape[1]} input channels, activation has {x.type.shape[0]}", node.name, node.op_type)
-        strides = tuple(int(s) for s in attrs.get("strides", [1, 1]))
+        weight, bias, strides, attrs = self._conv_geometry(node, ins, x.type.shape[0])
         pads = self._pads(node, attrs, x.type.shape[1:], weight.shape[2:], strides)
-        bias = np.asarray(ins[2].value, dtype=np.float64) if len(ins) > 2 and ins[2] is not None else None
         op = Conv(weight=weight, bias=bias, strides=strides, pads=pads)
         y = self.emit(node, op, x)
         if isinstance(x, SignOf):
@@ -436,15 +425,24 @@ class OnnxImporter:
             return Patches(y.tensor, y.type, fields=Fields(x, Window(op.kernel, strides, pads), taps))
         return y
 
+    @staticmethod
+    def _constant_parameters(ins) -> bool:
+        """A Conv's weight and (optional) bias are constants."""
+        return isinstance(ins[1], Const) and (len(ins) < 3 or ins[2] is None or isinstance(ins[2], Const))
+
     def _conv_geometry(self, node, ins, channels: int):
-        """The constant weight, bias, strides and pads of a Conv on ``channels`` channels."""
-        w = ins[1]
-        if not isinstance(w, Const) or (len(ins) > 2 and ins[2] is not None and not isinstance(ins[2], Const)):
+        """The constant weight and bias, the strides and the attributes of a Conv on ``channels``
+        channels (an activation, or a residual binarization's chain)."""
+        if not self._constant_parameters(ins):
             raise self.unsupported(node, "Conv needs constant weights and bias")
         attrs = node_attributes(node)
-        weight = np.asarray(w.value, dtype=np.float64)
-        if weight.ndim != 4 or attrs.get("group", 1) != 1 or any(d != 1 for d in attrs.get("dilations", [1, 1])):
-            raise self.unsupported(node, "only 2-D convolution without groups or dilation is supported")
+        weight = np.asarray(ins[1].value, dtype=np.float64)
+        if weight.ndim != 4:
+            raise self.unsupported(node, "only 2-D convolution is supported")
+        if attrs.get("group", 1) != 1:
+            raise self.unsupported(node, f"grouped convolution (group={attrs['group']}) is not supported")
+        if any(d != 1 for d in attrs.get("dilations", [1, 1])):
+            raise self.unsupported(node, "dilated convolution is not supported")
         if weight.shape[1] != channels:
             raise ModelError(f"weight has {weight.shape[1]} input channels, activation has {channels}", node.name, node.op_type)
         strides = tuple(int(s) for s in attrs.get("strides", [1, 1]))
