@@ -20,11 +20,16 @@ namespace bnnfpga {
 //   ORDER          K, 1 to 8
 //   S_W, GAIN_W    bits of the scaled residuals S_k (k < K, two's complement: N^(K-1)*max|x|)
 //                  and of the sums and gains (unsigned: N^K*max|x|)
+//   GAIN_SHIFT     F: the gains leave as floor(G_k / 2^F), GAIN_W - F bits (fixed-point beta where
+//                  the exact sum would not fit the MVU's accumulator); 0 to GAIN_W - 1
 //   REPS           vectors per frame
 template <unsigned N, unsigned SIMD, unsigned IN_BITS, bool IN_SIGNED, bool IN_BIPOLAR, unsigned ORDER, unsigned S_W,
-          unsigned GAIN_W, unsigned REPS>
-void residual_binarizer(hls::stream<Chunk<SIMD, IN_BITS> > &in, hls::stream<ResidualChunk<SIMD, ORDER, GAIN_W> > &out) {
+          unsigned GAIN_W, unsigned GAIN_SHIFT, unsigned REPS>
+void residual_binarizer(hls::stream<Chunk<SIMD, IN_BITS> > &in,
+                        hls::stream<ResidualChunk<SIMD, ORDER, GAIN_W - GAIN_SHIFT> > &out) {
+    static_assert(GAIN_SHIFT < GAIN_W, "residual_binarizer: GAIN_SHIFT must leave at least one gain bit");
     const unsigned SF = N / SIMD;
+    const unsigned OUT_GAIN_W = GAIN_W - GAIN_SHIFT;
     // histogram bins: a value each; bipolar: {valid, bit}, so that padding (0) has its own bin
     static const unsigned BIN_BITS = IN_BIPOLAR ? 2 : IN_BITS;
     static const unsigned V = 1u << BIN_BITS;
@@ -86,18 +91,18 @@ void residual_binarizer(hls::stream<Chunk<SIMD, IN_BITS> > &in, hls::stream<Resi
                 residual[v] = (ap_int<S_W>)next;  // fits: |S_k| <= N^k*max|x| (unused after k = K - 1)
             }
         }
-        ap_uint<ORDER * GAIN_W> gains = 0;
+        ap_uint<ORDER * OUT_GAIN_W> gains = 0;
         ap_uint<GAIN_W> power = 1;  // N^(K-1-k), from the last plane down
         for (int k = ORDER - 1; k >= 0; k--) {
 #pragma HLS UNROLL
             const ap_uint<GAIN_W> gain = sums[k] * power;
 #pragma HLS BIND_OP variable = gain op = mul impl = fabric
-            gains.range(k * GAIN_W + GAIN_W - 1, k * GAIN_W) = gain;
+            gains.range(k * OUT_GAIN_W + OUT_GAIN_W - 1, k * OUT_GAIN_W) = gain >> GAIN_SHIFT;
             power = (ap_uint<GAIN_W>)(power * N);
         }
         for (unsigned sf = 0; sf < SF; sf++) {
 #pragma HLS PIPELINE II = 1
-            ResidualChunk<SIMD, ORDER, GAIN_W> chunk;
+            ResidualChunk<SIMD, ORDER, OUT_GAIN_W> chunk;
             chunk.valid = ~ap_uint<SIMD>(0);  // padding is a zero code
             chunk.gains = gains;
             for (unsigned s = 0; s < SIMD; s++) {

@@ -7,7 +7,9 @@
 //     A_k = sum_i |S_(k-1),i|,  H_k = sign(S_(k-1)),  S_k = N*S_(k-1) - A_k*H_k   (k = 1 .. K)
 // and writes the vector again as N/SIMD chunks on m_axis, each element as its K ternary signs
 // H_1 .. H_K, every chunk with the vector's K gains G_k = A_k * N^(K-k), so that the MVU
-// behind (bnn_mvu, RESIDUAL = K) computes N^K * W.x^ = sum_k G_k * (W.H_k).
+// behind (bnn_mvu, RESIDUAL = K) computes N^K * W.x^ = sum_k G_k * (W.H_k). With GAIN_SHIFT
+// F > 0 the gains leave as floor(G_k / 2^F) (fixed-point beta, where the exact sum would not
+// fit the MVU's accumulator); the residuals and sums inside stay exact.
 //
 // S_k,i depends on x_i and the A's only, so the module never revisits the elements: while a
 // vector loads it counts how many elements take each of the 2^IN_BITS values (a histogram);
@@ -20,7 +22,8 @@
 // is zero padding (value 0).
 // m_axis_tdata = {gains, mask, codes}: element s's code of plane k at [s*2K + 2k +: 2]
 // (2-bit two's complement: 01 = +1, 11 = -1, 00 = 0), SIMD mask bits (all 1: padding is a
-// zero code), gain k at [k*GAIN_W +: GAIN_W] of the top K*GAIN_W bits.
+// zero code), gain k at [k*OUT_GAIN_W +: OUT_GAIN_W] of the top K*OUT_GAIN_W bits,
+// OUT_GAIN_W = GAIN_W - GAIN_SHIFT.
 module bnn_residual_binarizer #(
     // Elements per vector (n), a multiple of SIMD
     parameter int N = 8,
@@ -39,14 +42,16 @@ module bnn_residual_binarizer #(
     // Bits of the scaled residuals S_k (k < K), two's complement: N^(K-1)*max|x| must fit
     parameter int S_W = 8,
     // Bits of the sums A_k and the gains G_k, unsigned: N^K*max|x| must fit
-    parameter int GAIN_W = 12
+    parameter int GAIN_W = 12,
+    // F: the gains leave as floor(G_k / 2^F), GAIN_W - F bits each; 0 to GAIN_W - 1
+    parameter int GAIN_SHIFT = 0
 ) (
     input  wire                                        clk,
     input  wire                                        rst_n,
     input  wire  [SIMD*IN_BITS+SIMD-1:0]               s_axis_tdata,
     input  wire                                        s_axis_tvalid,
     output logic                                       s_axis_tready,
-    output logic [ORDER*GAIN_W+SIMD+SIMD*2*ORDER-1:0]  m_axis_tdata,
+    output logic [ORDER*(GAIN_W-GAIN_SHIFT)+SIMD+SIMD*2*ORDER-1:0]  m_axis_tdata,
     output logic                                       m_axis_tvalid,
     input  wire                                        m_axis_tready
 );
@@ -67,8 +72,12 @@ module bnn_residual_binarizer #(
         if (S_W < 2 || GAIN_W < 1 || GAIN_W > 62) begin : g_check_widths
             $error($sformatf("bnn_residual_binarizer: S_W (%0d) must be >= 2 and GAIN_W (%0d) 1 to 62", S_W, GAIN_W));
         end
+        if (GAIN_SHIFT < 0 || GAIN_SHIFT >= GAIN_W) begin : g_check_shift
+            $error($sformatf("bnn_residual_binarizer: GAIN_SHIFT (%0d) must be 0 to GAIN_W - 1 (%0d)", GAIN_SHIFT, GAIN_W - 1));
+        end
     endgenerate
 
+    localparam int OUT_GAIN_W = GAIN_W - GAIN_SHIFT;  // bits per gain on m_axis
     localparam int SF = N / SIMD;
     localparam int SF_W = SF > 1 ? $clog2(SF) : 1;
     // Histogram bins: a value each; bipolar: {valid, bit}, so that padding (0) has its own bin
@@ -105,7 +114,7 @@ module bnn_residual_binarizer #(
     // ---- load side: buffer wsel fills, then the K steps fill its tables
     logic [SIMD*BIN_BITS-1:0] held[2][SF];  // the bin of each element
     logic [CODE_W-1:0] codes[2][V];
-    logic [ORDER*GAIN_W-1:0] gains[2];
+    logic [ORDER*OUT_GAIN_W-1:0] gains[2];
     logic full[2];
     logic wsel, rsel;
     logic [SF_W-1:0] load_sf, emit_sf;
@@ -171,9 +180,12 @@ module bnn_residual_binarizer #(
             end
             if (computing) begin
                 if (step == STEP_W'(2 * ORDER)) begin
-                    // G_k = A_k * N^(K-k); the tables belong to the buffer now
-                    for (int k = 0; k < ORDER; k++)
-                        gains[wsel][k*GAIN_W+:GAIN_W] <= GAIN_W'(times_constant(WIDE'(sums[k]), longint'(power_of_n(ORDER - 1 - k))));
+                    // G_k = A_k * N^(K-k), then >> F; the tables belong to the buffer now
+                    for (int k = 0; k < ORDER; k++) begin
+                        logic [GAIN_W-1:0] gain;
+                        gain = GAIN_W'(times_constant(WIDE'(sums[k]), longint'(power_of_n(ORDER - 1 - k))));
+                        gains[wsel][k*OUT_GAIN_W+:OUT_GAIN_W] <= OUT_GAIN_W'(gain >> GAIN_SHIFT);
+                    end
                     for (int v = 0; v < V; v++) codes[wsel][v] <= table_codes[v];
                     full[wsel] <= 1'b1;
                     wsel <= !wsel;
@@ -211,7 +223,7 @@ module bnn_residual_binarizer #(
         for (int s = 0; s < SIMD; s++)
             m_axis_tdata[s*CODE_W+:CODE_W] = codes[rsel][held[rsel][emit_sf][s*BIN_BITS+:BIN_BITS]];
         m_axis_tdata[SIMD*CODE_W+:SIMD] = '1;
-        m_axis_tdata[SIMD*CODE_W+SIMD+:ORDER*GAIN_W] = gains[rsel];
+        m_axis_tdata[SIMD*CODE_W+SIMD+:ORDER*OUT_GAIN_W] = gains[rsel];
     end
 endmodule
 

@@ -521,6 +521,22 @@ class ScaledInputXNORCNN(HORQMLP):
         )
 
 
+class HORQFixedPointCNN(HORQMLP):
+    """A HORQ convolution of order 4 over zero-padded 3×3×64 fields of unsigned 2-bit levels
+    (n = 576): its exact n^K·W·x̂ needs 50 bits, so its gains go fixed point (ResidualGainShift,
+    docs/DESIGN.md 5.3); a HORQ classifier of order 2 behind."""
+
+    shape = (1, 8, 8)
+
+    def __init__(self):
+        nn.Module.__init__(self)
+        self.net = nn.Sequential(
+            XNORConv2d(1, 64, 3, padding=1), nn.BatchNorm2d(64), UniformActivation(2, 3.0), nn.MaxPool2d(2),
+            HORQConv2d(64, 16, 3, padding=1, order=4), nn.BatchNorm2d(16), UniformActivation(2, 3.0), nn.MaxPool2d(2),
+            nn.Flatten(), HORQLinear(16 * 2 * 2, 10, order=2),
+        )
+
+
 HORQ_NETWORKS = {
     **{f"horq_mlp{order}": (functools.partial(HORQMLP, order), HORQMLP.shape) for order in (1, 2, 3)},
     "horq_cnn": (HORQCNN, HORQCNN.shape),
@@ -554,6 +570,7 @@ NETWORKS = {
     "abc_mlp": (ABCMLP, ABCMLP.shape),
     "abc_cnn": (ABCCNN, ABCCNN.shape),
     **HORQ_NETWORKS,
+    "horq_fixed_point_cnn": (HORQFixedPointCNN, HORQFixedPointCNN.shape),
 }
 
 

@@ -111,7 +111,7 @@ def _stream_type(engine: engines.Engine) -> str:
     if isinstance(engine, (engines.Window, engines.Flatten)):
         return f"Chunk<{engine.simd}, {engine.inp.dtype.bits}>"
     if isinstance(engine, engines.ResidualBinarizer):
-        return f"ResidualChunk<{engine.simd}, {engine.order}, {engine.widths[1]}>"
+        return f"ResidualChunk<{engine.simd}, {engine.order}, {engine.out_gain_w}>"
     if isinstance(engine, engines.Mvu):
         return _pixel(engine.mh * engine.out_bits)
     return _pixel(engine.out.bits)
@@ -163,7 +163,8 @@ def template_arguments(p: ModuleParams) -> dict[str, object]:
     if isinstance(p, WidthConverterParams):
         return {"c": p.c, "in_bits": p.in_bits, "simd": p.simd}
     if isinstance(p, ResidualBinarizerParams):
-        return {"n": p.n, "simd": p.simd, **_element(p.in_type), "order": p.order, "s_w": p.s_w, "gain_w": p.gain_w}
+        return {"n": p.n, "simd": p.simd, **_element(p.in_type), "order": p.order, "s_w": p.s_w, "gain_w": p.gain_w,
+                "gain_shift": p.gain_shift}
     if isinstance(p, MvuParams):
         return {"mw": p.mw, "mh": p.mh, "simd": p.simd, "pe": p.pe, **_element(p.in_type), "weight_bits": p.weight_bits,
                 "w_pow2": _bool(p.power_of_two),

@@ -85,7 +85,7 @@ def rtl_parameters(p: ModuleParams) -> dict[str, object]:
         return {"IN_W": p.in_w, "OUT_W": p.out_w}
     if isinstance(p, ResidualBinarizerParams):
         return {"N": p.n, "SIMD": p.simd, **_element(p.in_type, "IN_BIPOLAR", "IN_SIGNED"), "PADDED": _bit(p.padded),
-                "ORDER": p.order, "S_W": p.s_w, "GAIN_W": p.gain_w}
+                "ORDER": p.order, "S_W": p.s_w, "GAIN_W": p.gain_w, **({"GAIN_SHIFT": p.gain_shift} if p.gain_shift else {})}
     if isinstance(p, MvuParams):
         params = {"MW": p.mw, "MH": p.mh, "SIMD": p.simd, "PE": p.pe,
                   **_element(p.in_type, "IN_BIPOLAR", "IN_SIGNED", "IN_TERNARY"), "W_BITS": p.weight_bits,

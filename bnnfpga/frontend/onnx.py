@@ -32,11 +32,13 @@ from bnnfpga.frontend.residual import (
     SignOf,
     Signs,
     Terms,
+    Unfolding,
     Window,
     box_value,
     patch_taps,
     residual_dot_op,
     unit_scale,
+    window_index,
 )
 from bnnfpga.frontend.values import Const, Dynamic
 from bnnfpga.ir.graph import Graph, Node
@@ -53,7 +55,8 @@ SUPPORTED_DYNAMIC_OPS = (
     "Where(GreaterOrEqual/Greater/LessOrEqual/Less(x, c), a, b), Sign, MaxPool, AveragePool, GlobalAveragePool, "
     "ReduceMean over H and W, "
     "Abs/ReduceMean/Sign/Mul/Add/Sub chains of a residual binarization (HORQ of order K, XNOR-Net's input scaling) "
-    "into a MatMul/Gemm or Conv, "
+    "into a MatMul/Gemm or Conv, over receptive fields laid out by a 0/1 Conv or by F.unfold (Pad, Gather, "
+    "Transpose, Reshape), "
     "Flatten, Reshape, Squeeze (to a vector), Not (of a comparison), "
     "Identity, Dropout, QuantizeLinear [→ Clip] → DequantizeLinear (QCDQ), Clip/Relu → [Mul/Div/Add] → Round (PACT, DoReFa); "
     "at the end: Softmax, LogSoftmax, ArgMax, TopK (indices) over the classes"
@@ -506,12 +509,17 @@ class OnnxImporter:
 
     def op_MatMul(self, node, ins):
         x, w = ins[0], ins[1]
+        if isinstance(x, Const) and isinstance(w, Terms) and w.fields.unfolded and np.ndim(x.value) == 2:
+            return self._unfolded_read(node, w, np.asarray(x.value, dtype=np.float64))
         if not isinstance(x, (Dynamic, Terms)) or not isinstance(w, Const) or np.ndim(w.value) != 2:
             raise self.unsupported(node, "MatMul needs the activation first and a constant 2-D weight")
         return self._dense(node, x, np.asarray(w.value, dtype=np.float64).T, None)
 
     def _dense(self, node, x: Dynamic | Terms, weight: np.ndarray, bias):
         if isinstance(x, Terms):
+            if x.fields.unfolded:
+                raise self.unsupported(node, "the terms of receptive fields laid out by F.unfold are read as W @ x̂ "
+                                             "(MatMul with the constant weight first)")
             if x.fields.window is not None:
                 raise self.unsupported(node, "the terms of laid-out receptive fields are read by a 1×1 Conv")
             return self._residual_read(node, x, weight, bias)
@@ -534,6 +542,13 @@ class OnnxImporter:
             raise ModelError(f"weight expects {weight.shape[1]} inputs, the binarized vectors have {fields.size}",
                              node.name, node.op_type)
         return self._residual_dot(node, fields, weight, order, terms.scale, bias)
+
+    def _unfolded_read(self, node, terms: Terms, weight: np.ndarray) -> Dynamic:
+        """W @ x̂ over F.unfold's fields (N, C·KH·KW, L): a convolution whose output the ONNX
+        graph sees as (N, O, L) until it reshapes it to (N, O, OH, OW)."""
+        y = self._residual_read(node, terms, weight, None)
+        o, oh, ow = y.type.shape
+        return Dynamic(y.tensor, y.type, view=(o, oh * ow))
 
     def _residual_dot(self, node, fields: Fields, weight: np.ndarray, order: int, scale: float, bias) -> Dynamic:
         y = self.emit(node, residual_dot_op(fields, weight, order), fields.source)
@@ -802,7 +817,7 @@ class OnnxImporter:
 
     def _residual_mean(self, node, x: AbsResidual, axes, keepdims: bool):
         fields = x.fields
-        rank = 4 if fields.window is not None else len(fields.source.type.shape) + 1
+        rank = (3 if fields.unfolded else 4) if fields.window is not None else len(fields.source.type.shape) + 1
         axes = None if axes is None else sorted(int(a) % rank for a in axes)
         if keepdims and axes == [1]:
             if fields.window is not None or rank == 2:
@@ -1047,11 +1062,80 @@ class OnnxImporter:
         raise self.unsupported(node, f"{node.op_type} from (N, {', '.join(map(str, x.type.shape))}) to "
                                      f"(N, {', '.join(map(str, shape))}): only flattening to (N, F) is supported")
 
+    # -- F.unfold: Pad → Gather (rows) → Gather (columns) → Transpose → Reshape (frontend/residual.py)
+    def op_Pad(self, node, ins):
+        """Zero padding of a feature map's spatial axes in front of F.unfold's gathers."""
+        x = ins[0]
+        attrs = node_attributes(node)
+        mode = attrs.get("mode", b"constant")
+        if len(ins) > 1:  # opset 11 on: pads, constant_value and axes are inputs
+            pads = ins[1].value if isinstance(ins[1], Const) else None
+            value = ins[2] if len(ins) > 2 else None
+            zero = value is None or (isinstance(value, Const) and not np.any(value.value))
+        else:
+            pads, zero = attrs.get("pads"), not attrs.get("value", 0.0)
+        axes = ins[3] if len(ins) > 3 else None
+        if (not isinstance(x, Dynamic) or len(x.type.shape) != 3 or (mode.decode() if isinstance(mode, bytes) else mode) != "constant"
+                or pads is None or not zero or axes is not None):
+            raise self.unsupported(node, "Pad is read as the zero padding of a feature map (N, C, H, W) in front of "
+                                         "F.unfold's gathers (a HORQ convolution's receptive fields); a padded "
+                                         "convolution takes Conv's pads")
+        p = [int(v) for v in np.asarray(pads).reshape(-1)]
+        if len(p) != 8 or any(v < 0 for v in p) or p[0] or p[1] or p[4] or p[5]:
+            raise self.unsupported(node, f"Pad {p}: supported is zero padding of H and W only")
+        return Unfolding(x, (p[2], p[3], p[6], p[7]))
+
+    def op_Gather(self, node, ins):
+        """F.unfold's window rows (axis 2) and then window columns (axis 4)."""
+        data, indices = ins[0], ins[1]
+        if isinstance(data, Dynamic) and len(data.type.shape) == 3 and data.view is None:
+            data = Unfolding(data)
+        axis = int(node_attributes(node).get("axis", 0))
+        if isinstance(data, Unfolding) and isinstance(indices, Const) and not data.transposed:
+            _, h, w = data.source.type.shape
+            top, left, bottom, right = data.pads
+            if axis == 2 and data.rows is None and (rows := window_index(np.asarray(indices.value), h + top + bottom)):
+                return Unfolding(data.source, data.pads, rows)
+            if axis in (4, -2) and data.rows is not None and data.cols is None and (
+                    cols := window_index(np.asarray(indices.value), w + left + right)):
+                return Unfolding(data.source, data.pads, data.rows, cols)
+        raise self.unsupported(node, "Gather on activations is read as F.unfold's layout of receptive fields: the "
+                                     "window rows (axis 2), then the window columns (axis 4), each index tap + "
+                                     "window·stride (no dilation)")
+
+    def op_Transpose(self, node, ins):
+        """F.unfold's (N, C, KH, OH, KW, OW) → (N, C, KH, KW, OH, OW)."""
+        x = ins[0]
+        perm = [int(v) for v in node_attributes(node).get("perm", [])]
+        if isinstance(x, Unfolding) and x.cols is not None and not x.transposed and perm == [0, 1, 2, 4, 3, 5]:
+            return Unfolding(x.source, x.pads, x.rows, x.cols, transposed=True)
+        raise self.unsupported(node, "Transpose on activations is read only in F.unfold's layout of receptive fields "
+                                     "(perm [0, 1, 2, 4, 3, 5] after its two gathers)")
+
+    def _unfolded_fields(self, node, x: Unfolding, target: list[int]) -> Patches:
+        """The Reshape to (N, C·KH·KW, OH·OW) that ends F.unfold: the receptive fields, laid
+        out in (C, KH, KW) order by a Conv with a 0/1 kernel (an ordinary op, dropped when only
+        the chain reads it)."""
+        c = x.source.type.shape[0]
+        (kh, _, oh), (kw, _, ow) = x.rows, x.cols
+        n = c * kh * kw
+        fits = len(target) == 3 and target[0] in (0, 1, -1) and target.count(-1) <= 1 and all(
+            v in (-1, expected) for v, expected in zip(target[1:], (n, oh * ow)))
+        if not x.transposed or not fits:
+            raise self.unsupported(node, f"Reshape of F.unfold's windows to {target}: supported is (N, C·KH·KW, L) = "
+                                         f"(N, {n}, {oh * ow})")
+        window = x.window
+        op = Conv(weight=np.eye(n).reshape(n, c, kh, kw), strides=window.strides, pads=window.pads)
+        y = self.emit(node, op, x.source)
+        return Patches(y.tensor, y.type, fields=Fields(x.source, window, tuple(range(n)), unfolded=True))
+
     def op_Reshape(self, node, ins):
         x, shape = ins[0], ins[1]
         if not isinstance(shape, Const):
             raise self.unsupported(node, "Reshape needs a constant shape")
         target = [int(v) for v in shape.value.reshape(-1)]
+        if isinstance(x, Unfolding):
+            return self._unfolded_fields(node, x, target)
         if not target or target[0] not in (0, 1, -1):
             raise self.unsupported(node, f"Reshape to {target} changes the batch dimension")
         if any(v == 0 and i > len(x.shape) for i, v in enumerate(target)) or any(v < -1 for v in target):

@@ -47,6 +47,7 @@ class Fields:
     source: Dynamic
     window: Window | None = None
     taps: tuple[int, ...] | None = None
+    unfolded: bool = False  # laid out by F.unfold: (N, C·KH·KW, OH·OW) rather than (N, C·KH·KW, OH, OW)
 
     def same(self, other: Fields) -> bool:
         return self.source.tensor == other.source.tensor and self.window == other.window and (
@@ -66,6 +67,37 @@ class Patches(Dynamic):
     of its own: an ordinary conv, and R_0 of the receptive fields ``fields``."""
 
     fields: Fields | None = None
+
+
+@dataclass
+class Unfolding:
+    """``F.unfold`` of the feature map ``source`` (C, H, W) on its way to the receptive fields:
+    zero-padded by ``pads`` (top, left, bottom, right), its window rows gathered (``rows``:
+    kernel, stride, outputs along H), then its columns (``cols``), then ``transposed`` to
+    (N, C, KH, KW, OH, OW); the Reshape to (N, C·KH·KW, OH·OW) makes it Patches."""
+
+    source: Dynamic
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0)
+    rows: tuple[int, int, int] | None = None
+    cols: tuple[int, int, int] | None = None
+    transposed: bool = False
+
+    @property
+    def window(self) -> Window:
+        return Window((self.rows[0], self.cols[0]), (self.rows[1], self.cols[1]), self.pads)
+
+
+def window_index(indices: np.ndarray, size: int) -> tuple[int, int, int] | None:
+    """(kernel, stride, outputs) of a Gather index (K, O) that picks tap i of window o as
+    i + o·stride along an axis of ``size`` (F.unfold without dilation), else None."""
+    if indices.ndim != 2 or not np.issubdtype(indices.dtype, np.integer) or indices.size == 0:
+        return None
+    kernel, outputs = indices.shape
+    stride = int(indices[0, 1] - indices[0, 0]) if outputs > 1 else 1
+    expected = np.arange(kernel)[:, None] + stride * np.arange(outputs)[None, :]
+    if stride < 1 or not np.array_equal(indices, expected) or int(expected.max()) >= size:
+        return None
+    return kernel, stride, outputs
 
 
 @dataclass
@@ -143,6 +175,8 @@ class Terms:
 _CHAIN = "a step of a residual binarization (HORQ, or XNOR-Net's input scaling)"
 # What each chain value may feed besides the pass-through ops (frontend/onnx.py _WAITING).
 RESIDUAL_IDIOMS = {
+    Unfolding: ("F.unfold's layout of receptive fields (Pad, Gather, Gather, Transpose, Reshape)",
+                ("Gather", "Transpose", "Reshape")),
     Residual: (f"a residual R_k, {_CHAIN},", ("Abs", "Sign", "Sub")),
     AbsResidual: (f"|R_k|, {_CHAIN},", ("ReduceMean",)),
     ChannelMeanAbs: (f"the channel mean of |x|, {_CHAIN},", ("Conv", "Mul")),

@@ -88,10 +88,11 @@ def _gained_dot(op: DotProduct, x: np.ndarray, in_type: TensorType, route: str) 
 
 
 def _residual_dot(op: DotProduct, x: np.ndarray, route: str) -> np.ndarray:
-    """n^K·W·x̂ (DotProduct.residual_order): exact int64 on integers, float64 before folding."""
+    """n^K·W·x̂ (DotProduct.residual_order): exact int64 on integers (fixed-point gains with a
+    ``residual_gain_shift``), float64 before folding."""
     if isinstance(op, Conv):
-        return kernels.residual_conv(x, op.weight, op.strides, op.pads, op.residual_order, route)
-    return kernels.residual_rows(x, op.weight, op.residual_order, route)
+        return kernels.residual_conv(x, op.weight, op.strides, op.pads, op.residual_order, route, op.residual_gain_shift)
+    return kernels.residual_rows(x, op.weight, op.residual_order, route, op.residual_gain_shift)
 
 
 def _run_node(op, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:

@@ -195,11 +195,12 @@ def _pool(x, kernel, strides, pads, reduce) -> np.ndarray:
     return reduce.reduce(reduce.reduce(win, axis=5), axis=4)
 
 
-def residual_binarize(vectors: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
+def residual_binarize(vectors: np.ndarray, order: int, shift: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Order-K residual binarization of integer vectors (R, n), exactly (docs/DESIGN.md 5.3):
     the sign planes H_k (K, R, n) int8 in {−1, 0, +1} and the gains (R, K) int64 with
     n^K·x̂ = Σ_k gains[:, k]·H_k. The residual is carried as S_k = n^k·R_k, so that
-    A_k = Σ|S_{k−1}| = n^k·β_k and the gain of H_k is A_k·n^(K−k)."""
+    A_k = Σ|S_{k−1}| = n^k·β_k and the gain of H_k is A_k·n^(K−k); with ``shift`` F the
+    gains are ⌊A_k·n^(K−k)/2^F⌋ (fixed-point β)."""
     n = vectors.shape[1]
     scaled = vectors.astype(np.int64)
     signs, gains = [], []
@@ -207,7 +208,7 @@ def residual_binarize(vectors: np.ndarray, order: int) -> tuple[np.ndarray, np.n
         total = np.abs(scaled).sum(axis=1)
         sign = np.sign(scaled).astype(np.int8)
         signs.append(sign)
-        gains.append(total * n ** (order - k))
+        gains.append((total * n ** (order - k)) >> shift)
         if k < order:
             scaled = n * scaled - total[:, None] * sign
     return np.stack(signs), np.stack(gains, axis=1)
@@ -224,10 +225,11 @@ def residual_approximation(vectors: np.ndarray, order: int) -> np.ndarray:
     return approximation
 
 
-def residual_dot(vectors: np.ndarray, weight_rows: np.ndarray, order: int, route: str) -> np.ndarray:
+def residual_dot(vectors: np.ndarray, weight_rows: np.ndarray, order: int, route: str, shift: int = 0) -> np.ndarray:
     """n^K·W·x̂ of integer vectors (R, n) and integer weight rows (O, n) as int64 (R, O): K dot
-    products of the sign planes, each exact (|H_k·w| ≤ n·|w|max), combined with the gains."""
-    signs, gains = residual_binarize(vectors, order)
+    products of the sign planes, each exact (|H_k·w| ≤ n·|w|max), combined with the gains
+    (⌊G_k/2^F⌋ with ``shift`` F)."""
+    signs, gains = residual_binarize(vectors, order, shift)
     bound = vectors.shape[1] * int(np.abs(weight_rows).max(initial=0))
     out = np.zeros((vectors.shape[0], weight_rows.shape[0]), np.int64)
     for k in range(order):
@@ -239,19 +241,20 @@ def residual_dot(vectors: np.ndarray, weight_rows: np.ndarray, order: int, route
     return out
 
 
-def residual_rows(vectors: np.ndarray, weight_rows: np.ndarray, order: int, route: str) -> np.ndarray:
-    """n^K·W·x̂ of vectors (R, n) and weight rows (O, n): int64 on integers (``residual_dot``),
-    float64 when either is float (graphs before folding)."""
+def residual_rows(vectors: np.ndarray, weight_rows: np.ndarray, order: int, route: str, shift: int = 0) -> np.ndarray:
+    """n^K·W·x̂ of vectors (R, n) and weight rows (O, n): int64 on integers (``residual_dot``,
+    with ``shift`` its fixed-point gains), float64 when either is float (graphs before folding,
+    which have no shift)."""
     if np.issubdtype(vectors.dtype, np.floating) or np.issubdtype(weight_rows.dtype, np.floating):
         return vectors.shape[1] ** order * (residual_approximation(vectors, order) @ weight_rows.astype(np.float64).T)
-    return residual_dot(vectors.astype(np.int64), weight_rows, order, route)
+    return residual_dot(vectors.astype(np.int64), weight_rows, order, route, shift)
 
 
-def residual_conv(x: np.ndarray, weight: np.ndarray, strides, pads, order: int, route: str) -> np.ndarray:
+def residual_conv(x: np.ndarray, weight: np.ndarray, strides, pads, order: int, route: str, shift: int = 0) -> np.ndarray:
     """``residual_rows`` over the zero-padded receptive fields of x (N, H, W, C) → (N, OH, OW, O)."""
     n = x.shape[0]
     patches, _ = im2col(x, weight.shape[2:], strides, pads)
     oh = (x.shape[1] + pads[0] + pads[2] - weight.shape[2]) // strides[0] + 1
     rows = conv_weight_rows(weight)
-    y = residual_rows(patches.reshape(-1, rows.shape[1]), rows, order, route)
+    y = residual_rows(patches.reshape(-1, rows.shape[1]), rows, order, route, shift)
     return y.reshape(n, oh, -1, rows.shape[0])

@@ -263,7 +263,7 @@ def _residual_binarizer_features(p: ResidualBinarizerParams) -> dict[str, float]
         "products": float(bins * count_w * p.s_w),
         "updates": float(bins * p.gain_w),
         "buffer_bits": float(2 * sf * p.simd * bin_bits),
-        "tables": float(2 * bins * 2 * p.order + 2 * p.order * p.gain_w),
+        "tables": float(2 * bins * 2 * p.order + 2 * p.order * p.out_gain_w),
         "lookup": float(p.simd * 2 * p.order * bins),
     }
 

@@ -174,7 +174,8 @@ class ResidualBinarizer:
     """Run-time residual binarization of order K of every vector (docs/DESIGN.md 5.3): {mask,
     data} chunks of ``simd`` elements in; out, each element's K sign codes and the vector's K
     gains (rtl/bnn_residual_binarizer.sv). ``out_h`` x ``out_w`` vectors per frame (a conv's
-    output positions); ``largest`` = max |x| of the inputs."""
+    output positions); ``largest`` = max |x| of the inputs; ``gain_shift`` F sends the gains
+    as ⌊G_k/2^F⌋."""
 
     layer: str
     n: int
@@ -185,6 +186,7 @@ class ResidualBinarizer:
     largest: int
     out_h: int = 1
     out_w: int = 1
+    gain_shift: int = 0  # F: the gains leave as ⌊G_k/2^F⌋ (fixed-point β, DotProduct.residual_gain_shift)
 
     @property
     def reps(self) -> int:
@@ -197,6 +199,11 @@ class ResidualBinarizer:
     @property
     def widths(self) -> tuple[int, int]:
         return residual_widths(self.n, self.order, self.largest)
+
+    @property
+    def out_gain_w(self) -> int:
+        """Bits of the gains the binarizer sends: GAIN_W less the shift."""
+        return self.widths[1] - self.gain_shift
 
     @property
     def steps(self) -> int:

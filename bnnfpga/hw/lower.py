@@ -249,7 +249,7 @@ def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: 
     residual_gain_w = 0
     if op.residual_order:  # ±1 weights on ternary planes: |P_k| ≤ MW; the binarizer in front sends the gains
         plane_w, padded = signed_width(-mw, mw).bits, False
-        residual_gain_w = residual_widths(mw, op.residual_order, _largest(cur.dtype))[1]
+        residual_gain_w = residual_widths(mw, op.residual_order, _largest(cur.dtype))[1] - op.residual_gain_shift
     return Mvu(node.name, node.source, mw, mh, fold, cur.dtype, acc_w, oh, ow, np.asarray(rows), thresholds, constant,
                threshold_w, flipped, padded, weight_bits, levels, base, out_dtype, gains, plane_w, row_class, col_class,
                is_power_of_two_code(op.weight_dtype) and op.gains is None and op.bases is None, bases,
@@ -278,7 +278,7 @@ def _check_residual(node, op: DotProduct, dtype, backend: str) -> None:
 def _residual_binarizer(node, op: DotProduct, cur: Pixels, mvu: Mvu) -> ResidualBinarizer:
     padded = isinstance(op, Conv) and any(op.pads)
     return ResidualBinarizer(node.name, mvu.mw, mvu.fold.simd, cur.dtype, op.residual_order, padded, _largest(cur.dtype),
-                             mvu.out_h, mvu.out_w)
+                             mvu.out_h, mvu.out_w, op.residual_gain_shift)
 
 
 def _stream_rows(op: DotProduct, weight: np.ndarray, cur: Pixels, flattened_from: tuple[int, int, int] | None) -> np.ndarray:

@@ -197,7 +197,8 @@ class MvuParams:
 @dataclass(frozen=True)
 class ResidualBinarizerParams:
     """bnn_residual_binarizer: order-K residual binarization of vectors of n elements of
-    ``in_type`` read as chunks of ``simd``; S_W and GAIN_W from hw/engines.residual_widths."""
+    ``in_type`` read as chunks of ``simd``; S_W and GAIN_W from hw/engines.residual_widths, the
+    gains sent as ⌊G_k/2^gain_shift⌋."""
 
     module: ClassVar[str] = "bnn_residual_binarizer"
     n: int
@@ -207,6 +208,11 @@ class ResidualBinarizerParams:
     order: int
     s_w: int
     gain_w: int
+    gain_shift: int = 0
+
+    @property
+    def out_gain_w(self) -> int:
+        return self.gain_w - self.gain_shift
 
     @property
     def bins(self) -> int:
@@ -216,7 +222,7 @@ class ResidualBinarizerParams:
     @property
     def out_width(self) -> int:
         """{gains, mask, codes}: K 2-bit codes per element, the mask, K gains."""
-        return self.simd * 2 * self.order + self.simd + self.order * self.gain_w
+        return self.simd * 2 * self.order + self.simd + self.order * self.out_gain_w
 
 
 @dataclass(frozen=True)
@@ -352,7 +358,7 @@ def module_params(e: Engine) -> ModuleParams:
     if isinstance(e, Flatten):
         return WidthConverterParams(e.inp.c, e.inp.dtype.bits, e.simd)
     if isinstance(e, ResidualBinarizer):
-        return ResidualBinarizerParams(e.n, e.simd, e.in_dtype, e.padded, e.order, *e.widths)
+        return ResidualBinarizerParams(e.n, e.simd, e.in_dtype, e.padded, e.order, *e.widths, e.gain_shift)
     if isinstance(e, Mvu):
         in_type = TERNARY if e.residual_order else e.in_dtype  # the binarizer's sign planes
         return MvuParams(e.mw, e.mh, e.fold.simd, e.fold.pe, in_type, e.acc_w, e.out_bits, e.threshold_w, e.padded,

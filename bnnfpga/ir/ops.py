@@ -85,6 +85,9 @@ class DotProduct(Op):
     dot product (HORQ, XNOR-Net's input scaling; docs/DESIGN.md 5.3): the output is
     n^K·W·x̂ with x̂ = Σ_k β_k·H_k the order-K residual binarization of the n values, an
     integer on integer inputs. The frontend puts the 1/n^K into the affine behind.
+    ``residual_gain_shift`` F > 0 takes the per-vector gains G_k = A_k·n^(K−k) in fixed point,
+    ⌊G_k/2^F⌋, where the exact accumulator would pass its bound: the output is then
+    Σ_k ⌊G_k/2^F⌋·W·H_k, within K·Σ|w| of n^K·W·x̂/2^F (``ResidualGainShift``, 5.3).
     """
 
     weight: np.ndarray
@@ -98,6 +101,7 @@ class DotProduct(Op):
     bases: np.ndarray | None = None
     base_gains: np.ndarray | None = None
     residual_order: int = 0
+    residual_gain_shift: int = 0
 
     @property
     def out_channels(self) -> int:

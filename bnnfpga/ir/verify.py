@@ -44,6 +44,9 @@ MAX_ACCUMULATOR_BITS = 32
 # reads it) may be wider, so that float32 gains stay exact (docs/DESIGN.md 5.2); so may a
 # layer with residual binarization, whose n^K·W·x̂ grows by log2(n) bits per order (5.3).
 MAX_BASES_ACCUMULATOR_BITS = 48
+# The exact sums A_k and gains G_k ≤ n^K·max|x| of a residual binarization (5.3): the golden
+# model's int64 and the binarizer's registers, with room for its update N·S − A·h.
+MAX_RESIDUAL_GAIN_BITS = 62
 
 
 class IRError(AssertionError):
@@ -52,6 +55,16 @@ class IRError(AssertionError):
 
 def _fail(node, message: str) -> IRError:
     return IRError(f"{node.name} ({type(node.op).__name__}): {message}")
+
+
+def accumulator_limit(graph: Graph, node) -> int:
+    """Bits the accumulator of the dot product ``node`` of a folded graph may take: 48 for
+    weight bases or residual binarization read only by thresholds (the accumulator stays
+    inside its engine), else 32 (streamed to the host as int32)."""
+    op = node.op
+    inside = (op.bases is not None or op.residual_order > 0) and all(
+        isinstance(n.op, Threshold) for n in graph.consumers(node.output))
+    return MAX_BASES_ACCUMULATOR_BITS if inside else MAX_ACCUMULATOR_BITS
 
 
 def verify(graph: Graph) -> None:
@@ -271,13 +284,12 @@ def verify_folded(graph: Graph) -> None:
             if op.acc_min is None:
                 raise IRError(f"{node.name}: accumulator range was not proven")
             width = signed_width(int(op.acc_min.min()), int(op.acc_max.max())).bits
-            inside = (op.bases is not None or op.residual_order > 0) and all(isinstance(n.op, Threshold) for n in graph.consumers(node.output))
-            limit = MAX_BASES_ACCUMULATOR_BITS if inside else MAX_ACCUMULATOR_BITS
+            limit = accumulator_limit(graph, node)
             if width > limit and op.residual_order:
                 raise ModelError(
                     f"residual binarization of order {op.residual_order} over vectors of {op.fan_in} values needs a "
-                    f"{width}-bit accumulator (n^K·W·x̂ grows by log2 n bits per order, docs/DESIGN.md 5.3), more than "
-                    f"{limit}; supported: a lower order, shorter vectors, or a binarisation or quantizer behind the layer",
+                    f"{width}-bit accumulator even with fixed-point gains (docs/DESIGN.md 5.3), more than {limit}; "
+                    "supported: a lower order, shorter vectors, or a binarisation or quantizer behind the layer",
                     **where)
             if width > limit:
                 raise ModelError(f"accumulator needs {width} bits, more than {limit}", **where)

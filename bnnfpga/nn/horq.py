@@ -67,21 +67,34 @@ class HORQLinear(nn.Linear):
 
 class HORQConv2d(nn.Conv2d):
     """Conv2d with ±α weights and each receptive field binarized by HORQ of ``order``; zero
-    padding counts in the mean (a padded tap is 0), as in XNOR-Net's box filter."""
+    padding counts in the mean (a padded tap is 0), as in XNOR-Net's box filter. The fields
+    are laid out by a convolution with a 0/1 kernel, or with ``unfold`` by ``F.unfold`` (how
+    many HORQ implementations write it; ONNX: Pad, Gather, Gather, Transpose, Reshape, and
+    W @ x̂): the same values, and bnnfpga reads both."""
 
-    def __init__(self, *args, order: int = 2, bias: bool = False, **kwargs):
+    def __init__(self, *args, order: int = 2, bias: bool = False, unfold: bool = False, **kwargs):
         super().__init__(*args, bias=bias, **kwargs)
         if order < 1:
             raise ValueError(f"HORQ needs order ≥ 1, got {order}")
         if self.groups != 1 or self.dilation != (1, 1) or self.padding_mode != "zeros":
             raise ValueError("HORQConv2d supports groups=1, dilation=1 and zero padding")
-        self.order = order
+        if isinstance(self.padding, str):
+            raise ValueError("HORQConv2d takes integer padding")
+        self.order, self.unfold = order, unfold
         self.register_buffer("patches", patch_kernel(self.in_channels, self.kernel_size), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = scaled_binarize(self.weight, self.training)
+        if self.unfold:
+            fields = F.unfold(x, self.kernel_size, padding=self.padding, stride=self.stride)  # (N, C·KH·KW, L)
+            xq = _straight_through(fields, residual_binarize(fields, self.order, dim=1), self.training)
+            y = w.reshape(w.shape[0], -1) @ xq
+            oh, ow = ((size + 2 * p - k) // s + 1 for size, p, k, s in zip(x.shape[2:], self.padding, self.kernel_size,
+                                                                           self.stride))
+            y = y.reshape(x.shape[0], -1, oh, ow)
+            return y if self.bias is None else y + self.bias.reshape(1, -1, 1, 1)
         fields = F.conv2d(x, self.patches, None, self.stride, self.padding)  # (N, C·KH·KW, OH, OW)
         xq = _straight_through(fields, residual_binarize(fields, self.order, dim=1), self.training)
-        w = scaled_binarize(self.weight, self.training)
         return F.conv2d(xq, w.reshape(w.shape[0], -1, 1, 1), self.bias)
 
 

@@ -56,12 +56,29 @@ def reachable_range(op: DotProduct, in_shape: tuple[int, ...], lo, hi, weight: n
     return acc_min, acc_max
 
 
-def residual_range(op: DotProduct, lo, hi) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row ±Σ|w|·max |n^K·x̂| of a dot product with residual binarization (docs/DESIGN.md
-    5.3): a proven bound, not the reachable range (x̂ depends on the whole vector)."""
+# Residual bounds beyond int64 are stored clamped here, so that sums of two ends and the
+# threshold one above the maximum still fit int64: such a layer takes fixed-point gains
+# (ResidualGainShift) or is refused.
+RESIDUAL_BOUND_CLAMP = 1 << 61
+
+
+def residual_bounds(op: DotProduct, lo, hi, shift: int) -> list[int]:
+    """Per-row bound on |output| of a dot product with residual binarization (docs/DESIGN.md
+    5.3), exact Python integers: Σ|w|·max|n^K·x̂| (a proven bound, not the reachable range: x̂
+    depends on the whole vector). With the gains in fixed point, ⌊G_k/2^F⌋ for ``shift`` F > 0,
+    the output is z/2^F − Σ_k ε_k·W·H_k with 0 ≤ ε_k < 1 and |W·H_k| ≤ Σ|w|, so the bound is
+    ⌊Σ|w|·max|n^K·x̂| / 2^F⌋ + K·Σ|w|."""
     largest = int(max(np.abs(np.asarray(lo)).max(), np.abs(np.asarray(hi)).max()))
     rows = conv_weight_rows(op.weight) if isinstance(op, Conv) else op.weight
-    bound = np.abs(rows.astype(np.int64)).sum(axis=1) * op.residual_magnitude(largest)
+    magnitude = op.residual_magnitude(largest)
+    sums = [int(v) for v in np.abs(rows.astype(np.int64)).sum(axis=1)]
+    return [(s * magnitude >> shift) + (op.residual_order * s if shift else 0) for s in sums]
+
+
+def residual_range(op: DotProduct, lo, hi) -> tuple[np.ndarray, np.ndarray]:
+    """``residual_bounds`` at the op's gain shift as int64 (−bound, bound), clamped to
+    ±``RESIDUAL_BOUND_CLAMP``."""
+    bound = np.array([min(b, RESIDUAL_BOUND_CLAMP) for b in residual_bounds(op, lo, hi, op.residual_gain_shift)], np.int64)
     return -bound, bound
 
 

@@ -112,7 +112,7 @@ def fold_levels(quantize: LevelQuantizer, scale: np.ndarray, bias: np.ndarray, l
     rows = np.arange(channels) if channels_of_rows is None else channels_of_rows
     s, b, sg, channel = scale[:, None], bias[:, None], sign[:, None], rows[:, None]
     while np.any(first < last):
-        mid = (first + last) // 2
+        mid = first + (last - first) // 2  # no int64 overflow near the ends of a wide range
         reached = quantize_levels(quantize, s, b, sg * mid, channel) >= level
         last = np.where(reached & (first < last), mid, last)
         first = np.where(~reached & (first < last), mid + 1, first)

@@ -23,6 +23,7 @@ from bnnfpga.passes.merge_affines import MergeAffines
 from bnnfpga.passes.merge_weight_bases import MergeWeightBases
 from bnnfpga.passes.name_tensors import NameTensorsAfterNodes
 from bnnfpga.passes.pool_after_threshold import PoolAfterThreshold
+from bnnfpga.passes.residual_gain_shift import ResidualGainShift
 from bnnfpga.passes.sink_reshape import SinkReshape
 from bnnfpga.passes.sum_of_signs import SumOfSignsAsThresholds
 from bnnfpga.passes.unshare_affines import UnshareAffines
@@ -53,6 +54,7 @@ def stages() -> list[Pass]:
         FoldPiecewise(),  # affines and PReLUs (RPReLU) + binarisation → thresholds, by evaluation
         FoldThresholds(),  # affine + binarisation → integer thresholds, flipped rows
         HostOutputAffine(),  # last layer's affine to the host
+        ResidualGainShift(),  # HORQ gains in fixed point where the exact accumulator passes its bound
         NameTensorsAfterNodes(),  # tensor names follow their nodes again
     ]
 

@@ -375,12 +375,13 @@ def test_abc_networks_bit_exact(exported, network, mode):
 
 
 @pytest.mark.parametrize("network, mode", [("horq_mlp1", "legacy"), ("horq_mlp2", "dynamo"), ("horq_mlp3", "legacy"),
-                                           ("horq_cnn", "dynamo"), ("xnor_scaled_cnn", "legacy")])
+                                           ("horq_cnn", "dynamo"), ("xnor_scaled_cnn", "legacy"),
+                                           ("horq_fixed_point_cnn", "legacy")])
 def test_residual_networks_bit_exact(exported, network, mode):
     """Residual binarization (residual_binarizer: a histogram of 2-bit levels, K steps over the
     values; ResidualGains: K ternary planes per lane, Σ_k G_k·P_k with the vector's gains): HORQ
     of orders 1–3, a HORQ convolution over 2×2 fields, XNOR-Net's K over zero-padded 3×3 fields,
-    on real digits."""
+    an order-4 convolution over 3×3×64 fields with fixed-point gains, on real digits."""
     graph = api.load(exported(network, mode))
     assert any(n.op.residual_order for n in graph.nodes if isinstance(n.op, DotProduct))
     assert_hls_matches_golden(graph, digits_frames(NETWORKS[network][1])[0][::113])

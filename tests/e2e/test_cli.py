@@ -140,7 +140,7 @@ def _bad_models(tmp_path: Path) -> dict[str, tuple[Path, str]]:
                     "(Softmax, opset 13): a classifier head (Softmax, LogSoftmax, ArgMax, TopK) must end the graph"),
         "hardswish": (export_module(HardswishInTheMiddle(), (16,), tmp_path / "hardswish.onnx", opset_version=14),
                       "(HardSwish, opset 14)"),
-        "lstm": (export_module(WithLSTM(), (3, 4), tmp_path / "lstm.onnx"), "LSTM (/lstm/LSTM)"),
+        "lstm": (export_module(WithLSTM(), (3, 4), tmp_path / "lstm.onnx"), "node '/lstm/LSTM' (LSTM, opset 13)"),
         "float_weights": (export_module(FloatConv(), (1, 8, 8), tmp_path / "float.onnx"), "weights are not binary"),
         "dynamic_shape": (dynamic, "dynamic dimension"),
         "missing": (tmp_path / "nope.onnx", "no such file"),

@@ -57,7 +57,7 @@ class _ABCLinear(nn.Module):
         centred, spread = w - w.mean(), w.std()
         self.bases = [torch.sign(centred + u * spread) for u in torch.linspace(-1, 1, bases)]
         columns = torch.stack([b.flatten() for b in self.bases], 1)
-        self.alpha = torch.linalg.lstsq(columns, w.flatten()[:, None]).solution.flatten().tolist()
+        self.alpha = torch.linalg.lstsq(columns.double(), w.double().flatten()[:, None]).solution.flatten().tolist()
         self.first, self.betas = first, betas
 
     def forward(self, x):
@@ -68,6 +68,10 @@ class _ABCLinear(nn.Module):
 def _abc_mlp(directory: Path, betas=(1.0, 0.5)) -> Path:
     model = nn.Sequential(_ABCLinear(64, 32, first=True), nn.BatchNorm1d(32), _ABCLinear(32, 10, betas=betas))
     calibrate_batchnorm(model, digits_frames()[0][:500].astype(np.float32))
+    # BLAS results move in the last bits from run to run (memory alignment); statistics on a
+    # coarse grid make the exported model the same at every run
+    for stat in (model[1].running_mean, model[1].running_var):
+        stat.copy_(torch.round(stat * 64) / 64)
     return export_module(model, (64,), directory / "abc.onnx")
 
 

@@ -35,6 +35,7 @@ ILLEGAL = [  # module, parameters, a parameter the message must name
     ("bnn_residual_binarizer", {"IN_BITS": 5}, "IN_BITS"),  # a histogram bin per value: at most 16
     ("bnn_residual_binarizer", {"ORDER": 0}, "ORDER"),
     ("bnn_residual_binarizer", {"IN_BIPOLAR": 1}, "IN_BIPOLAR"),  # with 2-bit elements
+    ("bnn_residual_binarizer", {"GAIN_SHIFT": 12}, "GAIN_SHIFT"),  # no gain bit left of GAIN_W = 12
     ("bnn_mvu", {"OUT_BITS": 33}, "OUT_BITS"),
     ("bnn_mvu", {"LEVELS": 0}, "LEVELS"),
     ("bnn_mvu", {"GROUP": 0}, "GROUP"),

@@ -46,7 +46,7 @@ MODES = {
     "bnn_mvu-residual-one-plane": ("bnn_mvu", {"IN_BITS": 2, "IN_BIPOLAR": 0, "IN_SIGNED": 1, "IN_TERNARY": 1, "RESIDUAL": 1, "ACC_W": 14, "PLANE_W": 5,
                                                "GAIN_W": 8, "PADDED": 0}),
     "bnn_residual_binarizer-bipolar": ("bnn_residual_binarizer", {"N": 27, "SIMD": 9, "IN_BITS": 1, "IN_BIPOLAR": 1,
-                                                                  "ORDER": 2, "S_W": 7, "GAIN_W": 10}),
+                                                                  "ORDER": 2, "S_W": 7, "GAIN_W": 10, "GAIN_SHIFT": 3}),
     "bnn_mvu-border-classes": ("bnn_mvu", {"OUT_H": 5, "OUT_W": 4, "ROW_CLASSES": 3, "COL_CLASSES": 2, "LEVELS": 3,
                                            "OUT_BITS": 2}),
     "bnn_output-bipolar": ("bnn_output", {"IN_BITS": 1, "IN_SIGNED": 0, "IN_BIPOLAR": 1}),

@@ -128,11 +128,13 @@ def test_abc_networks_bit_exact(exported, network, mode, tmp_path):
 
 
 @pytest.mark.parametrize("network, mode", [("horq_mlp1", "dynamo"), ("horq_mlp2", "legacy"), ("horq_mlp3", "dynamo"),
-                                           ("horq_cnn", "legacy"), ("xnor_scaled_cnn", "dynamo")])
+                                           ("horq_cnn", "legacy"), ("xnor_scaled_cnn", "dynamo"),
+                                           ("horq_fixed_point_cnn", "dynamo")])
 def test_residual_networks_bit_exact(exported, network, mode, tmp_path):
     """Residual binarization (bnn_residual_binarizer in front of bnn_mvu with RESIDUAL = K):
     HORQ of orders 1–3, a HORQ convolution over 2×2 fields, XNOR-Net's K over zero-padded 3×3
-    fields, on real digits; the cycle model holds with the binarizer's pauses."""
+    fields, an order-4 convolution over 3×3×64 fields with fixed-point gains, on real digits; the
+    cycle model holds with the binarizer's pauses."""
     graph = api.load(exported(network, mode))
     assert any(n.op.residual_order for n in graph.nodes if isinstance(n.op, DotProduct))
     assert_rtl_matches_golden(graph, digits_frames(NETWORKS[network][1])[0][::225], tmp_path)

@@ -44,9 +44,10 @@ def _input_chunks(values, valid, simd: int, dtype: DType) -> list[int]:
     return words
 
 
-def _plane_chunks(values, simd: int, order: int, gain_w: int) -> list[int]:
-    """{gains, mask, codes} chunks of the golden model's sign planes and gains."""
-    signs, gains = residual_binarize(values, order)
+def _plane_chunks(values, simd: int, order: int, gain_w: int, shift: int = 0) -> list[int]:
+    """{gains, mask, codes} chunks of the golden model's sign planes and gains (⌊G_k/2^shift⌋,
+    ``gain_w`` bits each)."""
+    signs, gains = residual_binarize(values, order, shift)
     words = []
     for r in range(len(values)):
         top = sum(int(g) << (k * gain_w) for k, g in enumerate(gains[r]))
@@ -59,25 +60,27 @@ def _plane_chunks(values, simd: int, order: int, gain_w: int) -> list[int]:
     return words
 
 
-BINARIZER_CASES = [  # N, SIMD, input dtype, order, padded
-    (12, 4, DType("int", 2), 2, False),
-    (16, 16, DType("uint", 2), 3, False),  # one chunk per vector: the buffers alternate every beat
-    (27, 9, BIPOLAR, 2, True),  # a padded 3×3 field of signs
-    (10, 5, DType("int", 4), 4, False),
+BINARIZER_CASES = [  # N, SIMD, input dtype, order, padded, gain shift
+    (12, 4, DType("int", 2), 2, False, 0),
+    (16, 16, DType("uint", 2), 3, False, 0),  # one chunk per vector: the buffers alternate every beat
+    (27, 9, BIPOLAR, 2, True, 0),  # a padded 3×3 field of signs
+    (10, 5, DType("int", 4), 4, False, 7),  # 17-bit gains sent as ⌊G_k/2^7⌋ (fixed-point β)
 ]
 
 
-@pytest.mark.parametrize("case", BINARIZER_CASES, ids=lambda c: f"n{c[0]}simd{c[1]}{c[2]}K{c[3]}{'pad' if c[4] else ''}")
+@pytest.mark.parametrize("case", BINARIZER_CASES,
+                         ids=lambda c: f"n{c[0]}simd{c[1]}{c[2]}K{c[3]}{'pad' if c[4] else ''}{f'F{c[5]}' if c[5] else ''}")
 def test_binarizer_streams_the_golden_sign_planes_and_gains(case, tmp_path):
-    n, simd, dtype, order, padded = case
+    n, simd, dtype, order, padded, shift = case
     rng = np.random.default_rng(n * order)
     values, valid = _vectors(rng, 10, n, dtype, padded)
     largest = max(abs(dtype.min), abs(dtype.max))
     s_w, gain_w = residual_widths(n, order, largest)
     params = {"N": n, "SIMD": simd, "IN_BITS": dtype.bits, "IN_BIPOLAR": int(dtype == BIPOLAR),
-              "IN_SIGNED": int(dtype.signed), "PADDED": int(padded), "ORDER": order, "S_W": s_w, "GAIN_W": gain_w}
+              "IN_SIGNED": int(dtype.signed), "PADDED": int(padded), "ORDER": order, "S_W": s_w, "GAIN_W": gain_w,
+              "GAIN_SHIFT": shift}
     run_stream_test("bnn_residual_binarizer", params, _input_chunks(values, valid, simd, dtype),
-                    _plane_chunks(values, simd, order, gain_w), tmp_path, seed=n + order)
+                    _plane_chunks(values, simd, order, gain_w - shift, shift), tmp_path, seed=n + order)
 
 
 MVU_CASES = [  # MW, MH, SIMD, PE, input dtype, order, thresholds per channel (0: int32 out)

@@ -16,6 +16,7 @@ from bnnfpga import api
 from bnnfpga.errors import ModelError
 from bnnfpga.golden import kernels
 from bnnfpga.ir.ops import Conv, Dense
+from bnnfpga.nn import zoo
 from bnnfpga.nn.horq import (
     HORQConv2d,
     HORQLinear,
@@ -92,6 +93,9 @@ def test_horq_layers_compute_their_definition():
     w = scaled_binarize(conv.weight, False).reshape(4, -1)
     expected = (w @ residual_binarize(fields, 2, dim=1)).reshape(2, 4, 4, 4)
     torch.testing.assert_close(conv(image), expected)
+    unfolded = HORQConv2d(3, 4, 3, padding=1, stride=2, order=2, unfold=True).eval()
+    unfolded.weight.data = conv.weight.data.clone()
+    torch.testing.assert_close(unfolded(image), expected)
 
 
 def test_xnor_input_scaling_is_horq_of_order_one():
@@ -194,3 +198,54 @@ def test_hand_written_chain_reads_as_order_two(tmp_path, change):
     assert dot.residual_order == 2 and dot.fan_in == 8
     result = verify_model(path, graph, RNG.integers(0, 256, size=(300, 8)))
     assert result.ok, "\n" + result.table()
+
+
+@pytest.mark.parametrize("export", ["legacy13", "legacy17", "dynamo"])
+def test_unfold_and_patch_convolutions_read_as_the_same_layer(tmp_path, export):
+    """F.unfold's export (Pad, Gather, Gather, Transpose, Reshape, then W @ x̂) lays out the
+    same receptive fields as the 0/1 patch convolution: one Conv with the same weight."""
+    torch.manual_seed(3)
+    layers = [HORQConv2d(2, 3, 3, padding=1, stride=2, order=2, unfold=unfold) for unfold in (False, True)]
+    layers[1].weight.data = layers[0].weight.data.clone()
+    graphs = []
+    for i, layer in enumerate(layers):
+        model, path = _Quantized(layer).eval(), tmp_path / f"{i}.onnx"
+        if export == "dynamo":
+            zoo.export(model, (2, 7, 7), path, dynamo=True)
+        else:
+            export_module(model, (2, 7, 7), path, opset_version=int(export[-2:]))
+        graphs.append(api.load(path))
+        result = verify_model(path, graphs[-1], RNG.integers(0, 256, size=(50, 2, 7, 7)))
+        assert result.ok, "\n" + result.table()
+    (a,), (b,) = (_dots(g) for g in graphs)
+    assert a.residual_order == b.residual_order == 2 and a.strides == b.strides == (2, 2) and a.pads == b.pads
+    np.testing.assert_array_equal(a.weight, b.weight)
+
+
+class _Unfold(nn.Module):
+    """An order-1 residual binarization over F.unfold's fields, with one deliberate change."""
+
+    def __init__(self, change: str):
+        super().__init__()
+        self.change = change
+        self.weight = nn.Parameter(torch.where(torch.arange(3 * 18).reshape(3, 18) % 4 == 0, -1.0, 1.0))
+
+    def forward(self, x):
+        x = torch.round(torch.clamp(x / 64.0, 0, 3))
+        if self.change == "pad_value":
+            fields = F.unfold(F.pad(x, (1, 1, 1, 1), value=1.0), 3)
+        else:
+            fields = F.unfold(x, 3, padding=1, dilation=2 if self.change == "dilation" else 1)
+        xq = fields.abs().mean(1, keepdim=True) * torch.sign(fields)
+        return (self.weight @ xq).reshape(x.shape[0], 3, -1)
+
+
+@pytest.mark.parametrize("change, message", [
+    ("pad_value", "zero padding"),
+    ("dilation", "no dilation"),
+])
+def test_unfold_layouts_that_are_not_receptive_fields_are_refused_naming_the_node(tmp_path, change, message):
+    path = export_module(_Unfold(change), (2, 6, 6), tmp_path / "unfold.onnx")
+    with pytest.raises(ModelError) as info:
+        api.load(path)
+    assert message in str(info.value) and "node" in str(info.value)
