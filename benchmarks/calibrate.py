@@ -91,7 +91,7 @@ def _mvu(mw, mh, pe, simd, bits=1, signed=False, out_bits=1, padded=False, bram=
 
 
 def _binarizer(n, simd, in_type, order, padded=False) -> ResidualBinarizerParams:
-    largest = max(abs(in_type.min), abs(in_type.max))
+    largest = in_type.magnitude
     return ResidualBinarizerParams(n, simd, in_type, padded, order, *residual_widths(n, order, largest))
 
 

@@ -356,6 +356,13 @@ CONV_CASES = [  # conv_net's kernel, stride, pad, channels, pool
 ]
 
 
+def with_foldings(cases: list, foldings: tuple[str, ...]) -> list[tuple]:
+    """Each case with one folding, the foldings taken in turn: every folding meets several
+    geometries, and the tier builds one design per case rather than one per pair (CI time;
+    the module tests cover the engines' parameter grids)."""
+    return [(case, foldings[i % len(foldings)]) for i, case in enumerate(cases)]
+
+
 # -- branching graphs (docs/DESIGN.md 3.15) ------------------------------------------------
 
 GRID = 2.0**-4  # the 8-bit levels' grid of the branching graphs

@@ -545,6 +545,9 @@ HORQ_NETWORKS = {
 
 INQ_NETWORKS = {f"inq_{kind}{bits}": (functools.partial(cls, bits), cls.shape)
                 for kind, cls in (("mlp", INQMLP), ("cnn", INQCNN)) for bits in (5, 4, 3)}
+# The INQ nets the backends simulate: every code width and both shapes once (the golden model
+# and onnxruntime check all six, tests/e2e/test_inq.py).
+INQ_IN_BACKENDS = ["inq_cnn3", "inq_mlp4", "inq_cnn5"]
 
 NETWORKS = {
     "small_cnn": (zoo.SmallCNN, (3, 12, 12)),

@@ -71,7 +71,7 @@ def to_channels_first(x: np.ndarray) -> np.ndarray:
 
 
 def _integer_dot(op: DotProduct, weight: np.ndarray, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:
-    bound = max(abs(in_type.dtype.min), abs(in_type.dtype.max)) * op.fan_in * int(np.abs(weight).max(initial=0))
+    bound = in_type.dtype.magnitude * op.fan_in * int(np.abs(weight).max(initial=0))
     if isinstance(op, Conv):
         return kernels.conv(x, weight, op.strides, op.pads, route, in_type.dtype, bound)
     return kernels.dense(x, weight, route, in_type.dtype, bound)

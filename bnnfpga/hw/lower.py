@@ -51,6 +51,7 @@ from bnnfpga.ir.ops import (
 )
 from bnnfpga.ir.patches import conv_weight_rows
 from bnnfpga.ir.types import BIPOLAR, MAX_ENGINE_WEIGHT_BITS, TERNARY, TensorType, signed_width
+from bnnfpga.ir.verify import MAX_RESIDUAL_GAIN_BITS
 
 # Weight bases (ABC-Net) an MVU takes: a weight code bit each (rtl/bnn_mvu.sv BASES)
 MIN_BASES, MAX_BASES = 2, 8
@@ -249,15 +250,11 @@ def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: 
     residual_gain_w = 0
     if op.residual_order:  # ±1 weights on ternary planes: |P_k| ≤ MW; the binarizer in front sends the gains
         plane_w, padded = signed_width(-mw, mw).bits, False
-        residual_gain_w = residual_widths(mw, op.residual_order, _largest(cur.dtype))[1] - op.residual_gain_shift
+        residual_gain_w = residual_widths(mw, op.residual_order, cur.dtype.magnitude)[1] - op.residual_gain_shift
     return Mvu(node.name, node.source, mw, mh, fold, cur.dtype, acc_w, oh, ow, np.asarray(rows), thresholds, constant,
                threshold_w, flipped, padded, weight_bits, levels, base, out_dtype, gains, plane_w, row_class, col_class,
                is_power_of_two_code(op.weight_dtype) and op.gains is None and op.bases is None, bases,
                op.residual_order, residual_gain_w)
-
-
-def _largest(dtype) -> int:
-    return max(abs(dtype.min), abs(dtype.max))
 
 
 def _check_residual(node, op: DotProduct, dtype, backend: str) -> None:
@@ -273,11 +270,16 @@ def _check_residual(node, op: DotProduct, dtype, backend: str) -> None:
         raise BnnfpgaError(f"layer {node.name}: the {backend} backend's residual binarizer reads ±1 or 1- to "
                            f"{MAX_RESIDUAL_INPUT_BITS}-bit levels (a histogram bin per value), not {dtype} inputs; the "
                            "golden model runs it")
+    gain_bits = residual_widths(op.fan_in, op.residual_order, dtype.magnitude)[1]
+    if gain_bits > MAX_RESIDUAL_GAIN_BITS:
+        raise BnnfpgaError(f"layer {node.name}: the {backend} backend's residual binarizer keeps the sums of |residual| "
+                           f"exact, here {gain_bits} bits, more than {MAX_RESIDUAL_GAIN_BITS}; supported: a lower order "
+                           "or shorter vectors")
 
 
 def _residual_binarizer(node, op: DotProduct, cur: Pixels, mvu: Mvu) -> ResidualBinarizer:
     padded = isinstance(op, Conv) and any(op.pads)
-    return ResidualBinarizer(node.name, mvu.mw, mvu.fold.simd, cur.dtype, op.residual_order, padded, _largest(cur.dtype),
+    return ResidualBinarizer(node.name, mvu.mw, mvu.fold.simd, cur.dtype, op.residual_order, padded, cur.dtype.magnitude,
                              mvu.out_h, mvu.out_w, op.residual_gain_shift)
 
 

@@ -146,7 +146,7 @@ class DotProduct(Op):
         if self.acc_min is not None and self.acc_max is not None:
             return signed_width(int(self.acc_min.min()), int(self.acc_max.max()))
         gain = int(np.abs(self.gains).max()) if self.gains is not None and self.gains.size else 1
-        largest = max(abs(input_dtype.min), abs(input_dtype.max))
+        largest = input_dtype.magnitude
         if self.residual_order:
             largest = self.residual_magnitude(largest)
         magnitude = largest * self.fan_in * self.weight_magnitude * gain

@@ -67,6 +67,11 @@ class DType:
             return 1 << (self.exponents - 1)
         raise ValueError("float has no integer range")
 
+    @property
+    def magnitude(self) -> int:
+        """The largest |value| of the type: max(|min|, |max|)."""
+        return max(abs(self.min), abs(self.max))
+
     def __str__(self) -> str:
         if self.kind == "pow2":
             return f"pow2_{self.bits}"

@@ -88,7 +88,7 @@ class AbsorbInputAffine(LocalRewrite):
             raise ModelError(f"the input scale of channel {int(zero[0])} is zero", affine.source, "Mul/Div")
         x_type = g.types()[affine.inputs[0]].dtype
         op: DotProduct = dot.op
-        largest = max(abs(x_type.min), abs(x_type.max)) * op.fan_in * max(1, int(np.abs(op.weight).max(initial=1)))
+        largest = x_type.magnitude * op.fan_in * max(1, int(np.abs(op.weight).max(initial=1)))
         bits = min(INPUT_GAIN_BITS, MAX_ACCUMULATOR_BITS - 1 - math.ceil(math.log2(largest + 1)))
         if bits < MIN_INPUT_GAIN_BITS:
             raise ModelError(

@@ -40,7 +40,7 @@ class IntegerBaseGains(Pass):
             x = types[node.inputs[0]].dtype
             if not x.is_integer:
                 continue  # verify_folded names it
-            reach = max(abs(x.min), abs(x.max)) * op.fan_in
+            reach = x.magnitude * op.fan_in
             gains = op.base_gains.astype(np.float64)
             exact = max(Fraction(float(v)).denominator.bit_length() - 1 for v in gains.ravel() if v != 0) \
                 if np.any(gains) else 0

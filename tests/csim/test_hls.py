@@ -19,8 +19,18 @@ from bnnfpga.hw.fold import Fold, choose_folding
 from bnnfpga.hw.streams import accumulator_stream, pack_stream
 from bnnfpga.ir.ops import Conv, DotProduct
 from bnnfpga.passes.pipeline import fold
-from tests.graphs import BORDER_CASES, CONV_CASES, Chain, binary_weight, border_net, conv_net, output_affine, random_input
-from tests.models import INQ_NETWORKS, NETWORKS, digits_frames
+from tests.graphs import (
+    BORDER_CASES,
+    CONV_CASES,
+    Chain,
+    binary_weight,
+    border_net,
+    conv_net,
+    output_affine,
+    random_input,
+    with_foldings,
+)
+from tests.models import INQ_IN_BACKENDS, NETWORKS, digits_frames
 
 ROOT = Path(__file__).resolve().parents[2]
 BOARD = load_board("pynq-z2")
@@ -37,8 +47,8 @@ def assert_hls_matches_golden(graph, x, folding=None, board="pynq-z2"):
 
 # -- engines over parametrised shapes ----------------------------------------------------------
 
-@pytest.mark.parametrize("folding", ["rule", "minimal", "widest"])
-@pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: "k{}s{}p{}c{}{}".format(*c[:4], "pool" if c[4] else ""))
+@pytest.mark.parametrize("case, folding", with_foldings(CONV_CASES, ("rule", "minimal", "widest")),
+                         ids=lambda c: "k{}s{}p{}c{}{}".format(*c[:4], "pool" if c[4] else "") if isinstance(c, tuple) else c)
 def test_conv_engines_bit_exact(case, folding):
     graph = conv_net(*case, seed=sum(case[:4]))
     folds = choose_folding(graph)
@@ -63,9 +73,9 @@ def test_convolution_as_last_layer_streams_every_position():
     np.testing.assert_array_equal(api.host_output(graph, got), api.predict(graph, x))
 
 
-@pytest.mark.parametrize("folding", ["rule", "widest"])
-@pytest.mark.parametrize("case", BORDER_CASES, ids=lambda c: "l{}p{}s{}{}_{}".format(c[0], "".join(map(str, c[1])), c[2],
-                                                                                    "pool" if c[3] else "", c[4]))
+@pytest.mark.parametrize("case, folding", with_foldings(BORDER_CASES, ("rule", "widest")),
+                         ids=lambda c: "l{}p{}s{}{}_{}".format(c[0], "".join(map(str, c[1])), c[2], "pool" if c[3] else "",
+                                                               c[4]) if isinstance(c, tuple) else c)
 def test_border_thresholds_bit_exact(case, folding):
     """Per-channel input offsets in front of a zero-padded conv: thresholds per border class
     (docs/DESIGN.md 3.4), binary and 2-bit outputs, asymmetric padding, stride 2."""
@@ -78,7 +88,7 @@ def test_border_thresholds_bit_exact(case, folding):
 
 # -- whole networks -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("network, mode", [("small_cnn", "legacy"), ("small_cnn", "dynamo"), ("mlp", "dynamo"),
+@pytest.mark.parametrize("network, mode", [("small_cnn", "legacy"), ("mlp", "dynamo"),
                                            ("padded_first_layer", "legacy")])
 def test_foundation_networks_bit_exact(exported, network, mode):
     graph = api.load(exported(network, mode))
@@ -96,16 +106,6 @@ def test_trained_digits_model_bit_exact_and_same_predictions():
     hls_logits = api.predict(graph, x, backend="hls")
     assert np.array_equal(hls_logits.argmax(1), api.predict(graph, x).argmax(1))
     assert (hls_logits.argmax(1) == labels).mean() > 0.9
-
-
-@pytest.mark.slow
-def test_cnv_sized_network_bit_exact(tmp_path):
-    """The BNN-PYNQ CNV topology (its build takes about a minute): 2 frames."""
-    from bnnfpga.nn import zoo
-
-    path = zoo.export(zoo.build(zoo.CNV, seed=0), (3, 32, 32), tmp_path / "cnv.onnx", dynamo=False)
-    graph = api.load(path)
-    assert_hls_matches_golden(graph, api.random_inputs(graph.input_type, 2, seed=1))
 
 
 @pytest.mark.parametrize("network, mode", [("ternary_pact", "legacy"), ("ternary_pact", "dynamo"), ("ternary_sign", "legacy"),
@@ -387,7 +387,7 @@ def test_residual_networks_bit_exact(exported, network, mode):
     assert_hls_matches_golden(graph, digits_frames(NETWORKS[network][1])[0][::113])
 
 
-@pytest.mark.parametrize("network", sorted(INQ_NETWORKS))
+@pytest.mark.parametrize("network", INQ_IN_BACKENDS)
 def test_inq_networks_bit_exact(exported, network):
     """Power-of-two weight codes (INQ, 5/4/3 bits) on digit pixels, ±1 and 2-bit levels:
     shifts of the input (WeightCode) rather than products, on real digits."""

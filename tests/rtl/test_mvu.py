@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bnnfpga.hw.layout import weight_code_bits, weight_words
-from bnnfpga.hw.fold import Fold
 from bnnfpga.golden.kernels import dot_packed
+from bnnfpga.hw.fold import Fold
+from bnnfpga.hw.layout import weight_code_bits, weight_words
 from bnnfpga.ir.types import BIPOLAR, TERNARY, DType, signed_width
 from tests.rtl.streams import run_stream_test
 

@@ -25,11 +25,11 @@ import pytest
 from bnnfpga import api, rtlsim
 from bnnfpga.codegen import rtl
 from bnnfpga.hw.fold import Fold, choose_folding
-from bnnfpga.ir.ops import DotProduct
 from bnnfpga.hw.streams import accumulator_stream, pack_stream
+from bnnfpga.ir.ops import DotProduct
 from bnnfpga.toolchain import verilator_environment
-from tests.graphs import BORDER_CASES, CONV_CASES, border_net, conv_net, random_input
-from tests.models import INQ_NETWORKS, NETWORKS, digits_frames
+from tests.graphs import BORDER_CASES, CONV_CASES, border_net, conv_net, random_input, with_foldings
+from tests.models import INQ_IN_BACKENDS, NETWORKS, digits_frames
 
 ROOT = Path(__file__).resolve().parents[2]
 CYCLE_TOLERANCE = 0.01
@@ -58,8 +58,8 @@ def assert_rtl_matches_golden(graph, x, tmp_path, folding=None, pauses=True):
 
 # -- engines in context, over parametrised shapes -----------------------------------------------
 
-@pytest.mark.parametrize("folding", ["rule", "widest"])
-@pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: "k{}s{}p{}c{}{}".format(*c[:4], "pool" if c[4] else ""))
+@pytest.mark.parametrize("case, folding", with_foldings(CONV_CASES, ("rule", "widest")),
+                         ids=lambda c: "k{}s{}p{}c{}{}".format(*c[:4], "pool" if c[4] else "") if isinstance(c, tuple) else c)
 def test_conv_engines_bit_exact(case, folding, tmp_path):
     graph = conv_net(*case, seed=sum(case[:4]))
     folds = choose_folding(graph)
@@ -68,9 +68,9 @@ def test_conv_engines_bit_exact(case, folding, tmp_path):
     assert_rtl_matches_golden(graph, random_input(graph.input_type, 8, seed=3), tmp_path, folds)
 
 
-@pytest.mark.parametrize("folding", ["rule", "widest"])
-@pytest.mark.parametrize("case", BORDER_CASES, ids=lambda c: "l{}p{}s{}{}_{}".format(c[0], "".join(map(str, c[1])), c[2],
-                                                                                    "pool" if c[3] else "", c[4]))
+@pytest.mark.parametrize("case, folding", with_foldings(BORDER_CASES, ("rule", "widest")),
+                         ids=lambda c: "l{}p{}s{}{}_{}".format(c[0], "".join(map(str, c[1])), c[2], "pool" if c[3] else "",
+                                                               c[4]) if isinstance(c, tuple) else c)
 def test_border_thresholds_bit_exact(case, folding, tmp_path):
     """Per-channel input offsets in front of a zero-padded conv: the MVU counts output
     positions and reads the thresholds of each position's border class (docs/DESIGN.md 3.4)."""
@@ -83,7 +83,7 @@ def test_border_thresholds_bit_exact(case, folding, tmp_path):
 
 # -- whole networks -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("network, mode", [("small_cnn", "legacy"), ("small_cnn", "dynamo"), ("mlp", "dynamo"),
+@pytest.mark.parametrize("network, mode", [("small_cnn", "legacy"), ("mlp", "dynamo"),
                                            ("padded_first_layer", "legacy")])
 def test_foundation_networks_bit_exact(exported, network, mode, tmp_path):
     graph = api.load(exported(network, mode))
@@ -140,7 +140,7 @@ def test_residual_networks_bit_exact(exported, network, mode, tmp_path):
     assert_rtl_matches_golden(graph, digits_frames(NETWORKS[network][1])[0][::225], tmp_path)
 
 
-@pytest.mark.parametrize("network", sorted(INQ_NETWORKS))
+@pytest.mark.parametrize("network", INQ_IN_BACKENDS)
 def test_inq_networks_bit_exact(exported, network, tmp_path):
     """Power-of-two weight codes (W_POW2: shifts of the input, no products) at 5, 4 and 3
     bits on digit pixels, ±1 and 2-bit levels, on real digits."""
@@ -164,16 +164,6 @@ def test_sign_model_with_binarised_input_bit_exact(tmp_path):
     torch.manual_seed(0)
     graph = api.load(export_module(SignNet(), (2, 6, 6), tmp_path / "sign.onnx"))
     assert_rtl_matches_golden(graph, api.random_inputs(graph.input_type, 16, seed=2), tmp_path)
-
-
-@pytest.mark.slow
-def test_cnv_sized_network_bit_exact(tmp_path):
-    """The BNN-PYNQ CNV topology: 2 frames at full rate."""
-    from bnnfpga.nn import zoo
-
-    path = zoo.export(zoo.build(zoo.CNV, seed=0), (3, 32, 32), tmp_path / "cnv.onnx", dynamo=False)
-    graph = api.load(path)
-    assert_rtl_matches_golden(graph, api.random_inputs(graph.input_type, 2, seed=1), tmp_path, pauses=False)
 
 
 @pytest.mark.parametrize("network, mode", [("ternary_pact", "legacy"), ("ternary_sign", "dynamo"), ("int_weights", "legacy"),

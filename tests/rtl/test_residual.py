@@ -74,7 +74,7 @@ def test_binarizer_streams_the_golden_sign_planes_and_gains(case, tmp_path):
     n, simd, dtype, order, padded, shift = case
     rng = np.random.default_rng(n * order)
     values, valid = _vectors(rng, 10, n, dtype, padded)
-    largest = max(abs(dtype.min), abs(dtype.max))
+    largest = dtype.magnitude
     s_w, gain_w = residual_widths(n, order, largest)
     params = {"N": n, "SIMD": simd, "IN_BITS": dtype.bits, "IN_BIPOLAR": int(dtype == BIPOLAR),
               "IN_SIGNED": int(dtype.signed), "PADDED": int(padded), "ORDER": order, "S_W": s_w, "GAIN_W": gain_w,
@@ -97,7 +97,7 @@ def test_mvu_combines_residual_planes_with_the_vector_gains(case, tmp_path):
     values, _ = _vectors(rng, 12, mw, dtype, padded=dtype == BIPOLAR)
     rows = rng.choice(np.array([-1, 1], np.int8), size=(mh, mw))
     acc = residual_dot(values, rows, order, "packed")  # (reps, MH)
-    largest = max(abs(dtype.min), abs(dtype.max))
+    largest = dtype.magnitude
     _, gain_w = residual_widths(mw, order, largest)
     acc_w = signed_width(-int(np.abs(acc).max()) - 1, int(np.abs(acc).max()) + 1).bits
     weights = tmp_path / "weights.mem"

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bnnfpga.hw.streams import pack_stream
 from bnnfpga.ir.head import ranked
 from bnnfpga.ir.types import BIPOLAR, DType, TensorType
-from bnnfpga.hw.streams import pack_stream
 from tests.rtl.streams import hex_file, pixel_words, run_stream_test
 
 
