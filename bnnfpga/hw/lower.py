@@ -51,7 +51,6 @@ from bnnfpga.ir.ops import (
 )
 from bnnfpga.ir.patches import conv_weight_rows
 from bnnfpga.ir.types import BIPOLAR, MAX_ENGINE_WEIGHT_BITS, TERNARY, TensorType, signed_width
-from bnnfpga.ir.verify import MAX_RESIDUAL_GAIN_BITS
 
 # Weight bases (ABC-Net) an MVU takes: a weight code bit each (rtl/bnn_mvu.sv BASES)
 MIN_BASES, MAX_BASES = 2, 8
@@ -270,11 +269,6 @@ def _check_residual(node, op: DotProduct, dtype, backend: str) -> None:
         raise BnnfpgaError(f"layer {node.name}: the {backend} backend's residual binarizer reads ±1 or 1- to "
                            f"{MAX_RESIDUAL_INPUT_BITS}-bit levels (a histogram bin per value), not {dtype} inputs; the "
                            "golden model runs it")
-    gain_bits = residual_widths(op.fan_in, op.residual_order, dtype.magnitude)[1]
-    if gain_bits > MAX_RESIDUAL_GAIN_BITS:
-        raise BnnfpgaError(f"layer {node.name}: the {backend} backend's residual binarizer keeps the sums of |residual| "
-                           f"exact, here {gain_bits} bits, more than {MAX_RESIDUAL_GAIN_BITS}; supported: a lower order "
-                           "or shorter vectors")
 
 
 def _residual_binarizer(node, op: DotProduct, cur: Pixels, mvu: Mvu) -> ResidualBinarizer:

@@ -48,19 +48,21 @@ class ResidualGainShift(Pass):
             op = node.op
             if not isinstance(op, DotProduct) or not op.residual_order or op.acc_min is None:
                 continue
-            lo, hi = channel_bounds(g, node.inputs[0], types)
-            limit = accumulator_limit(g, node)
-            exact = residual_bounds(op, lo, hi, 0)
-            if width_of(exact) <= limit:
-                continue
-            largest = int(max(np.abs(lo).max(), np.abs(hi).max()))
-            gain_bits = (op.fan_in**op.residual_order * largest).bit_length()
+            # the sums' registers are sized by the input type (hw/engines.residual_widths), not by
+            # the tighter channel bounds: the one check for the golden model and the backends
+            gain_bits = (op.fan_in**op.residual_order * types[node.inputs[0]].dtype.magnitude).bit_length()
             if gain_bits > MAX_RESIDUAL_GAIN_BITS:
                 raise ModelError(
                     f"residual binarization of order {op.residual_order} over vectors of {op.fan_in} values: its exact "
                     f"sums of |residual| need {gain_bits} bits, more than {MAX_RESIDUAL_GAIN_BITS} (docs/DESIGN.md 5.3); "
                     "supported: a lower order or shorter vectors",
                     node.source or node.name, type(op).__name__)
+            lo, hi = channel_bounds(g, node.inputs[0], types)
+            limit = accumulator_limit(g, node)
+            exact = residual_bounds(op, lo, hi, 0)
+            if width_of(exact) <= limit:
+                continue
+            largest = int(max(np.abs(lo).max(), np.abs(hi).max()))
             shift = next((f for f in range(1, gain_bits + 1) if width_of(residual_bounds(op, lo, hi, f)) <= limit), gain_bits)
             self._shift(g, node, shift, lo, hi)
             error = float((1 << shift) * op.residual_order / op.residual_magnitude(largest))
