@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bnnfpga import verilator_runtime
 from bnnfpga.codegen import rtl
 from bnnfpga.data import data_dir
 from bnnfpga.errors import BnnfpgaError
@@ -72,13 +73,24 @@ def run_cocotb(toplevel: str, sources: Sequence[Path], parameters: Mapping[str, 
     cocotb ``test_module`` (from sim/), or only its ``testcase``; raises BnnfpgaError when a
     test fails. A build directory whose design is unchanged is reused."""
     cocotb_available()
-    from cocotb_tools.runner import get_results, get_runner
+    from cocotb_tools.runner import Verilator, get_results
+
+    class SharedRuntimeVerilator(Verilator):
+        """cocotb's Verilator runner with bnnfpga.verilator_runtime's step between verilation
+        and make (cocotb has no hook there)."""
+
+        def _build_command(self):
+            verilate, *make = super()._build_command()
+            return [verilate, verilator_runtime.adopt_command(build_dir, seeded), *make] if seeded else [verilate, *make]
 
     build_dir.mkdir(parents=True, exist_ok=True)
     results = build_dir / "results.xml"
     results.unlink(missing_ok=True)
-    with _environment(verilator_environment()):
-        runner = get_runner("verilator")
+    environment = verilator_environment()
+    runtime = verilator_runtime.shared_dir(cache_root(), environment)
+    seeded = verilator_runtime.seed(build_dir, runtime)
+    with _environment(environment):
+        runner = SharedRuntimeVerilator()
         try:
             runner.build(sources=[str(s) for s in sources], hdl_toplevel=toplevel, parameters=dict(parameters),
                          build_dir=str(build_dir), always=False,
@@ -87,6 +99,7 @@ def run_cocotb(toplevel: str, sources: Sequence[Path], parameters: Mapping[str, 
                          log_file=build_dir / "build.log")
         except (SystemExit, RuntimeError, subprocess.CalledProcessError):
             raise BnnfpgaError(f"Verilator failed to build {toplevel}:\n{_tail(build_dir / 'build.log')}") from None
+        verilator_runtime.keep(build_dir, runtime)
         try:
             runner.test(hdl_toplevel=toplevel, test_module=test_module, build_dir=str(build_dir),
                         test_dir=str(sim_dir()), extra_env=dict(test_env or {}), testcase=testcase,

@@ -304,9 +304,9 @@ struct ResidualGains {
                           const ResidualChunk<SIMD, K, GAIN_W> &first) const {
         ap_int<ACC_W> acc = 0;
         for (unsigned p = 0; p < K; p++) {
-#pragma HLS PIPELINE II = 1
-            // one multiplier shared by the planes, a plane per cycle (the RTL's combine stage);
-            // the gains are data: a LUT multiplier, as the rest of the MVU
+#pragma HLS UNROLL
+            // a multiplier per plane, inside the MVU's II = 1 loop (the RTL shares one over K
+            // cycles instead); the gains are data: LUT multipliers, as the rest of the MVU
             const ap_int<GAIN_W + 1> gain = (ap_uint<GAIN_W>)first.gains.range(p * GAIN_W + GAIN_W - 1, p * GAIN_W);
             const ap_int<ACC_W> term = gain * sums[p];
 #pragma HLS BIND_OP variable = term op = mul impl = fabric
@@ -428,45 +428,48 @@ void mvu(hls::stream<IN> &in, hls::stream<ap_uint<MH * ACT::OUT_BITS> > &out,
     // bits per element of the weights one plane reads
     static const unsigned PW_BITS = GAINS::PLANE_W_BITS ? GAINS::PLANE_W_BITS : W_BITS;
     IN buffer[SF];
-    for (unsigned rep = 0; rep < REPS; rep++) {
-        ap_uint<MH * ACT::OUT_BITS> result = 0;
-        for (unsigned nf = 0; nf < NF; nf++) {
-            ap_int<SUM_W> acc[PE][PLANES];
+    ap_int<SUM_W> acc[PE][PLANES];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 0
-            for (unsigned pe = 0; pe < PE; pe++) {
-#pragma HLS UNROLL
-                for (unsigned p = 0; p < PLANES; p++) {
-#pragma HLS UNROLL
-                    acc[pe][p] = 0;
-                }
-            }
-            for (unsigned sf = 0; sf < SF; sf++) {
+    ap_uint<MH * ACT::OUT_BITS> result = 0;
+    // One loop over every chunk of every pass of every vector, pipelined at II = 1 (as
+    // finn-hlslib's MVU): nested rep/nf/sf loops would drain the pipeline at the end of each
+    // row, adding its depth to every MW/SIMD cycles. The counters stand in for the loop indices.
+    unsigned sf = 0, nf = 0, rep = 0;
+    for (unsigned step = 0; step < REPS * NF * SF; step++) {
 #pragma HLS PIPELINE II = 1
-                IN chunk;
-                if (nf == 0) {
-                    chunk = in.read();
-                    buffer[sf] = chunk;
-                } else {
-                    chunk = buffer[sf];
-                }
-                for (unsigned pe = 0; pe < PE; pe++) {
+        IN chunk;
+        if (nf == 0) {
+            chunk = in.read();
+            buffer[sf] = chunk;
+        } else {
+            chunk = buffer[sf];
+        }
+        for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
-                    const ap_uint<SIMD * W_BITS> w = weight_chunk<SIMD * W_BITS, WORDS>(weights[pe][nf * SF + sf]);
-                    for (unsigned p = 0; p < PLANES; p++) {
+            const ap_uint<SIMD * W_BITS> w = weight_chunk<SIMD * W_BITS, WORDS>(weights[pe][nf * SF + sf]);
+            for (unsigned p = 0; p < PLANES; p++) {
 #pragma HLS UNROLL
-                        acc[pe][p] += ChunkDot<SIMD, IN_BITS, IN_SIGNED, IN_BIPOLAR, IN_TERNARY, PW_BITS, W_POW2, SUM_W>::apply(
-                            GAINS::input(chunk, p), GAINS::template plane<SIMD * W_BITS, SIMD * PW_BITS>(w, p));
-                    }
-                }
+                const ap_int<SUM_W> dot = ChunkDot<SIMD, IN_BITS, IN_SIGNED, IN_BIPOLAR, IN_TERNARY, PW_BITS, W_POW2, SUM_W>::apply(
+                    GAINS::input(chunk, p), GAINS::template plane<SIMD * W_BITS, SIMD * PW_BITS>(w, p));
+                acc[pe][p] = sf == 0 ? dot : (ap_int<SUM_W>)(acc[pe][p] + dot);
             }
+        }
+        if (sf == SF - 1) {
             for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
                 const unsigned channel = nf * PE + pe;
                 result.range((channel + 1) * ACT::OUT_BITS - 1, channel * ACT::OUT_BITS) =
                     act.template activate<ACC_W>(pe, nf, rep, gains.template combine<ACC_W, SUM_W>(pe, nf, acc[pe], buffer[0]));
             }
+            if (nf == NF - 1) out.write(result);
         }
-        out.write(result);
+        if (++sf == SF) {
+            sf = 0;
+            if (++nf == NF) {
+                nf = 0;
+                rep++;
+            }
+        }
     }
 }
 

@@ -29,7 +29,10 @@ from bnnfpga.ir.ops import (
 from bnnfpga.ir.patches import float_conv
 from bnnfpga.ir.types import TensorType
 
-ROUTES = ("packed", "gemm")
+# packed: the hardware's bit-level dot products everywhere; gemm: float matrix products;
+# auto: XNOR-popcount on packed words where inputs are bipolar and weights ±1 (there it beats
+# the GEMM about 2×, benchmarks/golden.py), the GEMM elsewhere. All three agree exactly.
+ROUTES = ("packed", "gemm", "auto")
 # Frames per step: bounds the memory of im2col matrices on large models.
 BATCH = 64
 
@@ -71,6 +74,8 @@ def to_channels_first(x: np.ndarray) -> np.ndarray:
 
 
 def _integer_dot(op: DotProduct, weight: np.ndarray, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:
+    if route == "auto":
+        route = "packed" if in_type.dtype.kind == "bipolar" and np.all(np.abs(weight) == 1) else "gemm"
     bound = in_type.dtype.magnitude * op.fan_in * int(np.abs(weight).max(initial=0))
     if isinstance(op, Conv):
         return kernels.conv(x, weight, op.strides, op.pads, route, in_type.dtype, bound)
@@ -99,7 +104,7 @@ def _run_node(op, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:
     if isinstance(op, DotProduct) and op.residual_order:
         if op.weight_dtype.kind == "float" or not in_type.dtype.is_integer:
             x = x.astype(np.float64)
-        y = _residual_dot(op, x, route)
+        y = _residual_dot(op, x, "gemm" if route == "auto" else route)
         return y if op.bias is None else y + op.bias
     if isinstance(op, DotProduct):
         if op.weight_dtype.kind == "float" or not in_type.dtype.is_integer:
@@ -175,7 +180,7 @@ def execute(graph: Graph, x: np.ndarray, route: str = "packed", keep_all: bool =
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def predict(graph: Graph, x: np.ndarray, route: str = "gemm") -> np.ndarray:
+def predict(graph: Graph, x: np.ndarray, route: str = "auto") -> np.ndarray:
     """The model's output for frames ``x``: float32 when the output is a host-side affine,
     then the graph's head (softmax probabilities, int64 class indices) if it has one."""
     y = execute(graph, x, route)[graph.output_name]

@@ -20,6 +20,9 @@ from bnnfpga.ir.types import TERNARY, DType
 
 # uint64 words (rows × output channels × words) the packed route handles at once.
 _PACKED_CHUNK_WORDS = 1 << 21
+# uint64 words (output channels × rows) one XOR-popcount step of ``xor_disagreements`` handles:
+# long rows amortise NumPy's per-call cost, which dominates below a few thousand elements.
+_XOR_CHUNK_WORDS = 1 << 19
 # Bytes of im2col matrix the gemm route builds at once.
 _GEMM_CHUNK_BYTES = 2 << 20
 
@@ -50,6 +53,8 @@ def dot_packed(patches: np.ndarray, valid: np.ndarray | None, weight_rows: np.nd
         return dot_planes(patches, valid, weight_rows, dtype)
     rows, k = patches.shape
     w_bits = pack_bits(weight_rows > 0)  # (O, words)
+    if dtype.kind == "bipolar" and valid is None:
+        return k - 2 * xor_disagreements(np.ascontiguousarray(pack_bits(patches > 0).T), w_bits).astype(np.int64)
     words = w_bits.shape[1]
     out = np.empty((rows, weight_rows.shape[0]), dtype=np.int64)
     chunk = max(1, _PACKED_CHUNK_WORDS // max(1, words * weight_rows.shape[0]))
@@ -68,6 +73,63 @@ def dot_packed(patches: np.ndarray, valid: np.ndarray | None, weight_rows: np.nd
                 acc += coeff * (2 * agree - popcount(bits)[:, None])
             out[sl] = acc
     return out
+
+
+def xor_disagreements(a_words: np.ndarray, w_words: np.ndarray) -> np.ndarray:
+    """Σ_j popcount(a[r, j] XOR w[o, j]) for words a (J, R) (word-major) and w (O, J) → (R, O)
+    int32: the number of differing bits of each row and weight row.
+
+    One XOR, one popcount and one add per word over (O, rows) slabs, each a long contiguous
+    loop: on one core about 2× a float32 GEMM of the same ±1 product (benchmarks/golden.py)."""
+    words, rows = a_words.shape
+    channels = w_words.shape[0]
+    out = np.empty((rows, channels), np.int32)
+    step = max(1, min(rows, _XOR_CHUNK_WORDS // max(1, channels)))
+    counts = np.uint16 if words * 64 < 1 << 16 else np.uint32
+    w_columns = np.ascontiguousarray(w_words.T)[:, :, None]  # (J, O, 1)
+    diff = np.empty((channels, step), np.uint64)
+    bits = np.empty((channels, step), np.uint8)
+    acc = np.empty((channels, step), counts)
+    for start in range(0, rows, step):
+        n = min(step, rows - start)
+        total = acc[:, :n]
+        total[...] = 0
+        for j in range(words):
+            np.bitwise_xor(a_words[j, None, start : start + n], w_columns[j], out=diff[:, :n])
+            np.bitwise_count(diff[:, :n], out=bits[:, :n])
+            np.add(total, bits[:, :n], out=total)
+        out[start : start + n] = total.T
+    return out
+
+
+def conv_bipolar_packed(x: np.ndarray, weight: np.ndarray, strides, pads) -> np.ndarray:
+    """Conv of bipolar x (N, H, W, C) with ±1 weight (O, C, KH, KW) by XNOR-popcount → (N, OH, OW, O)
+    int32, exactly the masked dot product of docs/DESIGN.md 3.5: dot = valid − 2·(differing valid bits).
+
+    The channels of each pixel are packed into words once (⌈C/64⌉ per pixel, unused bits 0 in
+    both operands), and the patches are gathered as words, 1/64 of the bytes of an element-wise
+    im2col. A padded tap holds 0 bits, so it adds popcount(w_tap) differing bits that it should
+    not: those are subtracted per output position, with the tap's element count from ``valid``."""
+    n, h, w, c = x.shape
+    o, _, kh, kw = weight.shape
+    pixels = pad_spatial(pack_bits(x > 0), pads, 0)  # (N, H', W', CW)
+    taps = pack_bits(weight.transpose(0, 2, 3, 1) > 0)  # (O, KH, KW, CW)
+    cw = pixels.shape[-1]
+    oh = (pixels.shape[1] - kh) // strides[0] + 1
+    ow = (pixels.shape[2] - kw) // strides[1] + 1
+    # (KH, KW, CW, N, OH, OW): word-major patches, contiguous along the rows
+    patches = np.empty((kh, kw, cw, n, oh, ow), np.uint64)
+    for i in range(kh):
+        for j in range(kw):
+            window = pixels[:, i : i + strides[0] * (oh - 1) + 1 : strides[0], j : j + strides[1] * (ow - 1) + 1 : strides[1]]
+            patches[i, j] = window.transpose(3, 0, 1, 2)
+    differ = xor_disagreements(patches.reshape(kh * kw * cw, -1), taps.reshape(o, -1)).reshape(n, oh * ow, o)
+    _, valid = im2col(np.ones((1, h, w, 1), bool), (kh, kw), strides, pads)  # (OH·OW, KH·KW) taps
+    if not valid.all():
+        tap_ones = np.bitwise_count(taps).sum(axis=-1, dtype=np.int32).reshape(o, kh * kw)  # (O, taps)
+        differ -= ((~valid).astype(np.int32) @ tap_ones.T)[None]
+    y = (valid.sum(axis=1, dtype=np.int32) * c)[None, :, None] - 2 * differ
+    return y.reshape(n, oh, ow, o)
 
 
 def weight_planes(weight_rows: np.ndarray) -> list[tuple[int, np.ndarray]]:
@@ -117,6 +179,8 @@ def conv(x, weight, strides, pads, route: str, dtype: DType, bound: int) -> np.n
     oh = (x.shape[1] + pads[0] + pads[2] - weight.shape[2]) // strides[0] + 1
     ow = (x.shape[2] + pads[1] + pads[3] - weight.shape[3]) // strides[1] + 1
     rows = conv_weight_rows(weight)
+    if route == "packed" and dtype.kind == "bipolar" and np.all(np.abs(weight) == 1):
+        return conv_bipolar_packed(x, weight, strides, pads)
     if route == "packed":
         patches, valid = im2col(x, weight.shape[2:], strides, pads)
         y = dot_packed(patches.reshape(n * oh * ow, -1), np.tile(valid, (n, 1)), rows, dtype)
@@ -137,6 +201,17 @@ def dense(x, weight, route: str, dtype: DType, bound: int) -> np.ndarray:
     return dot_packed(x, None, weight, dtype)
 
 
+def _comparable(thresholds: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """int64 thresholds in the accumulator's type where that holds them all (a comparison of
+    mixed types converts the whole accumulator first): floats hold the integers exactly."""
+    if np.issubdtype(dtype, np.floating):
+        return thresholds.astype(dtype)
+    info = np.iinfo(dtype)
+    if thresholds.size == 0 or (thresholds.min() >= info.min and thresholds.max() <= info.max):
+        return thresholds.astype(dtype)
+    return thresholds
+
+
 def threshold(y: np.ndarray, thresholds: np.ndarray, constant: np.ndarray, base: int | None = None) -> np.ndarray:
     """Channels-last y against per-channel thresholds (C, n), or per-position thresholds
     (C, H, W, n) of a feature map; see ir.ops.Threshold."""
@@ -144,7 +219,7 @@ def threshold(y: np.ndarray, thresholds: np.ndarray, constant: np.ndarray, base:
     if t.ndim == 4:
         t = t.transpose(1, 2, 0, 3)  # (H, W, C, n): t[..., i] broadcasts against (N, H, W, C)
     if base is None:
-        out = (y >= t[..., 0].astype(y.dtype)).view(np.int8)  # 0/1, then in place to −1/+1
+        out = (y >= _comparable(t[..., 0], y.dtype)).view(np.int8)  # 0/1, then in place to −1/+1
         out <<= 1
         out -= 1
         fixed = np.flatnonzero(constant)

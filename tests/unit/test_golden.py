@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from bnnfpga.errors import BnnfpgaError
-from bnnfpga.golden import execute, predict
+from bnnfpga.golden import execute, kernels, predict
+from bnnfpga.golden.executor import ROUTES
 from bnnfpga.golden.kernels import dot_packed
 from bnnfpga.ir.bits import pack_bipolar, pack_bits, popcount, unpack_bits
 from bnnfpga.ir.graph import Graph
@@ -106,19 +107,32 @@ def naive_conv(x, w, strides, pads):
     "kernel, strides, pads",
     [((3, 3), (1, 1), (1, 1, 1, 1)), ((3, 3), (2, 2), (1, 1, 1, 1)), ((3, 2), (2, 1), (0, 1, 2, 0)), ((1, 1), (1, 1), (0, 0, 0, 0))],
 )
-def test_conv_routes_equal_naive_conv(dtype, kernel, strides, pads):
-    rng = np.random.default_rng(sum(kernel) + sum(strides) + sum(pads))
-    c, o = 5, 37
+@pytest.mark.parametrize("c", [5, 64, 70])
+def test_conv_routes_equal_naive_conv(dtype, kernel, strides, pads, c):
+    """Channels within a word, exactly a word, and across words (the bipolar packed route
+    gathers each pixel's channels as words, padded taps as 0 words corrected per position)."""
+    rng = np.random.default_rng(sum(kernel) + sum(strides) + sum(pads) + c)
+    o = 37
     chain = Chain((c, 7, 6), dtype)
     w = rng.choice([-1, 1], size=(o, c) + kernel).astype(np.int8)
     chain.add("conv", Conv(weight=w, strides=strides, pads=pads))
     g = chain.graph()
     x = random_input(g.input_type, 6, seed=1)
     expected = naive_conv(x, w, strides, pads)
-    for route in ("packed", "gemm"):
+    for route in ROUTES:
         got = execute(g, x, route)[g.output_name]
         assert got.shape == expected.shape
         np.testing.assert_array_equal(got, expected, err_msg=route)
+
+
+def test_xor_disagreements_in_several_steps(monkeypatch):
+    """Rows beyond one step of the XOR-popcount loop (and a last, shorter step) count alike."""
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 1 << 63, size=(3, 50), dtype=np.uint64)
+    w = rng.integers(0, 1 << 63, size=(7, 3), dtype=np.uint64)
+    expected = np.bitwise_count(a.T[:, None, :] ^ w[None]).sum(axis=-1)
+    monkeypatch.setattr(kernels, "_XOR_CHUNK_WORDS", 7 * 16)
+    np.testing.assert_array_equal(kernels.xor_disagreements(a, w), expected)
 
 
 @pytest.mark.parametrize("dtype", [BIPOLAR, uint(8), INT4], ids=str)
@@ -129,7 +143,7 @@ def test_dense_routes_equal_matmul(dtype):
     chain.add("fc", Dense(weight=w))
     g = chain.graph()
     x = random_input(g.input_type, 9, seed=2)
-    for route in ("packed", "gemm"):
+    for route in ROUTES:
         np.testing.assert_array_equal(execute(g, x, route)[g.output_name], x @ w.T.astype(np.int64), err_msg=route)
 
 
@@ -144,7 +158,7 @@ def test_gemm_route_exact_at_float32_limit(fan_in):
     g = chain.graph()
     x = np.full((1, fan_in), 255)
     expected = np.array([[255 * fan_in, 255 * (fan_in - 4)]])
-    for route in ("packed", "gemm"):
+    for route in ROUTES:
         got = execute(g, x, route)[g.output_name]
         assert [int(v) for v in got[0]] == expected[0].tolist(), route
 

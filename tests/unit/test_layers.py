@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "bnnfpga"
 
 # layer → the layers it imports directly (and, through them, everything below).
 LAYERS: dict[str, tuple[str, ...]] = {
-    "base": (),  # errors, names, data, toolchain, boards, the package's version
+    "base": (),  # errors, names, data, toolchain, verilator_runtime, boards, the package's version
     "ir": ("base",),  # types, bits, patches, ops, graph, verify: no format, no backend
     "frontend": ("ir",),  # ONNX / QONNX / QCDQ → IR
     "passes": ("ir",),  # IR → folded IR
@@ -29,7 +29,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "cli": ("api",),  # the command line, and verify (golden vs onnxruntime/qonnx, backends vs golden)
     "nn": (),  # torch training layers: stand apart, nothing imports them
 }
-BASE_MODULES = {"bnnfpga", "bnnfpga.errors", "bnnfpga.names", "bnnfpga.data", "bnnfpga.toolchain", "bnnfpga.boards"}
+BASE_MODULES = {"bnnfpga", "bnnfpga.errors", "bnnfpga.names", "bnnfpga.data", "bnnfpga.toolchain", "bnnfpga.verilator_runtime",
+                "bnnfpga.boards"}
 TOOL_MODULES = {"bnnfpga.csim", "bnnfpga.rtlsim", "bnnfpga.synth", "bnnfpga.build"}
 REPORT_MODULES = {"bnnfpga.report", "bnnfpga.report_html"}
 CLI_MODULES = {"bnnfpga.cli", "bnnfpga.verify"}
