@@ -75,7 +75,7 @@ def to_channels_first(x: np.ndarray) -> np.ndarray:
 
 def _integer_dot(op: DotProduct, weight: np.ndarray, x: np.ndarray, in_type: TensorType, route: str) -> np.ndarray:
     if route == "auto":
-        route = "packed" if in_type.dtype.kind == "bipolar" and np.all(np.abs(weight) == 1) else "gemm"
+        route = "packed" if kernels.xnor_applies(in_type.dtype, weight) else "gemm"
     bound = in_type.dtype.magnitude * op.fan_in * int(np.abs(weight).max(initial=0))
     if isinstance(op, Conv):
         return kernels.conv(x, weight, op.strides, op.pads, route, in_type.dtype, bound)

@@ -27,6 +27,11 @@ _XOR_CHUNK_WORDS = 1 << 19
 _GEMM_CHUNK_BYTES = 2 << 20
 
 
+def xnor_applies(dtype: DType, weight: np.ndarray) -> bool:
+    """Bipolar inputs and ±1 weights: the dot product is an XNOR-popcount of single bits."""
+    return dtype.kind == "bipolar" and bool(np.all(np.abs(weight) == 1))
+
+
 def gemm_dtype(bound: int):
     """The float type in which a ±1 GEMM with partial sums up to ``bound`` is exact."""
     if bound >= 1 << 53:
@@ -178,9 +183,9 @@ def conv(x, weight, strides, pads, route: str, dtype: DType, bound: int) -> np.n
     n = x.shape[0]
     oh = (x.shape[1] + pads[0] + pads[2] - weight.shape[2]) // strides[0] + 1
     ow = (x.shape[2] + pads[1] + pads[3] - weight.shape[3]) // strides[1] + 1
-    rows = conv_weight_rows(weight)
-    if route == "packed" and dtype.kind == "bipolar" and np.all(np.abs(weight) == 1):
+    if route == "packed" and xnor_applies(dtype, weight):
         return conv_bipolar_packed(x, weight, strides, pads)
+    rows = conv_weight_rows(weight)
     if route == "packed":
         patches, valid = im2col(x, weight.shape[2:], strides, pads)
         y = dot_packed(patches.reshape(n * oh * ow, -1), np.tile(valid, (n, 1)), rows, dtype)

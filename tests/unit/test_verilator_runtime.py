@@ -26,11 +26,17 @@ def compiled(path, names=("verilated", "verilated_vpi")):
         (path / f"{name}.d").write_text(f"{name}.o:\n")
 
 
-def test_objects_shared_and_adopted_when_the_command_is_the_same(tmp_path):
+def shared_by_a_first_build(tmp_path):
+    """The shared directory a first build (compiled at -Os) leaves."""
     shared = tmp_path / "cache" / "runtime"
     first = build_dir(tmp_path / "first", "-Os")
     compiled(first)
     verilator_runtime.keep(first, shared)
+    return shared
+
+
+def test_objects_shared_and_adopted_when_the_command_is_the_same(tmp_path):
+    shared = shared_by_a_first_build(tmp_path)
     assert (shared / "verilated.cmd").read_text() == "c++ -Os -c -o verilated.o verilated.cpp"
 
     second = build_dir(tmp_path / "second", "-Os")
@@ -44,10 +50,7 @@ def test_objects_shared_and_adopted_when_the_command_is_the_same(tmp_path):
 
 
 def test_objects_dropped_when_the_build_compiles_them_otherwise(tmp_path):
-    shared = tmp_path / "runtime"
-    first = build_dir(tmp_path / "first", "-Os")
-    compiled(first)
-    verilator_runtime.keep(first, shared)
+    shared = shared_by_a_first_build(tmp_path)
     other = build_dir(tmp_path / "other", "-O0 -DVM_TRACE=1")
     names = verilator_runtime.seed(other, shared)
     verilator_runtime.adopt(other, names)
@@ -55,10 +58,7 @@ def test_objects_dropped_when_the_build_compiles_them_otherwise(tmp_path):
 
 
 def test_no_seed_into_a_build_that_has_objects_and_no_second_share(tmp_path):
-    shared = tmp_path / "runtime"
-    first = build_dir(tmp_path / "first", "-Os")
-    compiled(first)
-    verilator_runtime.keep(first, shared)
+    shared = shared_by_a_first_build(tmp_path)
     again = build_dir(tmp_path / "again", "-O2")
     compiled(again, ["verilated"])
     assert verilator_runtime.seed(again, shared) == []
