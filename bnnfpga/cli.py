@@ -49,9 +49,9 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_fold_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--fold", action="append", metavar="LAYER=PE,SIMD[,lut|bram]",
-                   help="PE and SIMD of a layer, and where its weights live (repeatable; names as in "
-                   "`bnnfpga inspect`)")
+    p.add_argument("--fold", action="append", metavar="LAYER=PE,SIMD[,lut|bram][,dsp]",
+                   help="PE and SIMD of a layer, where its weights live, and dsp to compute its products (k-bit "
+                   "weights on integer inputs) in DSP slices (repeatable; names as in `bnnfpga inspect`)")
 
 
 def _add_target_options(p: argparse.ArgumentParser) -> None:

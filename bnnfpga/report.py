@@ -241,7 +241,7 @@ def simulation_table(result, design: dict, bit_exact: bool) -> str:
     return "\n".join(lines)
 
 
-ESTIMATE_HEADERS = ("layer", "engines", "PE", "SIMD", "weights", "cycles/frame", "LUT", "FF", "BRAM36", "LUT share")
+ESTIMATE_HEADERS = ("layer", "engines", "PE", "SIMD", "weights", "cycles/frame", "LUT", "FF", "BRAM36", "DSP", "LUT share")
 
 
 def estimate_rows(est) -> list[list[str]]:
@@ -249,7 +249,7 @@ def estimate_rows(est) -> list[list[str]]:
     total_lut = max(est.totals["lut"], 1)
     return [[layer.name, "+".join(m.removeprefix("bnn_") for m in layer.modules),
              str(layer.fold.pe) if layer.fold else "-", str(layer.fold.simd) if layer.fold else "-", layer.weights,
-             f"{layer.cycles:,}", f"{layer.lut:,.0f}", f"{layer.ff:,.0f}", f"{layer.bram36:g}",
+             f"{layer.cycles:,}", f"{layer.lut:,.0f}", f"{layer.ff:,.0f}", f"{layer.bram36:g}", f"{layer.dsp:g}",
              f"{100 * layer.lut / total_lut:.1f}%"] for layer in est.layers()]
 
 
@@ -266,7 +266,7 @@ def estimate_table(searched, board) -> str:
              f"frames/s at {est.clock_mhz:g} MHz: {est.fps:,.0f}; latency {est.latency_us:,.1f} us ({est.latency_cycles:,} cycles)",
              f"totals: LUT {totals['lut']:,.0f} / {r['lut']:,} ({100 * totals['lut'] / r['lut']:.0f}%), "
              f"FF {totals['ff']:,.0f} / {r['ff']:,} ({100 * totals['ff'] / r['ff']:.0f}%), "
-             f"BRAM36 {totals['bram36']:g} / {r['bram36']} ({100 * totals['bram36'] / max(r['bram36'], 1):.0f}%), DSP 0 / {r['dsp']}",
+             f"BRAM36 {totals['bram36']:g} / {r['bram36']} ({100 * totals['bram36'] / max(r['bram36'], 1):.0f}%), DSP {totals['dsp']:g} / {r['dsp']}",
              f"budget ({100 * budget.utilisation:.0f}% of {board.name}): LUT {budget.lut:,.0f}, BRAM36 {budget.bram36:g}, "
              f"held against the LUT and FF estimates plus a {100 * budget.margin:.1f}% margin; " + searched.goal,
              searched.model.describe()]
@@ -290,20 +290,21 @@ def estimate_json(searched, board) -> dict:
         "board_resources": dict(board.resources),
         "layers": [{"name": layer.name, "pe": layer.fold.pe if layer.fold else None,
                     "simd": layer.fold.simd if layer.fold else None, "weights": layer.weights.lower(), "cycles": layer.cycles,
-                    "lut": round(layer.lut, 1), "ff": round(layer.ff, 1), "bram36": layer.bram36}
+                    "lut": round(layer.lut, 1), "ff": round(layer.ff, 1), "bram36": layer.bram36, "dsp": layer.dsp}
                    for layer in est.layers()],
     }
 
 
-SYNTHESIS_HEADERS = ("layer", "LUT model", "LUT yosys", "error", "FF model", "FF yosys", "BRAM36 model", "BRAM36 yosys")
+SYNTHESIS_HEADERS = ("layer", "LUT model", "LUT yosys", "error", "FF model", "FF yosys", "BRAM36 model", "BRAM36 yosys",
+                     "DSP model", "DSP yosys")
 
 
 def synthesis_totals(engines) -> dict[str, float]:
-    return {k: sum(getattr(e, k) for e in engines) for k in ("lut", "ff", "bram36")}
+    return {k: sum(getattr(e, k) for e in engines) for k in ("lut", "ff", "bram36", "dsp")}
 
 
 def synthesis_by_layer(engines) -> dict[str, dict[str, float]]:
-    """yosys's LUT/FF/BRAM36 summed per row of the estimate table (layer), in stream order."""
+    """yosys's LUT/FF/BRAM36/DSP summed per row of the estimate table (layer), in stream order."""
     layers: dict[str, list] = {}
     for e in engines:
         layers.setdefault(layer_of(e.engine), []).append(e)
@@ -319,17 +320,18 @@ def synthesis_table(searched, board, engines) -> str:
     for layer in est.layers():
         m = measured[layer.name]
         rows.append([layer.name, f"{layer.lut:,.0f}", f"{m['lut']:,.0f}", f"{100 * (layer.lut - m['lut']) / max(m['lut'], 1):+.1f}%",
-                     f"{layer.ff:,.0f}", f"{m['ff']:,.0f}", f"{layer.bram36:g}", f"{m['bram36']:g}"])
+                     f"{layer.ff:,.0f}", f"{m['ff']:,.0f}", f"{layer.bram36:g}", f"{m['bram36']:g}", f"{layer.dsp:g}",
+                     f"{m['dsp']:g}"])
     t, y = est.totals, synthesis_totals(engines)
     r = board.resources
     # yosys's counts are what the margin stands in for: held against the bare budget
-    within = dataclasses.replace(budget, margin=0.0).admits(Resources(y["lut"], y["ff"], y["bram36"]))
+    within = dataclasses.replace(budget, margin=0.0).admits(Resources(y["lut"], y["ff"], y["bram36"], y["dsp"]))
     return "\n".join([
         format_table(SYNTHESIS_HEADERS, rows), "",
         f"yosys synth_xilinx, engine by engine ({sum(e.seconds for e in engines):,.0f} s): LUT {y['lut']:,.0f} "
         f"({100 * y['lut'] / r['lut']:.0f}% of {board.name}; model {100 * (t['lut'] - y['lut']) / max(y['lut'], 1):+.1f}%), "
         f"FF {y['ff']:,.0f} (model {100 * (t['ff'] - y['ff']) / max(y['ff'], 1):+.1f}%), BRAM36 {y['bram36']:g} "
-        f"(model {t['bram36']:g})",
+        f"(model {t['bram36']:g}), DSP {y['dsp']:g} (model {t['dsp']:g})",
         f"by yosys the design is {'within' if within else 'OVER'} the budget ({100 * budget.utilisation:.0f}% of the board: "
         f"LUT {budget.lut:,.0f}, BRAM36 {budget.bram36:g})",
     ])

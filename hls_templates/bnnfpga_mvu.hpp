@@ -19,6 +19,27 @@ ap_int<ACC_W> masked_xnor_dot(ap_uint<SIMD> agree, ap_uint<SIMD> valid) {
     return (ap_int<ACC_W>)(2 * (ap_int<CountBits<SIMD>::value + 3>)matches - (ap_int<CountBits<SIMD>::value + 3>)counted);
 }
 
+// Products policies: what computes the w·x products of k-bit two's complement weights on
+// integer inputs (ChunkDot), as the folding chose (docs/DESIGN.md 4.5). The other engines count,
+// add ±x or shift, and never multiply per element.
+struct FabricProducts {  // LUTs: shift-adds
+    template <unsigned P_W, unsigned A_W, unsigned B_W>
+    static ap_int<P_W> multiply(ap_int<A_W> a, ap_int<B_W> b) {
+        const ap_int<P_W> product = a * b;
+#pragma HLS BIND_OP variable = product op = mul impl = fabric
+        return product;
+    }
+};
+
+struct DspProducts {  // a DSP48 slice per product
+    template <unsigned P_W, unsigned A_W, unsigned B_W>
+    static ap_int<P_W> multiply(ap_int<A_W> a, ap_int<B_W> b) {
+        const ap_int<P_W> product = a * b;
+#pragma HLS BIND_OP variable = product op = mul impl = dsp
+        return product;
+    }
+};
+
 // A k-bit weight code (W_BITS >= 3): two's complement, or with POW2 (power-of-two weights, INQ)
 // bit 0 the sign (1 = +), bits [1, W_BITS - 1) the exponent e of |w| = 2^e and bit W_BITS - 1
 // set for a non-zero weight (docs/DESIGN.md 3.11).
@@ -36,16 +57,14 @@ struct WeightCode {
     }
 
     // x * w: for power-of-two codes a shift of x by the exponent (no multiplier), for two's
-    // complement a product bound to fabric (LUTs, no DSP slice).
-    template <unsigned BITS>
+    // complement a product where PRODUCTS (FabricProducts or DspProducts) binds it.
+    template <unsigned BITS, typename PRODUCTS>
     static ap_int<BITS + VALUE_W + 1> times(ap_int<BITS + 1> x, ap_uint<W_BITS> code) {
         if (POW2) {
             const ap_int<BITS + VALUE_W + 1> shifted = (ap_int<BITS + VALUE_W + 1>)x << (unsigned)code.range(W_BITS - 2, 1);
             return !code[W_BITS - 1] ? (ap_int<BITS + VALUE_W + 1>)0 : code[0] ? shifted : (ap_int<BITS + VALUE_W + 1>)(-shifted);
         }
-        const ap_int<BITS + VALUE_W + 1> product = x * value(code);
-#pragma HLS BIND_OP variable = product op = mul impl = fabric
-        return product;
+        return PRODUCTS::template multiply<BITS + VALUE_W + 1, BITS + 1, VALUE_W>(x, value(code));
     }
 };
 
@@ -76,7 +95,9 @@ ap_int<ACC_W> signed_weight_sum(ap_uint<SIMD> sign, ap_uint<SIMD> valid, ap_uint
 //   W_BITS    bits per weight: 1 (±1), 2 (ternary) or 3 and more (two's complement or powers of two)
 //   W_POW2    k-bit weights are power-of-two codes (INQ), not two's complement
 //   ACC_W     accumulator width
-template <unsigned SIMD, unsigned BITS, bool SIGNED, bool BIPOLAR, bool TERNARY, unsigned W_BITS, bool W_POW2, unsigned ACC_W>
+//   PRODUCTS  FabricProducts or DspProducts: what computes k-bit weights' products on integers
+template <unsigned SIMD, unsigned BITS, bool SIGNED, bool BIPOLAR, bool TERNARY, unsigned W_BITS, bool W_POW2, unsigned ACC_W,
+          typename PRODUCTS>
 struct ChunkDot {
     // Integers: sum of +x where w = +1, -x where w = -1, w·x for k-bit weights (padding is 0
     // and adds nothing).
@@ -91,7 +112,7 @@ struct ChunkDot {
                 x = (ap_uint<BITS>)in.data.range(s * BITS + BITS - 1, s * BITS);
             }
             if (W_BITS > 2) {
-                sum += WeightCode<W_BITS, W_POW2>::template times<BITS>(x, w.range(s * W_BITS + W_BITS - 1, s * W_BITS));
+                sum += WeightCode<W_BITS, W_POW2>::template times<BITS, PRODUCTS>(x, w.range(s * W_BITS + W_BITS - 1, s * W_BITS));
                 continue;
             }
             const bool nonzero = W_BITS == 1 || w[s * W_BITS + W_BITS - 1];
@@ -101,8 +122,8 @@ struct ChunkDot {
     }
 };
 
-template <unsigned SIMD, bool SIGNED, unsigned W_BITS, bool W_POW2, unsigned ACC_W>
-struct ChunkDot<SIMD, 1, SIGNED, true, false, W_BITS, W_POW2, ACC_W> {
+template <unsigned SIMD, bool SIGNED, unsigned W_BITS, bool W_POW2, unsigned ACC_W, typename PRODUCTS>
+struct ChunkDot<SIMD, 1, SIGNED, true, false, W_BITS, W_POW2, ACC_W, PRODUCTS> {
     // Bipolar: 2 * popcount(valid & XNOR(x, w)) - popcount(valid); a zero weight is not valid.
     static ap_int<ACC_W> apply(const Chunk<SIMD, 1> &in, ap_uint<SIMD * W_BITS> w) {
         if (W_BITS > 2) return signed_weight_sum<SIMD, W_BITS, W_POW2, ACC_W>(in.data, in.valid, w);
@@ -120,8 +141,8 @@ struct ChunkDot<SIMD, 1, SIGNED, true, false, W_BITS, W_POW2, ACC_W> {
     }
 };
 
-template <unsigned SIMD, bool SIGNED, unsigned W_BITS, bool W_POW2, unsigned ACC_W>
-struct ChunkDot<SIMD, 2, SIGNED, false, true, W_BITS, W_POW2, ACC_W> {
+template <unsigned SIMD, bool SIGNED, unsigned W_BITS, bool W_POW2, unsigned ACC_W, typename PRODUCTS>
+struct ChunkDot<SIMD, 2, SIGNED, false, true, W_BITS, W_POW2, ACC_W, PRODUCTS> {
     // Ternary inputs (01 = +1, 11 = -1, 00 = 0): 2 * popcount(valid & XNOR(sign_x, sign_w)) -
     // popcount(valid), valid where neither the input nor the weight is zero (nor padding).
     static ap_int<ACC_W> apply(const Chunk<SIMD, 2> &in, ap_uint<SIMD * W_BITS> w) {
@@ -409,6 +430,7 @@ struct AccumulatorOutput {
 //   W_POW2        k-bit weights are power-of-two codes (INQ; see WeightCode)
 //   ACC_W         accumulator width, proven by the compiler (docs/DESIGN.md 3.8)
 //   REPS          vectors per frame (output positions of a convolution, 1 for a dense layer)
+//   PRODUCTS      FabricProducts or DspProducts (see ChunkDot)
 //   ACT           ThresholdActivation, LevelActivation, BorderLevelActivation or AccumulatorOutput
 //   GAINS         NoGains, PlaneGains for asymmetric ternary rows (W_BITS = 2), BaseGains
 //                 for binary weight bases (W_BITS = M), or ResidualGains for the planes of a
@@ -418,7 +440,8 @@ struct AccumulatorOutput {
 //   IN            the input chunk type, deduced: Chunk<SIMD, IN_BITS>, or ResidualChunk
 // weights[pe][nf * (MW/SIMD) + sf] holds elements sf*SIMD ... of row nf*PE + pe.
 template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned IN_BITS, bool IN_SIGNED, bool IN_BIPOLAR, bool IN_TERNARY,
-          unsigned W_BITS, bool W_POW2, unsigned ACC_W, unsigned REPS, typename ACT, typename GAINS, typename WORD, unsigned WORDS,
+          unsigned W_BITS, bool W_POW2, unsigned ACC_W, unsigned REPS, typename PRODUCTS, typename ACT, typename GAINS, typename WORD,
+          unsigned WORDS,
           typename IN>
 void mvu(hls::stream<IN> &in, hls::stream<ap_uint<MH * ACT::OUT_BITS> > &out,
          const WORD weights[PE][(MH / PE) * (MW / SIMD)][WORDS], const ACT &act, const GAINS &gains) {
@@ -449,7 +472,7 @@ void mvu(hls::stream<IN> &in, hls::stream<ap_uint<MH * ACT::OUT_BITS> > &out,
             const ap_uint<SIMD * W_BITS> w = weight_chunk<SIMD * W_BITS, WORDS>(weights[pe][nf * SF + sf]);
             for (unsigned p = 0; p < PLANES; p++) {
 #pragma HLS UNROLL
-                const ap_int<SUM_W> dot = ChunkDot<SIMD, IN_BITS, IN_SIGNED, IN_BIPOLAR, IN_TERNARY, PW_BITS, W_POW2, SUM_W>::apply(
+                const ap_int<SUM_W> dot = ChunkDot<SIMD, IN_BITS, IN_SIGNED, IN_BIPOLAR, IN_TERNARY, PW_BITS, W_POW2, SUM_W, PRODUCTS>::apply(
                     GAINS::input(chunk, p), GAINS::template plane<SIMD * W_BITS, SIMD * PW_BITS>(w, p));
                 acc[pe][p] = sf == 0 ? dot : (ap_int<SUM_W>)(acc[pe][p] + dot);
             }

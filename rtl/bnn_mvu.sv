@@ -99,6 +99,9 @@ module bnn_mvu #(
     // Border classes of output rows and of output columns, >= 1: thresholds per class
     parameter int ROW_CLASSES = 1,
     parameter int COL_CLASSES = 1,
+    // k-bit integer weights (W_BITS >= 3, two's complement) on integer inputs: each w*x product
+    // a multiplier that synthesis maps to a DSP48 slice, rather than shift-adds in LUTs
+    parameter bit DSP_PRODUCTS = 1'b0,
     // Weight ROM style, a synthesis attribute only: "block" forces BRAM; "auto" leaves it to
     // synthesis
     /* verilator lint_off UNUSEDPARAM */
@@ -206,6 +209,9 @@ module bnn_mvu #(
         end else if (ROW_CLASSES > OUT_H || COL_CLASSES > OUT_W) begin : g_check_classes
             $error($sformatf("bnn_mvu: ROW_CLASSES (%0d) and COL_CLASSES (%0d) cannot exceed OUT_H (%0d) and OUT_W (%0d)",
                              ROW_CLASSES, COL_CLASSES, OUT_H, OUT_W));
+        end
+        if (DSP_PRODUCTS && (W_BITS < 3 || W_POW2 || IN_BIPOLAR || IN_TERNARY || GAINED || BASES != 0)) begin : g_check_dsp
+            $error("bnn_mvu: DSP_PRODUCTS multiply two's complement weights (W_BITS >= 3, not W_POW2, GAINED or BASES) by integer inputs (not IN_BIPOLAR or IN_TERNARY)");
         end
         if (ROW_CLASSES * COL_CLASSES > 1 && !THRESHOLDED) begin : g_check_classes_thresholded
             $error("bnn_mvu: border classes select thresholds, THRESHOLDED must be 1");
@@ -394,6 +400,10 @@ module bnn_mvu #(
                     // the input is +1, -1 or 0 (padding, a zero level): +w, -w or nothing
                     term = WIDE'(weight);
                     if (m[g*G+k] & x_nonzero) sum += x_sign ? term : -term;
+                end else if (W_INT && DSP_PRODUCTS) begin
+                    // w·x as a multiplier: a DSP48 slice (docs/DESIGN.md 4.5). Padding is 0.
+                    product = v * weight;
+                    sum += WIDE'(product);
                 end else if (W_INT) begin
                     // w·x as shifted adds over the weight's two's complement bit planes
                     // (docs/DESIGN.md 5), not a multiplier: synthesis keeps it in LUTs rather than

@@ -17,9 +17,14 @@ Tensor names (``t3_conv``) differ from node names (``conv3``) on purpose, so tha
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from bnnfpga.golden import execute
+from bnnfpga.hw.engines import Mvu
+from bnnfpga.hw.fold import Fold, Products
+from bnnfpga.hw.lower import lower
 from bnnfpga.ir.graph import Graph, Node
 from bnnfpga.ir.ops import Add, Affine, Binarize, Clamp, Concat, Conv, Dense, MaxPool, Quantize, Reshape, SumPool
 from bnnfpga.ir.types import BIPOLAR, DType, TensorType, uint
@@ -354,6 +359,14 @@ CONV_CASES = [  # conv_net's kernel, stride, pad, channels, pool
     (5, 2, 2, 10, False),
     (3, 1, 0, 64, True),
 ]
+
+
+def with_dsp_products(graph: Graph, folding: dict[str, Fold]) -> dict[str, Fold]:
+    """``folding`` with the w·x products of every layer that multiplies (k-bit weights on
+    integer inputs) in DSP slices; the test fails if no layer multiplies."""
+    multiplying = {e.name for e in lower(graph, folding, "RTL").engines if isinstance(e, Mvu) and e.multiplies}
+    assert multiplying, "no layer of the graph multiplies: nothing to put in DSP slices"
+    return {name: dataclasses.replace(f, products=Products.DSP) if name in multiplying else f for name, f in folding.items()}
 
 
 def with_foldings(cases: list, foldings: tuple[str, ...]) -> list[tuple]:

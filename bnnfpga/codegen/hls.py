@@ -168,7 +168,8 @@ def template_arguments(p: ModuleParams) -> dict[str, object]:
     if isinstance(p, MvuParams):
         return {"mw": p.mw, "mh": p.mh, "simd": p.simd, "pe": p.pe, **_element(p.in_type), "weight_bits": p.weight_bits,
                 "w_pow2": _bool(p.power_of_two),
-                "acc_w": p.acc_w, "gained": p.gained, "bases": p.bases, "memory": "bram" if p.weights_in_bram else "lutram"}
+                "acc_w": p.acc_w, "gained": p.gained, "bases": p.bases, "memory": "bram" if p.weights_in_bram else "lutram",
+                "products": "DspProducts" if p.dsp_products else "FabricProducts"}
     if isinstance(p, SumPoolParams):
         return {**_window(p.window), **_element(p.in_type), "out_bits": p.out_bits}
     if isinstance(p, MaxPoolParams):

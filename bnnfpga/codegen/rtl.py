@@ -93,6 +93,8 @@ def rtl_parameters(p: ModuleParams) -> dict[str, object]:
                   "PADDED": _bit(p.padded), "WEIGHTS_STYLE": '"block"' if p.weights_in_bram else '"auto"'}
         if p.power_of_two:
             params.update(W_POW2=_bit(True))
+        if p.dsp_products:
+            params.update(DSP_PRODUCTS=_bit(True))
         if p.gained:
             params.update(GAINED=_bit(True), PLANE_W=p.plane_w, GAIN_W=p.gain_w)
         if p.bases:

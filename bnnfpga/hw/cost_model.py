@@ -61,12 +61,13 @@ class Resources:
     lut: float = 0.0
     ff: float = 0.0
     bram36: float = 0.0
+    dsp: float = 0.0
 
     def __add__(self, other: Resources) -> Resources:
-        return Resources(self.lut + other.lut, self.ff + other.ff, self.bram36 + other.bram36)
+        return Resources(self.lut + other.lut, self.ff + other.ff, self.bram36 + other.bram36, self.dsp + other.dsp)
 
     def as_dict(self) -> dict[str, float]:
-        return {"lut": self.lut, "ff": self.ff, "bram36": self.bram36}
+        return {"lut": self.lut, "ff": self.ff, "bram36": self.bram36, "dsp": self.dsp}
 
 
 def _block_ram_layout(depth: int, width: int) -> tuple[float, int]:
@@ -144,15 +145,15 @@ def _binary_mvu_features(p: MvuParams) -> dict[str, float]:
 def _multibit_mvu_features(p: MvuParams) -> dict[str, float]:
     """k-bit integer weights (weight_bits >= 3), priced on top of the same MVU with ±1
     weights (``binary_weight_params``): per lane a ±w choice (bipolar and ternary inputs) or
-    a w·x product in LUTs (integer inputs), wider terms in the adder tree, and a wider
-    weight ROM."""
+    a w·x product in LUTs (integer inputs; none with DSP products, ``_mvu_dsp``), wider terms
+    in the adder tree, and a wider weight ROM."""
     base = _binary_mvu_features(binary_weight_params(p))
     bits, w_bits = p.in_type.bits, p.weight_bits
     lanes = p.pe * p.simd
     return {
         "one": 1.0,
         "negate_bits": float(lanes * w_bits) if p.popcount_inputs else 0.0,
-        "product_bits": 0.0 if p.popcount_inputs else float(lanes * bits * w_bits),
+        "product_bits": 0.0 if p.popcount_inputs or p.dsp_products else float(lanes * bits * w_bits),
         "term_depth": float(lanes * w_bits * math.log2(max(p.simd, 2))),
         "extra_rom_lut_bits": base["rom_lut_bits"] * (w_bits - 1),
         "extra_rom_lut_width": base["rom_lut_width"] * (w_bits - 1),
@@ -284,8 +285,14 @@ def ungained_params(p: MvuParams) -> MvuParams:
 
 
 def binary_weight_params(p: MvuParams) -> MvuParams:
-    """The parameters of the same MVU with ±1 weights."""
-    return dataclasses.replace(p, weight_bits=1, power_of_two=False)
+    """The parameters of the same MVU with ±1 weights (and so no products)."""
+    return dataclasses.replace(p, weight_bits=1, power_of_two=False, dsp_products=False)
+
+
+def _mvu_dsp(p: MvuParams) -> float:
+    """DSP48 slices: one multiplier per lane and element with DSP products (a w·x of at most
+    8 x 25 bits fits one 25 x 18 multiplier; yosys synth_xilinx counts them so)."""
+    return float(p.pe * p.simd) if p.dsp_products else 0.0
 
 
 def _mvu_bram(p: MvuParams) -> float:
@@ -497,7 +504,8 @@ class CostModel:
             base = self.estimate(PRICED_ON_TOP[name](params))
             lut, ff = lut + base.lut, ff + base.ff
         bram = BLOCK_RAM[type(params)](params) if type(params) in BLOCK_RAM else 0.0
-        return Resources(max(lut, 0.0), max(ff, 0.0), bram)
+        dsp = _mvu_dsp(params) if isinstance(params, MvuParams) else 0.0
+        return Resources(max(lut, 0.0), max(ff, 0.0), bram, dsp)
 
 
 @functools.cache

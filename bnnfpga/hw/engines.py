@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bnnfpga.hw.fold import BRAM_MIN_DEPTH, Fold, WeightMemory
+from bnnfpga.hw.fold import BRAM_MIN_DEPTH, Fold, Products, WeightMemory
 from bnnfpga.ir.types import BIPOLAR, DType, signed_width
 
 WORD_BITS = 64  # input stream beat
@@ -314,6 +314,18 @@ class Mvu:
     def tiles(self) -> int:
         """Words of the weight ROM: one per (row of PEs, chunk)."""
         return (self.mh // self.fold.pe) * (self.mw // self.fold.simd)
+
+    @property
+    def multiplies(self) -> bool:
+        """Its dot products multiply: two's complement k-bit weights on integer inputs (the other
+        engines count, add ±x or shift, and gains multiply once per row, not per element)."""
+        return (self.weight_bits > 2 and not self.power_of_two and self.gains is None and self.bases is None
+                and not self.residual_order and self.in_dtype.kind not in ("bipolar", "ternary"))
+
+    @property
+    def dsp_products(self) -> bool:
+        """Its w·x products are DSP48 multipliers (as the folding says) rather than LUT shift-adds."""
+        return self.fold.products is Products.DSP
 
     @property
     def weights_in_bram(self) -> bool:

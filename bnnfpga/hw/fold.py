@@ -1,5 +1,6 @@
-"""A layer's folding: how many PE rows and SIMD elements its engine works on per cycle, and
-where its weights live; the board-independent default folding and the checks of --fold."""
+"""A layer's folding: how many PE rows and SIMD elements its engine works on per cycle, where
+its weights live and what multiplies; the board-independent default folding and the checks of
+--fold."""
 
 from __future__ import annotations
 
@@ -25,13 +26,23 @@ class WeightMemory(enum.Enum):
     BRAM = "bram"  # block RAM: free of LUTs, but a tile per 72 bits of width however shallow
 
 
+class Products(enum.Enum):
+    """What computes a layer's w·x products (k-bit integer weights on integer inputs; the
+    other engines add, count or shift, and have none)."""
+
+    FABRIC = "fabric"  # shift-adds in LUTs
+    DSP = "dsp"  # one DSP48 multiplier per lane and element (docs/DESIGN.md 4.5)
+
+
 @dataclass(frozen=True)
 class Fold:
-    """A layer's folding: PE rows and SIMD elements per cycle, and where its weights live."""
+    """A layer's folding: PE rows and SIMD elements per cycle, where its weights live and what
+    computes its products."""
 
     pe: int
     simd: int
     weights: WeightMemory = WeightMemory.AUTO
+    products: Products = Products.FABRIC
 
 
 def largest_divisor(n: int, cap: int) -> int:
@@ -43,21 +54,25 @@ def divisors(n: int) -> list[int]:
 
 
 def parse_fold_options(options: list[str] | None) -> dict[str, Fold]:
-    """'layer=PE,SIMD[,lut|bram]' strings → {layer: Fold}."""
+    """'layer=PE,SIMD[,auto|lut|bram][,fabric|dsp]' strings → {layer: Fold}."""
     folds = {}
     memories = {m.value: m for m in WeightMemory}
+    products = {p.value: p for p in Products}
     for text in options or []:
         name, _, values = text.partition("=")
-        fields = [v.strip() for v in values.split(",")]
+        fields = [v.strip().lower() for v in values.split(",")]
         try:
             pe, simd = int(fields[0]), int(fields[1])
-            weights = memories[fields[2].lower()] if len(fields) == 3 else WeightMemory.AUTO
-            if len(fields) > 3:
+            choices = fields[2:]
+            weights = memories[choices.pop(0)] if choices and choices[0] in memories else WeightMemory.AUTO
+            product = products[choices.pop(0)] if choices else Products.FABRIC
+            if choices:
                 raise ValueError
         except (ValueError, IndexError, KeyError):
-            raise BnnfpgaError(f"--fold {text!r}: expected LAYER=PE,SIMD or LAYER=PE,SIMD,MEMORY with MEMORY one of "
-                               f"{', '.join(memories)}, e.g. conv1=8,16 or conv1=8,16,bram") from None
-        folds[name.strip()] = Fold(pe, simd, weights)
+            raise BnnfpgaError(f"--fold {text!r}: expected LAYER=PE,SIMD[,MEMORY][,PRODUCTS] with MEMORY one of "
+                               f"{', '.join(memories)} and PRODUCTS one of {', '.join(products)}, e.g. conv1=8,16, "
+                               "conv1=8,16,bram or fc1=4,16,dsp") from None
+        folds[name.strip()] = Fold(pe, simd, weights, product)
     return folds
 
 

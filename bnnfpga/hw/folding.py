@@ -26,16 +26,17 @@ from bnnfpga.errors import BnnfpgaError
 from bnnfpga.hw.cost_model import CostModel, Resources, default_model
 from bnnfpga.hw.engines import Dataflow, Engine, Flatten, InputStage, Mvu, OutputStage, ResidualBinarizer, Window
 from bnnfpga.hw.fifo_sizing import fifo_depths
-from bnnfpga.hw.fold import BRAM_MIN_DEPTH, Fold, WeightMemory, check_overrides, choose_folding, divisors
+from bnnfpga.hw.fold import BRAM_MIN_DEPTH, Fold, Products, WeightMemory, check_overrides, choose_folding, divisors
 from bnnfpga.hw.lower import lower
 from bnnfpga.hw.modules import ModuleInstance, MvuParams, instance_of
 from bnnfpga.ir.graph import Graph
 
 DEFAULT_UTILISATION = 0.8  # of the board's LUTs and BRAM: room for routing and the shell
 CURVE_POINTS = 40  # points of the frames/s-vs-LUT trade-off curve
-# What a BRAM share of the budget costs against a LUT share, for each Pareto front the search
-# tries: the first is the even price, the others favour BRAM (LUTs scarce) or LUTs.
-BRAM_WEIGHTS = (1.0, 0.25, 0.05, 4.0)
+# What a BRAM share and a DSP share of the budget cost against a LUT share, for each Pareto front
+# the search tries: the first is the even price, the others favour BRAM or DSP slices (LUTs
+# scarce) or LUTs.
+PRICES = ((1.0, 1.0), (0.25, 1.0), (0.05, 1.0), (4.0, 1.0), (1.0, 0.05), (0.25, 0.05), (0.05, 0.05))
 
 
 # ---- budgets and estimates ----
@@ -69,8 +70,9 @@ class Budget:
         return {"lut": self.lut, "ff": self.ff, "bram36": self.bram36, "dsp": self.dsp}
 
     def needs(self, r) -> dict[str, float]:
-        """What resources ``r`` (LUT, FF, BRAM36) claim of the budget: LUT and FF with the margin."""
-        return {"lut": r.lut * (1 + self.margin), "ff": r.ff * (1 + self.margin), "bram36": r.bram36}
+        """What resources ``r`` (LUT, FF, BRAM36, DSP) claim of the budget: LUT and FF with the
+        margin; BRAM and DSP slices are counted, not estimated."""
+        return {"lut": r.lut * (1 + self.margin), "ff": r.ff * (1 + self.margin), "bram36": r.bram36, "dsp": r.dsp}
 
     def excess(self, r) -> list[tuple[str, float, float]]:
         """(metric, need, budget) for every metric ``r`` takes more of than the budget has."""
@@ -80,11 +82,12 @@ class Budget:
         """Whether resources ``r`` stay within the budget."""
         return not self.excess(r)
 
-    def cost(self, r, bram_weight: float = 1.0) -> float:
+    def cost(self, r, bram_weight: float = 1.0, dsp_weight: float = 1.0) -> float:
         """One number to minimise per layer: the shares of the budget the layer takes, a BRAM
-        share counting ``bram_weight`` times a LUT share."""
+        share counting ``bram_weight`` times a LUT share and a DSP share ``dsp_weight`` times;
+        a DSP slice on a board without any costs as if the board had a thousandth of one."""
         return (r.lut / max(self.lut, 1) + bram_weight * r.bram36 / max(self.bram36, 1e-9)
-                + 0.25 * r.ff / max(self.ff, 1))
+                + dsp_weight * r.dsp / max(self.dsp, 1e-3) + 0.25 * r.ff / max(self.ff, 1))
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,7 @@ class LayerEstimate:
     bram36: float
     modules: tuple[str, ...]
     weights: str  # where the weight ROM lives: "LUT", "BRAM", "const" (one word: wired in) or "-"
+    dsp: float = 0.0
 
 
 @dataclass
@@ -144,7 +148,7 @@ class Estimate:
 
     @property
     def totals(self) -> dict[str, float]:
-        return {**self.resources.as_dict(), "dsp": 0.0}
+        return self.resources.as_dict()
 
     @property
     def bottleneck(self) -> EngineEstimate:
@@ -157,7 +161,7 @@ class Estimate:
         return [LayerEstimate(name, self.folding.get(name), max(e.cycles for e in group),
                               sum(e.resources.lut for e in group), sum(e.resources.ff for e in group),
                               sum(e.resources.bram36 for e in group), tuple(e.module for e in group),
-                              _weight_memory(group))
+                              _weight_memory(group), sum(e.resources.dsp for e in group))
                 for name, group in rows.items()]
 
     def fits(self, budget: Budget) -> bool:
@@ -242,7 +246,7 @@ class SearchResult:
 def _layer_options(flow, model, fixed: dict[str, Fold]) -> dict[str, list[_Option]]:
     """Every folding of every layer (or just the fixed one), priced: each (PE, SIMD) with the
     weights where their depth puts them, and, for a ROM of more than one word, also in the
-    other memory."""
+    other memory; each of those, for a layer that multiplies, also with DSP products."""
     options: dict[str, list[_Option]] = {}
     engines = list(flow.engines)
     for i, mvu in enumerate(engines):
@@ -262,6 +266,8 @@ def _layer_options(flow, model, fixed: dict[str, Fold]) -> dict[str, list[_Optio
             alternatives = [fold]
             if mvu.name not in fixed and 1 < m.tiles < BRAM_MIN_DEPTH:
                 alternatives.append(dataclasses.replace(fold, weights=WeightMemory.BRAM))
+            if mvu.name not in fixed and mvu.multiplies:
+                alternatives += [dataclasses.replace(choice, products=Products.DSP) for choice in alternatives]
             consumer = flow.reader(i)
             for choice in alternatives:
                 _, rm = _price(dataclasses.replace(mvu, fold=choice), model, consumer)
@@ -290,10 +296,10 @@ class FoldingSpace:
     """Every folding of every layer of ``graph``, priced once, and the designs they make.
 
     A design for a target of T cycles per frame takes, in every layer, the cheapest option
-    that runs within T. "Cheapest" needs a price of BRAM against LUTs: there is one Pareto
-    front per price (BRAM_WEIGHTS), so that when LUTs run out first the weights that would sit
-    in LUTs go to otherwise idle BRAM tiles, and the other way round; ``best_at`` picks among
-    the fronts' designs. ``overrides`` fix the folding of their layers."""
+    that runs within T. "Cheapest" needs a price of BRAM and DSP slices against LUTs: there is
+    one Pareto front per price (PRICES), so that when LUTs run out first the weights that would
+    sit in LUTs go to otherwise idle BRAM tiles and the products to idle DSP slices, and the
+    other way round; ``best_at`` picks among the fronts' designs. ``overrides`` fix the folding of their layers."""
 
     def __init__(self, graph: Graph, budget: Budget, clock_mhz: float, model, overrides: dict[str, Fold]) -> None:
         check_overrides(graph, overrides)
@@ -304,8 +310,8 @@ class FoldingSpace:
         self.fixed = [e for e in base.engines if e.layer not in self.options]  # engines no folding changes
         self.fixed_cycles = max(e.cycles for e in self.fixed)
         self._fixed_r = sum((e.resources for e in self.fixed[1:]), start=self.fixed[0].resources)
-        self.fronts = [{name: _front(opts, functools.partial(budget.cost, bram_weight=w))
-                        for name, opts in self.options.items()} for w in BRAM_WEIGHTS]
+        self.fronts = [{name: _front(opts, functools.partial(budget.cost, bram_weight=bram, dsp_weight=dsp))
+                        for name, opts in self.options.items()} for bram, dsp in PRICES]
         # the fastest any design can go: the slowest engine at its fastest
         self.floor = max([self.fixed_cycles] + [opts[0].cycles for opts in self.fronts[0].values()])
         self.targets = sorted({o.cycles for front in self.fronts for opts in front.values() for o in opts
@@ -418,7 +424,7 @@ def _over_budget(r, budget: Budget, chosen, target_fps, clock: float, best: int 
     what = f"{target_fps:,.0f} frames/s" if target_fps is not None else "the smallest folding"
     hint = (f"; the fastest design that fits runs at {clock * 1e6 / best:,.0f} frames/s" if best else
             "; raise --utilisation, choose a larger board or a smaller model")
-    margin = f" with the model's {100 * budget.margin:.0f}% margin" if budget.margin and metric != "bram36" else ""
+    margin = f" with the model's {100 * budget.margin:.0f}% margin" if budget.margin and metric in ("lut", "ff") else ""
     raise BnnfpgaError(
         f"{what} at {clock:g} MHz does not fit {budget.board}: it needs {need:,.0f} {metric.upper()}{margin}, "
         f"{need - have:,.0f} over the budget of {have:,.0f} ({100 * budget.utilisation:.0f}% of the board); "

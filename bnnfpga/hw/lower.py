@@ -210,6 +210,11 @@ def _window(node, op: Conv, cur: Pixels, mvu: Mvu) -> Window:
     return Window(node.name, cur, tuple(op.kernel), tuple(op.strides), tuple(op.pads), mvu.fold.simd, mvu.out_h, mvu.out_w)
 
 
+# The widest input a DSP48E1's 25 x 18 multiplier takes with an 8-bit weight: a 24-bit integer
+# (25 bits signed) on the A port.
+MAX_DSP_INPUT_BITS = 24
+
+
 def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: Fold, types,
          flattened_from: tuple[int, int, int] | None, backend: str) -> Mvu:
     out_t = types[node.output]
@@ -250,10 +255,16 @@ def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: 
     if op.residual_order:  # ±1 weights on ternary planes: |P_k| ≤ MW; the binarizer in front sends the gains
         plane_w, padded = signed_width(-mw, mw).bits, False
         residual_gain_w = residual_widths(mw, op.residual_order, cur.dtype.magnitude)[1] - op.residual_gain_shift
-    return Mvu(node.name, node.source, mw, mh, fold, cur.dtype, acc_w, oh, ow, np.asarray(rows), thresholds, constant,
-               threshold_w, flipped, padded, weight_bits, levels, base, out_dtype, gains, plane_w, row_class, col_class,
-               is_power_of_two_code(op.weight_dtype) and op.gains is None and op.bases is None, bases,
-               op.residual_order, residual_gain_w)
+    mvu = Mvu(node.name, node.source, mw, mh, fold, cur.dtype, acc_w, oh, ow, np.asarray(rows), thresholds, constant,
+              threshold_w, flipped, padded, weight_bits, levels, base, out_dtype, gains, plane_w, row_class, col_class,
+              is_power_of_two_code(op.weight_dtype) and op.gains is None and op.bases is None, bases,
+              op.residual_order, residual_gain_w)
+    if mvu.dsp_products and not (mvu.multiplies and cur.dtype.bits <= MAX_DSP_INPUT_BITS):
+        raise BnnfpgaError(f"layer {node.name}: the folding puts its products in DSP slices, but it has no w·x products "
+                           f"for them ({op.weight_dtype} weights on {cur.dtype} inputs); DSP products are supported for "
+                           f"3- to {MAX_ENGINE_WEIGHT_BITS}-bit integer weights on integer inputs of up to "
+                           f"{MAX_DSP_INPUT_BITS} bits")
+    return mvu
 
 
 def _check_residual(node, op: DotProduct, dtype, backend: str) -> None:

@@ -174,6 +174,7 @@ class MvuParams:
     power_of_two: bool = False  # k-bit weight codes are powers of two (INQ): shifts, not products
     bases: int = 0  # M binary weight bases (ABC-Net): M ±1 planes per lane, Σ C_i·P_i
     residual: int = 0  # K ternary input planes per element (in_type ternary), Σ_k G_k·P_k (HORQ)
+    dsp_products: bool = False  # k-bit weights on integer inputs: w·x in DSP48 slices, one per lane and element
 
     @property
     def classes(self) -> int:
@@ -364,7 +365,7 @@ def module_params(e: Engine) -> ModuleParams:
         return MvuParams(e.mw, e.mh, e.fold.simd, e.fold.pe, in_type, e.acc_w, e.out_bits, e.threshold_w, e.padded,
                          e.weights_in_bram, e.weight_bits, e.levels, e.base, e.gains is not None and e.bases is None,
                          e.plane_w, e.gain_w, e.out_h, e.out_w, e.row_classes, e.col_classes, e.power_of_two,
-                         e.base_count, e.residual_order)
+                         e.base_count, e.residual_order, e.dsp_products)
     if isinstance(e, Pool) and e.summing:
         return SumPoolParams(WindowShape.of(e.inp, e.kernel, e.strides, e.pads), e.inp.dtype, e.out.dtype.bits)
     if isinstance(e, Pool):

@@ -28,6 +28,7 @@ from tests.graphs import (
     conv_net,
     output_affine,
     random_input,
+    with_dsp_products,
     with_foldings,
 )
 from tests.models import INQ_IN_BACKENDS, NETWORKS, digits_frames
@@ -120,6 +121,17 @@ def test_ternary_and_k_bit_networks_bit_exact(exported, network, mode):
     ending in a sign (±1 out); 6-bit weights on 6-bit levels (63 thresholds per channel)."""
     graph = api.load(exported(network, mode))
     assert_hls_matches_golden(graph, api.random_inputs(graph.input_type, 16, seed=4))
+
+
+def test_six_bit_mlp_with_dsp_products_bit_exact(exported, tmp_path):
+    """The QKeras-style MLP with every w·x product bound to a DSP slice (DspProducts,
+    docs/DESIGN.md 4.4): the generated top asks for it, and C simulation stays bit-exact."""
+    graph = api.load(exported("qkeras_mlp", "legacy"))
+    folding = with_dsp_products(graph, choose_folding(graph, max_pe=4, max_simd=8))
+    hls.generate(graph, tmp_path / "hls", load_board("pynq-z2"), folding)
+    top = next((tmp_path / "hls").rglob("*top*.cpp")).read_text()
+    assert top.count("DspProducts>") == len(folding), top
+    assert_hls_matches_golden(graph, api.random_inputs(graph.input_type, 16, seed=7), folding)
 
 
 BREVITAS = [("tfc_1w1a", "qonnx"), ("tfc_2w2a", "qcdq"), ("tfc_4w2a", "qcdq"), pytest.param("lfc_1w2a", "qonnx", marks=pytest.mark.slow),

@@ -31,6 +31,9 @@ ILLEGAL = [  # module, parameters, a parameter the message must name
     ("bnn_mvu", {"RESIDUAL": 2, "IN_BITS": 2, "IN_BIPOLAR": 0}, "IN_TERNARY"),  # the planes are ternary codes
     ("bnn_mvu", {"RESIDUAL": 1, "IN_BITS": 2, "IN_BIPOLAR": 0, "IN_SIGNED": 1, "IN_TERNARY": 1, "W_BITS": 2,
                  "GAINED": 1}, "GAINED"),
+    ("bnn_mvu", {"DSP_PRODUCTS": 1}, "DSP_PRODUCTS"),  # ±1 weights on bipolar inputs: nothing to multiply
+    ("bnn_mvu", {"DSP_PRODUCTS": 1, "W_BITS": 4}, "DSP_PRODUCTS"),  # k-bit weights, but bipolar inputs
+    ("bnn_mvu", {"DSP_PRODUCTS": 1, "W_BITS": 4, "W_POW2": 1, "IN_BIPOLAR": 0, "IN_BITS": 8}, "DSP_PRODUCTS"),  # shifts
     ("bnn_residual_binarizer", {"N": 10, "SIMD": 4}, "SIMD"),
     ("bnn_residual_binarizer", {"IN_BITS": 5}, "IN_BITS"),  # a histogram bin per value: at most 16
     ("bnn_residual_binarizer", {"ORDER": 0}, "ORDER"),

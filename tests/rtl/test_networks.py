@@ -28,7 +28,7 @@ from bnnfpga.hw.fold import Fold, choose_folding
 from bnnfpga.hw.streams import accumulator_stream, pack_stream
 from bnnfpga.ir.ops import DotProduct
 from bnnfpga.toolchain import verilator_environment
-from tests.graphs import BORDER_CASES, CONV_CASES, border_net, conv_net, random_input, with_foldings
+from tests.graphs import BORDER_CASES, CONV_CASES, border_net, conv_net, random_input, with_dsp_products, with_foldings
 from tests.models import INQ_IN_BACKENDS, NETWORKS, digits_frames
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,6 +177,14 @@ def test_ternary_and_k_bit_networks_bit_exact(exported, network, mode, tmp_path)
     graph = api.load(exported(network, mode))
     folding = choose_folding(graph, max_pe=64, max_simd=64)
     assert_rtl_matches_golden(graph, api.random_inputs(graph.input_type, 8, seed=5), tmp_path, folding)
+
+
+def test_six_bit_mlp_with_dsp_products_bit_exact(exported, tmp_path):
+    """The QKeras-style MLP (6-bit weights on 8-bit features and 6-bit levels) with every w·x
+    product a multiplier (DSP_PRODUCTS, docs/DESIGN.md 4.4) rather than LUT shift-adds."""
+    graph = api.load(exported("qkeras_mlp", "dynamo"))
+    folding = with_dsp_products(graph, choose_folding(graph, max_pe=4, max_simd=8))
+    assert_rtl_matches_golden(graph, api.random_inputs(graph.input_type, 8, seed=6), tmp_path, folding)
 
 
 @pytest.mark.parametrize("name, form", [("tfc_1w1a", "qonnx"), ("tfc_2w2a", "qcdq"), ("tfc_4w2a", "qonnx"),

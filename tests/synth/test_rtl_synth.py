@@ -56,6 +56,34 @@ def test_gained_mvu_multiplies_in_luts(tmp_path):
     assert resources(cells)["lut"] > 2 * pe * plane_w * 2, cells  # two multipliers per lane at least
 
 
+def test_dsp_products_map_to_one_dsp48_per_lane(tmp_path):
+    """DSP_PRODUCTS: 6-bit weights times 6-bit levels become DSP48E1 multipliers, one per lane
+    and element (what the resource model counts), and take LUTs out of the MVU; the same MVU
+    without it stays in LUTs."""
+    from bnnfpga.codegen.rtl import rtl_parameters
+    from bnnfpga.hw.cost_model import default_model
+    from bnnfpga.hw.modules import MvuParams
+    from bnnfpga.ir.types import uint
+
+    mh, mw, pe, simd, w_bits = 8, 16, 2, 4, 6
+    rng = np.random.default_rng(2)
+    (tmp_path / "w.mem").write_text("".join(f"{v:x}\n" for v in weight_words(rng.integers(-32, 32, (mh, mw)), Fold(pe, simd), w_bits)))
+    (tmp_path / "t.mem").write_text("".join(f"{int(t) & 0x7FFFF:x}\n" for t in rng.integers(-1000, 1000, mh)))
+    (tmp_path / "c.mem").write_text("0\n" * mh)
+    files = [tmp_path / n for n in ("w.mem", "t.mem", "c.mem")]
+    runs = {}
+    with ThreadPoolExecutor(max_workers=2) as pool:  # two yosys processes
+        for dsp in (True, False):
+            params = MvuParams(mw, mh, simd, pe, uint(6), 18, 1, 19, False, False, w_bits, dsp_products=dsp)
+            runs[dsp] = params, pool.submit(synthesise, "bnn_mvu", library_sources(), {
+                **rtl_parameters(params), "WEIGHTS_FILE": '"w.mem"', "THRESHOLDS_FILE": '"t.mem"',
+                "CONSTANTS_FILE": '"c.mem"'}, tmp_path / f"work_{dsp}", files)
+        (dsp_params, dsp_run), (_, lut_run) = runs[True], runs[False]
+        with_dsp, in_luts = resources(dsp_run.result()), resources(lut_run.result())
+    assert with_dsp["dsp"] == pe * simd == default_model().estimate(dsp_params).dsp, with_dsp
+    assert in_luts["dsp"] == 0 and with_dsp["lut"] < in_luts["lut"] / 2, (with_dsp, in_luts)
+
+
 # Small configurations of the other modules; memory parameters get a file of zeros.
 OTHERS = {
     "bnn_axis_fifo": {"WIDTH": 32, "DEPTH": 16},

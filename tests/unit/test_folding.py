@@ -14,7 +14,7 @@ from bnnfpga.codegen import hls, rtl
 from bnnfpga.errors import BnnfpgaError
 from bnnfpga.hw import engines
 from bnnfpga.hw.cost_model import default_model
-from bnnfpga.hw.fold import BRAM_MIN_DEPTH, Fold, WeightMemory, choose_folding, parse_fold_options
+from bnnfpga.hw.fold import BRAM_MIN_DEPTH, Fold, Products, WeightMemory, choose_folding, parse_fold_options
 from bnnfpga.hw.folding import Budget, estimate, search
 from bnnfpga.hw.lower import lower
 from bnnfpga.hw.modules import instance_of
@@ -33,9 +33,9 @@ def cnv(cnv_onnx):
     return api.load(cnv_onnx)
 
 
-def small_board(lut: int, bram36: int = 140):
+def small_board(lut: int, bram36: int = 140, dsp: int = 220):
     board = load_board("pynq-z2")
-    return replace(board, name="tiny", resources={**board.resources, "lut": lut, "bram36": bram36})
+    return replace(board, name="tiny", resources={**board.resources, "lut": lut, "bram36": bram36, "dsp": dsp})
 
 
 def test_estimate_cycles_are_the_dataflow_model(digits):
@@ -150,6 +150,42 @@ def test_weights_move_to_idle_bram_when_luts_run_out(cnv):
     assert poor.fps < rich.fps
 
 
+def test_products_move_to_idle_dsp_slices_when_luts_run_out(exported):
+    """The 6-bit MLP's products are LUT shift-adds while LUTs last; on a board short of LUTs
+    the fastest design puts products in DSP slices, within the DSP budget, and runs faster
+    than the same board without DSPs allows."""
+    mlp = api.load(exported("qkeras_mlp", "legacy"))
+    rich = search(mlp, load_board("pynq-z2")).estimate
+    assert rich.totals["dsp"] == 0, rich.folding
+    short = search(mlp, small_board(lut=12000)).estimate
+    on_dsp = [m for m in short.flow.engines if isinstance(m, engines.Mvu) and m.dsp_products]
+    assert on_dsp and short.totals["dsp"] == sum(m.fold.pe * m.fold.simd for m in on_dsp) <= 0.8 * 220
+    without = search(mlp, small_board(lut=12000, dsp=0)).estimate
+    assert without.totals["dsp"] == 0 and without.fps < short.fps
+
+
+def test_dsp_products_where_nothing_multiplies_are_refused_naming_the_layer(digits):
+    layer = next(n.name for n in digits.nodes if n.op.__class__.__name__ == "Conv")
+    folding = {**choose_folding(digits), layer: Fold(1, 1, products=Products.DSP)}
+    with pytest.raises(BnnfpgaError, match=f"layer {layer}: .*no w·x products.*integer weights on integer inputs"):
+        lower(digits, folding, "RTL")
+
+
+def test_dsp_products_reach_both_backends_and_the_price(exported, tmp_path):
+    mlp = api.load(exported("qkeras_mlp", "legacy"))
+    layer = next(n.name for n in mlp.nodes if n.op.__class__.__name__ in ("Dense", "MatMul", "Gemm"))
+    folding = {**choose_folding(mlp, max_pe=2, max_simd=4), layer: Fold(2, 4, products=Products.DSP)}
+    mvu = next(e for e in lower(mlp, folding, "RTL").engines if isinstance(e, engines.Mvu) and e.name == layer)
+    params = instance_of(mvu).params
+    assert rtl.rtl_parameters(params)["DSP_PRODUCTS"] == "1'b1"
+    priced = default_model().estimate(params)
+    fabric = default_model().estimate(dataclasses.replace(params, dsp_products=False))
+    assert priced.dsp == 8 and fabric.dsp == 0 and priced.lut < fabric.lut
+    hls.generate(mlp, tmp_path / "hls", load_board("pynq-z2"), folding)
+    top = next((tmp_path / "hls").rglob("*top*.cpp")).read_text()
+    assert top.count("DspProducts>") == 1 and top.count("FabricProducts>") == len(folding) - 1
+
+
 def test_the_weight_memory_of_the_folding_reaches_both_backends(digits, tmp_path):
     layer = next(n.name for n in digits.nodes if n.op.__class__.__name__ == "Conv")
     for memory, style, impl in ((WeightMemory.BRAM, '"block"', "bram"), (WeightMemory.LUT, '"auto"', "lutram")):
@@ -164,10 +200,11 @@ def test_the_weight_memory_of_the_folding_reaches_both_backends(digits, tmp_path
                    if "BIND_STORAGE" in line), top[:2000]
 
 
-def test_fold_options_take_the_weight_memory():
-    assert parse_fold_options(["conv1=8,16", "fc=2,4,bram", "fc2=1,1,LUT"]) == {
-        "conv1": Fold(8, 16), "fc": Fold(2, 4, WeightMemory.BRAM), "fc2": Fold(1, 1, WeightMemory.LUT)}
-    for bad in ("conv1=8", "conv1=8,16,dram", "conv1=8,16,bram,1", "conv1=a,b"):
+def test_fold_options_take_the_weight_memory_and_the_products():
+    assert parse_fold_options(["conv1=8,16", "fc=2,4,bram", "fc2=1,1,LUT", "fc3=2,8,dsp", "fc4=1,2,lut,DSP"]) == {
+        "conv1": Fold(8, 16), "fc": Fold(2, 4, WeightMemory.BRAM), "fc2": Fold(1, 1, WeightMemory.LUT),
+        "fc3": Fold(2, 8, products=Products.DSP), "fc4": Fold(1, 2, WeightMemory.LUT, Products.DSP)}
+    for bad in ("conv1=8", "conv1=8,16,dram", "conv1=8,16,bram,1", "conv1=a,b", "fc=1,2,dsp,bram", "fc=1,2,bram,dsp,dsp"):
         with pytest.raises(BnnfpgaError, match="LAYER=PE,SIMD"):
             parse_fold_options([bad])
 
