@@ -20,7 +20,7 @@ ap_int<ACC_W> masked_xnor_dot(ap_uint<SIMD> agree, ap_uint<SIMD> valid) {
 }
 
 // Products policies: what computes the w·x products of k-bit two's complement weights on
-// integer inputs (ChunkDot), as the folding chose (docs/DESIGN.md 4.5). The other engines count,
+// integer inputs (ChunkDot), as the folding chose (docs/DESIGN.md 4.4). The other engines count,
 // add ±x or shift, and never multiply per element.
 struct FabricProducts {  // LUTs: shift-adds
     template <unsigned P_W, unsigned A_W, unsigned B_W>

@@ -401,7 +401,7 @@ module bnn_mvu #(
                     term = WIDE'(weight);
                     if (m[g*G+k] & x_nonzero) sum += x_sign ? term : -term;
                 end else if (W_INT && DSP_PRODUCTS) begin
-                    // w·x as a multiplier: a DSP48 slice (docs/DESIGN.md 4.5). Padding is 0.
+                    // w·x as a multiplier: a DSP48 slice (docs/DESIGN.md 4.4). Padding is 0.
                     product = v * weight;
                     sum += WIDE'(product);
                 end else if (W_INT) begin

@@ -25,6 +25,9 @@ from bnnfpga.hw.fold import BRAM_MIN_DEPTH, Fold, Products, WeightMemory
 from bnnfpga.ir.types import BIPOLAR, DType, signed_width
 
 WORD_BITS = 64  # input stream beat
+# The widest input a DSP48E1's 25 x 18 multiplier takes with an 8-bit weight: a 24-bit integer
+# (25 bits signed) on the A port.
+MAX_DSP_INPUT_BITS = 24
 OUTPUT_BITS = 32  # output stream beat: one int32 accumulator
 ACCUMULATOR = DType("int", OUTPUT_BITS)  # an unthresholded last layer's values
 
@@ -321,6 +324,12 @@ class Mvu:
         engines count, add ±x or shift, and gains multiply once per row, not per element)."""
         return (self.weight_bits > 2 and not self.power_of_two and self.gains is None and self.bases is None
                 and not self.residual_order and self.in_dtype.kind not in ("bipolar", "ternary"))
+
+    @property
+    def takes_dsp_products(self) -> bool:
+        """Its products fit DSP48E1 multipliers: it multiplies, on inputs of at most
+        MAX_DSP_INPUT_BITS (an 8-bit weight on the 18-bit port)."""
+        return self.multiplies and self.in_dtype.bits <= MAX_DSP_INPUT_BITS
 
     @property
     def dsp_products(self) -> bool:

@@ -31,7 +31,7 @@ class Products(enum.Enum):
     other engines add, count or shift, and have none)."""
 
     FABRIC = "fabric"  # shift-adds in LUTs
-    DSP = "dsp"  # one DSP48 multiplier per lane and element (docs/DESIGN.md 4.5)
+    DSP = "dsp"  # one DSP48 multiplier per lane and element (docs/DESIGN.md 4.4)
 
 
 @dataclass(frozen=True)

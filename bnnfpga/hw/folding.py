@@ -266,7 +266,7 @@ def _layer_options(flow, model, fixed: dict[str, Fold]) -> dict[str, list[_Optio
             alternatives = [fold]
             if mvu.name not in fixed and 1 < m.tiles < BRAM_MIN_DEPTH:
                 alternatives.append(dataclasses.replace(fold, weights=WeightMemory.BRAM))
-            if mvu.name not in fixed and mvu.multiplies:
+            if mvu.name not in fixed and mvu.takes_dsp_products:
                 alternatives += [dataclasses.replace(choice, products=Products.DSP) for choice in alternatives]
             consumer = flow.reader(i)
             for choice in alternatives:

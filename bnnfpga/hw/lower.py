@@ -12,6 +12,7 @@ import numpy as np
 
 from bnnfpga.errors import BnnfpgaError, ModelError
 from bnnfpga.hw.engines import (
+    MAX_DSP_INPUT_BITS,
     Dataflow,
     Engine,
     Flatten,
@@ -210,11 +211,6 @@ def _window(node, op: Conv, cur: Pixels, mvu: Mvu) -> Window:
     return Window(node.name, cur, tuple(op.kernel), tuple(op.strides), tuple(op.pads), mvu.fold.simd, mvu.out_h, mvu.out_w)
 
 
-# The widest input a DSP48E1's 25 x 18 multiplier takes with an 8-bit weight: a 24-bit integer
-# (25 bits signed) on the A port.
-MAX_DSP_INPUT_BITS = 24
-
-
 def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: Fold, types,
          flattened_from: tuple[int, int, int] | None, backend: str) -> Mvu:
     out_t = types[node.output]
@@ -259,7 +255,7 @@ def _mvu(node, op: DotProduct, activation: Threshold | None, cur: Pixels, fold: 
               threshold_w, flipped, padded, weight_bits, levels, base, out_dtype, gains, plane_w, row_class, col_class,
               is_power_of_two_code(op.weight_dtype) and op.gains is None and op.bases is None, bases,
               op.residual_order, residual_gain_w)
-    if mvu.dsp_products and not (mvu.multiplies and cur.dtype.bits <= MAX_DSP_INPUT_BITS):
+    if mvu.dsp_products and not mvu.takes_dsp_products:
         raise BnnfpgaError(f"layer {node.name}: the folding puts its products in DSP slices, but it has no w·x products "
                            f"for them ({op.weight_dtype} weights on {cur.dtype} inputs); DSP products are supported for "
                            f"3- to {MAX_ENGINE_WEIGHT_BITS}-bit integer weights on integer inputs of up to "
